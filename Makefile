@@ -1,0 +1,37 @@
+# agentls: `make demo` to try it, `make test` for the whole suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint typecheck pytest schema dev clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# The main job on the built-in default: the offline ruff reviewer on an example file.
+demo: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/agentls exec ruff docs/examples/inventory.py --task review
+
+dev: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+
+lint: dev
+	$(BIN)/ruff check agentls tests
+	$(BIN)/ruff format --check agentls tests
+
+typecheck: dev
+	$(BIN)/mypy agentls
+
+pytest: dev
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+# Regenerate config/schema.json after changing the config models.
+schema: dev
+	$(BIN)/agentls config schema > config/schema.json
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,414 @@
+"""The small base every adapter implements: how to invoke a CLI and how to read its output.
+
+The shared ``Adapter.run`` does the rest: the process (through the runner), retries for
+retryable failures, timeouts, and turning the reply into findings or edits.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from tenacity import (
+    AsyncRetrying,
+    RetryError,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from agentls.adapters.runner import (
+    LineCallback,
+    MissingBinaryError,
+    ProcessOutcome,
+    ProcessSpec,
+    minimal_env,
+    run_process,
+)
+from agentls.orchestration.config import AgentConfig, Settings
+from agentls.orchestration.replies import interpret_reply
+from agentls.orchestration.results import (
+    ErrorKind,
+    Finding,
+    LineRange,
+    TaskError,
+    TaskKind,
+    TaskResult,
+    Usage,
+)
+
+ALL_TASKS = frozenset(TaskKind)
+
+
+@dataclass(frozen=True)
+class TaskRequest:
+    """One task for one agent, with everything the adapter needs to run it."""
+
+    task: TaskKind
+    prompt: str
+    workspace: Path
+    target: str
+    """The file the task is about, relative to ``workspace``."""
+    file_text: str
+    """The file's current text (the editor's buffer when there is one)."""
+    selection: LineRange | None = None
+    write: bool = False
+    """Let the agent edit files in ``workspace`` itself (agentic mode, inside a sandbox)."""
+    session_id: str | None = None
+    """Continue this session of the agent (follow-ups)."""
+
+
+@dataclass(frozen=True)
+class Invocation:
+    argv: list[str]
+    stdin: str | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class AgentReply:
+    """What an adapter read from one process run."""
+
+    text: str = ""
+    session_id: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    changed_files: list[str] = field(default_factory=list)
+    findings: list[Finding] | None = None
+    """Set by adapters whose output is findings already (ruff); others are read from ``text``."""
+    error: TaskError | None = None
+
+
+@dataclass(frozen=True)
+class OptionError:
+    loc: tuple[str | int, ...]
+    message: str
+
+
+class NoOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class InvocationRefused(Exception):
+    """Raised by ``Adapter.invocation`` when the request cannot be expressed for this tool."""
+
+    def __init__(self, error: TaskError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+class _RetryableFailure(Exception):
+    def __init__(self, reply: AgentReply, outcome: ProcessOutcome) -> None:
+        self.reply = reply
+        self.outcome = outcome
+
+
+_AUTH = re.compile(
+    r"\b(401|403)\b|unauthori[sz]ed|invalid api key|not logged in|authenticat|/login\b"
+    r"|credential|permission denied.*token|api key not valid",
+    re.IGNORECASE,
+)
+_RATE = re.compile(
+    r"\b429\b|rate.?limit|usage limit|hit your limit|quota|resource.?exhausted|too many requests",
+    re.IGNORECASE,
+)
+_TRANSIENT = re.compile(
+    r"\b(500|502|503|504|529)\b|overloaded|unavailable|internal server error|econnreset"
+    r"|connection (reset|refused|error)|stream error|network error|timed? ?out",
+    re.IGNORECASE,
+)
+
+
+def classify_failure(message: str) -> ErrorKind:
+    """The error kind a tool's failure message points to (auth, rate limit, transient)."""
+    if _AUTH.search(message):
+        return ErrorKind.AUTH
+    if _RATE.search(message):
+        return ErrorKind.RATE_LIMIT
+    if _TRANSIENT.search(message):
+        return ErrorKind.TRANSIENT
+    return ErrorKind.AGENT_ERROR
+
+
+def json_values(text: str) -> Iterator[dict[str, Any]]:
+    """The JSON objects in a tool's output: one document (object or array), or JSON lines.
+
+    Lines that are not JSON objects are skipped: tools mix in banners and warnings.
+    """
+    stripped = text.strip()
+    if stripped[:1] in "[{":
+        try:
+            whole = json.loads(stripped)
+        except ValueError:
+            pass
+        else:
+            items = whole if isinstance(whole, list) else [whole]
+            yield from (item for item in items if isinstance(item, dict))
+            return
+    for line in text.splitlines():
+        value = json_object(line)
+        if value is not None:
+            yield value
+
+
+def json_object(line: str) -> dict[str, Any] | None:
+    """One JSON-lines record, or None for anything else."""
+    line = line.strip()
+    if not line.startswith("{"):
+        return None
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1][:300] if lines else ""
+
+
+class Adapter(ABC):
+    """Drives one CLI. Subclasses say how to call it and how to read what it prints."""
+
+    name: ClassVar[str]
+    default_command: ClassVar[tuple[str, ...]]
+    install_hint: ClassVar[str]
+    credential_env: ClassVar[tuple[str, ...]] = ()
+    login_hint: ClassVar[str] = ""
+    tasks: ClassVar[frozenset[TaskKind]] = ALL_TASKS
+    Options: ClassVar[type[BaseModel]] = NoOptions
+
+    def __init__(self, agent_name: str, config: AgentConfig, settings: Settings) -> None:
+        self.agent_name = agent_name
+        self.config = config
+        self.settings = settings
+        self.options = self.Options.model_validate(config.options)
+
+    @classmethod
+    def check_options(cls, options: Mapping[str, Any]) -> list[OptionError]:
+        try:
+            cls.Options.model_validate(options)
+        except ValidationError as error:
+            return [OptionError(e["loc"], e["msg"]) for e in error.errors(include_url=False)]
+        return []
+
+    # -- what subclasses provide ---------------------------------------------------------
+
+    @abstractmethod
+    def invocation(self, request: TaskRequest) -> Invocation:
+        """argv (after ``command()``), stdin and extra environment for one run."""
+
+    @abstractmethod
+    def read_output(self, request: TaskRequest, outcome: ProcessOutcome) -> AgentReply:
+        """Read the tool's output (stdout first, then stderr, then the exit code)."""
+
+    def describe_line(self, line: str) -> str | None:
+        """A human line for progress from one raw stdout line, or None to show nothing."""
+        return line.strip() or None
+
+    # -- shared behaviour ----------------------------------------------------------------
+
+    def command(self) -> list[str]:
+        return list(self.config.command or self.default_command)
+
+    def binary(self) -> str | None:
+        """Full path of the program, or None when it is not installed."""
+        program = self.command()[0]
+        return shutil.which(program)
+
+    def credentials_present(self, environ: Mapping[str, str]) -> bool | None:
+        """Whether one of the credential variables is set; None when the tool needs none."""
+        if not self.credential_env:
+            return None
+        return any(environ.get(name) for name in self.credential_env)
+
+    async def run(self, request: TaskRequest, on_line: LineCallback | None = None) -> TaskResult:
+        started = time.monotonic()
+        result = TaskResult(agent=self.agent_name, task=request.task)
+        if request.task not in self.tasks:
+            supported = ", ".join(sorted(self.tasks))
+            return result.failed(
+                TaskError(
+                    kind=ErrorKind.UNSUPPORTED,
+                    message=f"agent {self.agent_name!r} ({self.name}) cannot {request.task}; "
+                    f"it supports: {supported}. Pick another agent for this task.",
+                )
+            )
+        progress = _progress_filter(self.describe_line, on_line)
+        attempts = 0
+        try:
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception_type(_RetryableFailure),
+                stop=stop_after_attempt(self.config.retries + 1),
+                wait=wait_exponential_jitter(
+                    initial=self.settings.retry_backoff_s,
+                    max=self.settings.retry_backoff_max_s,
+                    jitter=self.settings.retry_backoff_s / 2,
+                ),
+                reraise=False,
+            ):
+                with attempt:
+                    attempts += 1
+                    outcome, reply = await self._attempt(request, progress)
+        except MissingBinaryError as missing:
+            return result.failed(self._missing_binary(missing))
+        except InvocationRefused as refused:
+            return result.failed(refused.error)
+        except RetryError as exhausted:
+            failure = exhausted.last_attempt.exception()
+            assert isinstance(failure, _RetryableFailure)
+            outcome, reply = failure.outcome, failure.reply
+        return self._result(request, result, outcome, reply, attempts, started)
+
+    async def _attempt(
+        self, request: TaskRequest, on_line: LineCallback | None
+    ) -> tuple[ProcessOutcome, AgentReply]:
+        invocation = self.invocation(request)
+        spec = ProcessSpec(
+            argv=[*self.command(), *invocation.argv],
+            cwd=request.workspace,
+            env=minimal_env([*self.settings.pass_env, *self.config.env], invocation.env),
+            stdin=invocation.stdin,
+            timeout_s=self.config.timeout_s,
+            kill_grace_s=self.settings.kill_grace_s,
+            max_output_bytes=self.settings.max_output_bytes,
+        )
+        outcome = await run_process(spec, on_line)
+        if outcome.timed_out:
+            return outcome, AgentReply(error=self._timeout_error())
+        reply = self.read_output(request, outcome)
+        if reply.error is not None and reply.error.kind.retryable:
+            raise _RetryableFailure(reply, outcome)
+        return outcome, reply
+
+    def _result(
+        self,
+        request: TaskRequest,
+        result: TaskResult,
+        outcome: ProcessOutcome,
+        reply: AgentReply,
+        attempts: int,
+        started: float,
+    ) -> TaskResult:
+        error = reply.error
+        if error is not None and error.kind.retryable and attempts > 1:
+            error = error.model_copy(
+                update={"message": f"{error.message} (gave up after {attempts} attempts)"}
+            )
+        findings = reply.findings or []
+        edits = []
+        if error is None and reply.findings is None:
+            interpreted = interpret_reply(
+                request.task,
+                reply.text,
+                request.workspace,
+                request.target,
+                request.file_text,
+                request.selection,
+                agent_edited=bool(reply.changed_files),
+            )
+            findings, edits, error = interpreted.findings, interpreted.edits, interpreted.error
+        if error is not None and error.kind is ErrorKind.BAD_OUTPUT and outcome.stdout_truncated:
+            error = error.model_copy(
+                update={
+                    "message": f"{error.message}; the output passed settings.max_output_bytes "
+                    f"({self.settings.max_output_bytes} bytes) and its start was dropped"
+                }
+            )
+        for finding in findings:
+            finding.agent = self.agent_name
+        return result.model_copy(
+            update={
+                "status": "ok" if error is None else "failed",
+                "text": reply.text,
+                "findings": findings,
+                "edits": edits,
+                "changed_files": reply.changed_files,
+                "session_id": reply.session_id,
+                "usage": reply.usage,
+                "duration_s": time.monotonic() - started,
+                "exit_code": outcome.exit_code,
+                "output_truncated": outcome.stdout_truncated,
+                "attempts": attempts,
+                "error": error,
+            }
+        )
+
+    # -- error messages ------------------------------------------------------------------
+
+    def _missing_binary(self, missing: MissingBinaryError) -> TaskError:
+        return TaskError(
+            kind=ErrorKind.MISSING_BINARY,
+            message=f"`{missing.program}` {missing.reason}: {self.install_hint}, "
+            f"or set agents.{self.agent_name}.command to its path.",
+        )
+
+    def _timeout_error(self) -> TaskError:
+        return TaskError(
+            kind=ErrorKind.TIMEOUT,
+            message=f"{self.agent_name} did not finish within {self.config.timeout_s:g} s and "
+            f"was stopped; raise agents.{self.agent_name}.timeout_s or give it a smaller task.",
+        )
+
+    def failure(self, kind: ErrorKind, detail: str) -> TaskError:
+        """A typed error whose message ends with what the user can do about it."""
+        detail = detail.strip().rstrip(".") or "no message"
+        tool = self.name
+        advice = {
+            ErrorKind.AUTH: self._auth_advice(),
+            ErrorKind.RATE_LIMIT: "wait for the limit to reset, or use another agent",
+            ErrorKind.TRANSIENT: "the service had a temporary problem; try again shortly",
+            ErrorKind.BAD_OUTPUT: f"check that `{' '.join(self.command())} --version` is a "
+            f"version agentls supports (docs/agents.md)",
+            ErrorKind.CRASH: f"run `{self.command()[0]}` by hand to see why, or check its logs",
+            ErrorKind.AGENT_ERROR: "see the message above",
+        }.get(kind, "")
+        prefix = {
+            ErrorKind.AUTH: f"{tool} is not authenticated",
+            ErrorKind.RATE_LIMIT: f"{tool} is rate-limited",
+            ErrorKind.TRANSIENT: f"{tool} hit a server error",
+            ErrorKind.BAD_OUTPUT: f"could not read {tool}'s output",
+            ErrorKind.CRASH: f"{tool} crashed",
+            ErrorKind.AGENT_ERROR: f"{tool} reported an error",
+        }.get(kind, tool)
+        return TaskError(kind=kind, message=f"{prefix}: {detail}. {advice}.".replace("..", "."))
+
+    def _auth_advice(self) -> str:
+        names = " or ".join(self.credential_env)
+        parts = [f"set {names}" if names else "", self.login_hint]
+        advice = " or ".join(part for part in parts if part)
+        return advice + (f" (and allow it in agents.{self.agent_name}.env)" if names else "")
+
+    def exit_failure(self, outcome: ProcessOutcome, detail: str = "") -> TaskError:
+        """The error for a run that ended badly with no structured error in its output."""
+        detail = detail or last_line(outcome.stderr) or last_line(outcome.stdout)
+        if outcome.exit_code < 0:
+            return self.failure(
+                ErrorKind.CRASH, f"killed by signal {-outcome.exit_code}: {detail or 'no output'}"
+            )
+        kind = classify_failure(detail)
+        if kind is ErrorKind.AGENT_ERROR:
+            kind = ErrorKind.CRASH
+        return self.failure(kind, f"exit code {outcome.exit_code}: {detail or 'no output'}")
+
+
+def _progress_filter(
+    describe: Callable[[str], str | None], on_line: LineCallback | None
+) -> LineCallback | None:
+    if on_line is None:
+        return None
+
+    def forward(line: str) -> None:
+        shown = describe(line)
+        if shown:
+            on_line(shown)
+
+    return forward

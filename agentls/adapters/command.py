@@ -1,0 +1,125 @@
+"""Any other CLI through an argv template (aider, llm, ollama, ...).
+
+``command`` and ``extra_args`` may hold ``{prompt}``, ``{file}`` and ``{workspace}``; without
+``{prompt}`` the prompt goes on stdin. Output is plain text, or JSON / JSON lines with the
+answer at ``options.text_field``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agentls.adapters.base import (
+    Adapter,
+    AgentReply,
+    Invocation,
+    InvocationRefused,
+    TaskRequest,
+    json_values,
+)
+from agentls.adapters.runner import ProcessOutcome
+from agentls.orchestration.results import ErrorKind, TaskError
+
+
+class CommandOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    output: Literal["text", "json", "jsonl"] = "text"
+    text_field: str = Field(default="response", min_length=1)
+    """Dotted path of the answer in JSON output (e.g. ``message.content``)."""
+    session_field: str | None = None
+    """Dotted path of a session id in JSON output, for follow-ups."""
+    model_args: list[str] = Field(default_factory=lambda: ["--model", "{model}"])
+    """Arguments added when the agent has a model; ``{model}`` is replaced."""
+    write_args: list[str] = Field(default_factory=list)
+    """Arguments added when the agent may edit files (e.g. aider's --yes-always)."""
+    read_only_args: list[str] = Field(default_factory=list)
+    """Arguments added for read-only tasks (e.g. aider's --chat-mode ask)."""
+    resume_args: list[str] = Field(default_factory=list)
+    """Arguments added for a follow-up; ``{session}`` is replaced."""
+
+
+class CommandAdapter(Adapter):
+    name = "command"
+    default_command = ()
+    install_hint = "install the program this agent runs"
+    Options = CommandOptions
+
+    def invocation(self, request: TaskRequest) -> Invocation:
+        options = self.options
+        assert isinstance(options, CommandOptions)
+        if not self.config.command:
+            raise InvocationRefused(
+                TaskError(
+                    kind=ErrorKind.AGENT_ERROR,
+                    message=f"agent {self.agent_name!r} uses the command adapter but has no "
+                    f"command; set agents.{self.agent_name}.command (e.g. [llm, -m, gpt-4o])",
+                )
+            )
+        values = {
+            "prompt": request.prompt,
+            "file": request.target,
+            "workspace": str(request.workspace),
+            "model": self.config.model or "",
+            "session": request.session_id or "",
+        }
+        template = list(self.config.extra_args)
+        if self.config.model:
+            template += options.model_args
+        template += options.write_args if request.write else options.read_only_args
+        if request.session_id:
+            template += options.resume_args
+        uses_prompt = any("{prompt}" in arg for arg in [*self.config.command, *template])
+        argv = [_fill(arg, values) for arg in template]
+        return Invocation(argv=argv, stdin=None if uses_prompt else request.prompt)
+
+    def command(self) -> list[str]:
+        values = {"model": self.config.model or ""}
+        return [_fill(arg, values) if "{model}" in arg else arg for arg in super().command()]
+
+    def read_output(self, request: TaskRequest, outcome: ProcessOutcome) -> AgentReply:
+        options = self.options
+        assert isinstance(options, CommandOptions)
+        reply = AgentReply(session_id=request.session_id)
+        if outcome.exit_code != 0:
+            reply.error = self.exit_failure(outcome)
+            return reply
+        if options.output == "text":
+            reply.text = outcome.stdout.strip()
+            return reply
+        pieces: list[str] = []
+        for value in json_values(outcome.stdout):
+            text = _dig(value, options.text_field)
+            if text is not None:
+                pieces.append(str(text))
+            if options.session_field:
+                session = _dig(value, options.session_field)
+                reply.session_id = str(session) if session is not None else reply.session_id
+        if not pieces:
+            reply.error = self.failure(
+                ErrorKind.BAD_OUTPUT,
+                f"no {options.text_field!r} field in its JSON output; set "
+                f"agents.{self.agent_name}.options.text_field",
+            )
+        # JSON lines stream the answer in pieces; a JSON document holds all of it.
+        reply.text = "".join(pieces) if options.output == "jsonl" else (pieces or [""])[-1]
+        return reply
+
+
+def _fill(arg: str, values: dict[str, str]) -> str:
+    for key, value in values.items():
+        arg = arg.replace("{" + key + "}", value)
+    return arg
+
+
+def _dig(value: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return None
+    return value

@@ -1,0 +1,164 @@
+"""The built-in offline reviewer: ruff's diagnostics as findings, its fixes as suggestions.
+
+Runs ``ruff check --output-format json --exit-zero --stdin-filename PATH -`` with the file's
+current text on stdin, so unsaved editor buffers are reviewed as they are. Needs no network
+and no credentials; ruff is installed with agentls.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from typing import Any, ClassVar
+
+from agentls.adapters.base import Adapter, AgentReply, Invocation, TaskRequest
+from agentls.adapters.runner import ProcessOutcome
+from agentls.orchestration.results import ErrorKind, Finding, LineRange, Severity, TaskKind
+
+# Rules flake8 users know as "stop the build": syntax errors, undefined names, bad comparisons.
+_ERROR_PREFIXES = ("E9", "F63", "F7", "F82")
+# A fix that reaches further than this from its diagnostic (e.g. adding an import at the top)
+# is not offered as a suggestion: it would have to replace everything in between.
+_MAX_FIX_REACH = 3
+
+
+def _bundled_ruff() -> str:
+    try:
+        from ruff.__main__ import find_ruff_bin
+
+        return str(find_ruff_bin())
+    except (ImportError, FileNotFoundError):
+        return shutil.which("ruff") or "ruff"
+
+
+class RuffAdapter(Adapter):
+    name = "ruff"
+    default_command = ("ruff",)
+    install_hint = "install it with `pip install ruff` (it comes with agentls)"
+    tasks: ClassVar[frozenset[TaskKind]] = frozenset({TaskKind.REVIEW})
+
+    def command(self) -> list[str]:
+        return list(self.config.command) if self.config.command else [_bundled_ruff()]
+
+    def invocation(self, request: TaskRequest) -> Invocation:
+        argv = ["check", "--output-format", "json", "--exit-zero", *self.config.extra_args]
+        argv += ["--stdin-filename", str(request.workspace / request.target), "-"]
+        return Invocation(argv=argv, stdin=request.file_text)
+
+    def describe_line(self, line: str) -> str | None:
+        return None  # one JSON document; nothing readable to stream
+
+    def read_output(self, request: TaskRequest, outcome: ProcessOutcome) -> AgentReply:
+        if outcome.exit_code != 0:
+            return AgentReply(error=self.exit_failure(outcome))
+        try:
+            diagnostics = json.loads(outcome.stdout or "[]")
+        except ValueError:
+            return AgentReply(error=self.failure(ErrorKind.BAD_OUTPUT, "its output is not JSON"))
+        if not isinstance(diagnostics, list):
+            return AgentReply(
+                error=self.failure(ErrorKind.BAD_OUTPUT, "its output is not a JSON list")
+            )
+        lines = request.file_text.splitlines(keepends=True)
+        findings = [
+            finding
+            for item in diagnostics
+            if isinstance(item, dict)
+            and (finding := _finding(item, request.target, lines)) is not None
+            and _within(finding, request.selection)
+        ]
+        count = len(findings)
+        text = f"ruff found {count} problem{'s' if count != 1 else ''} in {request.target}"
+        return AgentReply(text=text, findings=findings)
+
+
+def _finding(item: dict[str, Any], path: str, lines: list[str]) -> Finding | None:
+    start = (item.get("location") or {}).get("row")
+    end = (item.get("end_location") or {}).get("row")
+    if not isinstance(start, int) or start < 1:
+        return None
+    end = end if isinstance(end, int) else start
+    code = item.get("code")
+    severity = (
+        Severity.ERROR
+        if code is None or str(code).startswith(_ERROR_PREFIXES)
+        else Severity.WARNING
+    )
+    message = str(item.get("message", "")).strip()
+    line, end_line, suggestion = start, max(end, start), None
+    fix = item.get("fix")
+    if isinstance(fix, dict) and fix.get("applicability") in ("safe", "unsafe"):
+        fixed = _apply_fix(fix.get("edits") or [], lines)
+        if fixed is not None and _near(fixed[0], fixed[1], line, end_line):
+            first, last, suggestion = fixed
+            line, end_line = min(line, first), max(end_line, last)
+            suggestion = _extend(suggestion, lines, line, first, end_line, last)
+            if fix.get("message"):
+                message += f" (fix: {fix['message']})"
+    return Finding(
+        path=path,
+        line=line,
+        end_line=min(end_line, max(len(lines), 1)),
+        severity=severity,
+        message=message,
+        code=str(code) if code else "syntax-error",
+        suggestion=suggestion,
+    )
+
+
+def _apply_fix(edits: list[dict[str, Any]], lines: list[str]) -> tuple[int, int, str] | None:
+    """Lines first..last as they read after the fix's edits."""
+    spans = []
+    for edit in edits:
+        try:
+            spans.append(
+                (
+                    int(edit["location"]["row"]),
+                    int(edit["location"]["column"]),
+                    int(edit["end_location"]["row"]),
+                    int(edit["end_location"]["column"]),
+                    str(edit.get("content", "")),
+                )
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+    if not spans or not lines:
+        return None
+    first = min(span[0] for span in spans)
+    # An edit ending at column 1 of a later row ends with the line before it.
+    ends = [
+        end_row - 1 if end_col == 1 and end_row > row else end_row
+        for row, _, end_row, end_col, _ in spans
+    ]
+    last = min(max(ends), len(lines))
+    block = "".join(lines[first - 1 : last])
+    starts = [0]
+    for text in lines[first - 1 : last]:
+        starts.append(starts[-1] + len(text))
+
+    def offset(row: int, column: int) -> int:
+        if row - first >= len(starts) - 1:
+            return len(block)
+        return min(starts[row - first] + column - 1, len(block))
+
+    for row, column, end_row, end_column, content in sorted(spans, reverse=True):
+        begin, end = offset(row, column), offset(end_row, end_column)
+        block = block[:begin] + content + block[end:]
+    return first, last, block
+
+
+def _near(first: int, last: int, line: int, end_line: int) -> bool:
+    return first >= line - _MAX_FIX_REACH and last <= end_line + _MAX_FIX_REACH
+
+
+def _extend(fixed: str, lines: list[str], line: int, first: int, end_line: int, last: int) -> str:
+    """Widen a fixed block so it covers lines line..end_line exactly."""
+    before = "".join(lines[line - 1 : first - 1])
+    after = "".join(lines[last:end_line])
+    return before + fixed + after
+
+
+def _within(finding: Finding, selection: LineRange | None) -> bool:
+    if selection is None:
+        return True
+    return finding.line <= selection.end and finding.last_line >= selection.start

@@ -1,0 +1,289 @@
+"""The one way agentls starts an agent process.
+
+argv only (never a shell); the prompt on stdin or /dev/null; a process group of its own;
+timeout and cancellation stop the whole group (SIGTERM, then SIGKILL); stdout streamed line by
+line; output capped, keeping the tail; a minimal environment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+
+from agentls.redaction import redact_argv
+
+log = structlog.get_logger("agentls.runner")
+
+LineCallback = Callable[[str], None]
+
+BASE_ENV = (
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "LANG",
+    "LANGUAGE",
+    "TZ",
+    "TMPDIR",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+    "XDG_CACHE_HOME",
+    "XDG_STATE_HOME",
+    "XDG_RUNTIME_DIR",
+)
+_READ_CHUNK = 64 * 1024
+_MAX_CALLBACK_LINE = 16 * 1024
+_STDERR_CAP = 256 * 1024
+_POLL_S = 0.02
+
+
+class MissingBinaryError(Exception):
+    def __init__(self, program: str, reason: str) -> None:
+        super().__init__(f"{program}: {reason}")
+        self.program = program
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    argv: list[str]
+    cwd: Path
+    env: Mapping[str, str]
+    stdin: str | None = None
+    timeout_s: float = 600.0
+    kill_grace_s: float = 2.0
+    max_output_bytes: int = 10 * 1024 * 1024
+
+
+@dataclass
+class ProcessOutcome:
+    exit_code: int
+    stdout: str
+    stderr: str
+    duration_s: float
+    timed_out: bool = False
+    stdout_truncated: bool = False
+    lines: int = 0
+
+
+def minimal_env(
+    allowed: Iterable[str], set_vars: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """PATH, HOME, locale and the named variables that are set; nothing else leaks through."""
+    source = os.environ
+    names = [*BASE_ENV, *(n for n in source if n.startswith("LC_")), *allowed]
+    env = {name: source[name] for name in names if name in source}
+    env.setdefault("PATH", os.defpath)
+    env.update({"NO_COLOR": "1", "TERM": "dumb"})
+    env.update(set_vars or {})
+    return env
+
+
+@dataclass
+class _TailBuffer:
+    """Keeps the last ``cap`` bytes written to it."""
+
+    cap: int
+    chunks: deque[bytes] = field(default_factory=deque)
+    size: int = 0
+    truncated: bool = False
+
+    def add(self, chunk: bytes) -> None:
+        self.chunks.append(chunk)
+        self.size += len(chunk)
+        while self.size - len(self.chunks[0]) >= self.cap:
+            self.size -= len(self.chunks.popleft())
+            self.truncated = True
+
+    def text(self) -> str:
+        data = b"".join(self.chunks)
+        if len(data) > self.cap:
+            data = data[-self.cap :]
+            self.truncated = True
+        return data.decode("utf-8", errors="replace")
+
+
+class _LineSplitter:
+    def __init__(self, on_line: LineCallback | None) -> None:
+        self.on_line = on_line
+        self.pending = bytearray()
+        self.overlong = False
+        self.count = 0
+
+    def feed(self, chunk: bytes) -> None:
+        start = 0
+        while (end := chunk.find(b"\n", start)) != -1:
+            self._take(chunk[start:end])
+            self._emit()
+            start = end + 1
+        self._take(chunk[start:])
+
+    def close(self) -> None:
+        if self.pending or self.overlong:
+            self._emit()
+
+    def _take(self, piece: bytes) -> None:
+        room = _MAX_CALLBACK_LINE - len(self.pending)
+        if len(piece) > room:
+            self.overlong = True
+            piece = piece[: max(room, 0)]
+        self.pending += piece
+
+    def _emit(self) -> None:
+        self.count += 1
+        line = self.pending.decode("utf-8", errors="replace").rstrip("\r")
+        self.pending.clear()
+        self.overlong = False
+        if self.on_line is not None:
+            try:
+                self.on_line(line)
+            except Exception:  # a progress callback must never break the run
+                log.exception("line callback failed")
+
+
+async def run_process(spec: ProcessSpec, on_line: LineCallback | None = None) -> ProcessOutcome:
+    """Run one agent process to completion, timeout or cancellation."""
+    started = time.monotonic()
+    log.debug("agent starting", argv=redact_argv(spec.argv), cwd=str(spec.cwd))
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *spec.argv,
+            stdin=asyncio.subprocess.PIPE if spec.stdin is not None else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            cwd=spec.cwd,
+            env=dict(spec.env),
+            start_new_session=True,
+        )
+    except FileNotFoundError:
+        raise MissingBinaryError(spec.argv[0], "not found on PATH") from None
+    except PermissionError:
+        raise MissingBinaryError(spec.argv[0], "is not executable") from None
+    except NotADirectoryError:
+        raise MissingBinaryError(spec.argv[0], "is not a program") from None
+
+    assert process.stdout is not None and process.stderr is not None
+    stdout = _TailBuffer(spec.max_output_bytes)
+    stderr = _TailBuffer(_STDERR_CAP)
+    splitter = _LineSplitter(on_line)
+    readers = [
+        asyncio.ensure_future(_pump(process.stdout, stdout, splitter)),
+        asyncio.ensure_future(_pump(process.stderr, stderr, None)),
+    ]
+    writer = asyncio.ensure_future(_feed_stdin(process, spec.stdin))
+    timed_out = False
+    try:
+        try:
+            await asyncio.wait_for(process.wait(), spec.timeout_s)
+        except TimeoutError:
+            timed_out = True
+            await _stop_group(process, spec.kill_grace_s)
+        # Whatever the agent left running in its group (background shells) goes with it.
+        await _stop_group(process, spec.kill_grace_s)
+        await _drain(readers, spec.kill_grace_s + 1.0)
+    except asyncio.CancelledError:
+        await _stop_group(process, spec.kill_grace_s)
+        raise
+    finally:
+        writer.cancel()
+        for reader in readers:
+            reader.cancel()
+    splitter.close()
+    outcome = ProcessOutcome(
+        exit_code=process.returncode if process.returncode is not None else -signal.SIGKILL,
+        stdout=stdout.text(),
+        stderr=stderr.text(),
+        duration_s=time.monotonic() - started,
+        timed_out=timed_out,
+        stdout_truncated=stdout.truncated,
+        lines=splitter.count,
+    )
+    log.debug(
+        "agent finished",
+        program=spec.argv[0],
+        exit_code=outcome.exit_code,
+        timed_out=timed_out,
+        duration_s=round(outcome.duration_s, 3),
+        truncated=outcome.stdout_truncated,
+    )
+    return outcome
+
+
+async def _pump(
+    stream: asyncio.StreamReader, buffer: _TailBuffer, splitter: _LineSplitter | None
+) -> None:
+    while chunk := await stream.read(_READ_CHUNK):
+        buffer.add(chunk)
+        if splitter is not None:
+            splitter.feed(chunk)
+
+
+async def _feed_stdin(process: asyncio.subprocess.Process, text: str | None) -> None:
+    if text is None or process.stdin is None:
+        return
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        process.stdin.write(text.encode("utf-8"))
+        await process.stdin.drain()
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        process.stdin.close()
+        await process.stdin.wait_closed()
+
+
+async def _drain(readers: Sequence[asyncio.Future[None]], limit_s: float) -> None:
+    """Read what is left in the pipes; a process that escaped the group may hold them open."""
+    _, pending = await asyncio.wait(readers, timeout=limit_s)
+    for reader in pending:
+        reader.cancel()
+
+
+def _signal_group(pgid: int, signum: int) -> bool:
+    try:
+        os.killpg(pgid, signum)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether any process of the group still runs. Zombies do not count: an orphan's zombie
+    waits for a reaper that may be slow, but it holds nothing."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return _signal_group(pgid, 0)
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # pid (comm) state ppid pgrp ...; comm may hold spaces or parentheses.
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
+            return True
+    return False
+
+
+async def _stop_group(process: asyncio.subprocess.Process, grace_s: float) -> None:
+    """SIGTERM the process group, give it ``grace_s``, then SIGKILL what is left."""
+    pgid = process.pid  # start_new_session makes the agent the leader of its own group
+    if not _signal_group(pgid, signal.SIGTERM):
+        return
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        if process.returncode is not None and not _group_alive(pgid):
+            return
+        await asyncio.sleep(_POLL_S)
+    _signal_group(pgid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError, TimeoutError):
+        await asyncio.wait_for(asyncio.shield(process.wait()), grace_s + 1.0)

@@ -1,0 +1,43 @@
+"""What the CLI commands share: config loading, the workspace, one-line errors."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+from rich.console import Console
+
+from agentls.errors import AgentlsError
+from agentls.orchestration.config import AgentlsConfig
+from agentls.orchestration.config_loader import WORKSPACE_FILE, load_config
+
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
+    err.print(f"[bold red]agentls:[/] {message}", highlight=False, markup=True)
+    sys.exit(code)
+
+
+def find_workspace(start: Path) -> Path:
+    """The nearest folder above ``start`` with a .agentls.yaml or .git, else the current one
+    when ``start`` is inside it, else ``start``'s own folder."""
+    start = start.resolve()
+    folder = start if start.is_dir() else start.parent
+    for candidate in (folder, *folder.parents):
+        if (candidate / WORKSPACE_FILE).is_file() or (candidate / ".git").exists():
+            return candidate
+    cwd = Path.cwd().resolve()
+    return cwd if start.is_relative_to(cwd) else folder
+
+
+def load_or_fail(workspace: Path | None) -> AgentlsConfig:
+    try:
+        return load_config(workspace)
+    except AgentlsError as error:
+        fail(str(error))

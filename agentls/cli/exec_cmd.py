@@ -1,0 +1,102 @@
+"""``agentls exec AGENT PATH[:START-END] --task KIND``: one task, one agent."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from pathlib import Path
+
+import click
+
+from agentls.cli.common import EXIT_FAILED, err, fail, find_workspace, load_or_fail, out
+from agentls.cli.render import render_result, result_json
+from agentls.errors import AgentlsError
+from agentls.orchestration.results import LineRange, TaskKind, TaskResult
+from agentls.orchestration.tasks import TaskSpec, run_task
+
+_TARGET = re.compile(r"^(?P<path>.+?):(?P<start>\d+)(?:-(?P<end>\d+))?$")
+EXIT_INTERRUPTED = 130
+
+
+def parse_target(target: str) -> tuple[str, LineRange | None]:
+    """``PATH``, ``PATH:LINE`` or ``PATH:START-END`` (1-based, inclusive)."""
+    match = _TARGET.match(target)
+    if match is None or Path(target).exists():
+        return target, None
+    start = int(match["start"])
+    end = int(match["end"]) if match["end"] else start
+    if start < 1 or end < start:
+        raise click.BadParameter(
+            f"{start}-{end} is not a line range; use START-END with 1 <= START <= END",
+            param_hint="PATH[:START-END]",
+        )
+    return match["path"], LineRange(start=start, end=end)
+
+
+@click.command("exec")
+@click.argument("agent")
+@click.argument("target", metavar="PATH[:START-END]")
+@click.option(
+    "--task",
+    "task",
+    type=click.Choice([kind.value for kind in TaskKind]),
+    required=True,
+    help="What the agent should do.",
+)
+@click.option("--instruction", help="What you want, in your words.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option(
+    "--workspace",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="Workspace root (default: the nearest folder with .agentls.yaml or .git).",
+)
+def exec_task(
+    agent: str,
+    target: str,
+    task: str,
+    instruction: str | None,
+    as_json: bool,
+    workspace: Path | None,
+) -> None:
+    """Run one task with one agent on a file or a line range.
+
+    Nothing is written to your files: edits are shown as proposals.
+    """
+    path, selection = parse_target(target)
+    root = (workspace or find_workspace(Path(path))).resolve()
+    config = load_or_fail(root)
+    spec = TaskSpec(
+        agent=agent,
+        task=TaskKind(task),
+        workspace=root,
+        path=str(Path(path).resolve()),
+        selection=selection,
+        instruction=instruction,
+    )
+    try:
+        result = asyncio.run(_run(config, spec, show_progress=not as_json))
+    except AgentlsError as error:
+        fail(str(error))
+    except KeyboardInterrupt:
+        fail("interrupted; the agent was stopped", EXIT_INTERRUPTED)
+    if as_json:
+        click.echo(json.dumps(result_json(result), ensure_ascii=False))
+    else:
+        render_result(out, result, root)
+    if not result.ok:
+        raise SystemExit(EXIT_FAILED)
+
+
+async def _run(config: object, spec: TaskSpec, show_progress: bool) -> TaskResult:
+    from agentls.orchestration.config import AgentlsConfig
+
+    assert isinstance(config, AgentlsConfig)
+    if not show_progress or not err.is_terminal:
+        return await run_task(config, spec)
+    with err.status(f"{spec.agent}: {spec.task}…") as status:
+
+        def on_line(line: str) -> None:
+            status.update(f"{spec.agent}: {line[:120]}")
+
+        return await run_task(config, spec, on_line)

@@ -1,0 +1,119 @@
+"""Terminal and JSON renderings of a task result."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console, Group
+from rich.markdown import Markdown
+from rich.panel import Panel
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+
+from agentls.orchestration.edits import apply_edit, unified_diff
+from agentls.orchestration.results import ProposedEdit, Severity, TaskResult
+
+_SEVERITY_STYLE = {
+    Severity.ERROR: "bold red",
+    Severity.WARNING: "yellow",
+    Severity.INFO: "cyan",
+    Severity.HINT: "dim",
+}
+
+
+def result_json(result: TaskResult) -> dict[str, Any]:
+    """The ``agentls exec --json`` object."""
+    return {
+        "agent": result.agent,
+        "task": result.task.value,
+        "status": result.status,
+        "text": result.text,
+        "findings": [
+            {
+                "path": f.path,
+                "line": f.line,
+                "end_line": f.end_line,
+                "severity": f.severity.value,
+                "message": f.message,
+                "code": f.code,
+                "suggestion": f.suggestion,
+            }
+            for f in result.findings
+        ],
+        "edits": [edit.model_dump(mode="json") for edit in result.edits],
+        "session_id": result.session_id,
+        "usage": {
+            "input_tokens": result.usage.input_tokens,
+            "output_tokens": result.usage.output_tokens,
+            "cost_usd": result.usage.cost_usd,
+        },
+        "duration_s": round(result.duration_s, 3),
+        "error": result.error.model_dump(mode="json") if result.error else None,
+    }
+
+
+def render_result(console: Console, result: TaskResult, workspace: Path) -> None:
+    console.print(_header(result), highlight=False)
+    if result.error is not None:
+        console.print(
+            f"[bold red]error[/] ({result.error.kind}): {result.error.message}", highlight=False
+        )
+    if result.findings:
+        console.print(_findings_table(result))
+    for edit in result.edits:
+        console.print(_edit_panel(edit, workspace))
+    if result.text and not result.findings and not result.edits and result.ok:
+        console.print(Markdown(result.text))
+
+
+def _header(result: TaskResult) -> Text:
+    status = Text("ok", style="bold green") if result.ok else Text("failed", style="bold red")
+    text = Text.assemble(
+        (f"{result.agent} ", "bold"), f"{result.task} ", status, f" in {result.duration_s:.1f}s"
+    )
+    usage = result.usage
+    parts = []
+    if usage.input_tokens is not None or usage.output_tokens is not None:
+        parts.append(f"{usage.input_tokens or 0} in / {usage.output_tokens or 0} out tokens")
+    if usage.cost_usd is not None:
+        parts.append(f"${usage.cost_usd:.4f}")
+    if usage.premium_requests is not None:
+        parts.append(f"{usage.premium_requests:g} premium requests")
+    if result.attempts > 1:
+        parts.append(f"{result.attempts} attempts")
+    if parts:
+        text.append("  (" + ", ".join(parts) + ")", style="dim")
+    return text
+
+
+def _findings_table(result: TaskResult) -> Table:
+    table = Table(show_header=True, header_style="bold", expand=False)
+    table.add_column("where", no_wrap=True)
+    table.add_column("severity")
+    table.add_column("code")
+    table.add_column("message")
+    for finding in result.findings:
+        where = f"{finding.path}:{finding.line}"
+        if finding.end_line and finding.end_line != finding.line:
+            where += f"-{finding.end_line}"
+        message = finding.message + ("  [dim](has a fix)[/]" if finding.suggestion else "")
+        table.add_row(
+            where,
+            Text(finding.severity.value, style=_SEVERITY_STYLE[finding.severity]),
+            finding.code or "",
+            message,
+        )
+    return table
+
+
+def _edit_panel(edit: ProposedEdit, workspace: Path) -> Panel:
+    path = workspace / edit.path
+    try:
+        before = path.read_text(encoding="utf-8") if path.is_file() else ""
+    except (OSError, UnicodeDecodeError):
+        before = ""
+    diff = unified_diff(edit.path, before, apply_edit(before, edit)) or "(no change)\n"
+    title = f"proposed {edit.kind}: {edit.path}" + (f" lines {edit.range}" if edit.range else "")
+    return Panel(Group(Syntax(diff, "diff", background_color="default")), title=title)

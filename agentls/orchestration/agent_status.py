@@ -1,0 +1,103 @@
+"""Which configured agents can run here: binary, version, credentials."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agentls.adapters.base import Adapter
+from agentls.adapters.registry import AdapterRegistry
+from agentls.adapters.runner import MissingBinaryError, ProcessSpec, minimal_env, run_process
+from agentls.orchestration.config import AgentlsConfig
+
+VERSION_TIMEOUT_S = 10.0
+
+
+@dataclass
+class AgentStatus:
+    name: str
+    adapter: str
+    description: str
+    enabled: bool
+    command: list[str]
+    binary: str | None = None
+    version: str | None = None
+    credentials: bool | None = None
+    """True: a credential variable is set; False: none is; None: the tool needs none."""
+    credential_env: tuple[str, ...] = ()
+    problems: list[str] = field(default_factory=list)
+    """What stops the agent from running."""
+    notes: list[str] = field(default_factory=list)
+    """What may stop it (credentials the CLI might also find in its own login)."""
+
+    @property
+    def ready(self) -> bool:
+        return self.enabled and self.binary is not None and not self.problems
+
+
+async def agent_statuses(
+    config: AgentlsConfig,
+    environ: Mapping[str, str] | None = None,
+    registry: AdapterRegistry | None = None,
+) -> list[AgentStatus]:
+    registry = registry or AdapterRegistry.default()
+    environ = os.environ if environ is None else environ
+    adapters = [
+        registry.create(name, agent, config.settings) for name, agent in config.agents.items()
+    ]
+    return list(await asyncio.gather(*(_status(a, environ) for a in adapters)))
+
+
+async def _status(adapter: Adapter, environ: Mapping[str, str]) -> AgentStatus:
+    config = adapter.config
+    status = AgentStatus(
+        name=adapter.agent_name,
+        adapter=config.adapter,
+        description=config.description,
+        enabled=config.enabled,
+        command=adapter.command(),
+        binary=adapter.binary() if adapter.command() else None,
+        credentials=adapter.credentials_present(environ),
+        credential_env=adapter.credential_env,
+    )
+    if not status.enabled:
+        return status
+    if status.binary is None:
+        program = status.command[0] if status.command else "(no command)"
+        status.problems.append(f"`{program}` is not on PATH: {adapter.install_hint}")
+        return status
+    status.version = await _version(status.binary)
+    if status.credentials is False:
+        names = " or ".join(adapter.credential_env)
+        status.notes.append(
+            f"no credentials in the environment: set {names}, or log in with the CLI itself "
+            f"({adapter.login_hint or 'see its docs'}); ignore this if you already did"
+        )
+    not_passed = [name for name in adapter.credential_env if name in environ]
+    hidden = [name for name in not_passed if name not in config.env]
+    if hidden and len(hidden) == len(not_passed):
+        status.notes.append(
+            f"{', '.join(hidden)} is set but not passed to the agent; add it to "
+            f"agents.{adapter.agent_name}.env"
+        )
+    return status
+
+
+async def _version(binary: str) -> str | None:
+    spec = ProcessSpec(
+        argv=[binary, "--version"],
+        cwd=Path.cwd(),
+        env=minimal_env(()),
+        timeout_s=VERSION_TIMEOUT_S,
+        kill_grace_s=0.5,
+        max_output_bytes=64 * 1024,
+    )
+    try:
+        outcome = await run_process(spec)
+    except MissingBinaryError:
+        return None
+    text = (outcome.stdout.strip() or outcome.stderr.strip()).splitlines()
+    return text[0][:80] if text and outcome.exit_code == 0 else None

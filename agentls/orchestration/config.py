@@ -1,0 +1,126 @@
+"""Configuration models: agents, workflows and settings.
+
+Every layer (built-in, user, workspace) has this shape; layers are merged key by key before
+validation (mappings merge, any other value replaces), see ``config_loader``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag
+
+from agentls.orchestration.results import TaskKind
+
+EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+StepId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+DEFAULT_PASS_ENV = [
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "NODE_EXTRA_CA_CERTS",
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+
+class AgentConfig(_Model):
+    """One agent: a CLI driven through an adapter."""
+
+    adapter: str
+    """Adapter that drives it: claude, codex, gemini, copilot, command, ruff, or a plugin's."""
+    command: list[str] | None = Field(default=None, min_length=1)
+    """Program and leading arguments (argv, never a shell string). Default: the adapter's."""
+    model: str | None = None
+    """Model name passed to the CLI (e.g. sonnet, gpt-5-codex, gemini-2.5-pro)."""
+    timeout_s: float = Field(default=600.0, gt=0)
+    """Wall-clock limit for one run; then its whole process group is stopped."""
+    retries: int = Field(default=2, ge=0, le=10)
+    """Extra attempts after a rate limit or transient server error (never after auth errors)."""
+    extra_args: list[str] = Field(default_factory=list)
+    """Arguments appended after the adapter's own flags."""
+    env: list[EnvName] = Field(default_factory=list)
+    """Names of environment variables the agent may see, besides PATH, HOME and locale."""
+    enabled: bool = True
+    description: str = ""
+    options: dict[str, Any] = Field(default_factory=dict)
+    """Adapter-specific options (see docs/agents.md), validated by the adapter."""
+
+
+class StepConfig(_Model):
+    """One step of a workflow: an agent doing one task."""
+
+    agent: str
+    task: TaskKind
+    id: StepId | None = None
+    """Name used by conditions and later steps; default: the task kind."""
+    description: str = ""
+    optional: bool = False
+    """A failing optional step is reported but does not fail the workflow."""
+    when: str | None = None
+    """Condition over earlier results, e.g. ``review.findings >= 1``."""
+    instruction: str | None = None
+    """Instruction template for this step; default: the task kind's."""
+
+
+class ParallelGroup(_Model):
+    """Steps that run at the same time."""
+
+    parallel: list[StepConfig] = Field(min_length=1)
+    fail_fast: bool = False
+    """Cancel the siblings when one step fails."""
+
+
+def _step_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "parallel" if "parallel" in value else "step"
+    return "parallel" if isinstance(value, ParallelGroup) else "step"
+
+
+WorkflowStep = Annotated[
+    Annotated[StepConfig, Tag("step")] | Annotated[ParallelGroup, Tag("parallel")],
+    Discriminator(_step_kind),
+]
+
+
+class WorkflowConfig(_Model):
+    description: str = ""
+    steps: list[WorkflowStep] = Field(min_length=1)
+    max_iterations: int = Field(default=1, ge=1, le=50)
+    """How many times the review cycle may run."""
+    min_suggestions_threshold: int = Field(default=1, ge=1)
+    """The cycle repeats while the latest review has at least this many findings."""
+    loop_from: StepId | None = None
+    """First step of the repeated cycle; default: the first review step."""
+
+
+class Settings(_Model):
+    default_workflow: str = "default"
+    max_output_bytes: int = Field(default=10 * 1024 * 1024, ge=4096)
+    """Output kept per agent run; beyond it the head is dropped and the tail kept."""
+    max_context_bytes: int = Field(default=200_000, ge=1024)
+    """File text included in a prompt; larger files are cut around the selection."""
+    kill_grace_s: float = Field(default=2.0, ge=0)
+    """Time between SIGTERM and SIGKILL when an agent is stopped."""
+    retry_backoff_s: float = Field(default=2.0, ge=0)
+    """First wait before a retry; doubles each time, with jitter."""
+    retry_backoff_max_s: float = Field(default=30.0, ge=0)
+    pass_env: list[EnvName] = Field(default_factory=lambda: list(DEFAULT_PASS_ENV))
+    """Environment variables every agent may see (proxies, certificates)."""
+
+
+class AgentlsConfig(_Model):
+    """The whole configuration: built-in defaults, then the user's file, then the workspace's."""
+
+    agents: dict[str, AgentConfig] = Field(default_factory=dict)
+    workflows: dict[str, WorkflowConfig] = Field(default_factory=dict)
+    settings: Settings = Field(default_factory=Settings)

@@ -1,0 +1,255 @@
+"""Layered YAML configuration: built-in, then the user's file, then the workspace's.
+
+Each value remembers the file and line it came from, so an invalid merged configuration is
+reported against the file the user has to fix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from agentls.errors import ConfigError
+from agentls.orchestration.config import AgentlsConfig, ParallelGroup
+
+WORKSPACE_FILE = ".agentls.yaml"
+BUILTIN_FILES = ("agents.yaml", "workflows.yaml")
+
+KeyPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Origin:
+    file: Path
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass
+class _Layered:
+    data: dict[str, Any] = field(default_factory=dict)
+    origins: dict[KeyPath, Origin] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+
+
+def builtin_config_dir() -> Path:
+    """The shipped ``config/`` folder: inside the wheel, or at the root of a source checkout."""
+    packaged = Path(str(resources.files("agentls"))) / "_builtin_config"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "config"
+
+
+def user_config_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "agentls" / "config.yaml"
+
+
+def config_files(workspace: Path | None) -> list[Path]:
+    """Every file that takes part, lowest precedence first (missing optional ones left out)."""
+    builtin = builtin_config_dir()
+    files = [builtin / name for name in BUILTIN_FILES]
+    optional = [user_config_path()]
+    if workspace is not None:
+        optional.append(workspace / WORKSPACE_FILE)
+    return files + [path for path in optional if path.is_file()]
+
+
+def load_config(workspace: Path | None = None, extra_files: Iterable[Path] = ()) -> AgentlsConfig:
+    """Load and validate the configuration that applies to ``workspace``.
+
+    Raises ``ConfigError`` naming the file, the key path and what was expected.
+    """
+    layered = _Layered()
+    for path in [*config_files(workspace), *extra_files]:
+        data, origins = _read_yaml(path)
+        _merge(layered.data, data, (), origins, layered.origins)
+        layered.files.append(path)
+    try:
+        config = AgentlsConfig.model_validate(layered.data)
+    except ValidationError as error:
+        raise ConfigError(_describe(error, layered)) from None
+    _check_references(config, layered)
+    return config
+
+
+def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[KeyPath, Origin]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read the configuration file: {error}") from None
+    loader = yaml.SafeLoader(text)
+    origins: dict[KeyPath, Origin] = {}
+    try:
+        node = loader.get_single_node()
+        data = {} if node is None else _construct(loader, node, (), path, origins)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        problem = error.problem or error.context or "invalid YAML"
+        raise ConfigError(f"{where}: invalid YAML: {problem}") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: invalid YAML: {error}") from None
+    finally:
+        loader.dispose()
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{path}:1: expected a mapping with agents, workflows and settings at the top level"
+        )
+    return data, origins
+
+
+def _construct(
+    loader: yaml.SafeLoader,
+    node: yaml.Node,
+    path: KeyPath,
+    file: Path,
+    origins: dict[KeyPath, Origin],
+) -> Any:
+    origins.setdefault(path, Origin(file, node.start_mark.line + 1))
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)
+        mapping: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            if not isinstance(key, str | int):
+                line = key_node.start_mark.line + 1
+                raise ConfigError(f"{file}:{line}: keys must be plain names, got {key!r}")
+            child = (*path, key)
+            origins[child] = Origin(file, key_node.start_mark.line + 1)
+            mapping[key] = _construct(loader, value_node, child, file, origins)
+        return mapping
+    if isinstance(node, yaml.SequenceNode):
+        return [
+            _construct(loader, item, (*path, index), file, origins)
+            for index, item in enumerate(node.value)
+        ]
+    return loader.construct_object(node, deep=True)
+
+
+def _merge(
+    into: dict[str, Any],
+    layer: dict[str, Any],
+    path: KeyPath,
+    layer_origins: dict[KeyPath, Origin],
+    origins: dict[KeyPath, Origin],
+) -> None:
+    for key, value in layer.items():
+        child = (*path, key)
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value, child, layer_origins, origins)
+            continue
+        into[key] = value
+        for known in [p for p in origins if p[: len(child)] == child]:
+            del origins[known]
+        origins.update({p: o for p, o in layer_origins.items() if p[: len(child)] == child})
+    origins.update({p: o for p, o in layer_origins.items() if p == path})
+
+
+def _describe(error: ValidationError, layered: _Layered) -> str:
+    lines = []
+    for item in error.errors(include_url=False):
+        path = _data_path(item["loc"], layered.data)
+        where = _origin(path, layered)
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "unknown key (check its spelling; see config/schema.json)"
+        elif "input" in item and item["type"] != "missing":
+            message += f" (got {_short(item['input'])})"
+        lines.append(f"{where}: {_dotted(path) or '(top level)'}: {message}")
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def _check_references(config: AgentlsConfig, layered: _Layered) -> None:
+    from agentls.adapters.registry import AdapterRegistry
+
+    registry = AdapterRegistry.default()
+    problems: list[str] = []
+    for name, agent in config.agents.items():
+        path: KeyPath = ("agents", name, "adapter")
+        adapter = registry.find(agent.adapter)
+        if adapter is None:
+            known = ", ".join(registry.names())
+            problems.append(
+                f"{_origin(path, layered)}: {_dotted(path)}: unknown adapter "
+                f"{agent.adapter!r} (known: {known})"
+            )
+            continue
+        for option_error in adapter.check_options(agent.options):
+            option_path: KeyPath = ("agents", name, "options", *option_error.loc)
+            problems.append(
+                f"{_origin(option_path, layered)}: {_dotted(option_path)}: {option_error.message}"
+            )
+    for workflow_name, workflow in config.workflows.items():
+        for index, step in enumerate(workflow.steps):
+            base: KeyPath = ("workflows", workflow_name, "steps", index)
+            if isinstance(step, ParallelGroup):
+                members = [
+                    ((*base, "parallel", sub), each) for sub, each in enumerate(step.parallel)
+                ]
+            else:
+                members = [(base, step)]
+            for step_path, member in members:
+                if member.agent not in config.agents:
+                    path = (*step_path, "agent")
+                    problems.append(
+                        f"{_origin(path, layered)}: {_dotted(path)}: no agent named "
+                        f"{member.agent!r} (defined: {', '.join(sorted(config.agents))})"
+                    )
+    if problems:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
+
+
+def _data_path(loc: tuple[str | int, ...], data: Any) -> KeyPath:
+    """Keep the parts of a pydantic location that exist in the data (drops union tags)."""
+    path: list[str | int] = []
+    current = data
+    for index, part in enumerate(loc):
+        present = (isinstance(current, dict) and part in current) or (
+            isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)
+        )
+        if present:
+            current = current[part]
+            path.append(part)
+        elif index == len(loc) - 1 and isinstance(current, dict):
+            path.append(part)
+    return tuple(path)
+
+
+def _origin(path: KeyPath, layered: _Layered) -> str:
+    for end in range(len(path), -1, -1):
+        origin = layered.origins.get(path[:end])
+        if origin is not None:
+            return str(origin)
+    return str(layered.files[-1]) if layered.files else "configuration"
+
+
+def _dotted(path: KeyPath) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def config_schema() -> dict[str, Any]:
+    schema = AgentlsConfig.model_json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "agentls", **schema}
+
+
+def render_schema() -> str:
+    return json.dumps(config_schema(), indent=2, sort_keys=True) + "\n"

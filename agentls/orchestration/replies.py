@@ -1,0 +1,80 @@
+"""What a reply means for its task: review -> findings, implement/refine -> edits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agentls.errors import UnsafePathError
+from agentls.orchestration.code_blocks import edits_from_blocks
+from agentls.orchestration.findings import parse_findings
+from agentls.orchestration.paths import workspace_relative
+from agentls.orchestration.results import (
+    ErrorKind,
+    Finding,
+    LineRange,
+    ProposedEdit,
+    TaskError,
+    TaskKind,
+)
+
+
+@dataclass
+class Interpreted:
+    findings: list[Finding] = field(default_factory=list)
+    edits: list[ProposedEdit] = field(default_factory=list)
+    error: TaskError | None = None
+
+
+def interpret_reply(
+    task: TaskKind,
+    text: str,
+    workspace: Path,
+    target: str,
+    file_text: str,
+    selection: LineRange | None,
+    agent_edited: bool = False,
+) -> Interpreted:
+    """Findings or edits from a reply. ``agent_edited``: the agent changed files itself, so a
+    reply without a code block is fine (the edits come from the sandbox diff)."""
+    if task is TaskKind.REVIEW:
+        return _review(text, workspace, target, file_text)
+    if task in (TaskKind.IMPLEMENT, TaskKind.REFINE):
+        blocks = edits_from_blocks(text, workspace, target, file_text, selection)
+        if blocks.blocks == 0 and not agent_edited:
+            return Interpreted(
+                error=TaskError(
+                    kind=ErrorKind.BAD_OUTPUT,
+                    message="the reply has no fenced code block, so there is no change to "
+                    "propose; ask again with a clearer instruction, or use another agent",
+                )
+            )
+        if blocks.refused and not blocks.edits:
+            return Interpreted(
+                error=TaskError(kind=ErrorKind.BAD_OUTPUT, message="; ".join(blocks.refused))
+            )
+        return Interpreted(edits=blocks.edits)
+    return Interpreted()
+
+
+def _review(text: str, workspace: Path, target: str, file_text: str) -> Interpreted:
+    parsed = parse_findings(text, target, line_count=max(1, len(file_text.splitlines())))
+    if not parsed.found_contract:
+        excerpt = " ".join(text.split())[:120] or "an empty reply"
+        return Interpreted(
+            error=TaskError(
+                kind=ErrorKind.BAD_OUTPUT,
+                message=f"the review reply holds no findings JSON (it began: {excerpt!r}); "
+                "the agent did not follow the findings contract (docs/findings.md)",
+            )
+        )
+    findings = []
+    for finding in parsed.findings:
+        try:
+            path = workspace_relative(workspace, finding.path)
+        except UnsafePathError:
+            continue
+        if path != target and not (workspace / path).is_file():
+            continue  # a finding about a file that does not exist cannot be shown anywhere
+        findings.append(finding.model_copy(update={"path": path}))
+    return Interpreted(findings=findings)

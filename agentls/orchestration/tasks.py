@@ -1,0 +1,110 @@
+"""One task for one agent on one file or line range: input checks, prompt, run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from agentls.adapters.base import Adapter, TaskRequest
+from agentls.adapters.registry import AdapterRegistry
+from agentls.adapters.runner import LineCallback
+from agentls.errors import TaskInputError
+from agentls.orchestration.config import AgentlsConfig
+from agentls.orchestration.paths import workspace_relative
+from agentls.orchestration.prompts import PromptContext, build_prompt
+from agentls.orchestration.results import LineRange, TaskKind, TaskResult
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    agent: str
+    task: TaskKind
+    workspace: Path
+    path: str
+    """The file, absolute or relative to ``workspace``."""
+    selection: LineRange | None = None
+    instruction: str | None = None
+    file_text: str | None = None
+    """The editor's text of the file, saved or not; read from disk when None."""
+    feedback: str | None = None
+    session_id: str | None = None
+    write: bool = False
+
+
+def make_adapter(
+    config: AgentlsConfig, agent: str, registry: AdapterRegistry | None = None
+) -> Adapter:
+    agent_config = config.agents.get(agent)
+    if agent_config is None:
+        known = ", ".join(sorted(name for name, a in config.agents.items() if a.enabled))
+        raise TaskInputError(f"no agent named {agent!r}; configured agents: {known}")
+    if not agent_config.enabled:
+        raise TaskInputError(
+            f"agent {agent!r} is disabled; set agents.{agent}.enabled: true in "
+            "~/.config/agentls/config.yaml or the workspace's .agentls.yaml"
+        )
+    return (registry or AdapterRegistry.default()).create(agent, agent_config, config.settings)
+
+
+def prepare(
+    config: AgentlsConfig, spec: TaskSpec, registry: AdapterRegistry | None = None
+) -> tuple[Adapter, TaskRequest]:
+    """Check the input and build the request; raises ``TaskInputError`` with what to fix."""
+    adapter = make_adapter(config, spec.agent, registry)
+    workspace = spec.workspace.resolve()
+    target = workspace_relative(workspace, spec.path)
+    text = spec.file_text if spec.file_text is not None else _read(workspace / target)
+    line_count = len(text.splitlines())
+    if spec.selection is not None and spec.selection.end > line_count:
+        raise TaskInputError(
+            f"lines {spec.selection} are outside {target}, which has {line_count} lines"
+        )
+    prompt = build_prompt(
+        spec.task,
+        PromptContext(
+            path=target,
+            file_text=text,
+            selection=spec.selection,
+            instruction=spec.instruction,
+            feedback=spec.feedback,
+        ),
+        config.settings.max_context_bytes,
+    )
+    request = TaskRequest(
+        task=spec.task,
+        prompt=prompt,
+        workspace=workspace,
+        target=target,
+        file_text=text,
+        selection=spec.selection,
+        write=spec.write,
+        session_id=spec.session_id,
+    )
+    return adapter, request
+
+
+async def run_task(
+    config: AgentlsConfig,
+    spec: TaskSpec,
+    on_line: LineCallback | None = None,
+    registry: AdapterRegistry | None = None,
+) -> TaskResult:
+    adapter, request = prepare(config, spec, registry)
+    return await adapter.run(request, on_line)
+
+
+def _read(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise TaskInputError(f"{path} does not exist") from None
+    except IsADirectoryError:
+        raise TaskInputError(f"{path} is a folder; give a file") from None
+    except OSError as error:
+        raise TaskInputError(f"cannot read {path}: {error.strerror}") from None
+    if b"\0" in data[:8192]:
+        raise TaskInputError(f"{path} looks binary; agents work on text files")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise TaskInputError(f"{path} is not UTF-8 text; agentls reads files as UTF-8") from None
