@@ -155,8 +155,10 @@ async def run_process(spec: ProcessSpec, on_line: LineCallback | None = None) ->
     """Run one agent process to completion, timeout or cancellation."""
     started = time.monotonic()
     log.debug("agent starting", argv=redact_argv(spec.argv), cwd=str(spec.cwd))
+    loop = asyncio.get_running_loop()
     try:
-        process = await asyncio.create_subprocess_exec(
+        transport, protocol = await loop.subprocess_exec(
+            lambda: _ExitAwareProtocol(loop),
             *spec.argv,
             stdin=asyncio.subprocess.PIPE if spec.stdin is not None else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
@@ -172,6 +174,8 @@ async def run_process(spec: ProcessSpec, on_line: LineCallback | None = None) ->
     except NotADirectoryError:
         raise MissingBinaryError(spec.argv[0], "is not a program") from None
 
+    process = asyncio.subprocess.Process(transport, protocol, loop)
+    exited = protocol.exited
     assert process.stdout is not None and process.stderr is not None
     stdout = _TailBuffer(spec.max_output_bytes)
     stderr = _TailBuffer(_STDERR_CAP)
@@ -184,15 +188,15 @@ async def run_process(spec: ProcessSpec, on_line: LineCallback | None = None) ->
     timed_out = False
     try:
         try:
-            await asyncio.wait_for(process.wait(), spec.timeout_s)
+            await asyncio.wait_for(asyncio.shield(exited), spec.timeout_s)
         except TimeoutError:
             timed_out = True
-            await _stop_group(process, spec.kill_grace_s)
+            await _stop_group(process.pid, exited, spec.kill_grace_s)
         # Whatever the agent left running in its group (background shells) goes with it.
-        await _stop_group(process, spec.kill_grace_s)
+        await _stop_group(process.pid, exited, spec.kill_grace_s)
         await _drain(readers, spec.kill_grace_s + 1.0)
     except asyncio.CancelledError:
-        await _stop_group(process, spec.kill_grace_s)
+        await _stop_group(process.pid, exited, spec.kill_grace_s)
         raise
     finally:
         writer.cancel()
@@ -254,6 +258,20 @@ def _signal_group(pgid: int, signum: int) -> bool:
     return True
 
 
+class _ExitAwareProtocol(asyncio.subprocess.SubprocessStreamProtocol):
+    """Tells when the process itself exits. (On Python 3.11 ``Process.wait()`` also waits
+    for every holder of its pipes to close them, which a leftover grandchild may never do.)"""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(limit=_READ_CHUNK, loop=loop)
+        self.exited: asyncio.Future[None] = loop.create_future()
+
+    def process_exited(self) -> None:
+        super().process_exited()
+        if not self.exited.done():
+            self.exited.set_result(None)
+
+
 def _group_alive(pgid: int) -> bool:
     """Whether any process of the group still runs. Zombies do not count: an orphan's zombie
     waits for a reaper that may be slow, but it holds nothing."""
@@ -274,16 +292,18 @@ def _group_alive(pgid: int) -> bool:
     return False
 
 
-async def _stop_group(process: asyncio.subprocess.Process, grace_s: float) -> None:
-    """SIGTERM the process group, give it ``grace_s``, then SIGKILL what is left."""
-    pgid = process.pid  # start_new_session makes the agent the leader of its own group
+async def _stop_group(pgid: int, exited: asyncio.Future[None], grace_s: float) -> None:
+    """SIGTERM the process group, give it ``grace_s``, then SIGKILL what is left.
+
+    ``pgid`` is the agent's pid: start_new_session makes it the leader of its own group.
+    """
     if not _signal_group(pgid, signal.SIGTERM):
         return
     deadline = time.monotonic() + grace_s
     while time.monotonic() < deadline:
-        if process.returncode is not None and not _group_alive(pgid):
+        if exited.done() and not _group_alive(pgid):
             return
         await asyncio.sleep(_POLL_S)
     _signal_group(pgid, signal.SIGKILL)
-    with contextlib.suppress(ProcessLookupError, TimeoutError):
-        await asyncio.wait_for(asyncio.shield(process.wait()), grace_s + 1.0)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(exited), grace_s + 1.0)

@@ -1,0 +1,84 @@
+"""Shared fixtures: an isolated environment, a workspace, and the fake agent CLIs on PATH."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+FAKES_BIN = Path(__file__).parent / "fakes" / "bin"
+SAMPLE = '''def add(a, b):
+    return a + b
+
+
+def mean(values):
+    return sum(values) / len(values)
+'''
+# Fast retries, and the fakes' steering variables passed through the minimal environment.
+TEST_SETTINGS = """\
+settings:
+  retry_backoff_s: 0.01
+  retry_backoff_max_s: 0.05
+  kill_grace_s: 0.5
+  pass_env: [AGENTLS_FAKE_SCENARIO, AGENTLS_FAKE_LOG]
+"""
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No user config, no real credentials, and the fakes first on PATH."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    for name in list(os.environ):
+        if name.endswith(("_API_KEY", "_TOKEN")) or name.startswith("AGENTLS_FAKE"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("PATH", f"{FAKES_BIN}{os.pathsep}{os.environ['PATH']}")
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "calc.py").write_text(SAMPLE)
+    (root / ".agentls.yaml").write_text(TEST_SETTINGS)
+    return root
+
+
+@pytest.fixture
+def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("ANTHROPIC_API_KEY", "CODEX_API_KEY", "GEMINI_API_KEY", "GH_TOKEN"):
+        monkeypatch.setenv(name, "test-credential-value-1234")
+
+
+Scenario = Callable[..., Path]
+
+
+@pytest.fixture
+def scenario(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Scenario:
+    """Steer the fakes: ``scenario("ok", reply="...")`` writes the file and points them to it."""
+
+    def write(behavior: str = "ok", **fields: Any) -> Path:
+        path = tmp_path / "scenario.json"
+        path.write_text(json.dumps({"behavior": behavior, **fields}))
+        monkeypatch.setenv("AGENTLS_FAKE_SCENARIO", str(path))
+        return path
+
+    return write
+
+
+@pytest.fixture
+def fake_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """The invocations the fakes recorded, in order."""
+    path = tmp_path / "fake-log.jsonl"
+    monkeypatch.setenv("AGENTLS_FAKE_LOG", str(path))
+
+    def read() -> list[dict[str, Any]]:
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    yield read
