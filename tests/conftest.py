@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 
 FAKES_BIN = Path(__file__).parent / "fakes" / "bin"
-SAMPLE = '''def add(a, b):
+SAMPLE = """def add(a, b):
     return a + b
 
 
 def mean(values):
     return sum(values) / len(values)
-'''
+"""
 # Fast retries, and the fakes' steering variables passed through the minimal environment.
 TEST_SETTINGS = """\
 settings:
@@ -71,7 +71,9 @@ def scenario(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Scenario:
 
 
 @pytest.fixture
-def fake_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], list[dict[str, Any]]]]:
+def fake_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[], list[dict[str, Any]]]]:
     """The invocations the fakes recorded, in order."""
     path = tmp_path / "fake-log.jsonl"
     monkeypatch.setenv("AGENTLS_FAKE_LOG", str(path))

@@ -22,7 +22,8 @@ from tenacity import (
     RetryError,
     retry_if_exception_type,
     stop_after_attempt,
-    wait_exponential_jitter,
+    wait_exponential,
+    wait_random,
 )
 
 from agentls.adapters.runner import (
@@ -248,11 +249,11 @@ class Adapter(ABC):
             async for attempt in AsyncRetrying(
                 retry=retry_if_exception_type(_RetryableFailure),
                 stop=stop_after_attempt(self.config.retries + 1),
-                wait=wait_exponential_jitter(
-                    initial=self.settings.retry_backoff_s,
+                wait=wait_exponential(
+                    multiplier=self.settings.retry_backoff_s,
                     max=self.settings.retry_backoff_max_s,
-                    jitter=self.settings.retry_backoff_s / 2,
-                ),
+                )
+                + wait_random(0, self.settings.retry_backoff_s / 2),
                 reraise=False,
             ):
                 with attempt:

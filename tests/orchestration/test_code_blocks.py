@@ -64,7 +64,9 @@ def test_unchanged_code_is_no_edit(tmp_path: Path) -> None:
 
 def test_a_missing_final_newline_is_kept(tmp_path: Path) -> None:
     text = "a = 1\nb = 2"
-    [edit] = edits_from_blocks("```\nb = 3\n```", tmp_path, "m.py", text, LineRange(start=2, end=2)).edits
+    [edit] = edits_from_blocks(
+        "```\nb = 3\n```", tmp_path, "m.py", text, LineRange(start=2, end=2)
+    ).edits
     assert apply_edit(text, edit) == "a = 1\nb = 3"
 
 
@@ -75,7 +77,9 @@ def test_longer_fences_and_unclosed_blocks() -> None:
 
 
 def test_implement_reply_without_code_is_bad_output(tmp_path: Path) -> None:
-    outcome = interpret_reply(TaskKind.IMPLEMENT, "I would add a check.", tmp_path, "m.py", TEXT, None)
+    outcome = interpret_reply(
+        TaskKind.IMPLEMENT, "I would add a check.", tmp_path, "m.py", TEXT, None
+    )
     assert outcome.error is not None and outcome.error.kind is ErrorKind.BAD_OUTPUT
     assert "no fenced code block" in outcome.error.message
 

@@ -102,9 +102,7 @@ def test_workflow_step_must_name_a_configured_agent(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError) as caught:
         load_config(tmp_path)
-    assert "workflows.mine.steps[1].parallel[0].agent: no agent named 'nobody'" in str(
-        caught.value
-    )
+    assert "workflows.mine.steps[1].parallel[0].agent: no agent named 'nobody'" in str(caught.value)
 
 
 def test_step_errors_do_not_mention_the_other_step_shape(tmp_path: Path) -> None:

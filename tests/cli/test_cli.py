@@ -1,0 +1,161 @@
+"""The ``agentls`` command as a user runs it: a real process, the fakes on PATH."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Scenario
+
+FINDINGS = '{"findings": [{"line": 2, "severity": "warning", "message": "no types", "code": "T1"}]}'
+
+
+def agentls(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "agentls", *args],
+        cwd=cwd,
+        env=dict(os.environ, COLUMNS="200"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("agent", ["claude", "codex", "gemini", "copilot"])
+def test_exec_json_against_each_fake(
+    agent: str, workspace: Path, scenario: Scenario, credentials: None
+) -> None:
+    scenario("ok", reply=FINDINGS)
+    done = agentls("exec", agent, "calc.py:1-2", "--task", "review", "--json", cwd=workspace)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert set(result) == {
+        "agent",
+        "task",
+        "status",
+        "text",
+        "findings",
+        "edits",
+        "session_id",
+        "usage",
+        "duration_s",
+        "error",
+    }
+    assert (result["agent"], result["task"], result["status"]) == (agent, "review", "ok")
+    assert result["findings"] == [
+        {
+            "path": "calc.py",
+            "line": 2,
+            "end_line": None,
+            "severity": "warning",
+            "message": "no types",
+            "code": "T1",
+            "suggestion": None,
+        }
+    ]
+    assert set(result["usage"]) == {"input_tokens", "output_tokens", "cost_usd"}
+    assert result["error"] is None and result["session_id"]
+
+
+def test_exec_readable_output_shows_the_proposed_diff(
+    workspace: Path, scenario: Scenario, credentials: None
+) -> None:
+    scenario("ok", reply="```python\ndef add(a: int, b: int) -> int:\n```")
+    done = agentls("exec", "codex", "calc.py:1", "--task", "refine", cwd=workspace)
+    assert done.returncode == 0, done.stderr
+    assert "-def add(a, b):" in done.stdout
+    assert "+def add(a: int, b: int) -> int:" in done.stdout
+    assert "def add(a, b):" in (workspace / "calc.py").read_text()
+
+
+def test_a_failed_task_exits_non_zero_with_one_clear_line(
+    workspace: Path, scenario: Scenario
+) -> None:
+    scenario("ok")  # no credentials set: the fake fails authentication
+    done = agentls("exec", "gemini", "calc.py", "--task", "explain", "--json", cwd=workspace)
+    assert done.returncode == 1
+    result = json.loads(done.stdout)
+    assert result["status"] == "failed" and result["error"]["kind"] == "auth"
+    assert "GEMINI_API_KEY" in result["error"]["message"]
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["exec", "nobody", "calc.py", "--task", "review"], "no agent named 'nobody'"),
+        (["exec", "ruff", "missing.py", "--task", "review"], "does not exist"),
+        (["exec", "ruff", "calc.py:5-40", "--task", "review"], "outside calc.py, which has 6"),
+        (["exec", "ruff", "calc.py:3-2", "--task", "review"], "not a line range"),
+        (
+            ["exec", "ruff", "../x.py", "--task", "review", "--workspace", "."],
+            "outside the workspace",
+        ),
+        (["exec", "aider", "calc.py", "--task", "review"], "agent 'aider' is disabled"),
+    ],
+)
+def test_bad_input_is_one_line_without_traceback(
+    workspace: Path, args: list[str], expected: str
+) -> None:
+    (workspace.parent / "x.py").write_text("x = 1\n")
+    done = agentls(*args, cwd=workspace)
+    assert done.returncode == 2
+    assert expected in done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""
+
+
+def test_bad_config_names_the_file_and_key(workspace: Path) -> None:
+    (workspace / ".agentls.yaml").write_text("agents:\n  claude:\n    retries: many\n")
+    done = agentls("exec", "claude", "calc.py", "--task", "review", cwd=workspace)
+    assert done.returncode == 2
+    assert ".agentls.yaml:3: agents.claude.retries" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_exec_with_the_offline_reviewer(workspace: Path) -> None:
+    (workspace / "bad.py").write_text("import os\nprint(undefined)\n")
+    done = agentls("exec", "ruff", "bad.py", "--task", "review", "--json", cwd=workspace)
+    assert done.returncode == 0, done.stderr
+    codes = {f["code"] for f in json.loads(done.stdout)["findings"]}
+    assert {"F401", "F821"} <= codes
+
+
+def test_agents_table_reports_binaries_versions_and_credentials(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GEMINI_API_KEY", "set-for-this-test")
+    done = agentls("agents", "--json", cwd=workspace)
+    assert done.returncode == 0, done.stderr
+    rows = {row["name"]: row for row in json.loads(done.stdout)}
+    assert rows["claude"]["binary"].endswith("tests/fakes/bin/claude")
+    assert rows["claude"]["version"].startswith("2.1")
+    assert rows["claude"]["credentials"] is False
+    assert rows["gemini"]["credentials"] is True
+    assert rows["ruff"]["credentials"] is None and rows["ruff"]["ready"]
+    assert rows["aider"]["enabled"] is False
+    table = agentls("agents", cwd=workspace)
+    assert "claude" in table.stdout and "not found" not in table.stdout.split("aider")[0]
+
+
+def test_doctor_says_what_to_fix(workspace: Path, tmp_path: Path) -> None:
+    (workspace / ".agentls.yaml").write_text(
+        "agents:\n  codex:\n    command: [codex-not-installed]\n"
+    )
+    done = agentls("doctor", cwd=workspace)
+    assert done.returncode == 1
+    assert "configuration is valid" in done.stdout
+    assert "fix codex: `codex-not-installed` is not on PATH" in done.stdout
+    assert "npm install -g @openai/codex" in done.stdout
+    assert "ok  ruff" in done.stdout
+
+
+def test_schema_command_prints_the_committed_schema() -> None:
+    root = Path(__file__).parents[2]
+    done = agentls("config", "schema", cwd=root)
+    assert done.stdout == (root / "config" / "schema.json").read_text()
