@@ -98,7 +98,9 @@ def _findings_table(result: TaskResult) -> Table:
         where = f"{finding.path}:{finding.line}"
         if finding.end_line and finding.end_line != finding.line:
             where += f"-{finding.end_line}"
-        message = finding.message + ("  [dim](has a fix)[/]" if finding.suggestion else "")
+        message = finding.message + (
+            "  [dim](has a fix)[/]" if finding.suggestion is not None else ""
+        )
         table.add_row(
             where,
             Text(finding.severity.value, style=_SEVERITY_STYLE[finding.severity]),

@@ -135,7 +135,10 @@ def test_review_finds_problems_read_only_with_the_prompt_on_the_right_channel(
 def test_implement_reply_becomes_an_edit_of_the_selection(
     tool: str, workspace: Path, scenario: Scenario
 ) -> None:
-    reply = "Here you go:\n```python\ndef mean(values):\n    return sum(values) / max(len(values), 1)\n```\n"
+    reply = (
+        "Here you go:\n```python\n"
+        "def mean(values):\n    return sum(values) / max(len(values), 1)\n```\n"
+    )
     scenario("ok", reply=reply)
     result = run(workspace, tool, TaskKind.IMPLEMENT, selection=LineRange(start=5, end=6))
     assert result.ok, result.error

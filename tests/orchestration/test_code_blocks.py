@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -92,6 +93,13 @@ def test_review_reply_without_findings_is_bad_output(tmp_path: Path) -> None:
 
 def test_review_findings_outside_the_workspace_are_dropped(tmp_path: Path) -> None:
     (tmp_path / "m.py").write_text(TEXT)
-    reply = '{"findings": [{"line": 1, "message": "ok"}, {"path": "../x.py", "line": 1, "message": "no"}]}'
+    reply = json.dumps(
+        {
+            "findings": [
+                {"line": 1, "message": "ok"},
+                {"path": "../x.py", "line": 1, "message": "no"},
+            ]
+        }
+    )
     outcome = interpret_reply(TaskKind.REVIEW, reply, tmp_path, "m.py", TEXT, None)
     assert [f.message for f in outcome.findings] == ["ok"]

@@ -13,7 +13,8 @@ def test_json_inside_prose_and_a_fence_with_trailing_text() -> None:
 ```json
 {"findings": [
   {"line": 5, "end_line": 6, "severity": "error", "message": "Division by zero on empty input",
-   "code": "zero-div", "suggestion": "def mean(values):\\n    return sum(values) / max(len(values), 1)\\n"}
+   "code": "zero-div",
+   "suggestion": "def mean(values):\\n    return sum(values) / max(len(values), 1)\\n"}
 ]}
 ```
 
