@@ -35,6 +35,7 @@ from agentls.adapters.runner import (
     run_process,
 )
 from agentls.orchestration.config import AgentConfig, Settings
+from agentls.redaction import redact
 from agentls.orchestration.replies import interpret_reply
 from agentls.orchestration.results import (
     ErrorKind,
@@ -361,7 +362,7 @@ class Adapter(ABC):
 
     def failure(self, kind: ErrorKind, detail: str) -> TaskError:
         """A typed error whose message ends with what the user can do about it."""
-        detail = detail.strip().rstrip(".") or "no message"
+        detail = redact(detail.strip().rstrip(".")) or "no message"
         tool = self.name
         advice = {
             ErrorKind.AUTH: self._auth_advice(),

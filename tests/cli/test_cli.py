@@ -159,3 +159,22 @@ def test_schema_command_prints_the_committed_schema() -> None:
     root = Path(__file__).parents[2]
     done = agentls("config", "schema", cwd=root)
     assert done.stdout == (root / "config" / "schema.json").read_text()
+
+
+def test_verbose_logs_go_to_stderr_and_never_show_secrets(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789"
+    monkeypatch.setenv("ANTHROPIC_API_KEY", secret)
+    (workspace / ".agentls.yaml").write_text(
+        'agents:\n  ruff:\n    extra_args: [--config, \'lint.per-file-ignores = {"x" = ["'
+        + secret
+        + "\"]}']\n"
+    )
+    done = agentls(
+        "-vv", "--log-json", "exec", "ruff", "calc.py", "--task", "review", "--json", cwd=workspace
+    )
+    assert "agent starting" in done.stderr and "agent finished" in done.stderr
+    assert secret not in done.stderr and secret not in done.stdout
+    assert "[REDACTED]" in done.stderr
+    json.loads(done.stdout)  # stdout holds only the result

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from agentls.orchestration.edits import apply_edits, diff_edits, unified_diff
+
+lines = st.lists(st.sampled_from(["a\n", "b\n", "c\n", "d\n", "e", "\n"]), max_size=12)
+
+
+@given(lines, lines)
+def test_diff_edits_rebuild_the_new_text(before: list[str], after: list[str]) -> None:
+    old, new = "".join(before), "".join(after)
+    assert apply_edits(old, diff_edits("f", old, new)) == new
+
+
+def test_diff_edits_are_minimal_hunks() -> None:
+    numbers = [f"{n}\n" for n in range(1, 21)]
+    before = "".join(numbers)
+    after = "".join([*numbers[:2], "three\n", *numbers[3:17], "and a half\n", *numbers[17:]])
+    edits = diff_edits("f", before, after)
+    assert [(e.range.start, e.range.end, e.new_text) for e in edits if e.range] == [
+        (3, 3, "three\n"),
+        (18, 17, "and a half\n"),  # an insertion before line 18
+    ]
+
+
+def test_unified_diff_marks_created_files() -> None:
+    assert unified_diff("n.py", "", "x = 1\n").startswith("--- /dev/null\n+++ b/n.py\n")
