@@ -35,7 +35,6 @@ from agentls.adapters.runner import (
     run_process,
 )
 from agentls.orchestration.config import AgentConfig, Settings
-from agentls.redaction import redact
 from agentls.orchestration.replies import interpret_reply
 from agentls.orchestration.results import (
     ErrorKind,
@@ -46,6 +45,7 @@ from agentls.orchestration.results import (
     TaskResult,
     Usage,
 )
+from agentls.redaction import redact
 
 ALL_TASKS = frozenset(TaskKind)
 
