@@ -6,7 +6,7 @@ validation (mappings merge, any other value replaces), see ``config_loader``.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag
 
@@ -69,7 +69,13 @@ class StepConfig(_Model):
     when: str | None = None
     """Condition over earlier results, e.g. ``review.findings >= 1``."""
     instruction: str | None = None
-    """Instruction template for this step; default: the task kind's."""
+    """Instruction for this step; ``{instruction}`` is the user's. Default: the task kind's."""
+    mode: Literal["text", "agentic"] = "text"
+    """text: the agent answers with code blocks; agentic: it edits files itself, in a sandbox."""
+
+    @property
+    def step_id(self) -> str:
+        return self.id or self.task.value
 
 
 class ParallelGroup(_Model):
@@ -103,6 +109,15 @@ class WorkflowConfig(_Model):
     """First step of the repeated cycle; default: the first review step."""
 
 
+class PromptTemplate(_Model):
+    """The instruction used for a task kind when a step gives none."""
+
+    instruction: str
+    """May use ``{instruction}``: what the user asked for."""
+    version: str = "custom"
+    """Changes whenever the text changes (cached results are keyed by it)."""
+
+
 class Settings(_Model):
     default_workflow: str = "default"
     max_output_bytes: int = Field(default=10 * 1024 * 1024, ge=4096)
@@ -123,4 +138,5 @@ class AgentlsConfig(_Model):
 
     agents: dict[str, AgentConfig] = Field(default_factory=dict)
     workflows: dict[str, WorkflowConfig] = Field(default_factory=dict)
+    prompts: dict[TaskKind, PromptTemplate] = Field(default_factory=dict)
     settings: Settings = Field(default_factory=Settings)

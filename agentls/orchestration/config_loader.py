@@ -18,7 +18,8 @@ import yaml
 from pydantic import ValidationError
 
 from agentls.errors import ConfigError
-from agentls.orchestration.config import AgentlsConfig, ParallelGroup
+from agentls.orchestration.conditions import parse_condition
+from agentls.orchestration.config import AgentlsConfig, ParallelGroup, WorkflowConfig
 
 WORKSPACE_FILE = ".agentls.yaml"
 BUILTIN_FILES = ("agents.yaml", "workflows.yaml")
@@ -206,8 +207,55 @@ def _check_references(config: AgentlsConfig, layered: _Layered) -> None:
                         f"{_origin(path, layered)}: {_dotted(path)}: no agent named "
                         f"{member.agent!r} (defined: {', '.join(sorted(config.agents))})"
                     )
+    for workflow_name, workflow in config.workflows.items():
+        problems.extend(_check_workflow(workflow_name, workflow, layered))
+    if config.workflows and config.settings.default_workflow not in config.workflows:
+        path = ("settings", "default_workflow")
+        problems.append(
+            f"{_origin(path, layered)}: {_dotted(path)}: no workflow named "
+            f"{config.settings.default_workflow!r} (defined: {', '.join(config.workflows)})"
+        )
     if problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
+
+
+def _check_workflow(name: str, workflow: WorkflowConfig, layered: _Layered) -> list[str]:
+    """Unique step ids; conditions that parse and read only steps that ran before them."""
+    problems: list[str] = []
+    earlier: set[str] = set()
+    for index, step in enumerate(workflow.steps):
+        base: KeyPath = ("workflows", name, "steps", index)
+        if isinstance(step, ParallelGroup):
+            members = [((*base, "parallel", sub), each) for sub, each in enumerate(step.parallel)]
+        else:
+            members = [(base, step)]
+        group_ids: set[str] = set()
+        for step_path, member in members:
+            where = f"{_origin(step_path, layered)}: {_dotted(step_path)}"
+            if member.step_id in earlier or member.step_id in group_ids:
+                problems.append(
+                    f"{where}: step id {member.step_id!r} is used twice; give one an `id`"
+                )
+            group_ids.add(member.step_id)
+            if member.when is None:
+                continue
+            try:
+                condition = parse_condition(member.when)
+            except ConfigError as error:
+                problems.append(f"{where}.when: {error}")
+                continue
+            for read in sorted(condition.names() - earlier):
+                problems.append(
+                    f"{where}.when: {read!r} is not a step that runs before this one "
+                    f"(a condition may only read earlier steps, so no cycle can form)"
+                )
+        earlier |= group_ids
+    if workflow.loop_from is not None and workflow.loop_from not in earlier:
+        path = ("workflows", name, "loop_from")
+        problems.append(
+            f"{_origin(path, layered)}: {_dotted(path)}: no step with id {workflow.loop_from!r}"
+        )
+    return problems
 
 
 def _data_path(loc: tuple[str | int, ...], data: Any) -> KeyPath:

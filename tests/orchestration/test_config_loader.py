@@ -126,3 +126,39 @@ def test_unreadable_file_is_a_config_error(tmp_path: Path) -> None:
 def test_schema_file_is_up_to_date() -> None:
     committed = (builtin_config_dir() / "schema.json").read_text()
     assert committed == render_schema(), "config/schema.json is stale: run `make schema`"
+
+
+@pytest.mark.parametrize(
+    ("steps", "expected"),
+    [
+        (
+            "[{agent: codex, task: implement, when: 'review.findings > 0'},"
+            " {agent: gemini, task: review}]",
+            "workflows.w.steps[0].when: 'review' is not a step that runs before this one",
+        ),
+        (
+            "[{agent: gemini, task: review, when: 'review.findings > 0'}]",
+            "'review' is not a step that runs before this one",
+        ),
+        (
+            "[{agent: gemini, task: review}, {agent: claude, task: review}]",
+            "workflows.w.steps[1]: step id 'review' is used twice",
+        ),
+        (
+            "[{agent: gemini, task: review, when: 'os.system(1)'}]",
+            "Call is not allowed",
+        ),
+    ],
+)
+def test_bad_workflows_are_rejected_at_load_time(tmp_path: Path, steps: str, expected: str) -> None:
+    (tmp_path / ".agentls.yaml").write_text(f"workflows:\n  w:\n    steps: {steps}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path)
+    assert expected in str(caught.value)
+    assert ".agentls.yaml:" in str(caught.value)
+
+
+def test_default_workflow_must_exist(tmp_path: Path) -> None:
+    (tmp_path / ".agentls.yaml").write_text("settings:\n  default_workflow: nope\n")
+    with pytest.raises(ConfigError, match="no workflow named 'nope'"):
+        load_config(tmp_path)

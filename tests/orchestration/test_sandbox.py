@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from agentls.orchestration.edits import apply_edits
+from agentls.orchestration.sandbox import sandbox
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        cwd=cwd, check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q")
+    (root / "a.py").write_text("one\ntwo\nthree\n")
+    (root / "gone.py").write_text("bye\n")
+    (root / ".gitignore").write_text("build/\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "init")
+    (root / "a.py").write_text("one\ntwo (uncommitted)\nthree\n")  # dirty
+    (root / "new.py").write_text("untracked\n")
+    (root / "build").mkdir()
+    (root / "build" / "out.txt").write_text("ignored\n")
+    return root
+
+
+async def test_worktree_sandbox_sees_dirty_files_and_buffers_and_reports_agent_changes(
+    repo: Path, tmp_path: Path
+) -> None:
+    async with sandbox(repo, {"b.py": "unsaved buffer\n"}) as box:
+        assert box.kind == "worktree"
+        root = box.root
+        assert (root / "a.py").read_text() == "one\ntwo (uncommitted)\nthree\n"
+        assert (root / "new.py").read_text() == "untracked\n"
+        assert (root / "b.py").read_text() == "unsaved buffer\n"
+        # what an agent does
+        (root / "a.py").write_text("one\ntwo (uncommitted)\nthree\nfour\n")
+        (root / "created.py").write_text("fresh\n")
+        (root / "gone.py").unlink()
+        (root / "escape").symlink_to(tmp_path)
+        changes = await box.changes()
+    by_path = {(e.path, e.kind): e for e in changes.edits}
+    assert set(by_path) == {("a.py", "replace"), ("created.py", "create"), ("gone.py", "delete")}
+    a = by_path[("a.py", "replace")]
+    assert apply_edits((repo / "a.py").read_text(), [a]).endswith("three\nfour\n")
+    assert any("escape" in reason for reason in changes.refused)
+    assert not root.exists()
+    assert "agentls-sandbox" not in git(repo, "worktree", "list")
+    assert (repo / "gone.py").exists() and not (repo / "created.py").exists()  # untouched
+
+
+async def test_copy_sandbox_honours_gitignore(tmp_path: Path) -> None:
+    root = tmp_path / "plain"
+    (root / "node_modules" / "x").mkdir(parents=True)
+    (root / "logs").mkdir()
+    (root / "logs" / "today.log").write_text("x\n")
+    (root / ".gitignore").write_text("*.log\n")
+    (root / "m.py").write_text("m\n")
+    async with sandbox(root, {}) as box:
+        assert box.kind == "copy"
+        assert (box.root / "m.py").exists()
+        assert not (box.root / "node_modules").exists()
+        assert not (box.root / "logs" / "today.log").exists()
+        (box.root / "m.py").write_text("m2\n")
+        changes = await box.changes()
+    assert [(e.path, e.new_text) for e in changes.edits] == [("m.py", "m2\n")]
+    assert (root / "m.py").read_text() == "m\n"
+
+
+async def test_sandbox_is_removed_when_the_run_fails(tmp_path: Path) -> None:
+    root = tmp_path / "plain"
+    root.mkdir()
+    (root / "m.py").write_text("m\n")
+    seen: list[Path] = []
+    with pytest.raises(RuntimeError):
+        async with sandbox(root, {}) as box:
+            seen.append(box.root)
+            raise RuntimeError("agent crashed")
+    assert not seen[0].exists()
