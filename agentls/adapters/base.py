@@ -315,7 +315,7 @@ class Adapter(ABC):
                 request.target,
                 request.file_text,
                 request.selection,
-                agent_edited=bool(reply.changed_files),
+                agentic=request.write,
             )
             findings, edits, error = interpreted.findings, interpreted.edits, interpreted.error
         if error is not None and error.kind is ErrorKind.BAD_OUTPUT and outcome.stdout_truncated:

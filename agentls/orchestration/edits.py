@@ -47,6 +47,30 @@ def diff_edits(path: str, before: str, after: str) -> list[ProposedEdit]:
     ]
 
 
+def remap_range(before: str, after: str, selection: LineRange) -> LineRange | None:
+    """Where ``selection`` of ``before`` lies in ``after``: kept lines move, and a change that
+    touches the selection widens it to the new text. None when nothing of it is left."""
+    matcher = difflib.SequenceMatcher(a=before.splitlines(), b=after.splitlines(), autojunk=False)
+    start, end = selection.start - 1, selection.end  # 0-based, half-open
+    new_start: int | None = None
+    new_end: int | None = None
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            low, high = max(i1, start), min(i2, end)
+            if low >= high:
+                continue
+            mapped = (j1 + low - i1, j1 + high - i1)
+        elif (i1 < end and i2 > start) or (i1 == i2 and start <= i1 <= end):
+            mapped = (j1, j2)
+        else:
+            continue
+        new_start = mapped[0] if new_start is None else min(new_start, mapped[0])
+        new_end = mapped[1] if new_end is None else max(new_end, mapped[1])
+    if new_start is None or new_end is None or new_end <= new_start:
+        return None
+    return LineRange(start=new_start + 1, end=new_end)
+
+
 def unified_diff(path: str, before: str, after: str) -> str:
     old = "/dev/null" if before == "" else f"a/{path}"
     new = "/dev/null" if after == "" else f"b/{path}"

@@ -68,7 +68,14 @@ class WorkflowFinished:
     summary: str
 
 
-Event = WorkflowStarted | StepStarted | AgentOutput | StepFinished | IterationFinished | WorkflowFinished
+Event = (
+    WorkflowStarted
+    | StepStarted
+    | AgentOutput
+    | StepFinished
+    | IterationFinished
+    | WorkflowFinished
+)
 Subscriber = Callable[[Event], None]
 
 

@@ -33,15 +33,15 @@ def interpret_reply(
     target: str,
     file_text: str,
     selection: LineRange | None,
-    agent_edited: bool = False,
+    agentic: bool = False,
 ) -> Interpreted:
-    """Findings or edits from a reply. ``agent_edited``: the agent changed files itself, so a
-    reply without a code block is fine (the edits come from the sandbox diff)."""
+    """Findings or edits from a reply. ``agentic``: the agent edits files itself (in a
+    sandbox), so its edits come from the sandbox's diff, not from code blocks."""
     if task is TaskKind.REVIEW:
         return _review(text, workspace, target, file_text)
-    if task in (TaskKind.IMPLEMENT, TaskKind.REFINE):
+    if task in (TaskKind.IMPLEMENT, TaskKind.REFINE) and not agentic:
         blocks = edits_from_blocks(text, workspace, target, file_text, selection)
-        if blocks.blocks == 0 and not agent_edited:
+        if blocks.blocks == 0:
             return Interpreted(
                 error=TaskError(
                     kind=ErrorKind.BAD_OUTPUT,

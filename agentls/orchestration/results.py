@@ -6,6 +6,7 @@ Line numbers are the file's own and 1-based everywhere in this module; conversio
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Literal
 
@@ -127,3 +128,48 @@ class TaskResult(BaseModel):
 
     def failed(self, error: TaskError) -> TaskResult:
         return self.model_copy(update={"status": "failed", "error": error})
+
+
+class StepRecord(BaseModel):
+    """One step as it ran (or did not) in one iteration of a workflow."""
+
+    step: str
+    agent: str
+    task: TaskKind
+    iteration: int
+    status: Literal["ok", "failed", "skipped"]
+    optional: bool = False
+    reason: str = ""
+    """Why it was skipped or failed, or what was refused."""
+    result: TaskResult | None = None
+
+
+class WorkflowResult(BaseModel):
+    run_id: str
+    workflow: str
+    status: Literal["ok", "failed", "cancelled", "partial"]
+    stop_reason: str
+    """completed, below_threshold, max_iterations, step_failed or cancelled."""
+    iterations: int = 0
+    steps: list[StepRecord] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list)
+    """The latest review round's findings, merged across agents and de-duplicated."""
+    edits: list[ProposedEdit] = Field(default_factory=list)
+    """The final change, relative to the files as they were when the run started."""
+    usage_by_agent: dict[str, Usage] = Field(default_factory=dict)
+    duration_s: float = 0.0
+    summary: str = ""
+
+    @property
+    def usage(self) -> Usage:
+        return total_usage(self.usage_by_agent.values())
+
+
+def total_usage(usages: Iterable[Usage]) -> Usage:
+    total = Usage()
+    for usage in usages:
+        for field in ("input_tokens", "output_tokens", "cost_usd", "premium_requests"):
+            value = getattr(usage, field)
+            if value is not None:
+                setattr(total, field, (getattr(total, field) or 0) + value)
+    return total

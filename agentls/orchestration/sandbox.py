@@ -11,6 +11,7 @@ real files are never touched, and the sandbox is removed afterwards, also on can
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fnmatch
 import os
 import shutil
@@ -189,10 +190,8 @@ async def _remove(box: Sandbox, parent: Path) -> None:
             await _git(box.workspace, "worktree", "remove", "--force", str(box.root))
         except SandboxError as error:
             log.warning("could not remove the worktree", path=str(box.root), error=str(error))
-        try:
+        with contextlib.suppress(SandboxError):
             await _git(box.workspace, "worktree", "prune")
-        except SandboxError:
-            pass
     await asyncio.to_thread(shutil.rmtree, parent, True)
 
 

@@ -27,3 +27,19 @@ def test_diff_edits_are_minimal_hunks() -> None:
 
 def test_unified_diff_marks_created_files() -> None:
     assert unified_diff("n.py", "", "x = 1\n").startswith("--- /dev/null\n+++ b/n.py\n")
+
+
+def test_remap_range_follows_edits_around_and_inside_the_selection() -> None:
+    from agentls.orchestration.edits import remap_range
+    from agentls.orchestration.results import LineRange
+
+    before = "a\nb\nc\nd\ne\n"
+    # two lines inserted above: the selection moves down
+    assert remap_range(before, "x\ny\n" + before, LineRange(start=3, end=4)) == LineRange(
+        start=5, end=6
+    )
+    # the selection itself grows
+    after = "a\nb\nc1\nc2\nc3\nd\ne\n"
+    assert remap_range(before, after, LineRange(start=3, end=4)) == LineRange(start=3, end=6)
+    # everything selected was deleted
+    assert remap_range(before, "a\nb\ne\n", LineRange(start=3, end=4)) is None

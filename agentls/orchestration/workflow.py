@@ -1,0 +1,509 @@
+"""The workflow engine: sequential steps, parallel groups, a review cycle, conditions.
+
+Every step sees the latest state of the code (earlier steps' edits applied in memory) and the
+feedback meant for it (an implement or refine step gets the findings of the reviews that ran
+since the last change). Nothing is written to the user's files: the result holds the final
+edits relative to the files as they were when the run started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from agentls.adapters.registry import AdapterRegistry
+from agentls.errors import AgentlsError, TaskInputError
+from agentls.orchestration.conditions import parse_condition
+from agentls.orchestration.config import AgentlsConfig, ParallelGroup, StepConfig, WorkflowConfig
+from agentls.orchestration.edits import apply_edits, diff_edits, remap_range
+from agentls.orchestration.events import (
+    AgentOutput,
+    EventBus,
+    IterationFinished,
+    StepFinished,
+    StepStarted,
+    WorkflowFinished,
+    WorkflowStarted,
+)
+from agentls.orchestration.merge import merge_findings
+from agentls.orchestration.paths import workspace_relative
+from agentls.orchestration.prompts import DEFAULT_INSTRUCTIONS
+from agentls.orchestration.results import (
+    ErrorKind,
+    Finding,
+    LineRange,
+    ProposedEdit,
+    Severity,
+    StepRecord,
+    TaskError,
+    TaskKind,
+    TaskResult,
+    Usage,
+    WorkflowResult,
+    total_usage,
+)
+from agentls.orchestration.sandbox import sandbox
+from agentls.orchestration.tasks import TaskSpec, run_task
+
+log = structlog.get_logger("agentls.workflow")
+
+EDITING_TASKS = (TaskKind.IMPLEMENT, TaskKind.REFINE)
+
+
+@dataclass(frozen=True)
+class WorkflowRequest:
+    workflow: str
+    workspace: Path
+    path: str
+    """The file, absolute or relative to ``workspace``."""
+    selection: LineRange | None = None
+    instruction: str | None = None
+    buffers: Mapping[str, str] = field(default_factory=dict)
+    """Unsaved editor texts by workspace-relative path; they win over the files on disk."""
+    context: str | None = None
+    """Earlier turns of the conversation, for a follow-up."""
+    sessions: Mapping[str, str] = field(default_factory=dict)
+    """Agent sessions to resume, by agent name (follow-ups)."""
+
+
+class CancelToken:
+    """Cancels a running workflow: every agent process group is stopped."""
+
+    def __init__(self) -> None:
+        self._task: asyncio.Future[Any] | None = None
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        if self._task is not None:
+            self._task.cancel()
+
+
+class WorkingCopy:
+    """The files as the steps see them: the user's texts with the steps' edits applied."""
+
+    def __init__(self, workspace: Path, buffers: Mapping[str, str]) -> None:
+        self.workspace = workspace
+        self.buffers = dict(buffers)
+        self.original: dict[str, str | None] = {}
+        self.current: dict[str, str | None] = {}
+
+    def text(self, path: str) -> str | None:
+        if path not in self.current:
+            self.original[path] = self.current[path] = self._load(path)
+        return self.current[path]
+
+    def _load(self, path: str) -> str | None:
+        if path in self.buffers:
+            return self.buffers[path]
+        try:
+            return (self.workspace / path).read_text(encoding="utf-8")
+        except (FileNotFoundError, IsADirectoryError):
+            return None
+        except (OSError, UnicodeDecodeError) as error:
+            raise TaskInputError(f"cannot read {path}: {error}") from None
+
+    def apply(self, edits: list[ProposedEdit]) -> None:
+        by_path: dict[str, list[ProposedEdit]] = {}
+        for edit in edits:
+            by_path.setdefault(edit.path, []).append(edit)
+        for path, file_edits in by_path.items():
+            before = self.text(path)
+            if any(e.kind == "delete" for e in file_edits):
+                self.current[path] = None
+            else:
+                self.current[path] = apply_edits(before or "", file_edits)
+
+    def changed(self) -> dict[str, str | None]:
+        """Paths whose current text differs from what the user has (for sandboxes)."""
+        overlay: dict[str, str | None] = dict(self.buffers)
+        for path, text in self.current.items():
+            if text != self.original.get(path):
+                overlay[path] = text
+        return overlay
+
+    def final_edits(self) -> list[ProposedEdit]:
+        edits: list[ProposedEdit] = []
+        for path, after in self.current.items():
+            before = self.original.get(path)
+            if after == before:
+                continue
+            if before is None:
+                edits.append(ProposedEdit(path=path, kind="create", new_text=after or ""))
+            elif after is None:
+                edits.append(ProposedEdit(path=path, kind="delete"))
+            else:
+                edits.extend(diff_edits(path, before, after))
+        return edits
+
+
+@dataclass
+class _Run:
+    run_id: str
+    name: str
+    workflow: WorkflowConfig
+    request: WorkflowRequest
+    target: str
+    working: WorkingCopy
+    selection: LineRange | None
+    records: list[StepRecord] = field(default_factory=list)
+    scope: dict[str, Any] = field(default_factory=dict)
+    feedback: list[Finding] = field(default_factory=list)
+    latest_findings: list[Finding] = field(default_factory=list)
+    iterations: int = 0
+    failed: bool = False
+
+
+class WorkflowEngine:
+    def __init__(
+        self,
+        config: AgentlsConfig,
+        bus: EventBus | None = None,
+        registry: AdapterRegistry | None = None,
+    ) -> None:
+        self.config = config
+        self.bus = bus or EventBus()
+        self.registry = registry
+
+    async def run(
+        self, request: WorkflowRequest, token: CancelToken | None = None
+    ) -> WorkflowResult:
+        """Run a workflow to its end, its stop condition, a failure or a cancel."""
+        workflow = self.config.workflows.get(request.workflow)
+        if workflow is None:
+            known = ", ".join(self.config.workflows)
+            raise TaskInputError(f"no workflow named {request.workflow!r}; known: {known}")
+        workspace = request.workspace.resolve()
+        target = workspace_relative(workspace, request.path)
+        working = WorkingCopy(workspace, request.buffers)
+        if working.text(target) is None:
+            raise TaskInputError(f"{workspace / target} does not exist")
+        run = _Run(
+            run_id=uuid.uuid4().hex[:12],
+            name=request.workflow,
+            workflow=workflow,
+            request=request,
+            target=target,
+            working=working,
+            selection=request.selection,
+        )
+        started = time.monotonic()
+        agents = sorted({s.agent for stage in workflow.steps for s in _members(stage)})
+        self.bus.emit(WorkflowStarted(run.run_id, run.name, agents, _pass_size(workflow)))
+        token = token or CancelToken()
+        inner = asyncio.ensure_future(self._run(run))
+        token._task = inner
+        stop_reason = "completed"
+        try:
+            stop_reason = await inner
+        except asyncio.CancelledError:
+            if not token.cancelled:
+                raise
+            stop_reason = "cancelled"
+        result = self._result(run, stop_reason, time.monotonic() - started)
+        self.bus.emit(WorkflowFinished(run.run_id, result.status, result.summary))
+        return result
+
+    async def _run(self, run: _Run) -> str:
+        stages = run.workflow.steps
+        loop_start = _loop_start(run.workflow)
+        if loop_start is None:
+            loop_start = len(stages)
+        run.iterations = 1
+        run.scope["iteration"] = 1
+        for stage in stages[:loop_start]:
+            if not await self._stage(run, stage):
+                return "step_failed"
+        cycle = stages[loop_start:]
+        while True:
+            for stage in cycle:
+                if not await self._stage(run, stage):
+                    return "step_failed"
+            open_findings = len(run.latest_findings)
+            self.bus.emit(IterationFinished(run.run_id, run.iterations, open_findings))
+            if not cycle:
+                return "completed"
+            if open_findings < run.workflow.min_suggestions_threshold:
+                return "below_threshold"
+            if run.iterations >= run.workflow.max_iterations:
+                return "max_iterations"
+            run.iterations += 1
+            run.scope["iteration"] = run.iterations
+
+    async def _stage(self, run: _Run, stage: StepConfig | ParallelGroup) -> bool:
+        """Run one step or parallel group; False when the workflow must stop."""
+        if isinstance(stage, StepConfig):
+            records = [await self._step(run, stage)]
+        else:
+            records = await self._parallel(run, stage)
+        reviews = [r for r in records if r.task is TaskKind.REVIEW and r.status == "ok"]
+        if reviews:
+            found = [f for r in reviews if r.result for f in r.result.findings]
+            run.latest_findings = merge_findings(found)
+            run.feedback = list(run.latest_findings)
+        edits = [e for r in records if r.status == "ok" and r.result for e in r.result.edits]
+        if edits:
+            self._apply(run, records)
+        return not any(r.status == "failed" and not r.optional for r in records)
+
+    async def _parallel(self, run: _Run, group: ParallelGroup) -> list[StepRecord]:
+        tasks = [asyncio.ensure_future(self._step(run, step)) for step in group.parallel]
+        if not group.fail_fast:
+            return list(await asyncio.gather(*tasks))
+        pending = set(tasks)
+        try:
+            while pending:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                if any(t.result().status == "failed" and not t.result().optional for t in done):
+                    for task in pending:
+                        task.cancel()
+                    await asyncio.gather(*pending, return_exceptions=True)
+                    break
+        finally:
+            for task in tasks:
+                task.cancel()
+        records = []
+        for step, task in zip(group.parallel, tasks, strict=True):
+            if task.cancelled():
+                record = self._record(run, step, "failed", reason="cancelled: a sibling failed")
+                run.records.append(record)
+                records.append(record)
+            else:
+                records.append(task.result())
+        return records
+
+    async def _step(self, run: _Run, step: StepConfig) -> StepRecord:
+        index, total = _position(run.workflow, step)
+        if step.when is not None and not parse_condition(step.when).evaluate(run.scope):
+            record = self._record(run, step, "skipped", reason=f"condition false: {step.when}")
+            run.records.append(record)
+            self.bus.emit(
+                StepFinished(
+                    run.run_id, step.step_id, run.iterations, "skipped", None, record.reason
+                )
+            )
+            return record
+        self.bus.emit(
+            StepStarted(
+                run.run_id, step.step_id, step.agent, step.task, run.iterations, index, total
+            )
+        )
+        try:
+            result, refused = await self._execute(run, step)
+        except AgentlsError as error:  # unknown or disabled agent, unreadable file, no git
+            result = TaskResult(agent=step.agent, task=step.task).failed(
+                TaskError(kind=ErrorKind.AGENT_ERROR, message=str(error))
+            )
+            refused = []
+        status = "ok" if result.ok else "failed"
+        reason = result.error.message if result.error else "; ".join(refused)
+        record = self._record(run, step, status, reason=reason, result=result)
+        run.records.append(record)
+        run.scope[step.step_id] = _scope_entry(result)
+        self.bus.emit(
+            StepFinished(run.run_id, step.step_id, run.iterations, status, result, reason)
+        )
+        return record
+
+    async def _execute(self, run: _Run, step: StepConfig) -> tuple[TaskResult, list[str]]:
+        text = run.working.text(run.target) or ""
+        feedback = _feedback(run, step)
+
+        def on_line(line: str) -> None:
+            self.bus.emit(AgentOutput(run.run_id, step.step_id, step.agent, line))
+
+        spec = TaskSpec(
+            agent=step.agent,
+            task=step.task,
+            workspace=run.working.workspace,
+            path=run.target,
+            selection=run.selection,
+            instruction=self._instruction(step, run.request.instruction),
+            file_text=text,
+            feedback=feedback,
+            session_id=run.request.sessions.get(step.agent),
+        )
+        if step.mode == "text" or step.task not in EDITING_TASKS:
+            return await run_task(self.config, spec, on_line, self.registry), []
+        async with sandbox(run.working.workspace, run.working.changed()) as box:
+            boxed = replace(spec, workspace=box.root, write=True)
+            result = await run_task(self.config, boxed, on_line, self.registry)
+            if not result.ok:
+                return result, []
+            changes = await box.changes()
+        return result.model_copy(update={"edits": changes.edits}), changes.refused
+
+    def _instruction(self, step: StepConfig, user: str | None) -> str:
+        template = step.instruction
+        if template is None and step.task in self.config.prompts:
+            template = self.config.prompts[step.task].instruction
+        if template is None:
+            return user or DEFAULT_INSTRUCTIONS[step.task]
+        return template.replace("{instruction}", user or DEFAULT_INSTRUCTIONS[step.task])
+
+    def _apply(self, run: _Run, records: list[StepRecord]) -> None:
+        before = run.working.text(run.target) or ""
+        taken: list[ProposedEdit] = []
+        for record in records:
+            if record.status != "ok" or record.result is None:
+                continue
+            edits = [e for e in record.result.edits if not _overlaps(e, taken)]
+            if len(edits) < len(record.result.edits):
+                record.reason = "some edits overlapped an earlier step's and were dropped"
+            taken.extend(edits)
+        run.working.apply(taken)
+        after = run.working.text(run.target)
+        if after is None:
+            run.selection = None
+        elif run.selection is not None:
+            run.selection = remap_range(before, after, run.selection)
+        run.feedback = []  # the change addressed it; the next review says what is left
+
+    def _record(
+        self,
+        run: _Run,
+        step: StepConfig,
+        status: str,
+        reason: str = "",
+        result: TaskResult | None = None,
+    ) -> StepRecord:
+        return StepRecord(
+            step=step.step_id,
+            agent=step.agent,
+            task=step.task,
+            iteration=run.iterations,
+            status=status,  # type: ignore[arg-type]
+            optional=step.optional,
+            reason=reason,
+            result=result,
+        )
+
+    def _result(self, run: _Run, stop_reason: str, duration_s: float) -> WorkflowResult:
+        usage: dict[str, list[Usage]] = {}
+        for record in run.records:
+            if record.result is not None:
+                usage.setdefault(record.agent, []).append(record.result.usage)
+        failed_required = any(r.status == "failed" and not r.optional for r in run.records)
+        failed_optional = any(r.status == "failed" and r.optional for r in run.records)
+        if stop_reason == "cancelled":
+            status = "cancelled"
+        elif failed_required:
+            status = "failed"
+        elif failed_optional:
+            status = "partial"
+        else:
+            status = "ok"
+        result = WorkflowResult(
+            run_id=run.run_id,
+            workflow=run.name,
+            status=status,  # type: ignore[arg-type]
+            stop_reason=stop_reason,
+            iterations=run.iterations,
+            steps=run.records,
+            findings=run.latest_findings,
+            edits=run.working.final_edits(),
+            usage_by_agent={agent: total_usage(u) for agent, u in usage.items()},
+            duration_s=duration_s,
+        )
+        result.summary = _summary(result, run.workflow)
+        return result
+
+
+def _members(stage: StepConfig | ParallelGroup) -> list[StepConfig]:
+    return list(stage.parallel) if isinstance(stage, ParallelGroup) else [stage]
+
+
+def _pass_size(workflow: WorkflowConfig) -> int:
+    return sum(len(_members(stage)) for stage in workflow.steps)
+
+
+def _position(workflow: WorkflowConfig, step: StepConfig) -> tuple[int, int]:
+    flat = [s for stage in workflow.steps for s in _members(stage)]
+    return flat.index(step) + 1, len(flat)
+
+
+def _loop_start(workflow: WorkflowConfig) -> int | None:
+    """Index of the stage where the review cycle starts, or None without a cycle."""
+    if workflow.max_iterations <= 1:
+        return None
+    for index, stage in enumerate(workflow.steps):
+        for step in _members(stage):
+            if workflow.loop_from is not None:
+                if step.step_id == workflow.loop_from:
+                    return index
+            elif step.task is TaskKind.REVIEW:
+                return index
+    return None
+
+
+def _scope_entry(result: TaskResult) -> dict[str, Any]:
+    return {
+        "status": result.status,
+        "ok": result.ok,
+        "findings": len(result.findings),
+        "errors": sum(1 for f in result.findings if f.severity is Severity.ERROR),
+        "edits": len(result.edits),
+        "changed_files": len({e.path for e in result.edits} | set(result.changed_files)),
+    }
+
+
+def _feedback(run: _Run, step: StepConfig) -> str | None:
+    parts = []
+    if run.request.context:
+        parts.append(run.request.context.strip())
+    if step.task in EDITING_TASKS and run.feedback:
+        lines = ["Review findings to address (line numbers are the file's own):"]
+        for finding in run.feedback:
+            where = f"{finding.path}:{finding.line}"
+            if finding.end_line and finding.end_line != finding.line:
+                where += f"-{finding.end_line}"
+            lines.append(f"- {where} [{finding.severity}] {finding.message}")
+            if finding.suggestion is not None:
+                lines.append(f"  suggested replacement:\n{_indent(finding.suggestion)}")
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts) or None
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines())
+
+
+def _overlaps(edit: ProposedEdit, taken: list[ProposedEdit]) -> bool:
+    for other in taken:
+        if other.path != edit.path:
+            continue
+        if edit.range is None or other.range is None:
+            return True
+        if edit.range.start <= other.range.end and other.range.start <= edit.range.end:
+            return True
+    return False
+
+
+def _summary(result: WorkflowResult, workflow: WorkflowConfig) -> str:
+    files = len({e.path for e in result.edits})
+    text = (
+        f"{result.workflow}: {result.status}, {result.iterations} iteration"
+        f"{'s' if result.iterations != 1 else ''}, {len(result.findings)} finding"
+        f"{'s' if len(result.findings) != 1 else ''}, {files} file{'s' if files != 1 else ''} "
+        "changed"
+    )
+    if result.stop_reason == "max_iterations":
+        text += (
+            f"; stopped at max_iterations ({workflow.max_iterations}) with "
+            f"{len(result.findings)} finding(s) still open"
+        )
+    elif result.stop_reason == "step_failed":
+        failed = [r for r in result.steps if r.status == "failed" and not r.optional]
+        if failed:
+            text += f"; step {failed[-1].step} ({failed[-1].agent}) failed: {failed[-1].reason}"
+    cost = result.usage.cost_usd
+    if cost:
+        text += f"; ${cost:.4f}"
+    return text
