@@ -159,6 +159,8 @@ class WorkflowResult(BaseModel):
     usage_by_agent: dict[str, Usage] = Field(default_factory=dict)
     duration_s: float = 0.0
     summary: str = ""
+    originals: dict[str, str | None] = Field(default_factory=dict)
+    """Each edited file's text when the run started (None: it did not exist)."""
 
     @property
     def usage(self) -> Usage:

@@ -71,6 +71,9 @@ class WorkflowRequest:
     """Earlier turns of the conversation, for a follow-up."""
     sessions: Mapping[str, str] = field(default_factory=dict)
     """Agent sessions to resume, by agent name (follow-ups)."""
+    start_texts: Mapping[str, str | None] = field(default_factory=dict)
+    """Texts the steps start from instead of the user's (a follow-up continues from the last
+    proposal); edits are still computed against the user's texts."""
 
 
 class CancelToken:
@@ -89,15 +92,22 @@ class CancelToken:
 class WorkingCopy:
     """The files as the steps see them: the user's texts with the steps' edits applied."""
 
-    def __init__(self, workspace: Path, buffers: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        workspace: Path,
+        buffers: Mapping[str, str],
+        start_texts: Mapping[str, str | None] | None = None,
+    ) -> None:
         self.workspace = workspace
         self.buffers = dict(buffers)
+        self.start_texts = dict(start_texts or {})
         self.original: dict[str, str | None] = {}
         self.current: dict[str, str | None] = {}
 
     def text(self, path: str) -> str | None:
         if path not in self.current:
-            self.original[path] = self.current[path] = self._load(path)
+            self.original[path] = self._load(path)
+            self.current[path] = self.start_texts.get(path, self.original[path])
         return self.current[path]
 
     def _load(self, path: str) -> str | None:
@@ -124,6 +134,8 @@ class WorkingCopy:
     def changed(self) -> dict[str, str | None]:
         """Paths whose current text differs from what the user has (for sandboxes)."""
         overlay: dict[str, str | None] = dict(self.buffers)
+        for path in self.start_texts:
+            self.text(path)
         for path, text in self.current.items():
             if text != self.original.get(path):
                 overlay[path] = text
@@ -131,6 +143,8 @@ class WorkingCopy:
 
     def final_edits(self) -> list[ProposedEdit]:
         edits: list[ProposedEdit] = []
+        for path in self.start_texts:
+            self.text(path)
         for path, after in self.current.items():
             before = self.original.get(path)
             if after == before:
@@ -173,7 +187,10 @@ class WorkflowEngine:
         self.registry = registry
 
     async def run(
-        self, request: WorkflowRequest, token: CancelToken | None = None
+        self,
+        request: WorkflowRequest,
+        token: CancelToken | None = None,
+        run_id: str | None = None,
     ) -> WorkflowResult:
         """Run a workflow to its end, its stop condition, a failure or a cancel."""
         workflow = self.config.workflows.get(request.workflow)
@@ -182,11 +199,11 @@ class WorkflowEngine:
             raise TaskInputError(f"no workflow named {request.workflow!r}; known: {known}")
         workspace = request.workspace.resolve()
         target = workspace_relative(workspace, request.path)
-        working = WorkingCopy(workspace, request.buffers)
+        working = WorkingCopy(workspace, request.buffers, request.start_texts)
         if working.text(target) is None:
             raise TaskInputError(f"{workspace / target} does not exist")
         run = _Run(
-            run_id=uuid.uuid4().hex[:12],
+            run_id=run_id or uuid.uuid4().hex[:12],
             name=request.workflow,
             workflow=workflow,
             request=request,
@@ -400,6 +417,7 @@ class WorkflowEngine:
             status = "partial"
         else:
             status = "ok"
+        edits = run.working.final_edits()
         result = WorkflowResult(
             run_id=run.run_id,
             workflow=run.name,
@@ -408,7 +426,8 @@ class WorkflowEngine:
             iterations=run.iterations,
             steps=run.records,
             findings=run.latest_findings,
-            edits=run.working.final_edits(),
+            edits=edits,
+            originals={e.path: run.working.original.get(e.path) for e in edits},
             usage_by_agent={agent: total_usage(u) for agent, u in usage.items()},
             duration_s=duration_s,
         )

@@ -1,0 +1,87 @@
+"""Follow-ups: a message that continues an earlier run.
+
+The follow-up runs the same workflow on the same file, starting from the code as the last turn
+proposed it (or as it is on disk, once applied), with the earlier requests and outcomes as
+context, and resumes each agent's own session where its CLI supports that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agentls.orchestration.edits import apply_edits, remap_range
+from agentls.orchestration.history import History
+from agentls.orchestration.results import ProposedEdit, WorkflowResult
+from agentls.orchestration.workflow import CancelToken, WorkflowEngine, WorkflowRequest
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    result: WorkflowResult
+    turn: int
+
+
+async def follow_up(
+    engine: WorkflowEngine,
+    history: History,
+    run_id: str,
+    message: str,
+    token: CancelToken | None = None,
+) -> FollowUp:
+    info = history.run(run_id)
+    turns = history.turns(info.run_id)
+    first_instruction = info.instruction
+    last = turns[-1][1]
+    applied = bool(history.applied(info.run_id))
+    start_texts = {} if applied else proposal(last)
+    selection = info.selection
+    target_before = last.originals.get(info.path)
+    target_after = start_texts.get(info.path)
+    if selection is not None and target_before is not None and target_after is not None:
+        selection = remap_range(target_before, target_after, selection)
+    request = WorkflowRequest(
+        workflow=info.workflow,
+        workspace=history.workspace,
+        path=info.path,
+        selection=selection,
+        instruction=message,
+        context=_context(first_instruction, turns),
+        sessions=_sessions(last),
+        start_texts=start_texts,
+    )
+    result = await engine.run(request, token, run_id=info.run_id)
+    return FollowUp(result=result, turn=history.record_turn(info.run_id, message, result))
+
+
+def proposal(result: WorkflowResult) -> dict[str, str | None]:
+    """Each changed file's text as the result proposes it."""
+    by_path: dict[str, list[ProposedEdit]] = {}
+    for edit in result.edits:
+        by_path.setdefault(edit.path, []).append(edit)
+    texts: dict[str, str | None] = {}
+    for path, edits in by_path.items():
+        if any(e.kind == "delete" for e in edits):
+            texts[path] = None
+        else:
+            texts[path] = apply_edits(result.originals.get(path) or "", edits)
+    return texts
+
+
+def _context(instruction: str | None, turns: list[tuple[str | None, WorkflowResult]]) -> str:
+    lines = ["This continues an earlier conversation about this code."]
+    for index, (message, result) in enumerate(turns):
+        asked = instruction if index == 0 else message
+        lines.append(f"- Request {index + 1}: {asked or '(the default task)'}")
+        lines.append(f"  Outcome: {result.summary}")
+        for finding in result.findings[:20]:
+            lines.append(f"  Open finding {finding.path}:{finding.line}: {finding.message}")
+    lines.append("The code shown is the latest version, with the earlier changes made.")
+    return "\n".join(lines)
+
+
+def _sessions(result: WorkflowResult) -> dict[str, str]:
+    sessions: dict[str, str] = {}
+    for record in result.steps:
+        if record.result is not None and record.result.session_id:
+            sessions[record.agent] = record.result.session_id
+    return sessions

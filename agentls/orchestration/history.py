@@ -1,0 +1,215 @@
+"""Runs, their conversation turns, agent sessions and applied files, in SQLite.
+
+One database per workspace under the user's state directory
+(``$XDG_STATE_HOME/agentls/workspaces/<hash>/history.sqlite``), so conversations survive an
+editor restart. Turn 0 is the run itself; follow-ups are turns 1, 2, ...
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from agentls.errors import TaskInputError
+from agentls.orchestration.results import LineRange, WorkflowResult
+
+_SCHEMA = """
+create table if not exists runs (
+    run_id text primary key,
+    workflow text not null,
+    path text not null,
+    selection text,
+    instruction text,
+    created real not null
+);
+create table if not exists turns (
+    run_id text not null references runs(run_id),
+    turn integer not null,
+    message text,
+    status text not null,
+    summary text not null,
+    result text not null,
+    created real not null,
+    primary key (run_id, turn)
+);
+create table if not exists applied (
+    run_id text not null,
+    turn integer not null,
+    path text not null,
+    backup text,
+    written_sha256 text,
+    applied real not null,
+    undone real
+);
+"""
+
+
+def state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "agentls"
+
+
+def workspace_state_dir(workspace: Path) -> Path:
+    digest = hashlib.sha256(str(workspace.resolve()).encode()).hexdigest()[:16]
+    return state_dir() / "workspaces" / digest
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    run_id: str
+    workflow: str
+    path: str
+    selection: LineRange | None
+    instruction: str | None
+    created: float
+    turns: int
+    status: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class AppliedFile:
+    path: str
+    backup: Path | None
+    """None: the file did not exist before, so undo deletes it."""
+    written_sha256: str
+
+
+class History:
+    def __init__(self, workspace: Path) -> None:
+        self.workspace = workspace.resolve()
+        self.folder = workspace_state_dir(self.workspace)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.path = self.folder / "history.sqlite"
+        with self._db() as db:
+            db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        connection = sqlite3.connect(self.path, timeout=10)
+        try:
+            with connection:
+                yield connection
+        finally:
+            connection.close()
+
+    def record_run(
+        self,
+        result: WorkflowResult,
+        path: str,
+        selection: LineRange | None,
+        instruction: str | None,
+    ) -> None:
+        with self._db() as db:
+            db.execute(
+                "insert into runs values (?, ?, ?, ?, ?, ?)",
+                (
+                    result.run_id,
+                    result.workflow,
+                    path,
+                    str(selection) if selection else None,
+                    instruction,
+                    time.time(),
+                ),
+            )
+        self.record_turn(result.run_id, None, result)
+
+    def record_turn(self, run_id: str, message: str | None, result: WorkflowResult) -> int:
+        with self._db() as db:
+            (turn,) = db.execute(
+                "select coalesce(max(turn) + 1, 0) from turns where run_id = ?", (run_id,)
+            ).fetchone()
+            db.execute(
+                "insert into turns values (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    turn,
+                    message,
+                    result.status,
+                    result.summary,
+                    result.model_dump_json(),
+                    time.time(),
+                ),
+            )
+        return int(turn)
+
+    def runs(self, limit: int = 20) -> list[RunInfo]:
+        with self._db() as db:
+            rows = db.execute(
+                """select r.run_id, r.workflow, r.path, r.selection, r.instruction, r.created,
+                          count(t.turn), (select status from turns where run_id = r.run_id
+                                          order by turn desc limit 1),
+                          (select summary from turns where run_id = r.run_id
+                           order by turn desc limit 1)
+                   from runs r join turns t on t.run_id = r.run_id
+                   group by r.run_id order by r.created desc limit ?""",
+                (limit,),
+            ).fetchall()
+        return [_run_info(row) for row in rows]
+
+    def run(self, run_id: str) -> RunInfo:
+        for info in self.runs(limit=1_000_000):
+            if info.run_id == run_id or info.run_id.startswith(run_id):
+                return info
+        raise TaskInputError(f"no run {run_id!r} in this workspace; `agentls history` lists them")
+
+    def turns(self, run_id: str) -> list[tuple[str | None, WorkflowResult]]:
+        with self._db() as db:
+            rows = db.execute(
+                "select message, result from turns where run_id = ? order by turn", (run_id,)
+            ).fetchall()
+        return [(message, WorkflowResult.model_validate_json(raw)) for message, raw in rows]
+
+    def record_applied(self, run_id: str, turn: int, files: list[AppliedFile]) -> None:
+        now = time.time()
+        with self._db() as db:
+            db.executemany(
+                "insert into applied values (?, ?, ?, ?, ?, ?, null)",
+                [
+                    (run_id, turn, f.path, str(f.backup) if f.backup else None,
+                     f.written_sha256, now)
+                    for f in files
+                ],
+            )  # fmt: skip
+
+    def applied(self, run_id: str) -> list[AppliedFile]:
+        """Files written for a run and not undone, the most recent first."""
+        with self._db() as db:
+            rows = db.execute(
+                """select path, backup, written_sha256 from applied
+                   where run_id = ? and undone is null order by applied desc, rowid desc""",
+                (run_id,),
+            ).fetchall()
+        return [AppliedFile(p, Path(b) if b else None, h) for p, b, h in rows]
+
+    def mark_undone(self, run_id: str) -> None:
+        with self._db() as db:
+            db.execute(
+                "update applied set undone = ? where run_id = ? and undone is null",
+                (time.time(), run_id),
+            )
+
+
+def _run_info(row: tuple[object, ...]) -> RunInfo:
+    run_id, workflow, path, selection, instruction, created, turns, status, summary = row
+    parsed = None
+    if isinstance(selection, str):
+        start, _, end = selection.partition("-")
+        parsed = LineRange(start=int(start), end=int(end))
+    return RunInfo(
+        run_id=str(run_id),
+        workflow=str(workflow),
+        path=str(path),
+        selection=parsed,
+        instruction=instruction if isinstance(instruction, str) else None,
+        created=float(created),  # type: ignore[arg-type]
+        turns=int(turns),  # type: ignore[call-overload]
+        status=str(status),
+        summary=str(summary),
+    )

@@ -1,0 +1,105 @@
+"""A workflow result as markdown (for the editor and the terminal) and as JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agentls.orchestration.edits import apply_edits, unified_diff
+from agentls.orchestration.results import ProposedEdit, Usage, WorkflowResult
+
+
+def edit_diffs(result: WorkflowResult) -> dict[str, str]:
+    """A unified diff per changed file, against its text when the run started."""
+    edits, originals = result.edits, result.originals
+    by_path: dict[str, list[ProposedEdit]] = {}
+    for edit in edits:
+        by_path.setdefault(edit.path, []).append(edit)
+    diffs = {}
+    for path, file_edits in by_path.items():
+        before = originals.get(path) or ""
+        after = (
+            "" if any(e.kind == "delete" for e in file_edits) else apply_edits(before, file_edits)
+        )
+        diffs[path] = unified_diff(path, before, after)
+    return diffs
+
+
+def workflow_json(result: WorkflowResult) -> dict[str, Any]:
+    diffs = edit_diffs(result)
+    kinds: dict[str, str] = {}
+    for edit in result.edits:
+        kinds[edit.path] = edit.kind if edit.kind != "replace" else kinds.get(edit.path, "replace")
+    total = result.usage
+    return {
+        "run_id": result.run_id,
+        "workflow": result.workflow,
+        "status": result.status,
+        "stop_reason": result.stop_reason,
+        "iterations": result.iterations,
+        "steps": [
+            {
+                "step": record.step,
+                "agent": record.agent,
+                "task": record.task.value,
+                "iteration": record.iteration,
+                "status": record.status,
+                "duration_s": round(record.result.duration_s, 3) if record.result else 0.0,
+                "reason": record.reason or None,
+            }
+            for record in result.steps
+        ],
+        "findings": [f.model_dump(mode="json") for f in result.findings],
+        "edits": [{"path": p, "kind": kinds[p], "diff": d} for p, d in diffs.items()],
+        "usage": {
+            **_usage(total),
+            "by_agent": {a: _usage(u) for a, u in result.usage_by_agent.items()},
+        },
+        "duration_s": round(result.duration_s, 3),
+        "summary": result.summary,
+    }
+
+
+def workflow_markdown(result: WorkflowResult) -> str:
+    lines = [f"# {result.workflow} — {result.status}", "", result.summary, ""]
+    lines += [
+        "| # | step | agent | status | time | tokens in/out | cost |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for record in result.steps:
+        usage = record.result.usage if record.result else Usage()
+        duration = f"{record.result.duration_s:.1f}s" if record.result else "-"
+        cost = f"${usage.cost_usd:.4f}" if usage.cost_usd is not None else "-"
+        tokens = (
+            f"{usage.input_tokens or 0}/{usage.output_tokens or 0}"
+            if usage.input_tokens is not None or usage.output_tokens is not None
+            else "-"
+        )
+        status = record.status + (f" ({record.reason})" if record.reason else "")
+        lines.append(
+            f"| {record.iteration} | {record.step} | {record.agent} | {status} | {duration} "
+            f"| {tokens} | {cost} |"
+        )
+    if result.findings:
+        lines += ["", "## Findings", ""]
+        for finding in result.findings:
+            where = f"{finding.path}:{finding.line}"
+            if finding.end_line and finding.end_line != finding.line:
+                where += f"-{finding.end_line}"
+            code = f" `{finding.code}`" if finding.code else ""
+            by = f" ({finding.agent})" if finding.agent else ""
+            lines.append(f"- **{finding.severity}** {where}{code}: {finding.message}{by}")
+    diffs = edit_diffs(result)
+    if diffs:
+        lines += ["", "## Proposed changes", ""]
+        for path, diff in diffs.items():
+            lines += [f"### {path}", "", "```diff", diff.rstrip("\n"), "```", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _usage(usage: Usage) -> dict[str, Any]:
+    return {
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cost_usd": usage.cost_usd,
+        "premium_requests": usage.premium_requests,
+    }
