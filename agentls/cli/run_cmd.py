@@ -1,0 +1,278 @@
+"""``agentls workflows``, ``run``, ``history``, ``followup`` and ``undo``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
+from pathlib import Path
+from typing import TypeVar
+
+import click
+from rich.markdown import Markdown
+from rich.markup import escape
+from rich.table import Table
+
+from agentls.cli.common import EXIT_FAILED, err, fail, find_workspace, load_or_fail, out
+from agentls.cli.exec_cmd import EXIT_INTERRUPTED, parse_target
+from agentls.errors import AgentlsError
+from agentls.orchestration.apply import apply_result, undo
+from agentls.orchestration.config import AgentlsConfig, ParallelGroup
+from agentls.orchestration.conversation import follow_up
+from agentls.orchestration.events import (
+    AgentOutput,
+    Event,
+    EventBus,
+    StepFinished,
+    StepStarted,
+)
+from agentls.orchestration.history import History
+from agentls.orchestration.report import edit_diffs, workflow_json, workflow_markdown
+from agentls.orchestration.results import WorkflowResult
+from agentls.orchestration.workflow import CancelToken, WorkflowEngine, WorkflowRequest
+
+T = TypeVar("T")
+
+_OUTPUT_MODES = [
+    click.option("--apply", "mode", flag_value="apply", help="Write the edits (with backups)."),
+    click.option("--diff", "mode", flag_value="diff", help="Print a unified diff of the edits."),
+    click.option("--json", "as_json", is_flag=True, help="Print one JSON object."),
+]
+
+
+def _output_modes(function: Callable[..., None]) -> Callable[..., None]:
+    for option in reversed(_OUTPUT_MODES):
+        function = option(function)
+    return function
+
+
+@click.command()
+@click.option("--workspace", type=click.Path(path_type=Path, file_okay=False), default=".")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def workflows(workspace: Path, as_json: bool) -> None:
+    """List the workflows and their steps."""
+    config = load_or_fail(find_workspace(workspace))
+    if as_json:
+        click.echo(json.dumps({n: w.model_dump(mode="json") for n, w in config.workflows.items()}))
+        return
+    table = Table(title="agentls workflows")
+    for column in ("workflow", "steps", "cycle", "description"):
+        table.add_column(column)
+    for name, workflow in config.workflows.items():
+        steps = []
+        for stage in workflow.steps:
+            members = stage.parallel if isinstance(stage, ParallelGroup) else [stage]
+            text = " | ".join(
+                f"{s.step_id}:{s.agent}" + ("?" if s.optional else "") for s in members
+            )
+            steps.append(escape(f"[{text}]") if isinstance(stage, ParallelGroup) else text)
+        cycle = (
+            f"≤{workflow.max_iterations}× while ≥{workflow.min_suggestions_threshold} findings"
+            if workflow.max_iterations > 1
+            else "-"
+        )
+        default = " (default)" if name == config.settings.default_workflow else ""
+        table.add_row(name + default, " → ".join(steps), cycle, workflow.description)
+    out.print(table)
+
+
+@click.command()
+@click.argument("workflow")
+@click.argument("target", metavar="PATH[:START-END]")
+@click.option("--instruction", help="What you want, in your words.")
+@click.option("--workspace", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@_output_modes
+def run(
+    workflow: str,
+    target: str,
+    instruction: str | None,
+    workspace: Path | None,
+    mode: str | None,
+    as_json: bool,
+) -> None:
+    """Run a workflow on a file or a line range."""
+    path, selection = parse_target(target)
+    root = (workspace or find_workspace(Path(path))).resolve()
+    config = load_or_fail(root)
+    request = WorkflowRequest(
+        workflow=workflow,
+        workspace=root,
+        path=str(Path(path).resolve()),
+        selection=selection,
+        instruction=instruction,
+    )
+    history = History(root)
+
+    async def go(engine: WorkflowEngine, token: CancelToken) -> WorkflowResult:
+        result = await engine.run(request, token)
+        relative = str(Path(path).resolve().relative_to(root))
+        history.record_run(result, relative, selection, instruction)
+        return result
+
+    result = _drive(config, go, show_progress=not as_json)
+    _finish(root, history, result, 0, mode, as_json)
+
+
+@click.command()
+@click.argument("run_id")
+@click.argument("message")
+@click.option("--workspace", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@_output_modes
+def followup(
+    run_id: str, message: str, workspace: Path | None, mode: str | None, as_json: bool
+) -> None:
+    """Continue an earlier run with a new message."""
+    root = (workspace or find_workspace(Path.cwd())).resolve()
+    config = load_or_fail(root)
+    history = History(root)
+    turn = 0
+
+    async def go(engine: WorkflowEngine, token: CancelToken) -> WorkflowResult:
+        nonlocal turn
+        done = await follow_up(engine, history, run_id, message, token)
+        turn = done.turn
+        return done.result
+
+    result = _drive(config, go, show_progress=not as_json)
+    _finish(root, history, result, turn, mode, as_json)
+
+
+@click.command("history")
+@click.option("--workspace", type=click.Path(path_type=Path, file_okay=False), default=".")
+@click.option("--limit", default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def history_cmd(workspace: Path, limit: int, as_json: bool) -> None:
+    """The latest runs in this workspace."""
+    runs = History(find_workspace(workspace)).runs(limit)
+    if as_json:
+        click.echo(json.dumps([info.__dict__ | {"selection": str(info.selection or "")}
+                               for info in runs]))  # fmt: skip
+        return
+    table = Table(title="agentls history")
+    for column in ("run", "when", "workflow", "file", "turns", "status", "summary"):
+        table.add_column(column)
+    for info in runs:
+        where = info.path + (f":{info.selection}" if info.selection else "")
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.created))
+        table.add_row(
+            info.run_id, when, info.workflow, where, str(info.turns), info.status, info.summary
+        )
+    out.print(table)
+
+
+@click.command("undo")
+@click.argument("run_id")
+@click.option("--workspace", type=click.Path(path_type=Path, file_okay=False), default=".")
+@click.option("--force", is_flag=True, help="Restore even files changed since.")
+def undo_cmd(run_id: str, workspace: Path, force: bool) -> None:
+    """Restore the files an applied run wrote."""
+    root = find_workspace(workspace)
+    history = History(root)
+    try:
+        restored = undo(root, history, history.run(run_id).run_id, force)
+    except AgentlsError as error:
+        fail(str(error))
+    for path in restored:
+        out.print(f"restored {path}", highlight=False)
+
+
+def _drive(
+    config: AgentlsConfig,
+    go: Callable[[WorkflowEngine, CancelToken], Awaitable[T]],
+    show_progress: bool,
+) -> T:
+    bus = EventBus()
+    token = CancelToken()
+    engine = WorkflowEngine(config, bus)
+
+    async def main() -> T:
+        if not show_progress:
+            return await go(engine, token)
+        progress = _Progress()
+        bus.subscribe(progress.on_event)
+        with err.status("starting…") as status:
+            ticker = asyncio.ensure_future(progress.tick(status.update))
+            try:
+                return await go(engine, token)
+            finally:
+                ticker.cancel()
+                with suppress(asyncio.CancelledError):
+                    await ticker
+
+    try:
+        return asyncio.run(main())
+    except AgentlsError as error:
+        fail(str(error))
+    except KeyboardInterrupt:
+        fail("interrupted; every agent was stopped", EXIT_INTERRUPTED)
+
+
+class _Progress:
+    """Live status: step, agent, elapsed, last output line; a line per finished step."""
+
+    def __init__(self) -> None:
+        self.current = "starting…"
+        self.started = time.monotonic()
+        self.line = ""
+
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, StepStarted):
+            self.current = (
+                f"iteration {event.iteration} · step {event.index}/{event.total} "
+                f"{event.step} ({event.agent})"
+            )
+            self.started = time.monotonic()
+            self.line = ""
+        elif isinstance(event, AgentOutput):
+            self.line = event.line.replace("\n", " ")[:100]
+        elif isinstance(event, StepFinished):
+            mark = {"ok": "[green]✓[/]", "failed": "[red]✗[/]", "skipped": "[dim]–[/]"}
+            detail = ""
+            if event.result is not None:
+                detail = f" {event.result.duration_s:.1f}s"
+                if event.result.findings:
+                    detail += f", {len(event.result.findings)} findings"
+            reason = f" [dim]{event.reason}[/]" if event.reason else ""
+            err.print(
+                f"{mark[event.status]} {event.step} {event.status}{detail}{reason}",
+                highlight=False,
+            )
+
+    async def tick(self, update: Callable[[str], None]) -> None:
+        while True:
+            elapsed = time.monotonic() - self.started
+            update(f"{self.current} {elapsed:.0f}s  [dim]{self.line}[/]")
+            await asyncio.sleep(0.2)
+
+
+def _finish(
+    root: Path,
+    history: History,
+    result: WorkflowResult,
+    turn: int,
+    mode: str | None,
+    as_json: bool,
+) -> None:
+    written: list[str] = []
+    if mode == "apply" and result.edits and result.status in ("ok", "partial"):
+        try:
+            outcome = apply_result(root, history, result, turn)
+        except AgentlsError as error:
+            fail(str(error), EXIT_FAILED)
+        written = outcome.written + outcome.deleted
+    if as_json:
+        payload = workflow_json(result)
+        payload["applied"] = written
+        click.echo(json.dumps(payload, ensure_ascii=False))
+    elif mode == "diff":
+        click.echo("".join(edit_diffs(result).values()), nl=False)
+    else:
+        out.print(Markdown(workflow_markdown(result)))
+        if written:
+            out.print(f"applied to {', '.join(written)}; undo with `agentls undo {result.run_id}`")
+        elif result.edits:
+            out.print(f"not applied; `agentls run … --apply` writes them (run {result.run_id})")
+    if result.status in ("failed", "cancelled"):
+        raise SystemExit(EXIT_FAILED)
