@@ -277,7 +277,10 @@ class Adapter(ABC):
         spec = ProcessSpec(
             argv=[*self.command(), *invocation.argv],
             cwd=request.workspace,
-            env=minimal_env([*self.settings.pass_env, *self.config.env], invocation.env),
+            env=minimal_env(
+                [*self.settings.pass_env, *self.config.env],
+                {**self.config.set_env, **invocation.env},
+            ),
             stdin=invocation.stdin,
             timeout_s=self.config.timeout_s,
             kill_grace_s=self.settings.kill_grace_s,

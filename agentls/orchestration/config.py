@@ -50,6 +50,8 @@ class AgentConfig(_Model):
     """Arguments appended after the adapter's own flags."""
     env: list[EnvName] = Field(default_factory=list)
     """Names of environment variables the agent may see, besides PATH, HOME and locale."""
+    set_env: dict[EnvName, str] = Field(default_factory=dict)
+    """Environment variables set for this agent only (e.g. a gateway URL)."""
     enabled: bool = True
     description: str = ""
     options: dict[str, Any] = Field(default_factory=dict)
