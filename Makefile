@@ -9,10 +9,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# The main job on the built-in default: the offline ruff reviewer on an example file.
+# The main job on the built-in default: the offline workflow (ruff reviews an example file).
 demo: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
-	$(BIN)/agentls exec ruff docs/examples/inventory.py --task review
+	$(BIN)/agentls run offline docs/examples/inventory.py
 
 dev: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

@@ -15,7 +15,7 @@ from agentls.orchestration.config_loader import WORKSPACE_FILE, load_config
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 
-out = Console(soft_wrap=True)
+out = Console()
 err = Console(stderr=True, soft_wrap=True)
 
 
