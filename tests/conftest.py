@@ -33,6 +33,7 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     """No user config, no real credentials, and the fakes first on PATH."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
     for name in list(os.environ):
         if name.endswith(("_API_KEY", "_TOKEN")) or name.startswith("AGENTLS_FAKE"):
             monkeypatch.delenv(name)

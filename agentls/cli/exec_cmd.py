@@ -12,6 +12,7 @@ import click
 from agentls.cli.common import EXIT_FAILED, err, fail, find_workspace, load_or_fail, out
 from agentls.cli.render import render_result, result_json
 from agentls.errors import AgentlsError
+from agentls.orchestration.config import AgentlsConfig
 from agentls.orchestration.results import LineRange, TaskKind, TaskResult
 from agentls.orchestration.tasks import TaskSpec, run_task
 
@@ -88,10 +89,7 @@ def exec_task(
         raise SystemExit(EXIT_FAILED)
 
 
-async def _run(config: object, spec: TaskSpec, show_progress: bool) -> TaskResult:
-    from agentls.orchestration.config import AgentlsConfig
-
-    assert isinstance(config, AgentlsConfig)
+async def _run(config: AgentlsConfig, spec: TaskSpec, show_progress: bool) -> TaskResult:
     if not show_progress or not err.is_terminal:
         return await run_task(config, spec)
     with err.status(f"{spec.agent}: {spec.task}…") as status:

@@ -139,7 +139,8 @@ class History:
             )
         return int(turn)
 
-    def runs(self, limit: int = 20) -> list[RunInfo]:
+    def runs(self, limit: int = 20, prefix: str = "") -> list[RunInfo]:
+        """The latest runs, newest first; ``prefix`` narrows them to ids starting with it."""
         with self._db() as db:
             rows = db.execute(
                 """select r.run_id, r.workflow, r.path, r.selection, r.instruction, r.created,
@@ -148,15 +149,22 @@ class History:
                           (select summary from turns where run_id = r.run_id
                            order by turn desc limit 1)
                    from runs r join turns t on t.run_id = r.run_id
+                   where r.run_id like ? escape '\\'
                    group by r.run_id order by r.created desc limit ?""",
-                (limit,),
+                (_like_prefix(prefix), limit),
             ).fetchall()
         return [_run_info(row) for row in rows]
 
     def run(self, run_id: str) -> RunInfo:
-        for info in self.runs(limit=1_000_000):
-            if info.run_id == run_id or info.run_id.startswith(run_id):
-                return info
+        """A run by its id or an unambiguous prefix of it."""
+        found = self.runs(limit=2, prefix=run_id) if run_id else []
+        if len(found) == 1:
+            return found[0]
+        exact = [info for info in found if info.run_id == run_id]
+        if exact:
+            return exact[0]
+        if found:
+            raise TaskInputError(f"{run_id!r} matches several runs; give more of the id")
         raise TaskInputError(f"no run {run_id!r} in this workspace; `agentls history` lists them")
 
     def turns(self, run_id: str) -> list[tuple[str | None, WorkflowResult]]:
@@ -194,6 +202,11 @@ class History:
                 "update applied set undone = ? where run_id = ? and undone is null",
                 (time.time(), run_id),
             )
+
+
+def _like_prefix(prefix: str) -> str:
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
 
 
 def _run_info(row: tuple[object, ...]) -> RunInfo:
