@@ -8,7 +8,9 @@ context, and resumes each agent's own session where its CLI supports that.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
+from agentls.errors import TaskInputError
 from agentls.orchestration.edits import apply_edits, remap_range
 from agentls.orchestration.history import History
 from agentls.orchestration.results import ProposedEdit, WorkflowResult
@@ -34,6 +36,12 @@ async def follow_up(
     last = turns[-1][1]
     applied = bool(history.applied(info.run_id))
     start_texts = {} if applied else proposal(last)
+    for path in start_texts:
+        if _disk_text(history.workspace / path) != last.originals.get(path):
+            raise TaskInputError(
+                f"{path} changed since run {info.run_id} proposed its edits, so they no longer "
+                "fit; start a new run on the current text"
+            )
     selection = info.selection
     target_before = last.originals.get(info.path)
     target_after = start_texts.get(info.path)
@@ -51,6 +59,13 @@ async def follow_up(
     )
     result = await engine.run(request, token, run_id=info.run_id)
     return FollowUp(result=result, turn=history.record_turn(info.run_id, message, result))
+
+
+def _disk_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
 
 
 def proposal(result: WorkflowResult) -> dict[str, str | None]:

@@ -88,7 +88,8 @@ def run(
         write=write,
         session_id=session_id,
     )
-    return asyncio.run(run_task(load_config(workspace), spec, lines.append if lines else None))
+    on_line = lines.append if lines is not None else None
+    return asyncio.run(run_task(load_config(workspace), spec, on_line))
 
 
 def contains(argv: list[str], flags: list[str]) -> bool:

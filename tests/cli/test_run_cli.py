@@ -67,14 +67,14 @@ def test_run_diff_then_apply_then_undo(one_step: Path, scenario: Scenario) -> No
     assert (workspace / "calc.py").read_text() == original
 
 
-def test_apply_refuses_a_file_changed_during_the_run(one_step: Path, scenario: Scenario) -> None:
+def test_a_follow_up_never_clobbers_text_typed_since(one_step: Path, scenario: Scenario) -> None:
     workspace = one_step
     scenario("ok", reply=f"```python\n{NEW_MEAN}```")
     first = json.loads(agentls("run", "one", "calc.py:5-6", "--json", cwd=workspace).stdout)
     (workspace / "calc.py").write_text("# the user kept typing\n")
     again = agentls("followup", first["run_id"], "shorter please", "--apply", cwd=workspace)
-    assert again.returncode == 1
-    assert "changed since run" in again.stderr
+    assert again.returncode == 2
+    assert "calc.py changed since run" in again.stderr
     assert (workspace / "calc.py").read_text() == "# the user kept typing\n"
 
 

@@ -77,7 +77,7 @@ def test_apply_writes_nothing_when_any_file_changed(tmp_path: Path) -> None:
         [ProposedEdit(path="a.py", new_text="A\n"), ProposedEdit(path="b.py", new_text="B\n")],
         {"a.py": "a\n", "b.py": "b\n"},
     )
-    with pytest.raises(ApplyError, match="b.py changed since run r2"):
+    with pytest.raises(ApplyError, match=r"b\.py changed since run r2"):
         apply_result(tmp_path, history, run)
     assert (tmp_path / "a.py").read_text() == "a\n"
 
