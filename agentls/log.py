@@ -17,6 +17,14 @@ def _redact_event(_: object, __: str, event: MutableMapping[str, Any]) -> Mappin
     return {key: redact(value) if isinstance(value, str) else value for key, value in event.items()}
 
 
+def get_logger(name: str) -> Any:
+    """A logger for ``name``. Until the CLI or the server configures logging, logs go to
+    stderr at WARNING: a library user's stdout (an LSP stream, say) is never written to."""
+    if not structlog.is_configured():
+        configure_logging()
+    return structlog.get_logger(name)
+
+
 def configure_logging(
     level: str = "WARNING", json: bool = False, stream: TextIO | None = None
 ) -> None:

@@ -6,8 +6,6 @@ from __future__ import annotations
 from functools import cache
 from importlib.metadata import entry_points
 
-import structlog
-
 from agentls.adapters.base import Adapter
 from agentls.adapters.claude import ClaudeAdapter
 from agentls.adapters.codex import CodexAdapter
@@ -16,6 +14,7 @@ from agentls.adapters.copilot import CopilotAdapter
 from agentls.adapters.gemini import GeminiAdapter
 from agentls.adapters.ruff import RuffAdapter
 from agentls.errors import ConfigError
+from agentls.log import get_logger
 from agentls.orchestration.config import AgentConfig, Settings
 
 ENTRY_POINT_GROUP = "agentls.adapters"
@@ -28,7 +27,7 @@ BUILTIN: tuple[type[Adapter], ...] = (
     RuffAdapter,
 )
 
-log = structlog.get_logger("agentls.registry")
+log = get_logger("agentls.registry")
 
 
 class AdapterRegistry:

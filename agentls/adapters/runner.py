@@ -17,11 +17,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import structlog
-
+from agentls.log import get_logger
 from agentls.redaction import redact_argv
 
-log = structlog.get_logger("agentls.runner")
+log = get_logger("agentls.runner")
 
 LineCallback = Callable[[str], None]
 

@@ -6,11 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import structlog
-
+from agentls.log import get_logger
 from agentls.orchestration.results import TaskResult
 
-log = structlog.get_logger("agentls.events")
+log = get_logger("agentls.events")
 
 
 @dataclass(frozen=True)

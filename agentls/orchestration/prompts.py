@@ -83,6 +83,8 @@ class PromptContext:
     instruction: str | None = None
     feedback: str | None = None
     """What an earlier step said about this code (review findings for a refine)."""
+    neighbours: tuple[str, ...] = ()
+    """Other files in the file's folder, so the agent knows where it is."""
 
 
 def language_of(path: str) -> str:
@@ -104,6 +106,7 @@ def build_prompt(task: TaskKind, context: PromptContext, max_context_bytes: int)
     ]
     if context.feedback:
         parts.append(f"## Feedback to address\n{context.feedback.strip()}")
+    parts.append(_workspace(context))
     start, end = _window(lines, selection, max_context_bytes)
     cut = start > 1 or end < len(lines)
     shown = f"lines {start}-{end} of {len(lines)}" if cut else "the whole file"
@@ -135,6 +138,13 @@ def build_prompt(task: TaskKind, context: PromptContext, max_context_bytes: int)
         what = f"the file {context.path}"
     parts.append(_EDIT_CONTRACT.format(what=what, language=language))
     return "\n\n".join(parts) + "\n"
+
+
+def _workspace(context: PromptContext) -> str:
+    text = f"## Workspace\nThe working directory is the workspace root; the file is {context.path}."
+    if context.neighbours:
+        text += " Other files beside it: " + ", ".join(context.neighbours) + "."
+    return text
 
 
 def _numbered(lines: list[str], start: int, end: int) -> str:

@@ -21,14 +21,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import structlog
-
 from agentls.errors import AgentlsError, UnsafePathError
+from agentls.log import get_logger
 from agentls.orchestration.edits import diff_edits
 from agentls.orchestration.paths import workspace_relative
 from agentls.orchestration.results import ProposedEdit
 
-log = structlog.get_logger("agentls.sandbox")
+log = get_logger("agentls.sandbox")
 
 ALWAYS_SKIPPED = {".git", "node_modules", ".venv", "venv", "__pycache__", ".mypy_cache",
                   ".ruff_cache", ".pytest_cache", ".tox"}  # fmt: skip

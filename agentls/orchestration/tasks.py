@@ -67,6 +67,7 @@ def prepare(
             selection=spec.selection,
             instruction=spec.instruction,
             feedback=spec.feedback,
+            neighbours=_neighbours(workspace, target),
         ),
         config.settings.max_context_bytes,
     )
@@ -91,6 +92,24 @@ async def run_task(
 ) -> TaskResult:
     adapter, request = prepare(config, spec, registry)
     return await adapter.run(request, on_line)
+
+
+MAX_NEIGHBOURS = 40
+
+
+def _neighbours(workspace: Path, target: str) -> tuple[str, ...]:
+    folder = (workspace / target).parent
+    try:
+        names = sorted(
+            entry.name + ("/" if entry.is_dir() else "")
+            for entry in folder.iterdir()
+            if not entry.name.startswith(".") and entry.name != Path(target).name
+        )
+    except OSError:
+        return ()
+    if len(names) > MAX_NEIGHBOURS:
+        names = [*names[:MAX_NEIGHBOURS], f"… {len(names) - MAX_NEIGHBOURS} more"]
+    return tuple(names)
 
 
 def _read(path: Path) -> str:

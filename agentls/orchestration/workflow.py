@@ -16,8 +16,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import structlog
-
 from agentls.adapters.registry import AdapterRegistry
 from agentls.errors import AgentlsError, TaskInputError
 from agentls.orchestration.conditions import parse_condition
@@ -51,8 +49,6 @@ from agentls.orchestration.results import (
 )
 from agentls.orchestration.sandbox import sandbox
 from agentls.orchestration.tasks import TaskSpec, run_task
-
-log = structlog.get_logger("agentls.workflow")
 
 EDITING_TASKS = (TaskKind.IMPLEMENT, TaskKind.REFINE)
 

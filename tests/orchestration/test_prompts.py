@@ -52,3 +52,12 @@ def test_code_with_fences_gets_a_longer_fence() -> None:
         max_context_bytes=100_000,
     )
     assert "````markdown\n```sh" in prompt
+
+
+def test_the_prompt_says_where_the_file_is() -> None:
+    prompt = build_prompt(
+        TaskKind.EXPLAIN,
+        PromptContext(path="pkg/m.py", file_text="x = 1\n", neighbours=("a.py", "sub/")),
+        max_context_bytes=100_000,
+    )
+    assert "the file is pkg/m.py. Other files beside it: a.py, sub/." in prompt

@@ -323,3 +323,39 @@ def test_follow_up_continues_the_run_with_the_agents_session(setup: Setup) -> No
     assert "def mean(values: list[float]) -> float:" in second_call["prompt"]  # last proposal
     assert final_text(setup, done.result).endswith("def mean(values):\n    return 0.0\n")
     assert [t[0] for t in history.turns(first.run_id)] == [None, "make it return zero"]
+
+
+def test_cancel_during_an_agentic_step_removes_the_sandbox(setup: Setup) -> None:
+    import subprocess
+
+    subprocess.run(["git", "init", "-q"], cwd=setup.workspace, check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init",
+         "--allow-empty"],
+        cwd=setup.workspace, check=True,
+    )  # fmt: skip
+    setup.agent("codex", behavior="hang")
+    setup.workflow("agentic", steps=[{"agent": "codex", "task": "implement", "mode": "agentic"}])
+    token = CancelToken()
+    bus = EventBus()
+    bus.subscribe(
+        lambda event: (
+            asyncio.get_running_loop().call_later(0.5, token.cancel)
+            if isinstance(event, StepStarted)
+            else None
+        )
+    )
+    request = WorkflowRequest(workflow="agentic", workspace=setup.workspace, path="calc.py")
+
+    async def go() -> WorkflowResult:
+        return await setup.engine(bus).run(request, token)
+
+    result = asyncio.run(go())
+    assert result.status == "cancelled"
+    [call] = setup.calls("codex")
+    assert not Path(call["cwd"]).exists()
+    worktrees = subprocess.run(
+        ["git", "worktree", "list"], cwd=setup.workspace, capture_output=True, text=True
+    ).stdout
+    assert "agentls-sandbox" not in worktrees
+    assert fake_processes("codex") == []
