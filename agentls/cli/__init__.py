@@ -9,6 +9,7 @@ from agentls.cli.agents_cmd import agents, doctor
 from agentls.cli.config_cmd import config
 from agentls.cli.exec_cmd import exec_task
 from agentls.cli.run_cmd import followup, history_cmd, run, undo_cmd, workflows
+from agentls.cli.serve_cmd import serve
 from agentls.cli.shell_cmd import shell
 from agentls.log import configure_logging
 
@@ -26,5 +27,5 @@ main.add_command(agents)
 main.add_command(doctor)
 main.add_command(exec_task)
 main.add_command(config)
-for command in (workflows, run, followup, history_cmd, undo_cmd, shell):
+for command in (workflows, run, followup, history_cmd, undo_cmd, shell, serve):
     main.add_command(command)

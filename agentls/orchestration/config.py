@@ -133,6 +133,15 @@ class Settings(_Model):
     retry_backoff_max_s: float = Field(default=30.0, ge=0)
     pass_env: list[EnvName] = Field(default_factory=lambda: list(DEFAULT_PASS_ENV))
     """Environment variables every agent may see (proxies, certificates)."""
+    task_agents: dict[TaskKind, str] = Field(
+        default_factory=lambda: {
+            TaskKind.IMPLEMENT: "codex",
+            TaskKind.REVIEW: "gemini",
+            TaskKind.REFINE: "claude",
+            TaskKind.EXPLAIN: "claude",
+        }
+    )
+    """The agent an editor's quick tasks (Implement, Review, Refine, Explain) use."""
 
 
 class AgentlsConfig(_Model):

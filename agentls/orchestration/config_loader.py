@@ -6,9 +6,10 @@ reported against the file the user has to fix.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -33,7 +34,7 @@ class Origin:
     line: int
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}"
+        return f"{self.file}:{self.line}" if self.line else str(self.file)
 
 
 @dataclass
@@ -66,8 +67,16 @@ def config_files(workspace: Path | None) -> list[Path]:
     return files + [path for path in optional if path.is_file()]
 
 
-def load_config(workspace: Path | None = None, extra_files: Iterable[Path] = ()) -> AgentlsConfig:
-    """Load and validate the configuration that applies to ``workspace``.
+EDITOR_SETTINGS = Path("(editor settings)")
+
+
+def load_config(
+    workspace: Path | None = None,
+    extra_files: Iterable[Path] = (),
+    overrides: Mapping[str, Any] | None = None,
+) -> AgentlsConfig:
+    """Load and validate the configuration that applies to ``workspace``; ``overrides`` (the
+    editor's settings) go on top of every file.
 
     Raises ``ConfigError`` naming the file, the key path and what was expected.
     """
@@ -76,6 +85,9 @@ def load_config(workspace: Path | None = None, extra_files: Iterable[Path] = ())
         data, origins = _read_yaml(path)
         _merge(layered.data, data, (), origins, layered.origins)
         layered.files.append(path)
+    if overrides:
+        origins = {path: Origin(EDITOR_SETTINGS, 0) for path in _paths(overrides, ())}
+        _merge(layered.data, copy.deepcopy(dict(overrides)), (), origins, layered.origins)
     try:
         config = AgentlsConfig.model_validate(layered.data)
     except ValidationError as error:
@@ -171,6 +183,16 @@ def _describe(error: ValidationError, layered: _Layered) -> str:
     return "invalid configuration:\n  " + "\n  ".join(lines)
 
 
+def _paths(value: Any, prefix: KeyPath) -> Iterator[KeyPath]:
+    yield prefix
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _paths(item, (*prefix, index))
+
+
 def _check_references(config: AgentlsConfig, layered: _Layered) -> None:
     from agentls.adapters.registry import AdapterRegistry
 
@@ -209,6 +231,12 @@ def _check_references(config: AgentlsConfig, layered: _Layered) -> None:
                     )
     for workflow_name, workflow in config.workflows.items():
         problems.extend(_check_workflow(workflow_name, workflow, layered))
+    for kind, agent_name in config.settings.task_agents.items():
+        if agent_name not in config.agents:
+            path = ("settings", "task_agents", kind.value)
+            problems.append(
+                f"{_origin(path, layered)}: {_dotted(path)}: no agent named {agent_name!r}"
+            )
     if config.workflows and config.settings.default_workflow not in config.workflows:
         path = ("settings", "default_workflow")
         problems.append(

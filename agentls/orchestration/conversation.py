@@ -7,6 +7,7 @@ context, and resumes each agent's own session where its CLI supports that.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +30,10 @@ async def follow_up(
     run_id: str,
     message: str,
     token: CancelToken | None = None,
+    buffers: Mapping[str, str] | None = None,
 ) -> FollowUp:
+    """``buffers``: the editor's unsaved texts, which count as the files' current text."""
+    buffers = buffers or {}
     info = history.run(run_id)
     turns = history.turns(info.run_id)
     first_instruction = info.instruction
@@ -37,7 +41,8 @@ async def follow_up(
     applied = bool(history.applied(info.run_id))
     start_texts = {} if applied else proposal(last)
     for path in start_texts:
-        if _disk_text(history.workspace / path) != last.originals.get(path):
+        current = buffers.get(path, _disk_text(history.workspace / path))
+        if current != last.originals.get(path):
             raise TaskInputError(
                 f"{path} changed since run {info.run_id} proposed its edits, so they no longer "
                 "fit; start a new run on the current text"
@@ -56,6 +61,7 @@ async def follow_up(
         context=_context(first_instruction, turns),
         sessions=_sessions(last),
         start_texts=start_texts,
+        buffers=buffers,
     )
     result = await engine.run(request, token, run_id=info.run_id)
     return FollowUp(result=result, turn=history.record_turn(info.run_id, message, result))

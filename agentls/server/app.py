@@ -1,0 +1,94 @@
+"""The agentls language server: features registered on the pygls server.
+
+Handlers translate LSP to orchestration calls and back; nothing here runs agents itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from lsprotocol import types
+from pygls.capabilities import get_capability
+
+from agentls.log import get_logger
+from agentls.orchestration.config_loader import WORKSPACE_FILE
+from agentls.server import code_actions, commands
+from agentls.server.language_server import AgentlsServer
+from agentls.server.settings import SECTION, parse_settings
+
+log = get_logger("agentls.server")
+
+
+def create_server() -> AgentlsServer:
+    server = AgentlsServer()
+
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: AgentlsServer, params: types.InitializeParams) -> None:
+        settings, problem = parse_settings(params.initialization_options)
+        ls.session.settings = settings
+        if problem:
+            ls.show(types.MessageType.Warning, problem)
+
+    @server.feature(types.INITIALIZED)
+    async def initialized(ls: AgentlsServer, params: types.InitializedParams) -> None:
+        if get_capability(
+            ls.client_capabilities,
+            "workspace.did_change_configuration.dynamic_registration",
+            False,
+        ):
+            registration = types.Registration(
+                id=str(uuid.uuid4()), method=types.WORKSPACE_DID_CHANGE_CONFIGURATION
+            )
+            try:
+                await asyncio.shield(
+                    ls.client_register_capability_async(
+                        types.RegistrationParams(registrations=[registration])
+                    )
+                )
+            except Exception as error:
+                log.info("client refused the registration", error=str(error))
+        await ls.pull_settings()
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def did_change_configuration(
+        ls: AgentlsServer, params: types.DidChangeConfigurationParams
+    ) -> None:
+        if isinstance(params.settings, dict) and SECTION in params.settings:
+            ls.apply_settings(params.settings[SECTION])
+        else:
+            await ls.pull_settings()
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: AgentlsServer, params: types.DidOpenTextDocumentParams) -> None:
+        ls.load_config_for(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: AgentlsServer, params: types.DidChangeTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        document = ls.workspace.get_text_document(uri)
+        if ls.session.diagnostics.follow_edit(uri, document.source):
+            ls.publish(uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(ls: AgentlsServer, params: types.DidSaveTextDocumentParams) -> None:
+        if params.text_document.uri.endswith("/" + WORKSPACE_FILE):
+            ls.session.forget_configs()
+            ls._config_errors_shown.clear()
+            for document in list(ls.workspace.text_documents.values()):
+                ls.load_config_for(document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, code_actions.OPTIONS)
+    def code_action(ls: AgentlsServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+        return code_actions.code_actions(ls, params)
+
+    @server.feature(types.CODE_ACTION_RESOLVE)
+    def code_action_resolve(ls: AgentlsServer, params: types.CodeAction) -> types.CodeAction:
+        return code_actions.resolve(ls, params)
+
+    @server.feature(types.SHUTDOWN)
+    async def shutdown(ls: AgentlsServer, params: None) -> None:
+        await ls.runs.shutdown()
+
+    commands.register(server)
+    return server

@@ -1,0 +1,164 @@
+"""Code actions: one per workflow and quick task (instant: no agent, no I/O), and quick fixes
+for agentls's own review diagnostics (their edit computed in ``codeAction/resolve``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+from pygls.capabilities import get_capability
+
+from agentls.orchestration.config import AgentlsConfig, ParallelGroup
+from agentls.orchestration.results import LineRange, TaskKind
+from agentls.server.convert import SOURCE, lines_range, lsp_to_lines
+
+if TYPE_CHECKING:
+    from agentls.server.language_server import AgentlsServer
+
+KIND_REWRITE = "refactor.rewrite.agentls"
+KIND_REVIEW = "source.agentls.review"
+KIND_EXPLAIN = "source.agentls.explain"
+KINDS = [types.CodeActionKind.QuickFix, KIND_REWRITE, KIND_REVIEW, KIND_EXPLAIN]
+TASK_KINDS = {
+    TaskKind.IMPLEMENT: KIND_REWRITE,
+    TaskKind.REFINE: KIND_REWRITE,
+    TaskKind.REVIEW: KIND_REVIEW,
+    TaskKind.EXPLAIN: KIND_EXPLAIN,
+}
+OPTIONS = types.CodeActionOptions(code_action_kinds=KINDS, resolve_provider=True)
+
+
+def code_actions(ls: AgentlsServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+    uri = params.text_document.uri
+    actions = _quick_fixes(ls, params)
+    config = ls.config_if_loaded(uri)
+    if config is None:
+        return actions
+    selection = lsp_to_lines(params.range)
+    whole = params.range.start == params.range.end
+    target: dict[str, Any] = {"uri": uri}
+    if not whole:
+        target["range"] = {"start": selection.start, "end": selection.end}
+    notes = [
+        f"{d.source or 'editor'}: line {d.range.start.line + 1}: {d.message}"
+        for d in params.context.diagnostics
+        if d.source != SOURCE
+    ]
+    if notes:
+        target["diagnostics"] = notes
+    scope = "selection" if not whole else "file"
+    for name, workflow in config.workflows.items():
+        kind = _workflow_kind(config, name)
+        agents = " → ".join(_step_names(workflow.steps))
+        actions.append(
+            types.CodeAction(
+                title=f"agentls: run {name} on the {scope} ({agents})",
+                kind=kind,
+                command=types.Command(
+                    title=f"Run {name}",
+                    command="agentls.runWorkflow",
+                    arguments=[{**target, "workflow": name}],
+                ),
+            )
+        )
+    for task, agent in config.settings.task_agents.items():
+        if agent not in config.agents or not config.agents[agent].enabled:
+            continue
+        actions.append(
+            types.CodeAction(
+                title=f"agentls: {task.value} the {scope} with {agent}",
+                kind=TASK_KINDS[task],
+                command=types.Command(
+                    title=f"{task.value.capitalize()} with {agent}",
+                    command="agentls.runTask",
+                    arguments=[{**target, "agent": agent, "task": task.value}],
+                ),
+            )
+        )
+    only = params.context.only
+    if only:
+        actions = [a for a in actions if any(_matches(a.kind or "", k) for k in only)]
+    return actions
+
+
+def resolve(ls: AgentlsServer, action: types.CodeAction) -> types.CodeAction:
+    data = action.data if isinstance(action.data, dict) else None
+    if data is None or "suggestion" not in data:
+        return action
+    action.edit = _fix_edit(ls, data)
+    return action
+
+
+def _quick_fixes(ls: AgentlsServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+    lazy = _lazy_edits(ls)
+    fixes = []
+    for diagnostic in params.context.diagnostics:
+        data = diagnostic.data if isinstance(diagnostic.data, dict) else None
+        if diagnostic.source != SOURCE or data is None or "suggestion" not in data:
+            continue
+        fix_data = {
+            "uri": params.text_document.uri,
+            "line": data["line"],
+            "endLine": data["endLine"],
+            "suggestion": data["suggestion"],
+        }
+        action = types.CodeAction(
+            title=f"agentls: apply {data.get('agent') or 'the reviewer'}'s suggestion",
+            kind=types.CodeActionKind.QuickFix,
+            diagnostics=[diagnostic],
+            is_preferred=True,
+            data=fix_data,
+        )
+        if not lazy:
+            action.edit = _fix_edit(ls, fix_data)
+        fixes.append(action)
+    return fixes
+
+
+def _fix_edit(ls: AgentlsServer, data: dict[str, Any]) -> types.WorkspaceEdit:
+    document = ls.workspace.get_text_document(data["uri"])
+    lines = LineRange(start=int(data["line"]), end=int(data["endLine"]))
+    edit = types.TextEdit(range=lines_range(document.source, lines), new_text=data["suggestion"])
+    if get_capability(ls.client_capabilities, "workspace.workspace_edit.document_changes", False):
+        identifier = types.OptionalVersionedTextDocumentIdentifier(
+            uri=data["uri"], version=document.version
+        )
+        return types.WorkspaceEdit(
+            document_changes=[types.TextDocumentEdit(text_document=identifier, edits=[edit])]
+        )
+    return types.WorkspaceEdit(changes={data["uri"]: [edit]})
+
+
+def _lazy_edits(ls: AgentlsServer) -> bool:
+    """Defer the quick fix's edit to resolve only when the client can resolve edits."""
+    support = get_capability(ls.client_capabilities, "text_document.code_action.resolve_support")
+    data = get_capability(ls.client_capabilities, "text_document.code_action.data_support", False)
+    return bool(data and support is not None and "edit" in (support.properties or []))
+
+
+def _workflow_kind(config: AgentlsConfig, name: str) -> str:
+    steps = _flat(config.workflows[name].steps)
+    if any(s.task in (TaskKind.IMPLEMENT, TaskKind.REFINE) for s in steps):
+        return KIND_REWRITE
+    return KIND_REVIEW
+
+
+def _flat(steps: list[Any]) -> list[Any]:
+    flat: list[Any] = []
+    for stage in steps:
+        flat.extend(stage.parallel if isinstance(stage, ParallelGroup) else [stage])
+    return flat
+
+
+def _step_names(steps: list[Any]) -> list[str]:
+    names = []
+    for stage in steps:
+        if isinstance(stage, ParallelGroup):
+            names.append("+".join(s.agent for s in stage.parallel))
+        else:
+            names.append(stage.agent)
+    return names
+
+
+def _matches(kind: str, wanted: str) -> bool:
+    return kind == wanted or kind.startswith(wanted + ".")

@@ -1,0 +1,184 @@
+"""``workspace/executeCommand`` handlers. Each takes one argument object (see docs/server.md).
+
+Run commands answer ``{"runId": ...}`` at once and work in the background.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from lsprotocol import types
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pygls.exceptions import JsonRpcInvalidParams
+
+from agentls.errors import AgentlsError
+from agentls.orchestration.agent_status import agent_statuses
+from agentls.orchestration.config import ParallelGroup
+from agentls.orchestration.results import LineRange, TaskKind
+from agentls.server.convert import lsp_to_lines
+from agentls.server.language_server import AgentlsServer
+from agentls.server.runs import RunTarget
+
+Args = TypeVar("Args", bound=BaseModel)
+
+
+class _Args(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class TargetArgs(_Args):
+    uri: str
+    range: dict[str, Any] | None = None
+    """An LSP Range, or {"start": N, "end": M} in 1-based lines."""
+    instruction: str | None = None
+    diagnostics: list[str] = []
+
+    def target(self) -> RunTarget:
+        return RunTarget(
+            uri=self.uri,
+            selection=_selection(self.range),
+            instruction=self.instruction,
+            editor_diagnostics=tuple(self.diagnostics),
+        )
+
+
+class RunWorkflowArgs(TargetArgs):
+    workflow: str | None = None
+
+
+class RunTaskArgs(TargetArgs):
+    task: TaskKind
+    agent: str | None = None
+
+
+class RunIdArgs(_Args):
+    runId: str
+
+
+class FollowUpArgs(RunIdArgs):
+    message: str
+
+
+class UriArgs(_Args):
+    uri: str | None = None
+
+
+def register(server: AgentlsServer) -> None:
+    @server.command("agentls.runWorkflow")
+    def run_workflow(ls: AgentlsServer, *arguments: Any) -> dict[str, str]:
+        args = _parse(ls, RunWorkflowArgs, arguments)
+        return {"runId": _guard(ls, lambda: ls.runs.start_workflow(args.target(), args.workflow))}
+
+    @server.command("agentls.runTask")
+    def run_task(ls: AgentlsServer, *arguments: Any) -> dict[str, str]:
+        args = _parse(ls, RunTaskArgs, arguments)
+        run_id = _guard(ls, lambda: ls.runs.start_task(args.target(), args.agent, args.task))
+        return {"runId": run_id}
+
+    @server.command("agentls.cancel")
+    def cancel(ls: AgentlsServer, *arguments: Any) -> dict[str, bool]:
+        args = _parse(ls, RunIdArgs, arguments)
+        return {"cancelled": _guard(ls, lambda: ls.runs.cancel(args.runId))}
+
+    @server.command("agentls.followUp")
+    def follow_up(ls: AgentlsServer, *arguments: Any) -> dict[str, str]:
+        args = _parse(ls, FollowUpArgs, arguments)
+        return {"runId": _guard(ls, lambda: ls.runs.follow_up(args.runId, args.message))}
+
+    @server.command("agentls.showRun")
+    def show_run(ls: AgentlsServer, *arguments: Any) -> dict[str, Any]:
+        args = _parse(ls, RunIdArgs, arguments)
+        return dict(_guard(ls, lambda: ls.runs.describe(args.runId)))
+
+    @server.command("agentls.listWorkflows")
+    def list_workflows(ls: AgentlsServer, *arguments: Any) -> list[dict[str, Any]]:
+        args = _parse(ls, UriArgs, arguments)
+        config = _guard(ls, lambda: ls.config_for(args.uri))
+        return [
+            {
+                "name": name,
+                "description": workflow.description,
+                "default": name == config.settings.default_workflow,
+                "steps": [_step(stage) for stage in workflow.steps],
+                "maxIterations": workflow.max_iterations,
+            }
+            for name, workflow in config.workflows.items()
+        ]
+
+    @server.command("agentls.listAgents")
+    async def list_agents(ls: AgentlsServer, *arguments: Any) -> list[dict[str, Any]]:
+        args = _parse(ls, UriArgs, arguments)
+        config = _guard(ls, lambda: ls.config_for(args.uri))
+        return [
+            {
+                "name": s.name,
+                "adapter": s.adapter,
+                "enabled": s.enabled,
+                "binary": s.binary,
+                "version": s.version,
+                "credentials": s.credentials,
+                "ready": s.ready,
+                "problems": s.problems,
+                "notes": s.notes,
+            }
+            for s in await agent_statuses(config)
+        ]
+
+    @server.command("agentls.clearDiagnostics")
+    def clear_diagnostics(ls: AgentlsServer, *arguments: Any) -> dict[str, int]:
+        args = _parse(ls, UriArgs, arguments)
+        cleared = ls.session.diagnostics.clear(args.uri)
+        for uri in cleared:
+            ls.publish(uri)
+        return {"cleared": len(cleared)}
+
+
+def _parse(ls: AgentlsServer, model: type[Args], arguments: tuple[Any, ...]) -> Args:
+    raw = arguments[0] if arguments else {}
+    try:
+        return model.model_validate(raw)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'argument'}: {e['msg']}"
+            for e in error.errors()
+        )
+        raise JsonRpcInvalidParams(f"bad arguments: {problems}") from None
+
+
+T = TypeVar("T")
+
+
+def _guard(ls: AgentlsServer, action: Any) -> Any:
+    """Run ``action``; an AgentlsError becomes a shown message and an InvalidParams error."""
+    try:
+        return action()
+    except AgentlsError as error:
+        ls.show(types.MessageType.Error, f"agentls: {error}")
+        raise JsonRpcInvalidParams(str(error)) from None
+
+
+def _selection(raw: dict[str, Any] | None) -> LineRange | None:
+    if raw is None:
+        return None
+    start, end = raw.get("start"), raw.get("end")
+    try:
+        if isinstance(start, dict) and isinstance(end, dict):
+            lsp = types.Range(
+                start=types.Position(line=int(start["line"]), character=int(start["character"])),
+                end=types.Position(line=int(end["line"]), character=int(end["character"])),
+            )
+            return lsp_to_lines(lsp)
+        if isinstance(start, int) and isinstance(end, int):
+            return LineRange(start=start, end=end)
+    except (KeyError, TypeError, ValueError, ValidationError):
+        pass
+    raise JsonRpcInvalidParams(
+        "range: give an LSP Range or {start, end} as 1-based line numbers with start <= end"
+    )
+
+
+def _step(stage: Any) -> dict[str, Any]:
+    if isinstance(stage, ParallelGroup):
+        return {"parallel": [_step(s) for s in stage.parallel]}
+    return {"id": stage.step_id, "agent": stage.agent, "task": stage.task.value,
+            "optional": stage.optional, "when": stage.when}  # fmt: skip

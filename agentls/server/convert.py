@@ -1,0 +1,96 @@
+"""Domain types to LSP types and back: the one place where 1-based lines meet LSP positions.
+
+Positions sent to the client count UTF-16 code units (the LSP default), which is what a line's
+length must be measured in when an edit ends at the end of a line without a newline.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lsprotocol import types
+from pygls.uris import from_fs_path, to_fs_path
+
+from agentls.orchestration.results import Finding, LineRange, ProposedEdit, Severity
+
+SOURCE = "agentls"
+
+_SEVERITY = {
+    Severity.ERROR: types.DiagnosticSeverity.Error,
+    Severity.WARNING: types.DiagnosticSeverity.Warning,
+    Severity.INFO: types.DiagnosticSeverity.Information,
+    Severity.HINT: types.DiagnosticSeverity.Hint,
+}
+
+
+def utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines as LSP counts them: only \\n, \\r\\n and \\r end a line (not \\f or \\u2028)."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return lines
+
+
+def lines_range(text: str, lines: LineRange | None) -> types.Range:
+    """The LSP range covering whole lines ``lines`` of ``text`` (all of it for None)."""
+    all_lines = split_lines(text)
+    last_index = len(all_lines) - 1  # the (possibly empty) text after the last newline
+    if lines is None:
+        return types.Range(
+            start=types.Position(line=0, character=0),
+            end=types.Position(line=last_index, character=utf16_length(all_lines[-1])),
+        )
+    start = types.Position(line=lines.start - 1, character=0)
+    if lines.end < last_index or (lines.end == last_index and all_lines[-1] == ""):
+        end = types.Position(line=lines.end, character=0)
+    else:  # the range runs to the end of a file without a final newline
+        end = types.Position(line=last_index, character=utf16_length(all_lines[-1]))
+    return types.Range(start=start, end=end)
+
+
+def lsp_to_lines(selection: types.Range) -> LineRange:
+    """The 1-based lines a selection touches (a selection ending at column 0 stops before)."""
+    start = selection.start.line + 1
+    end = selection.end.line + 1
+    if selection.end.character == 0 and selection.end.line > selection.start.line:
+        end -= 1
+    return LineRange(start=start, end=max(end, start))
+
+
+def text_edit(text: str, edit: ProposedEdit) -> types.TextEdit:
+    return types.TextEdit(range=lines_range(text, edit.range), new_text=edit.new_text)
+
+
+def finding_diagnostic(finding: Finding, text: str, run_id: str) -> types.Diagnostic:
+    lines = split_lines(text)
+    last = min(finding.last_line, len(lines))
+    end_character = utf16_length(lines[last - 1]) if 0 < last <= len(lines) else 0
+    data: dict[str, Any] = {
+        "agent": finding.agent,
+        "runId": run_id,
+        "line": finding.line,
+        "endLine": finding.last_line,
+    }
+    if finding.suggestion is not None:
+        data["suggestion"] = finding.suggestion
+    return types.Diagnostic(
+        range=types.Range(
+            start=types.Position(line=finding.line - 1, character=0),
+            end=types.Position(line=last - 1, character=end_character),
+        ),
+        severity=_SEVERITY[finding.severity],
+        code=finding.code,
+        source=SOURCE,
+        message=f"{finding.message} ({finding.agent})" if finding.agent else finding.message,
+        data=data,
+    )
+
+
+def uri_to_path(uri: str) -> str | None:
+    return to_fs_path(uri)
+
+
+def path_to_uri(path: str) -> str:
+    return str(from_fs_path(path))

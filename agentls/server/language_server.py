@@ -1,0 +1,147 @@
+"""The pygls server class: session state and the helpers handlers use to talk to the editor."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.capabilities import get_capability
+from pygls.lsp.server import LanguageServer
+
+from agentls import __version__
+from agentls.errors import ConfigError
+from agentls.log import get_logger
+from agentls.orchestration.config import AgentlsConfig
+from agentls.server.runs import RunManager
+from agentls.server.session import Session
+from agentls.server.settings import SECTION, parse_settings
+from agentls.server.workspace_edits import ClientEditSupport
+
+log = get_logger("agentls.server")
+
+
+class AgentlsServer(LanguageServer):
+    def __init__(self) -> None:
+        # Full sync: pygls's incremental sync splits lines on \f and \u2028 as well, which
+        # corrupts documents that contain them.
+        super().__init__(
+            "agentls", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Full
+        )
+        self.session = Session()
+        self.runs = RunManager(self)
+        self._config_errors_shown: set[str] = set()
+
+    # -- helpers for handlers ------------------------------------------------------------
+
+    def show(self, kind: types.MessageType, message: str) -> None:
+        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+    def publish(self, uri: str) -> None:
+        document = self.workspace.get_text_document(uri)
+        self.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(
+                uri=uri,
+                diagnostics=self.session.diagnostics.diagnostics(uri),
+                version=document.version,
+            )
+        )
+
+    def config_for(self, uri: str | None) -> AgentlsConfig:
+        folder = (
+            self.session.folder_for(self.workspace, uri)
+            if uri
+            else Path(self.workspace.root_path or ".")
+        )
+        return self.session.config(folder)
+
+    def config_if_loaded(self, uri: str) -> AgentlsConfig | None:
+        """The document's configuration without I/O (loaded when the document opened)."""
+        try:
+            folder = self.session.folder_for(self.workspace, uri)
+        except ConfigError:
+            return None
+        except Exception:
+            return None
+        return self.session.cached_config(folder)
+
+    def load_config_for(self, uri: str) -> None:
+        try:
+            self.config_for(uri)
+        except ConfigError as error:
+            text = str(error)
+            if text not in self._config_errors_shown:
+                self._config_errors_shown.add(text)
+                self.show(types.MessageType.Error, f"agentls: {text}")
+        except Exception as error:  # e.g. an untitled: document
+            log.info("no configuration for document", uri=uri, error=str(error))
+
+    def edit_support(self) -> ClientEditSupport:
+        capabilities = self.client_capabilities
+        operations = get_capability(
+            capabilities, "workspace.workspace_edit.resource_operations", None
+        )
+        return ClientEditSupport(
+            document_changes=bool(
+                get_capability(capabilities, "workspace.workspace_edit.document_changes", False)
+            ),
+            resource_operations=frozenset(str(op.value) for op in operations or []),
+            change_annotations=get_capability(
+                capabilities, "workspace.workspace_edit.change_annotation_support", None
+            )
+            is not None,
+        )
+
+    async def apply_edit(
+        self, edit: types.WorkspaceEdit, label: str
+    ) -> types.ApplyWorkspaceEditResult:
+        return await asyncio.shield(
+            self.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(edit=edit, label=label))
+        )
+
+    async def ask(self, message: str, choices: list[str]) -> str | None:
+        if get_capability(self.client_capabilities, "window.show_message", None) is None:
+            return choices[0]
+        answer = await asyncio.shield(
+            self.window_show_message_request_async(
+                types.ShowMessageRequestParams(
+                    type=types.MessageType.Info,
+                    message=message,
+                    actions=[types.MessageActionItem(title=c) for c in choices],
+                )
+            )
+        )
+        return answer.title if answer is not None else None
+
+    async def show_document(self, uri: str) -> None:
+        if get_capability(self.client_capabilities, "window.show_document", None) is None:
+            return
+        await asyncio.shield(
+            self.window_show_document_async(types.ShowDocumentParams(uri=uri, take_focus=True))
+        )
+
+    async def pull_settings(self) -> None:
+        if not get_capability(self.client_capabilities, "workspace.configuration", False):
+            return
+        try:
+            values = await asyncio.shield(
+                self.workspace_configuration_async(
+                    types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)])
+                )
+            )
+        except Exception as error:
+            log.warning("workspace/configuration failed", error=str(error))
+            return
+        if values:
+            self.apply_settings(values[0])
+
+    def apply_settings(self, raw: Any) -> None:
+        settings, problem = parse_settings(raw)
+        if problem:
+            self.show(types.MessageType.Warning, problem)
+        self.session.settings = settings
+        self.session.forget_configs()
+        self._config_errors_shown.clear()
+        for document in list(self.workspace.text_documents.values()):
+            self.load_config_for(document.uri)

@@ -1,0 +1,147 @@
+"""A run's proposed edits as one versioned WorkspaceEdit, rebased onto what the user typed.
+
+Edits were computed against each file's text when the run started. An open document that the
+user changed since gets the edits moved onto its new text when no change overlaps them, and
+otherwise nothing is applied at all: the user's keystrokes win and the proposal stays in the
+run's report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lsprotocol import types
+
+from agentls.orchestration.results import ProposedEdit, WorkflowResult
+from agentls.server.convert import path_to_uri, text_edit
+from agentls.server.rebase import rebase
+
+ANNOTATION_ID = "agentls"
+
+
+@dataclass(frozen=True)
+class OpenDocument:
+    uri: str
+    version: int | None
+    text: str
+
+
+@dataclass
+class BuiltEdit:
+    edit: types.WorkspaceEdit | None = None
+    files: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+    """Files the user changed where the proposal overlaps the change (nothing is applied)."""
+    skipped: list[str] = field(default_factory=list)
+    """Creations or deletions the client cannot do."""
+
+
+@dataclass(frozen=True)
+class ClientEditSupport:
+    document_changes: bool = True
+    resource_operations: frozenset[str] = frozenset({"create", "delete"})
+    change_annotations: bool = False
+
+
+def build_workspace_edit(
+    result: WorkflowResult,
+    workspace: Path,
+    open_document: Callable[[str], OpenDocument | None],
+    support: ClientEditSupport,
+    needs_confirmation: bool = False,
+) -> BuiltEdit:
+    """``open_document(path)`` gives the editor's document for a workspace path, if open."""
+    by_path: dict[str, list[ProposedEdit]] = {}
+    for edit in result.edits:
+        by_path.setdefault(edit.path, []).append(edit)
+    built = BuiltEdit()
+    document_changes: list[
+        types.TextDocumentEdit | types.CreateFile | types.RenameFile | types.DeleteFile
+    ] = []
+    changes: dict[str, list[types.TextEdit]] = {}
+    annotation = ANNOTATION_ID if needs_confirmation and support.change_annotations else None
+    for path, edits in by_path.items():
+        uri = path_to_uri(str(workspace / path))
+        base = result.originals.get(path)
+        document = open_document(path)
+        current = document.text if document is not None else _disk(workspace / path)
+        version = document.version if document is not None else None
+        if document is not None:
+            uri = document.uri
+        if any(e.kind == "delete" for e in edits):
+            if "delete" not in support.resource_operations or not support.document_changes:
+                built.skipped.append(f"delete {path}")
+                continue
+            document_changes.append(types.DeleteFile(uri=uri, annotation_id=annotation))
+            built.files.append(path)
+            continue
+        if base is None:  # a new file
+            if current is not None:
+                built.conflicts.append(path)
+                continue
+            if "create" not in support.resource_operations or not support.document_changes:
+                built.skipped.append(f"create {path}")
+                continue
+            document_changes.append(types.CreateFile(uri=uri, annotation_id=annotation))
+            text_edits = [_text_edit("", edit, annotation) for edit in edits]
+            document_changes.append(_document_edit(uri, None, text_edits))
+            built.files.append(path)
+            continue
+        if current is None:
+            built.conflicts.append(path)
+            continue
+        moved = rebase(base, current, edits)
+        if moved is None:
+            built.conflicts.append(path)
+            continue
+        text_edits = [_text_edit(current, edit, annotation) for edit in moved]
+        document_changes.append(_document_edit(uri, version, text_edits))
+        changes[uri] = [text_edit(current, edit) for edit in moved]
+        built.files.append(path)
+    if built.conflicts or not built.files:
+        return built
+    if support.document_changes:
+        built.edit = types.WorkspaceEdit(
+            document_changes=document_changes,
+            change_annotations={
+                ANNOTATION_ID: types.ChangeAnnotation(
+                    label=f"agentls: {result.workflow}",
+                    needs_confirmation=True,
+                    description=result.summary,
+                )
+            }
+            if annotation
+            else None,
+        )
+    else:
+        built.edit = types.WorkspaceEdit(changes=changes)
+    return built
+
+
+def _text_edit(
+    text: str, edit: ProposedEdit, annotation: str | None
+) -> types.TextEdit | types.AnnotatedTextEdit:
+    plain = text_edit(text, edit)
+    if annotation is None:
+        return plain
+    return types.AnnotatedTextEdit(
+        range=plain.range, new_text=plain.new_text, annotation_id=annotation
+    )
+
+
+def _document_edit(
+    uri: str, version: int | None, edits: list[types.TextEdit | types.AnnotatedTextEdit]
+) -> types.TextDocumentEdit:
+    return types.TextDocumentEdit(
+        text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version),
+        edits=list(edits),
+    )
+
+
+def _disk(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (FileNotFoundError, IsADirectoryError, UnicodeDecodeError):
+        return None

@@ -1,0 +1,215 @@
+"""pytest-lsp fixtures: the real server over stdio, a client that behaves like an editor."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import pytest
+import pytest_lsp
+import yaml
+from lsprotocol import types
+from pygls.protocol import default_converter
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+DATA = Path(__file__).parent.parent / "data"
+CLIENTS = ["visual-studio-code", "neovim", "vscode-1.139"]
+
+
+def capabilities(name: str) -> types.ClientCapabilities:
+    if name == "vscode-1.139":  # what VS Code 1.139 really sends
+        raw = json.loads((DATA / "vscode-1.139-client-capabilities.json").read_text())
+        return default_converter().structure(raw, types.ClientCapabilities)
+    return client_capabilities(name)
+
+
+@dataclass
+class Editor:
+    """The client side of a test: open documents, applied edits, shown messages."""
+
+    client: LanguageClient
+    workspace: Path
+    documents: dict[str, tuple[int, str]] = field(default_factory=dict)
+    edits: list[types.ApplyWorkspaceEditParams] = field(default_factory=list)
+    edit_arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    refuse_edits: bool = False
+    answer: str | None = "Apply"
+
+    def uri(self, name: str) -> str:
+        return (self.workspace / name).as_uri()
+
+    def open(self, name: str, text: str | None = None) -> str:
+        uri = self.uri(name)
+        text = (self.workspace / name).read_text() if text is None else text
+        self.documents[uri] = (1, text)
+        self.client.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                text_document=types.TextDocumentItem(
+                    uri=uri, language_id="python", version=1, text=text
+                )
+            )
+        )
+        return uri
+
+    def type(self, uri: str, text: str) -> None:
+        """The user replaces the whole text (full sync)."""
+        version = self.documents[uri][0] + 1
+        self.documents[uri] = (version, text)
+        self.client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)],
+            )
+        )
+
+    def text(self, uri: str) -> str:
+        return self.documents[uri][1]
+
+    def apply(self, params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        """What an editor does: check versions, apply every edit, send didChange."""
+        self.edits.append(params)
+        self.edit_arrived.set()
+        if self.refuse_edits:
+            return types.ApplyWorkspaceEditResult(applied=False, failure_reason="user said no")
+        changes = params.edit.document_changes or []
+        for change in changes:
+            if not isinstance(change, types.TextDocumentEdit):
+                continue
+            uri = change.text_document.uri
+            version, _ = self.documents.get(uri, (0, ""))
+            if change.text_document.version is not None and change.text_document.version != version:
+                return types.ApplyWorkspaceEditResult(
+                    applied=False, failure_reason=f"version {version} is not the edit's"
+                )
+        for change in changes:
+            if isinstance(change, types.TextDocumentEdit):
+                uri = change.text_document.uri
+                if uri in self.documents:
+                    self.type(uri, apply_text_edits(self.documents[uri][1], change.edits))
+        for uri, text_edits in (params.edit.changes or {}).items():
+            if uri in self.documents:
+                self.type(uri, apply_text_edits(self.documents[uri][1], text_edits))
+        return types.ApplyWorkspaceEditResult(applied=True)
+
+    async def wait_edit(self, timeout: float = 30) -> types.ApplyWorkspaceEditParams:
+        await asyncio.wait_for(self.edit_arrived.wait(), timeout)
+        self.edit_arrived.clear()
+        return self.edits[-1]
+
+    async def command(self, name: str, **arguments: Any) -> Any:
+        return await self.client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command=name, arguments=[arguments])
+        )
+
+    async def finished(self, run_id: str, timeout: float = 30) -> list[Any]:
+        """The progress reports of a run, once its progress has ended."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            for token, reports in self.client.progress_reports.items():
+                if (
+                    run_id in str(token)
+                    and reports
+                    and isinstance(reports[-1], types.WorkDoneProgressEnd)
+                ):
+                    return list(reports)
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"run {run_id} did not finish in {timeout} s")
+
+    def scenario(self, agent: str, *replies: str, behavior: str = "ok", **fields: Any) -> Path:
+        """Script ``agent``'s fake in the workspace configuration (read when a file opens)."""
+        path = self.workspace.parent / f"scenario-{agent}.json"
+        sequence = [{"reply": reply} for reply in replies]
+        path.write_text(json.dumps({"behavior": behavior, "sequence": sequence, **fields}))
+        config_file = self.workspace / ".agentls.yaml"
+        config = yaml.safe_load(config_file.read_text())
+        config.setdefault("agents", {}).setdefault(agent, {})["set_env"] = {
+            "AGENTLS_FAKE_SCENARIO": str(path),
+            "AGENTLS_FAKE_LOG": str(self.workspace.parent / f"log-{agent}.jsonl"),
+        }
+        config_file.write_text(yaml.safe_dump(config))
+        return path
+
+    def calls(self, agent: str) -> list[dict[str, Any]]:
+        log = self.workspace.parent / f"log-{agent}.jsonl"
+        return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def apply_text_edits(text: str, edits: Any) -> str:
+    lines = text.splitlines(keepends=True)
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+
+    def offset(position: types.Position) -> int:
+        if position.line >= len(lines):
+            return len(text)
+        return offsets[position.line] + min(position.character, len(lines[position.line]))
+
+    spans = sorted(
+        ((offset(e.range.start), offset(e.range.end), e.new_text) for e in edits), reverse=True
+    )
+    for start, end, new_text in spans:
+        text = text[:start] + new_text + text[end:]
+    return text
+
+
+@pytest.fixture(autouse=True)
+def server_credentials(credentials: None) -> None:
+    """Set before the server process starts, so the agents it runs see them."""
+
+
+def _fix_code_action_structuring(client: LanguageClient) -> None:
+    """lsprotocol reads any object with a "command" key as a Command, so a CodeAction that
+    carries a command comes back mangled; editors tell them apart by the key's type."""
+    converter = client.protocol._converter
+
+    def structure(value: Any, _: type) -> types.Command | types.CodeAction:
+        if isinstance(value.get("command"), str):
+            return converter.structure(value, types.Command)
+        return converter.structure(value, types.CodeAction)
+
+    converter.register_structure_hook(Union[types.Command, types.CodeAction], structure)  # noqa: UP007
+
+
+@pytest_lsp.fixture(
+    params=CLIENTS,
+    config=ClientServerConfig(server_command=[sys.executable, "-m", "agentls", "serve"]),
+)
+async def client(
+    request: pytest.FixtureRequest, lsp_client: LanguageClient, workspace: Path
+) -> Any:
+    editor = Editor(lsp_client, workspace)
+    lsp_client.editor = editor  # type: ignore[attr-defined]
+    _fix_code_action_structuring(lsp_client)
+
+    @lsp_client.feature(types.WORKSPACE_APPLY_EDIT)
+    def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        return editor.apply(params)
+
+    @lsp_client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
+    def ask(params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:
+        return types.MessageActionItem(title=editor.answer) if editor.answer else None
+
+    @lsp_client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def register(params: types.RegistrationParams) -> None:
+        return None
+
+    lsp_client.set_configuration({}, section="agentls")
+    await lsp_client.initialize_session(
+        types.InitializeParams(
+            capabilities=capabilities(request.param),
+            root_uri=workspace.as_uri(),
+            workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="ws")],
+        )
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest.fixture
+def editor(client: LanguageClient) -> Editor:
+    return client.editor  # type: ignore[attr-defined,no-any-return]
