@@ -31,11 +31,15 @@ def serve(tcp: str | None, ws: str | None, log_file: Path | None, log_level: str
     logging.basicConfig(stream=stream, level=logging.WARNING)
     logging.getLogger("pygls").setLevel(logging.WARNING)
 
+    from agentls import __version__
+    from agentls.log import get_logger
     from agentls.server.app import create_server
 
-    server = create_server()
     if tcp and ws:
         fail("give --tcp or --ws, not both")
+    server = create_server()
+    transport = f"tcp {tcp}" if tcp else f"ws {ws}" if ws else "stdio"
+    get_logger("agentls.server").info("agentls serving", version=__version__, transport=transport)
     if tcp:
         server.start_tcp(*_address(tcp))
     elif ws:

@@ -264,3 +264,82 @@ async def test_list_agents(editor: Editor) -> None:
     agents = {a["name"]: a for a in await editor.command("agentls.listAgents", uri=uri)}
     assert agents["claude"]["binary"].endswith("fakes/bin/claude")
     assert agents["ruff"]["ready"]
+
+
+async def test_a_run_sees_unsaved_text_other_open_files_and_editor_diagnostics(
+    editor: Editor,
+) -> None:
+    editor.scenario("claude", "It averages numbers.")
+    (editor.workspace / "helpers.py").write_text("HELPER = 1\n")
+    editor.open("helpers.py", "HELPER = 2  # unsaved\n")
+    uri = editor.open("calc.py", "def add(a, b):\n    return a + b  # unsaved edit\n")
+    other = types.Diagnostic(
+        range=types.Range(
+            start=types.Position(line=1, character=0), end=types.Position(line=1, character=5)
+        ),
+        message="Unused thing",
+        source="pyright",
+    )
+    whole = types.Range(
+        start=types.Position(line=0, character=0), end=types.Position(line=2, character=0)
+    )
+    actions = await code_actions(editor, uri, whole, diagnostics=[other])
+    explain = next(a for a in actions if a.title.startswith("agentls: explain"))
+    assert explain.command is not None
+    [arguments] = explain.command.arguments or []
+    run_id = (await editor.command(explain.command.command, **arguments))["runId"]
+    await editor.finished(run_id)
+    [call] = editor.calls("claude")
+    assert "return a + b  # unsaved edit" in call["prompt"]
+    assert "HELPER = 2  # unsaved" in call["prompt"]
+    assert "pyright: line 2: Unused thing" in call["prompt"]
+
+
+async def test_ask_mode_asks_before_applying(editor: Editor) -> None:
+    editor.client.set_configuration({"applyMode": "ask"}, section="agentls")
+    editor.client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings=None)
+    )
+    editor.scenario("codex", code(NEW_MEAN))
+    uri = editor.open("calc.py")
+    editor.answer = "Discard"
+    lines = {"start": 5, "end": 6}
+    run_id = (
+        await editor.command("agentls.runTask", uri=uri, range=lines, agent="codex",
+                             task="implement")
+    )["runId"]  # fmt: skip
+    reports = await editor.finished(run_id)
+    assert editor.edits == [] and "not applied" in (reports[-1].message or "")
+    editor.answer = "Apply"
+    run_id = (
+        await editor.command("agentls.runTask", uri=uri, range=lines, agent="codex",
+                             task="implement")
+    )["runId"]  # fmt: skip
+    await editor.finished(run_id)
+    assert "if values else 0.0" in editor.text(uri)
+
+
+async def test_preview_mode_marks_edits_for_confirmation(editor: Editor) -> None:
+    editor.client.set_configuration({"applyMode": "preview"}, section="agentls")
+    editor.client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings=None)
+    )
+    editor.scenario("codex", code(NEW_MEAN))
+    uri = editor.open("calc.py")
+    run_id = (
+        await editor.command("agentls.runTask", uri=uri, range={"start": 5, "end": 6},
+                             agent="codex", task="implement")
+    )["runId"]  # fmt: skip
+    await editor.finished(run_id)
+    supports_annotations = editor.client.capabilities.workspace and (
+        editor.client.capabilities.workspace.workspace_edit
+        and editor.client.capabilities.workspace.workspace_edit.change_annotation_support
+    )
+    [params] = editor.edits
+    if supports_annotations:
+        annotations = params.edit.change_annotations or {}
+        assert annotations["agentls"].needs_confirmation
+        [change] = params.edit.document_changes or []
+        assert isinstance(change, types.TextDocumentEdit)
+        assert all(isinstance(e, types.AnnotatedTextEdit) for e in change.edits)
+    assert "if values else 0.0" in editor.text(uri)
