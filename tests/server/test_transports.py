@@ -39,7 +39,7 @@ def session(root: Path) -> bytes:
                 "id": 1,
                 "method": "initialize",
                 "params": {"capabilities": {}, "rootUri": root.as_uri()},
-            },  # fmt: skip
+            },
             {"jsonrpc": "2.0", "method": "initialized", "params": {}},
             {"jsonrpc": "2.0", "id": 2, "method": "shutdown"},
             {"jsonrpc": "2.0", "method": "exit"},
@@ -83,9 +83,14 @@ async def _wait_for_port(port: int) -> None:
 async def test_tcp(workspace: Path) -> None:
     port = free_port()
     server = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "agentls", "serve", "--tcp", f"127.0.0.1:{port}",
+        sys.executable,
+        "-m",
+        "agentls",
+        "serve",
+        "--tcp",
+        f"127.0.0.1:{port}",
         stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
+    )
     try:
         for _ in range(200):
             try:
@@ -112,9 +117,14 @@ async def test_websockets(workspace: Path) -> None:
     websockets = pytest.importorskip("websockets.asyncio.client")
     port = free_port()
     server = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "agentls", "serve", "--ws", f"127.0.0.1:{port}",
+        sys.executable,
+        "-m",
+        "agentls",
+        "serve",
+        "--ws",
+        f"127.0.0.1:{port}",
         stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
+    )
     try:
         await _wait_for_port(port)
         async with websockets.connect(f"ws://127.0.0.1:{port}") as connection:
@@ -126,7 +136,7 @@ async def test_websockets(workspace: Path) -> None:
                         "method": "initialize",
                         "params": {"capabilities": {}, "rootUri": workspace.as_uri()},
                     }
-                )  # fmt: skip
+                )
             )
             reply = json.loads(await asyncio.wait_for(connection.recv(), 30))
         assert reply["result"]["serverInfo"]["name"] == "agentls"
@@ -138,6 +148,8 @@ async def test_websockets(workspace: Path) -> None:
 def test_a_bad_address_is_one_clear_line() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "agentls", "serve", "--tcp", "nowhere"],
-        capture_output=True, text=True, timeout=30,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert done.returncode == 2 and "is not HOST:PORT" in done.stderr
