@@ -343,3 +343,51 @@ async def test_preview_mode_marks_edits_for_confirmation(editor: Editor) -> None
         assert isinstance(change, types.TextDocumentEdit)
         assert all(isinstance(e, types.AnnotatedTextEdit) for e in change.edits)
     assert "if values else 0.0" in editor.text(uri)
+
+
+async def test_each_workspace_folder_has_its_own_configuration(editor: Editor) -> None:
+    second = editor.workspace.parent / "second"
+    second.mkdir()
+    (second / ".agentls.yaml").write_text("settings:\n  default_workflow: offline\n")
+    (second / "other.py").write_text("import os\n")
+    editor.client.workspace_did_change_workspace_folders(
+        types.DidChangeWorkspaceFoldersParams(
+            event=types.WorkspaceFoldersChangeEvent(
+                added=[types.WorkspaceFolder(uri=second.as_uri(), name="second")], removed=[]
+            )
+        )
+    )
+    first_uri = editor.open("calc.py")
+    second_uri = second.joinpath("other.py").as_uri()
+    editor.documents[second_uri] = (1, "import os\n")
+    editor.client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(
+                uri=second_uri, language_id="python", version=1, text="import os\n"
+            )
+        )
+    )
+    first = await editor.command("agentls.listWorkflows", uri=first_uri)
+    other = await editor.command("agentls.listWorkflows", uri=second_uri)
+    assert [w["name"] for w in first if w["default"]] == ["default"]
+    assert [w["name"] for w in other if w["default"]] == ["offline"]
+    run_id = (await editor.command("agentls.runWorkflow", uri=second_uri))["runId"]
+    await editor.finished(run_id)
+    assert [d.code for d in editor.client.diagnostics[second_uri]] == ["F401"]
+
+
+async def test_code_actions_answer_on_a_large_file_while_runs_go_on(editor: Editor) -> None:
+    editor.scenario("codex", behavior="hang")
+    big = "".join(f"value_{n} = {n}\n" for n in range(10_000))
+    (editor.workspace / "big.py").write_text(big)
+    uri = editor.open("big.py")
+    runs = [(await editor.command("agentls.runWorkflow", uri=uri))["runId"] for _ in range(2)]
+    middle = types.Range(
+        start=types.Position(line=5000, character=0), end=types.Position(line=5010, character=0)
+    )
+    for _ in range(5):
+        assert await code_actions(editor, uri, middle, diagnostics=[])
+    for run_id in runs:
+        await editor.command("agentls.cancel", runId=run_id)
+        await editor.finished(run_id)
+    assert fake_processes("codex") == []
