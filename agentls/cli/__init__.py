@@ -6,6 +6,7 @@ import click
 
 from agentls import __version__
 from agentls.cli.agents_cmd import agents, doctor
+from agentls.cli.audit_cmd import audit
 from agentls.cli.config_cmd import config
 from agentls.cli.exec_cmd import exec_task
 from agentls.cli.run_cmd import followup, history_cmd, run, undo_cmd, workflows
@@ -27,5 +28,5 @@ main.add_command(agents)
 main.add_command(doctor)
 main.add_command(exec_task)
 main.add_command(config)
-for command in (workflows, run, followup, history_cmd, undo_cmd, shell, serve):
+for command in (workflows, run, followup, history_cmd, undo_cmd, shell, serve, audit):
     main.add_command(command)

@@ -14,6 +14,7 @@ from agentls.cli.render import render_result, result_json
 from agentls.errors import AgentlsError
 from agentls.orchestration.config import AgentlsConfig
 from agentls.orchestration.results import LineRange, TaskKind, TaskResult
+from agentls.orchestration.runtime import Runtime, cli_client
 from agentls.orchestration.tasks import TaskSpec, run_task
 
 _TARGET = re.compile(r"^(?P<path>.+?):(?P<start>\d+)(?:-(?P<end>\d+))?$")
@@ -47,6 +48,7 @@ def parse_target(target: str) -> tuple[str, LineRange | None]:
 )
 @click.option("--instruction", help="What you want, in your words.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--no-cache", is_flag=True, help="Run the agent even if a cached result exists.")
 @click.option(
     "--workspace",
     type=click.Path(path_type=Path, file_okay=False, exists=True),
@@ -58,6 +60,7 @@ def exec_task(
     task: str,
     instruction: str | None,
     as_json: bool,
+    no_cache: bool,
     workspace: Path | None,
 ) -> None:
     """Run one task with one agent on a file or a line range.
@@ -75,8 +78,10 @@ def exec_task(
         selection=selection,
         instruction=instruction,
     )
+    runtime = Runtime.create(config, cli_client(), use_cache=not no_cache)
     try:
-        result = asyncio.run(_run(config, spec, show_progress=not as_json))
+        runtime.admit("task", instruction, agent=agent, task=task, files=[path])
+        result = asyncio.run(_run(config, spec, runtime, show_progress=not as_json))
     except AgentlsError as error:
         fail(str(error))
     except KeyboardInterrupt:
@@ -89,12 +94,14 @@ def exec_task(
         raise SystemExit(EXIT_FAILED)
 
 
-async def _run(config: AgentlsConfig, spec: TaskSpec, show_progress: bool) -> TaskResult:
+async def _run(
+    config: AgentlsConfig, spec: TaskSpec, runtime: Runtime, show_progress: bool
+) -> TaskResult:
     if not show_progress or not err.is_terminal:
-        return await run_task(config, spec)
+        return await run_task(config, spec, runtime=runtime)
     with err.status(f"{spec.agent}: {spec.task}…") as status:
 
         def on_line(line: str) -> None:
             status.update(f"{spec.agent}: {line[:120]}")
 
-        return await run_task(config, spec, on_line)
+        return await run_task(config, spec, on_line, runtime=runtime)

@@ -31,11 +31,13 @@ from agentls.orchestration.events import (
 from agentls.orchestration.history import History
 from agentls.orchestration.report import edit_diffs, workflow_json, workflow_markdown
 from agentls.orchestration.results import WorkflowResult
+from agentls.orchestration.runtime import Runtime, cli_client
 from agentls.orchestration.workflow import CancelToken, WorkflowEngine, WorkflowRequest
 
 T = TypeVar("T")
 
 _OUTPUT_MODES = [
+    click.option("--no-cache", is_flag=True, help="Ignore cached review/explain results."),
     click.option("--apply", "mode", flag_value="apply", help="Write the edits (with backups)."),
     click.option("--diff", "mode", flag_value="diff", help="Print a unified diff of the edits."),
     click.option("--json", "as_json", is_flag=True, help="Print one JSON object."),
@@ -89,6 +91,7 @@ def run(
     target: str,
     instruction: str | None,
     workspace: Path | None,
+    no_cache: bool,
     mode: str | None,
     as_json: bool,
 ) -> None:
@@ -111,8 +114,9 @@ def run(
         history.record_run(result, relative, selection, instruction)
         return result
 
-    result = _drive(config, go, show_progress=not as_json)
-    _finish(root, history, result, 0, mode, as_json)
+    runtime = Runtime.create(config, cli_client(), use_cache=not no_cache)
+    result = _drive(config, go, runtime, show_progress=not as_json)
+    _finish(root, history, result, 0, mode, as_json, runtime)
 
 
 @click.command()
@@ -121,7 +125,12 @@ def run(
 @click.option("--workspace", type=click.Path(path_type=Path, file_okay=False, exists=True))
 @_output_modes
 def followup(
-    run_id: str, message: str, workspace: Path | None, mode: str | None, as_json: bool
+    run_id: str,
+    message: str,
+    workspace: Path | None,
+    no_cache: bool,
+    mode: str | None,
+    as_json: bool,
 ) -> None:
     """Continue an earlier run with a new message."""
     root = (workspace or find_workspace(Path.cwd())).resolve()
@@ -135,8 +144,9 @@ def followup(
         turn = done.turn
         return done.result
 
-    result = _drive(config, go, show_progress=not as_json)
-    _finish(root, history, result, turn, mode, as_json)
+    runtime = Runtime.create(config, cli_client(), use_cache=not no_cache)
+    result = _drive(config, go, runtime, show_progress=not as_json)
+    _finish(root, history, result, turn, mode, as_json, runtime)
 
 
 @click.command("history")
@@ -181,11 +191,12 @@ def undo_cmd(run_id: str, workspace: Path, force: bool) -> None:
 def _drive(
     config: AgentlsConfig,
     go: Callable[[WorkflowEngine, CancelToken], Awaitable[T]],
+    runtime: Runtime,
     show_progress: bool,
 ) -> T:
     bus = EventBus()
     token = CancelToken()
-    engine = WorkflowEngine(config, bus)
+    engine = WorkflowEngine(config, bus, runtime=runtime)
 
     async def main() -> T:
         if not show_progress:
@@ -254,14 +265,17 @@ def _finish(
     turn: int,
     mode: str | None,
     as_json: bool,
+    runtime: Runtime,
 ) -> None:
     written: list[str] = []
     if mode == "apply" and result.edits and result.status in ("ok", "partial"):
         try:
             outcome = apply_result(root, history, result, turn)
         except AgentlsError as error:
+            runtime.record("refused", run_id=result.run_id, reason=str(error))
             fail(str(error), EXIT_FAILED)
         written = outcome.written + outcome.deleted
+        runtime.record("edits_applied", run_id=result.run_id, files=written, via="cli")
     if as_json:
         payload = workflow_json(result)
         payload["applied"] = written

@@ -24,7 +24,20 @@ def _address(value: str) -> tuple[str, int]:
 @click.option("--ws", "ws", metavar="HOST:PORT", help="Serve over WebSockets.")
 @click.option("--log-file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--log-level", default="INFO", show_default=True)
-def serve(tcp: str | None, ws: str | None, log_file: Path | None, log_level: str) -> None:
+@click.option(
+    "--metrics-port", type=int, help="Serve Prometheus metrics on this port (loopback only)."
+)
+@click.option(
+    "--metrics-address", default="127.0.0.1", show_default=True, help="Address for /metrics."
+)
+def serve(
+    tcp: str | None,
+    ws: str | None,
+    log_file: Path | None,
+    log_level: str,
+    metrics_port: int | None,
+    metrics_address: str,
+) -> None:
     """Run the language server. In stdio mode stdout carries only LSP messages."""
     stream = open(log_file, "a", encoding="utf-8") if log_file else sys.stderr  # noqa: SIM115
     configure_logging(log_level, json=True, stream=stream)
@@ -38,6 +51,10 @@ def serve(tcp: str | None, ws: str | None, log_file: Path | None, log_level: str
     if tcp and ws:
         fail("give --tcp or --ws, not both")
     server = create_server()
+    if metrics_port:
+        from agentls.metrics import serve as serve_metrics
+
+        serve_metrics(metrics_port, metrics_address)
     transport = f"tcp {tcp}" if tcp else f"ws {ws}" if ws else "stdio"
     get_logger("agentls.server").info("agentls serving", version=__version__, transport=transport)
     if tcp:

@@ -22,6 +22,7 @@ from agentls.orchestration.conversation import follow_up
 from agentls.orchestration.history import History
 from agentls.orchestration.report import edit_diffs, workflow_markdown
 from agentls.orchestration.results import LineRange, WorkflowResult
+from agentls.orchestration.runtime import Runtime, cli_client
 from agentls.orchestration.workflow import WorkflowEngine, WorkflowRequest
 
 HELP = """\
@@ -43,7 +44,7 @@ def shell(target: str | None, workflow: str | None, workspace: Path | None) -> N
     config = load_or_fail(root)
     state = _Shell(
         root=root,
-        engine=WorkflowEngine(config),
+        engine=WorkflowEngine(config, runtime=Runtime.create(config, cli_client())),
         history=History(root),
         workflow=workflow or config.settings.default_workflow,
         path=str(Path(path).resolve().relative_to(root)) if path else None,
@@ -106,6 +107,9 @@ class _Shell:
         elif command == "/apply":
             last = self._need_last()
             done = apply_result(self.root, self.history, last, self.last_turn)
+            self.engine.runtime.record(
+                "edits_applied", run_id=last.run_id, files=done.written + done.deleted, via="shell"
+            )
             out.print(f"applied to {', '.join(done.written + done.deleted) or 'nothing'}")
         elif command == "/undo":
             for path in undo(self.root, self.history, self._need_last().run_id):

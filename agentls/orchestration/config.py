@@ -120,6 +120,40 @@ class PromptTemplate(_Model):
     """Changes whenever the text changes (cached results are keyed by it)."""
 
 
+class RateLimit(_Model):
+    per_minute: float = Field(gt=0)
+    """Requests per minute, refilled continuously."""
+    burst: int = Field(default=5, ge=1)
+    """Requests allowed at once."""
+
+
+class RateLimits(_Model):
+    overall: RateLimit | None = None
+    """For all clients together."""
+    per_client: RateLimit | None = None
+    """For each client: an editor connection or a CLI user."""
+    per_agent: dict[str, RateLimit] = Field(default_factory=dict)
+    """For each agent's invocations."""
+
+
+class CacheSettings(_Model):
+    enabled: bool = True
+    """Cache results of read-only tasks (review, explain); failures are never cached."""
+    ttl_s: float = Field(default=24 * 3600, gt=0)
+    memory_entries: int = Field(default=256, ge=0)
+
+
+class AuditSettings(_Model):
+    enabled: bool = True
+    """Append a hash-chained record of runs, agent invocations, edits and refusals."""
+    path: str | None = None
+    """Default: $XDG_STATE_HOME/agentls/audit/audit.log."""
+    max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    """Size at which the file rotates."""
+    keep_files: int = Field(default=5, ge=1)
+    """Rotated files kept (the retention); older ones are deleted."""
+
+
 class Settings(_Model):
     default_workflow: str = "default"
     max_output_bytes: int = Field(default=10 * 1024 * 1024, ge=4096)
@@ -133,6 +167,11 @@ class Settings(_Model):
     retry_backoff_max_s: float = Field(default=30.0, ge=0)
     pass_env: list[EnvName] = Field(default_factory=lambda: list(DEFAULT_PASS_ENV))
     """Environment variables every agent may see (proxies, certificates)."""
+    max_instruction_bytes: int = Field(default=20_000, ge=100)
+    """Longest instruction accepted from a user."""
+    rate_limits: RateLimits = Field(default_factory=RateLimits)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
     task_agents: dict[TaskKind, str] = Field(
         default_factory=lambda: {
             TaskKind.IMPLEMENT: "codex",

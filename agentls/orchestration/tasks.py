@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agentls.adapters.base import Adapter, TaskRequest
 from agentls.adapters.registry import AdapterRegistry
@@ -13,6 +14,10 @@ from agentls.orchestration.config import AgentlsConfig
 from agentls.orchestration.paths import workspace_relative
 from agentls.orchestration.prompts import PromptContext, build_prompt
 from agentls.orchestration.results import LineRange, TaskKind, TaskResult
+from agentls.security import check_instruction
+
+if TYPE_CHECKING:
+    from agentls.orchestration.runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,7 @@ def prepare(
 ) -> tuple[Adapter, TaskRequest]:
     """Check the input and build the request; raises ``TaskInputError`` with what to fix."""
     adapter = make_adapter(config, spec.agent, registry)
+    check_instruction(spec.instruction, config.settings.max_instruction_bytes)
     workspace = spec.workspace.resolve()
     target = workspace_relative(workspace, spec.path)
     text = spec.file_text if spec.file_text is not None else _read(workspace / target)
@@ -89,9 +95,15 @@ async def run_task(
     spec: TaskSpec,
     on_line: LineCallback | None = None,
     registry: AdapterRegistry | None = None,
+    runtime: Runtime | None = None,
+    run_id: str | None = None,
 ) -> TaskResult:
+    """One agent invocation, through the runtime's limits, cache, audit and metrics."""
+    from agentls.orchestration.runtime import Runtime, cli_client
+
     adapter, request = prepare(config, spec, registry)
-    return await adapter.run(request, on_line)
+    runtime = runtime or Runtime.create(config, cli_client())
+    return await runtime.run_task(adapter, request, on_line, run_id)
 
 
 MAX_NEIGHBOURS = 40

@@ -16,8 +16,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from agentls.adapters.registry import AdapterRegistry
 from agentls.errors import AgentlsError, TaskInputError
+from agentls.metrics import WORKFLOW_DURATION, active_run
 from agentls.orchestration.conditions import parse_condition
 from agentls.orchestration.config import AgentlsConfig, ParallelGroup, StepConfig, WorkflowConfig
 from agentls.orchestration.edits import apply_edits, diff_edits, remap_range
@@ -47,6 +50,7 @@ from agentls.orchestration.results import (
     WorkflowResult,
     total_usage,
 )
+from agentls.orchestration.runtime import Runtime, cli_client
 from agentls.orchestration.sandbox import sandbox
 from agentls.orchestration.tasks import TaskSpec, run_task
 
@@ -177,10 +181,12 @@ class WorkflowEngine:
         config: AgentlsConfig,
         bus: EventBus | None = None,
         registry: AdapterRegistry | None = None,
+        runtime: Runtime | None = None,
     ) -> None:
         self.config = config
         self.bus = bus or EventBus()
         self.registry = registry
+        self.runtime = runtime or Runtime.create(config, cli_client())
 
     async def run(
         self,
@@ -195,6 +201,15 @@ class WorkflowEngine:
             raise TaskInputError(f"no workflow named {request.workflow!r}; known: {known}")
         workspace = request.workspace.resolve()
         target = workspace_relative(workspace, request.path)
+        agents = sorted({s.agent for stage in workflow.steps for s in _members(stage)})
+        self.runtime.admit(
+            "workflow",
+            request.instruction,
+            workflow=request.workflow,
+            agents=agents,
+            files=[target],
+            workspace=str(workspace),
+        )
         working = WorkingCopy(workspace, request.buffers, request.start_texts)
         if working.text(target) is None:
             raise TaskInputError(f"{workspace / target} does not exist")
@@ -208,19 +223,31 @@ class WorkflowEngine:
             selection=request.selection,
         )
         started = time.monotonic()
-        agents = sorted({s.agent for stage in workflow.steps for s in _members(stage)})
+        self.runtime.record(
+            "run_started", run_id=run.run_id, workflow=run.name, agents=agents, files=[target]
+        )
         self.bus.emit(WorkflowStarted(run.run_id, run.name, agents, _pass_size(workflow)))
         token = token or CancelToken()
         inner = asyncio.ensure_future(self._run(run))
         token._task = inner
         stop_reason = "completed"
-        try:
-            stop_reason = await inner
-        except asyncio.CancelledError:
-            if not token.cancelled:
-                raise
-            stop_reason = "cancelled"
+        with active_run(), structlog.contextvars.bound_contextvars(run_id=run.run_id):
+            try:
+                stop_reason = await inner
+            except asyncio.CancelledError:
+                if not token.cancelled:
+                    raise
+                stop_reason = "cancelled"
         result = self._result(run, stop_reason, time.monotonic() - started)
+        WORKFLOW_DURATION.labels(run.name, result.status).observe(result.duration_s)
+        self.runtime.record(
+            "run_finished",
+            run_id=run.run_id,
+            status=result.status,
+            stop_reason=stop_reason,
+            edits_proposed=sorted({e.path for e in result.edits}),
+            findings=len(result.findings),
+        )
         self.bus.emit(WorkflowFinished(run.run_id, result.status, result.summary))
         return result
 
@@ -344,13 +371,22 @@ class WorkflowEngine:
             session_id=run.request.sessions.get(step.agent),
         )
         if step.mode == "text" or step.task not in EDITING_TASKS:
-            return await run_task(self.config, spec, on_line, self.registry), []
+            result = await run_task(
+                self.config, spec, on_line, self.registry, self.runtime, run.run_id
+            )
+            return result, []
         async with sandbox(run.working.workspace, run.working.changed()) as box:
             boxed = replace(spec, workspace=box.root, write=True)
-            result = await run_task(self.config, boxed, on_line, self.registry)
+            result = await run_task(
+                self.config, boxed, on_line, self.registry, self.runtime, run.run_id
+            )
             if not result.ok:
                 return result, []
             changes = await box.changes()
+        if changes.refused:
+            self.runtime.record(
+                "refused", run_id=run.run_id, agent=step.agent, reason="; ".join(changes.refused)
+            )
         return result.model_copy(update={"edits": changes.edits}), changes.refused
 
     def _instruction(self, step: StepConfig, user: str | None) -> str:

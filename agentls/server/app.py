@@ -12,6 +12,7 @@ from lsprotocol import types
 from pygls.capabilities import get_capability
 
 from agentls.log import get_logger
+from agentls.metrics import timed_lsp
 from agentls.orchestration.config_loader import WORKSPACE_FILE
 from agentls.server import code_actions, commands
 from agentls.server.language_server import AgentlsServer
@@ -79,10 +80,12 @@ def create_server() -> AgentlsServer:
                 ls.load_config_for(document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, code_actions.OPTIONS)
+    @timed_lsp(types.TEXT_DOCUMENT_CODE_ACTION)
     def code_action(ls: AgentlsServer, params: types.CodeActionParams) -> list[types.CodeAction]:
         return code_actions.code_actions(ls, params)
 
     @server.feature(types.CODE_ACTION_RESOLVE)
+    @timed_lsp(types.CODE_ACTION_RESOLVE)
     def code_action_resolve(ls: AgentlsServer, params: types.CodeAction) -> types.CodeAction:
         return code_actions.resolve(ls, params)
 

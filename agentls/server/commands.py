@@ -5,6 +5,10 @@ Run commands answer ``{"runId": ...}`` at once and work in the background.
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import time
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from lsprotocol import types
@@ -12,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from pygls.exceptions import JsonRpcInvalidParams
 
 from agentls.errors import AgentlsError
+from agentls.metrics import LSP_REQUESTS, timed_lsp
 from agentls.orchestration.agent_status import agent_statuses
 from agentls.orchestration.config import ParallelGroup
 from agentls.orchestration.results import LineRange, TaskKind
@@ -63,34 +68,61 @@ class UriArgs(_Args):
     uri: str | None = None
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _command(server: AgentlsServer, name: str) -> Callable[[F], F]:
+    """``server.command(name)``, timed as an LSP request."""
+
+    def decorate(function: F) -> F:
+        if asyncio.iscoroutinefunction(function):
+
+            @functools.wraps(function)
+            async def timed_async(*args: Any) -> Any:
+                started = time.perf_counter()
+                try:
+                    return await function(*args)
+                finally:
+                    LSP_REQUESTS.labels(types.WORKSPACE_EXECUTE_COMMAND).observe(
+                        time.perf_counter() - started
+                    )
+
+            server.command(name)(timed_async)
+        else:
+            server.command(name)(timed_lsp(types.WORKSPACE_EXECUTE_COMMAND)(function))
+        return function
+
+    return decorate
+
+
 def register(server: AgentlsServer) -> None:
-    @server.command("agentls.runWorkflow")
+    @_command(server, "agentls.runWorkflow")
     def run_workflow(ls: AgentlsServer, *arguments: Any) -> dict[str, str]:
         args = _parse(ls, RunWorkflowArgs, arguments)
         return {"runId": _guard(ls, lambda: ls.runs.start_workflow(args.target(), args.workflow))}
 
-    @server.command("agentls.runTask")
+    @_command(server, "agentls.runTask")
     def run_task(ls: AgentlsServer, *arguments: Any) -> dict[str, str]:
         args = _parse(ls, RunTaskArgs, arguments)
         run_id = _guard(ls, lambda: ls.runs.start_task(args.target(), args.agent, args.task))
         return {"runId": run_id}
 
-    @server.command("agentls.cancel")
+    @_command(server, "agentls.cancel")
     def cancel(ls: AgentlsServer, *arguments: Any) -> dict[str, bool]:
         args = _parse(ls, RunIdArgs, arguments)
         return {"cancelled": _guard(ls, lambda: ls.runs.cancel(args.runId))}
 
-    @server.command("agentls.followUp")
+    @_command(server, "agentls.followUp")
     def follow_up(ls: AgentlsServer, *arguments: Any) -> dict[str, str]:
         args = _parse(ls, FollowUpArgs, arguments)
         return {"runId": _guard(ls, lambda: ls.runs.follow_up(args.runId, args.message))}
 
-    @server.command("agentls.showRun")
+    @_command(server, "agentls.showRun")
     def show_run(ls: AgentlsServer, *arguments: Any) -> dict[str, Any]:
         args = _parse(ls, RunIdArgs, arguments)
         return dict(_guard(ls, lambda: ls.runs.describe(args.runId)))
 
-    @server.command("agentls.listWorkflows")
+    @_command(server, "agentls.listWorkflows")
     def list_workflows(ls: AgentlsServer, *arguments: Any) -> list[dict[str, Any]]:
         args = _parse(ls, UriArgs, arguments)
         config = _guard(ls, lambda: ls.config_for(args.uri))
@@ -105,7 +137,7 @@ def register(server: AgentlsServer) -> None:
             for name, workflow in config.workflows.items()
         ]
 
-    @server.command("agentls.listAgents")
+    @_command(server, "agentls.listAgents")
     async def list_agents(ls: AgentlsServer, *arguments: Any) -> list[dict[str, Any]]:
         args = _parse(ls, UriArgs, arguments)
         config = _guard(ls, lambda: ls.config_for(args.uri))
@@ -124,7 +156,7 @@ def register(server: AgentlsServer) -> None:
             for s in await agent_statuses(config)
         ]
 
-    @server.command("agentls.clearDiagnostics")
+    @_command(server, "agentls.clearDiagnostics")
     def clear_diagnostics(ls: AgentlsServer, *arguments: Any) -> dict[str, int]:
         args = _parse(ls, UriArgs, arguments)
         cleared = ls.session.diagnostics.clear(args.uri)

@@ -98,11 +98,15 @@ class RunManager:
         if previous is None:
             raise TaskInputError(f"no run {run_id!r} in this session")
         config = self.server.session.config(previous.folder)
-        run = ServerRun(run_id=run_id, title=f"{previous.title} (follow-up)", uri=previous.uri,
-                        folder=previous.folder)  # fmt: skip
+        run = ServerRun(
+            run_id=run_id,
+            title=f"{previous.title} (follow-up)",
+            uri=previous.uri,
+            folder=previous.folder,
+        )
         self.runs[run_id] = run
         buffers = self._buffers(previous.folder)
-        engine, bus = self._engine(config)
+        engine, bus = self._engine(previous.folder, config)
 
         async def work() -> WorkflowResult:
             history = History(previous.folder)
@@ -139,7 +143,7 @@ class RunManager:
             buffers=self._buffers(folder),
             context=self._context(folder, path, target),
         )
-        engine, bus = self._engine(config)
+        engine, bus = self._engine(folder, config)
 
         async def work() -> WorkflowResult:
             result = await engine.run(request, run.cancel, run_id=run_id)
@@ -154,9 +158,10 @@ class RunManager:
         folder = self.server.session.folder_for(self.server.workspace, uri)
         return folder, self.server.session.config(folder)
 
-    def _engine(self, config: AgentlsConfig) -> tuple[WorkflowEngine, EventBus]:
+    def _engine(self, folder: Path, config: AgentlsConfig) -> tuple[WorkflowEngine, EventBus]:
         bus = EventBus()
-        return WorkflowEngine(config, bus), bus
+        runtime = self.server.session.runtime(folder)
+        return WorkflowEngine(config, bus, runtime=runtime), bus
 
     def _buffers(self, folder: Path) -> dict[str, str]:
         """The editor's text of every open document in ``folder``, saved or not."""
@@ -264,7 +269,14 @@ class RunManager:
             support,
             needs_confirmation=mode == "preview",
         )
+        runtime = self.server.session.runtime(run.folder)
         if built.conflicts:
+            runtime.record(
+                "refused",
+                run_id=run.run_id,
+                reason="edit overlaps the user's typing",
+                files=built.conflicts,
+            )
             run.note = (
                 f"not applied: {', '.join(built.conflicts)} changed where the agents worked "
                 "while they ran; your text is untouched (agentls.showRun has the proposal)"
@@ -276,11 +288,13 @@ class RunManager:
             return
         applied = await self.server.apply_edit(built.edit, run.title)
         if applied.applied:
+            runtime.record("edits_applied", run_id=run.run_id, files=built.files, via="lsp")
             run.note = f"applied to {', '.join(built.files)}"
             if built.skipped:
                 run.note += f" (skipped: {', '.join(built.skipped)})"
         else:
             reason = applied.failure_reason or "the editor did not apply it"
+            runtime.record("refused", run_id=run.run_id, reason=f"editor: {reason}")
             run.note = f"not applied: {reason}; the proposal stays in agentls.showRun"
             self.server.show(types.MessageType.Warning, f"{run.title}: {run.note}")
 
@@ -328,8 +342,13 @@ class RunManager:
             if run.result
             else f"# {run.title}\n\n{run.status}\n"
         )
-        return {"runId": run_id, "status": run.status, "markdown": markdown,
-                "reportUri": run.report_uri, "note": run.note}  # fmt: skip
+        return {
+            "runId": run_id,
+            "status": run.status,
+            "markdown": markdown,
+            "reportUri": run.report_uri,
+            "note": run.note,
+        }
 
 
 class _Progress:
@@ -371,8 +390,10 @@ class _Progress:
         percentage: int | None = None
         if isinstance(event, StepStarted):
             self.total = event.total
-            self.step = f"iteration {event.iteration} · step {event.index}/{event.total} " \
-                f"{event.step} ({event.agent})"  # fmt: skip
+            self.step = (
+                f"iteration {event.iteration} · step {event.index}/{event.total} "
+                f"{event.step} ({event.agent})"
+            )
             message = self.step
             percentage = min(99, 100 * (event.index - 1) // max(event.total, 1))
         elif isinstance(event, AgentOutput):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from pygls.workspace import Workspace
 from agentls.errors import ConfigError, TaskInputError
 from agentls.orchestration.config import AgentlsConfig
 from agentls.orchestration.config_loader import load_config
+from agentls.orchestration.runtime import Runtime
 from agentls.server.convert import uri_to_path
 from agentls.server.diagnostics import DiagnosticStore
 from agentls.server.settings import EditorSettings
@@ -19,7 +21,9 @@ from agentls.server.settings import EditorSettings
 class Session:
     settings: EditorSettings = field(default_factory=EditorSettings)
     diagnostics: DiagnosticStore = field(default_factory=DiagnosticStore)
+    client: str = field(default_factory=lambda: f"lsp:{os.getpid()}")
     _configs: dict[Path, AgentlsConfig | ConfigError] = field(default_factory=dict)
+    _runtimes: dict[Path, Runtime] = field(default_factory=dict)
 
     def folder_for(self, workspace: Workspace, uri: str) -> Path:
         """The workspace folder holding ``uri`` (the innermost), else the document's folder."""
@@ -55,5 +59,13 @@ class Session:
         cached = self._configs.get(folder)
         return cached if isinstance(cached, AgentlsConfig) else None
 
+    def runtime(self, folder: Path) -> Runtime:
+        """The folder's limits, cache and audit log (one per folder: its settings apply)."""
+        runtime = self._runtimes.get(folder)
+        if runtime is None:
+            runtime = self._runtimes[folder] = Runtime.create(self.config(folder), self.client)
+        return runtime
+
     def forget_configs(self) -> None:
         self._configs.clear()
+        self._runtimes.clear()

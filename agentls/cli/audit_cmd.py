@@ -1,0 +1,49 @@
+"""``agentls audit verify`` and ``agentls audit show``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from agentls.audit import AuditLog
+from agentls.cli.common import EXIT_FAILED, find_workspace, load_or_fail, out
+from agentls.orchestration.history import state_dir
+
+
+def _log(path: Path | None) -> AuditLog:
+    if path is not None:
+        return AuditLog(path)
+    config = load_or_fail(find_workspace(Path.cwd()))
+    configured = config.settings.audit.path
+    return AuditLog(
+        Path(configured).expanduser() if configured else state_dir() / "audit" / "audit.log"
+    )
+
+
+@click.group()
+def audit() -> None:
+    """The tamper-evident audit log."""
+
+
+@audit.command()
+@click.option("--path", type=click.Path(path_type=Path, dir_okay=False), help="Audit log file.")
+def verify(path: Path | None) -> None:
+    """Check the hash chain; name the first record changed, removed or reordered."""
+    log = _log(path)
+    result = log.verify()
+    if result.ok:
+        out.print(f"[green]ok[/] {log.path}: {result.message}", highlight=False)
+        return
+    out.print(f"[red]tampered[/] {result.message}", highlight=False)
+    raise SystemExit(EXIT_FAILED)
+
+
+@audit.command()
+@click.option("--path", type=click.Path(path_type=Path, dir_okay=False), help="Audit log file.")
+@click.option("--tail", default=20, show_default=True, help="How many records.")
+def show(path: Path | None, tail: int) -> None:
+    """Print the latest records (JSON lines)."""
+    lines = [line for _, _, line in _log(path).records()]
+    for line in lines[-tail:]:
+        click.echo(line.rstrip("\n"))

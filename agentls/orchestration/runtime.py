@@ -1,0 +1,196 @@
+"""The one place where the cross-cutting parts meet the work.
+
+Every request (a run, a task) passes ``Runtime.admit``: input validation, rate limits, an
+audit record. Every agent invocation passes ``Runtime.run_task``: the per-agent limit, the
+result cache, the audit log, metrics and a structured log line.
+"""
+
+from __future__ import annotations
+
+import getpass
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentls.adapters.base import Adapter, InvocationRefused, TaskRequest
+from agentls.adapters.runner import LineCallback
+from agentls.audit import AuditLog
+from agentls.cache import ResultCache, cache_key
+from agentls.log import get_logger
+from agentls.metrics import CACHE, COST, RATE_LIMITED, TASK_DURATION, TASKS, TOKENS
+from agentls.orchestration.config import AgentlsConfig, RateLimit
+from agentls.orchestration.history import state_dir
+from agentls.orchestration.prompts import PROMPT_VERSION
+from agentls.orchestration.results import TaskKind, TaskResult
+from agentls.rate_limit import Limit, RateLimited, RateLimiter
+from agentls.redaction import redact_argv
+from agentls.security import check_instruction
+
+log = get_logger("agentls.runtime")
+
+CACHEABLE = frozenset({TaskKind.REVIEW, TaskKind.EXPLAIN})
+
+
+def cli_client() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+@dataclass
+class Runtime:
+    config: AgentlsConfig
+    client: str
+    limiter: RateLimiter
+    audit: AuditLog | None = None
+    cache: ResultCache | None = None
+    use_cache: bool = True
+    prompt_versions: dict[TaskKind, str] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, config: AgentlsConfig, client: str, use_cache: bool = True) -> Runtime:
+        settings = config.settings
+        limits = settings.rate_limits
+        audit = None
+        if settings.audit.enabled:
+            path = settings.audit.path or str(state_dir() / "audit" / "audit.log")
+            audit = AuditLog(
+                Path(path).expanduser(), settings.audit.max_bytes, settings.audit.keep_files
+            )
+        cache = None
+        if settings.cache.enabled and use_cache:
+            cache = ResultCache(
+                state_dir() / "cache.sqlite", settings.cache.ttl_s, settings.cache.memory_entries
+            )
+        return cls(
+            config=config,
+            client=client,
+            limiter=RateLimiter(
+                _limit(limits.overall),
+                _limit(limits.per_client),
+                {name: _limit(limit) for name, limit in limits.per_agent.items()},  # type: ignore[misc]
+            ),
+            audit=audit,
+            cache=cache,
+            use_cache=use_cache,
+            prompt_versions={kind: p.version for kind, p in config.prompts.items()},
+        )
+
+    def record(self, event: str, **fields: Any) -> None:
+        if self.audit is not None:
+            try:
+                self.audit.append(event, client=self.client, **fields)
+            except OSError as error:  # a full disk must not stop the work; say so in the logs
+                log.error("audit log write failed", error=str(error))
+
+    def admit(self, what: str, instruction: str | None, **fields: Any) -> None:
+        """Check a request before any work: its input, then the rate limits."""
+        try:
+            check_instruction(instruction, self.config.settings.max_instruction_bytes)
+            self.limiter.request(self.client)
+        except RateLimited as refused:
+            RATE_LIMITED.labels(refused.scope).inc()
+            self.record("refused", request=what, reason=str(refused), **fields)
+            raise
+        except Exception as error:
+            self.record("refused", request=what, reason=str(error), **fields)
+            raise
+        self.record("request", request=what, instruction=instruction, **fields)
+
+    async def run_task(
+        self,
+        adapter: Adapter,
+        request: TaskRequest,
+        on_line: LineCallback | None = None,
+        run_id: str | None = None,
+    ) -> TaskResult:
+        agent = adapter.agent_name
+        try:
+            self.limiter.agent_call(agent)
+        except RateLimited as refused:
+            RATE_LIMITED.labels(refused.scope).inc()
+            self.record("refused", agent=agent, run_id=run_id, reason=str(refused))
+            raise
+        key = self._cache_key(adapter, request)
+        if key is not None and self.cache is not None:
+            cached = self.cache.get(key)
+            CACHE.labels("hit" if cached else "miss").inc()
+            if cached is not None:
+                self.record("cache_hit", agent=agent, task=request.task.value, run_id=run_id)
+                log.info("cache hit", agent=agent, task=request.task.value, run_id=run_id)
+                return cached
+        self.record(
+            "agent_invocation",
+            agent=agent,
+            task=request.task.value,
+            run_id=run_id,
+            argv=self._argv(adapter, request),
+            cwd=str(request.workspace),
+            write=request.write,
+        )
+        started = time.monotonic()
+        result = await adapter.run(request, on_line)
+        elapsed = time.monotonic() - started
+        self._measure(result, elapsed)
+        self.record(
+            "agent_finished",
+            agent=agent,
+            task=request.task.value,
+            run_id=run_id,
+            status=result.status,
+            error=result.error.kind.value if result.error else None,
+            duration_s=round(elapsed, 3),
+            findings=len(result.findings),
+            edits=sorted({e.path for e in result.edits}),
+        )
+        log.info(
+            "agent finished",
+            agent=agent,
+            task=request.task.value,
+            run_id=run_id,
+            status=result.status,
+            duration_s=round(elapsed, 3),
+        )
+        if key is not None and self.cache is not None:
+            self.cache.put(key, result)
+        return result
+
+    def _cache_key(self, adapter: Adapter, request: TaskRequest) -> str | None:
+        if request.task not in CACHEABLE or request.write or request.session_id:
+            return None
+        version = self.prompt_versions.get(request.task, PROMPT_VERSION)
+        config = adapter.config
+        return cache_key(
+            adapter.agent_name,
+            config.model,
+            [*adapter.command(), *config.extra_args],
+            request.task.value,
+            version,
+            request.prompt,
+        )
+
+    @staticmethod
+    def _argv(adapter: Adapter, request: TaskRequest) -> list[str]:
+        try:
+            return redact_argv([*adapter.command(), *adapter.invocation(request).argv])
+        except InvocationRefused:
+            return redact_argv(adapter.command())
+
+    @staticmethod
+    def _measure(result: TaskResult, elapsed: float) -> None:
+        outcome = result.error.kind.value if result.error else "ok"
+        TASKS.labels(result.agent, result.task.value, outcome).inc()
+        TASK_DURATION.labels(result.agent, result.task.value).observe(elapsed)
+        usage = result.usage
+        if usage.input_tokens:
+            TOKENS.labels(result.agent, "input").inc(usage.input_tokens)
+        if usage.output_tokens:
+            TOKENS.labels(result.agent, "output").inc(usage.output_tokens)
+        if usage.cost_usd:
+            COST.labels(result.agent).inc(usage.cost_usd)
+
+
+def _limit(limit: RateLimit | None) -> Limit | None:
+    return Limit(limit.per_minute, limit.burst) if limit is not None else None
