@@ -119,7 +119,7 @@ class AuditLog:
         return GENESIS, 0
 
     def _rotate(self) -> None:
-        for file in reversed(self.files()):
+        for file in self.files():  # oldest first, so no rename lands on a file still there
             index = 1 if file == self.path else int(file.suffix[1:]) + 1
             if index > self.keep_files:
                 file.unlink()
