@@ -6,6 +6,7 @@ from typing import Any
 
 from agentls.orchestration.edits import apply_edits, unified_diff
 from agentls.orchestration.results import ProposedEdit, Usage, WorkflowResult
+from agentls.redaction import redact
 
 
 def edit_diffs(result: WorkflowResult) -> dict[str, str]:
@@ -93,7 +94,7 @@ def workflow_markdown(result: WorkflowResult) -> str:
         lines += ["", "## Proposed changes", ""]
         for path, diff in diffs.items():
             lines += [f"### {path}", "", "```diff", diff.rstrip("\n"), "```", ""]
-    return "\n".join(lines).rstrip() + "\n"
+    return redact("\n".join(lines).rstrip() + "\n")
 
 
 def _usage(usage: Usage) -> dict[str, Any]:
