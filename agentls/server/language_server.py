@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from lsprotocol import types
+from lsprotocol.types import ResponseError
 from pygls.capabilities import get_capability
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 
 from agentls import __version__
 from agentls.errors import ConfigError
@@ -22,12 +26,34 @@ from agentls.server.workspace_edits import ClientEditSupport
 log = get_logger("agentls.server")
 
 
+class AgentlsProtocol(LanguageServerProtocol):
+    """pygls 2.1.1 answers nothing to a request whose parameters do not match the LSP types
+    (the client waits forever); this answers it with InvalidParams instead."""
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        try:
+            return super().structure_message(data)
+        except JsonRpcException:
+            if not ("id" in data and "method" in data):
+                raise
+            detail = f"{data['method']}: parameters do not match the LSP types"
+            self._send_response(
+                data["id"],
+                error=ResponseError(code=JsonRpcInvalidParams.CODE, message=detail),
+            )
+            log.info("request with invalid parameters answered", method=data["method"])
+            return SimpleNamespace(jsonrpc="answered")  # handle_message ignores it
+
+
 class AgentlsServer(LanguageServer):
     def __init__(self) -> None:
         # Full sync: pygls's incremental sync splits lines on \f and \u2028 as well, which
         # corrupts documents that contain them.
         super().__init__(
-            "agentls", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Full
+            "agentls",
+            __version__,
+            text_document_sync_kind=types.TextDocumentSyncKind.Full,
+            protocol_cls=AgentlsProtocol,
         )
         self.session = Session()
         self.runs = RunManager(self)

@@ -299,11 +299,10 @@ class RunManager:
             self.server.show(types.MessageType.Warning, f"{run.title}: {run.note}")
 
     def _open_document(self, folder: Path, path: str) -> OpenDocument | None:
-        uri = path_to_uri(str(folder / path))
+        target = str(folder / path)
         for document in list(self.server.workspace.text_documents.values()):
-            if uri_to_path(document.uri) == str(folder / path):
+            if uri_to_path(document.uri) == target:
                 return OpenDocument(document.uri, document.version, document.source)
-        del uri
         return None
 
     def _write_report(self, run: ServerRun, result: WorkflowResult) -> str:

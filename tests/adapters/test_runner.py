@@ -156,3 +156,24 @@ async def test_invalid_utf8_and_binary_output_do_not_break_the_run(tmp_path: Pat
     lines: list[str] = []
     outcome = await run_process(spec(tmp_path, code), lines.append)
     assert outcome.exit_code == 0 and lines[0].startswith("ok")
+
+
+async def test_fifty_megabytes_of_output_use_bounded_memory(tmp_path: Path) -> None:
+    import tracemalloc
+
+    code = """
+    import sys
+    chunk = ("y" * 1023 + "\\n") * 1024
+    for _ in range(50):
+        sys.stdout.write(chunk)
+    """
+    tracemalloc.start()
+    try:
+        outcome = await run_process(
+            spec(tmp_path, code, max_output_bytes=1024 * 1024), lambda line: None
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert outcome.stdout_truncated and outcome.lines == 50 * 1024
+    assert peak < 8 * 1024 * 1024, f"peak {peak} bytes for 50 MiB of output"
