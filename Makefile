@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck pytest schema dev clean
+.PHONY: demo test lint typecheck pytest schema dev clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,8 @@ dev: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 
 lint: dev
-	$(BIN)/ruff check agentls tests
-	$(BIN)/ruff format --check agentls tests
+	$(BIN)/ruff check agentls tests bench
+	$(BIN)/ruff format --check agentls tests bench
 
 typecheck: dev
 	$(BIN)/mypy agentls
@@ -28,6 +28,10 @@ pytest: dev
 	$(BIN)/pytest
 
 test: lint typecheck pytest
+
+# Benchmarks (not part of the tests): writes bench/README.md.
+bench: dev
+	$(BIN)/python bench/run.py
 
 # Regenerate config/schema.json after changing the config models.
 schema: dev

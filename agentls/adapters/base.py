@@ -284,6 +284,7 @@ class Adapter(ABC):
             stdin=invocation.stdin,
             timeout_s=self.config.timeout_s,
             kill_grace_s=self.settings.kill_grace_s,
+            cancel_grace_s=self.settings.cancel_grace_s,
             max_output_bytes=self.settings.max_output_bytes,
         )
         outcome = await run_process(spec, on_line)

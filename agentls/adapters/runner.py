@@ -61,6 +61,9 @@ class ProcessSpec:
     stdin: str | None = None
     timeout_s: float = 600.0
     kill_grace_s: float = 2.0
+    """SIGTERM to SIGKILL after a timeout or when the agent leaves processes behind."""
+    cancel_grace_s: float = 0.05
+    """SIGTERM to SIGKILL when the user cancels: they are waiting for it to stop."""
     max_output_bytes: int = 10 * 1024 * 1024
 
 
@@ -195,7 +198,7 @@ async def run_process(spec: ProcessSpec, on_line: LineCallback | None = None) ->
         await _stop_group(process.pid, exited, spec.kill_grace_s)
         await _drain(readers, spec.kill_grace_s + 1.0)
     except asyncio.CancelledError:
-        await _stop_group(process.pid, exited, spec.kill_grace_s)
+        await _stop_group(process.pid, exited, spec.cancel_grace_s)
         raise
     finally:
         writer.cancel()

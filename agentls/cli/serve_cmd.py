@@ -5,11 +5,16 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
-from agentls.cli.common import fail
 from agentls.log import configure_logging
+
+
+def fail(message: str) -> NoReturn:
+    click.echo(f"agentls: {message}", err=True)
+    sys.exit(2)
 
 
 def _address(value: str) -> tuple[str, int]:

@@ -161,7 +161,9 @@ class Settings(_Model):
     max_context_bytes: int = Field(default=200_000, ge=1024)
     """File text included in a prompt; larger files are cut around the selection."""
     kill_grace_s: float = Field(default=2.0, ge=0)
-    """Time between SIGTERM and SIGKILL when an agent is stopped."""
+    """Time between SIGTERM and SIGKILL when an agent times out."""
+    cancel_grace_s: float = Field(default=0.05, ge=0)
+    """Time between SIGTERM and SIGKILL when the user cancels a run."""
     retry_backoff_s: float = Field(default=2.0, ge=0)
     """First wait before a retry; doubles each time, with jitter."""
     retry_backoff_max_s: float = Field(default=30.0, ge=0)

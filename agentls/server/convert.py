@@ -63,8 +63,8 @@ def text_edit(text: str, edit: ProposedEdit) -> types.TextEdit:
     return types.TextEdit(range=lines_range(text, edit.range), new_text=edit.new_text)
 
 
-def finding_diagnostic(finding: Finding, text: str, run_id: str) -> types.Diagnostic:
-    lines = split_lines(text)
+def finding_diagnostic(finding: Finding, lines: list[str], run_id: str) -> types.Diagnostic:
+    """``lines``: the document's ``split_lines``."""
     last = min(finding.last_line, len(lines))
     end_character = utf16_length(lines[last - 1]) if 0 < last <= len(lines) else 0
     data: dict[str, Any] = {

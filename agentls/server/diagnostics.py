@@ -31,8 +31,9 @@ class DiagnosticStore:
 
     def replace(self, uri: str, findings: list[Finding], text: str, run_id: str) -> None:
         entries = []
+        lines = split_lines(text)
         for finding in findings:
-            diagnostic = finding_diagnostic(finding, text, run_id)
+            diagnostic = finding_diagnostic(finding, lines, run_id)
             entries.append(_Entry(diagnostic, finding.line - 1, finding.last_line))
         self.entries[uri] = entries
         self.texts[uri] = text

@@ -1,0 +1,497 @@
+"""agentls benchmarks: each figure a ratio against a baseline measured in the same run.
+
+    python bench/run.py [--quick]      (make bench)
+
+Writes bench/README.md. Agents are the fake CLIs of tests/fakes (they answer at once or after
+a set delay), so what is measured is agentls, not a model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import contextlib
+
+from lsp import Client  # noqa: E402
+
+from agentls.adapters.runner import ProcessSpec, minimal_env, run_process  # noqa: E402
+from agentls.orchestration.config_loader import load_config  # noqa: E402
+from agentls.orchestration.results import Finding, TaskKind  # noqa: E402
+from agentls.orchestration.runtime import Runtime  # noqa: E402
+from agentls.orchestration.sandbox import sandbox  # noqa: E402
+from agentls.orchestration.tasks import TaskSpec, run_task  # noqa: E402
+from agentls.orchestration.workflow import WorkflowEngine, WorkflowRequest  # noqa: E402
+
+FAKES = ROOT / "tests" / "fakes" / "bin"
+AGENTLS = [sys.executable, "-m", "agentls", "serve", "--log-level", "WARNING"]
+BARE = [sys.executable, str(Path(__file__).parent / "bare_server.py")]
+ENV = {
+    "PATH": f"{FAKES}{os.pathsep}{os.environ['PATH']}",
+    "ANTHROPIC_API_KEY": "bench",
+    "CODEX_API_KEY": "bench",
+    "GEMINI_API_KEY": "bench",
+    "GH_TOKEN": "bench",
+}
+
+
+@dataclass
+class Row:
+    what: str
+    baseline: str
+    measured: str
+    ratio: str
+    target: str
+    met: bool
+    note: str = ""
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f} ms"
+
+
+def workspace(base: Path, lines: int = 10_000) -> Path:
+    root = base / "ws"
+    root.mkdir()
+    (root / "big.py").write_text("".join(f"value_{n} = {n}\n" for n in range(lines)))
+    scenarios = {}
+    for agent, behavior in {
+        "codex": "hang",
+        "gemini": "ok",
+        "claude": "ok",
+        "copilot": "ok",
+    }.items():
+        scenario = base / f"{agent}.json"
+        scenario.write_text(json.dumps({"behavior": behavior, "reply": '{"findings": []}'}))
+        scenarios[agent] = {"set_env": {"AGENTLS_FAKE_SCENARIO": str(scenario)}}
+    config = {
+        "agents": scenarios,
+        "settings": {"cache": {"enabled": False}, "audit": {"enabled": False}},
+    }
+    (root / ".agentls.yaml").write_text(json.dumps(config))
+    return root
+
+
+# -- 1. code actions while workflows run ------------------------------------------------
+
+
+async def code_action_latency(command: list[str], root: Path, runs: int, count: int) -> list[float]:
+    client = await Client.start(command, root, ENV)
+    try:
+        await client.initialize(root)
+        uri = client.open(root / "big.py")
+        for _ in range(runs):
+            await client.request(
+                "workspace/executeCommand",
+                {"command": "agentls.runWorkflow", "arguments": [{"uri": uri}]},
+            )
+        await asyncio.sleep(1.0 if runs else 0.2)  # the agents are running
+        params = {
+            "textDocument": {"uri": uri},
+            "range": {
+                "start": {"line": 5000, "character": 0},
+                "end": {"line": 5010, "character": 0},
+            },
+            "context": {"diagnostics": []},
+        }
+        for _ in range(20):  # warm up
+            await client.request("textDocument/codeAction", params)
+        return [await client.timed("textDocument/codeAction", params) for _ in range(count)]
+    finally:
+        await client.close()
+
+
+# -- 2 and 7. initialize, idle memory --------------------------------------------------
+
+
+async def initialize_and_rss(command: list[str], root: Path) -> tuple[float, int]:
+    started = time.perf_counter()
+    client = await Client.start(command, root, ENV)
+    try:
+        await client.initialize(root)
+        elapsed = time.perf_counter() - started
+        await asyncio.sleep(0.5)
+        return elapsed, client.rss_kib()
+    finally:
+        await client.close()
+
+
+# -- 3. orchestration overhead per step -----------------------------------------------
+
+
+def direct_spawn(root: Path, prompt: str) -> float:
+    env = minimal_env([], {"AGENTLS_FAKE_SCENARIO": str(root.parent / "gemini.json")})
+    started = time.perf_counter()
+    subprocess.run(
+        [
+            str(FAKES / "gemini"),
+            "-p",
+            "Follow the instructions above.",
+            "-o",
+            "stream-json",
+            "--approval-mode",
+            "default",
+        ],
+        input=prompt,
+        capture_output=True,
+        text=True,
+        env={**env, "GEMINI_API_KEY": "bench", "GEMINI_CLI_TRUST_WORKSPACE": "true"},
+        cwd=root,
+        check=True,
+    )
+    return time.perf_counter() - started
+
+
+async def through_agentls(root: Path, runtime: Runtime) -> float:
+    config = runtime.config
+    spec = TaskSpec(agent="gemini", task=TaskKind.REVIEW, workspace=root, path="small.py")
+    started = time.perf_counter()
+    result = await run_task(config, spec, runtime=runtime)
+    assert result.ok, result.error
+    return time.perf_counter() - started
+
+
+# -- 4. a parallel group ------------------------------------------------------------------
+
+
+def group_config(root: Path, parallel: bool) -> None:
+    config = json.loads((root / ".agentls.yaml").read_text())
+    delayed = root.parent / "slow.json"
+    delayed.write_text(json.dumps({"behavior": "ok", "reply": '{"findings": []}', "delay_s": 1}))
+    for agent in ("claude", "gemini", "codex", "copilot"):
+        config["agents"][agent] = {"set_env": {"AGENTLS_FAKE_SCENARIO": str(delayed)}}
+    steps = [
+        {"agent": a, "task": "review", "id": f"{a}_review"}
+        for a in ("claude", "gemini", "codex", "copilot")
+    ]
+    config["workflows"] = {"four": {"steps": [{"parallel": steps}] if parallel else steps}}
+    (root / ".agentls.yaml").write_text(json.dumps(config))
+
+
+async def workflow_time(root: Path) -> float:
+    config = load_config(root)
+    engine = WorkflowEngine(config, runtime=Runtime.create(config, "bench", use_cache=False))
+    started = time.perf_counter()
+    result = await engine.run(WorkflowRequest(workflow="four", workspace=root, path="small.py"))
+    assert result.status == "ok", result.summary
+    return time.perf_counter() - started
+
+
+# -- 5. cancel -> the process group is gone ----------------------------------------------
+
+
+async def cancel_latency(root: Path, ignore_sigterm: bool) -> float:
+    code = (
+        "import signal, subprocess, sys, time\n"
+        + ("signal.signal(signal.SIGTERM, signal.SIG_IGN)\n" if ignore_sigterm else "")
+        + "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        "print('ready', flush=True)\ntime.sleep(60)\n"
+    )
+    ready = asyncio.Event()
+    spec = ProcessSpec(argv=[sys.executable, "-c", code], cwd=root, env=minimal_env([]))
+    task = asyncio.ensure_future(run_process(spec, lambda line: ready.set()))
+    await ready.wait()
+    await asyncio.sleep(0.1)
+    started = time.perf_counter()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return time.perf_counter() - started
+
+
+# -- 6. sandboxes ------------------------------------------------------------------------
+
+
+def big_repo(base: Path, files: int) -> Path:
+    repo = base / "repo"
+    for n in range(files):
+        folder = repo / f"pkg{n // 500}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"mod{n}.py").write_text(f"VALUE = {n}\n")
+    git = ["git", "-c", "user.name=b", "-c", "user.email=b@b"]
+    subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "files"], cwd=repo, check=True)
+    return repo
+
+
+def plain_worktree(repo: Path, target: Path) -> float:
+    started = time.perf_counter()
+    subprocess.run(
+        ["git", "worktree", "add", "--detach", "-q", str(target), "HEAD"], cwd=repo, check=True
+    )
+    elapsed = time.perf_counter() - started
+    subprocess.run(["git", "worktree", "remove", "--force", str(target)], cwd=repo, check=True)
+    return elapsed
+
+
+async def agentls_sandbox(repo: Path) -> float:
+    started = time.perf_counter()
+    async with sandbox(repo, {"pkg0/mod0.py": "VALUE = 'unsaved'\n"}):
+        elapsed = time.perf_counter() - started
+    return elapsed
+
+
+# -- 8. publishing findings --------------------------------------------------------------
+
+
+def publish_findings(count: int) -> float:
+    from pygls.protocol import default_converter
+
+    from agentls.server.diagnostics import DiagnosticStore
+
+    text = "".join(f"value_{n} = {n}\n" for n in range(10_000))
+    findings = [
+        Finding(
+            path="big.py",
+            line=1 + n * 7 % 9_999,
+            message=f"finding {n}",
+            code=f"C{n}",
+            suggestion="x = 1\n",
+            agent="bench",
+        )
+        for n in range(count)
+    ]
+    converter = default_converter()
+    started = time.perf_counter()
+    store = DiagnosticStore()
+    store.replace("file:///big.py", findings, text, "run")
+    payload = converter.unstructure(store.diagnostics("file:///big.py"))
+    json.dumps({"uri": "file:///big.py", "diagnostics": payload})
+    return time.perf_counter() - started
+
+
+# -- the report ----------------------------------------------------------------------------
+
+
+async def measure(quick: bool) -> list[Row]:
+    repeats = 3 if quick else 5
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="agentls-bench-") as scratch:
+        base = Path(scratch)
+        root = workspace(base)
+        (root / "small.py").write_text("def f(x):\n    return x\n")
+        os.environ.update({k: v for k, v in ENV.items() if k != "PATH"})
+        os.environ["PATH"] = ENV["PATH"]
+
+        count = 200 if quick else 500
+        bare = await code_action_latency(BARE, root, 0, count)
+        ours = await code_action_latency(AGENTLS, root, 4, count)
+        p50, p99 = percentile(ours, 0.5), percentile(ours, 0.99)
+        b50, b99 = percentile(bare, 0.5), percentile(bare, 0.99)
+        rows.append(
+            Row(
+                "`textDocument/codeAction` p50 / p99, 10,000-line file, 4 workflows "
+                "running (round trip over stdio)",
+                f"{ms(b50)} / {ms(b99)}",
+                f"{ms(p50)} / {ms(p99)}",
+                f"{p50 / b50:.2f}x / {p99 / b99:.2f}x",
+                "p99 <= 2 ms and <= 2x",
+                p99 <= 0.002 and p99 / b99 <= 2,
+            )
+        )
+
+        bare_init, ours_init, bare_rss, ours_rss = [], [], [], []
+        for _ in range(repeats):
+            elapsed, rss = await initialize_and_rss(BARE, root)
+            bare_init.append(elapsed)
+            bare_rss.append(rss)
+            elapsed, rss = await initialize_and_rss(AGENTLS, root)
+            ours_init.append(elapsed)
+            ours_rss.append(rss)
+        ratio = median(ours_init) / median(bare_init)
+        rows.append(
+            Row(
+                "time to answer `initialize` (process start to response)",
+                ms(median(bare_init)),
+                ms(median(ours_init)),
+                f"{ratio:.2f}x",
+                "<= 1.1x",
+                ratio <= 1.1,
+            )
+        )
+        ratio = median(ours_rss) / median(bare_rss)
+        rows.append(
+            Row(
+                "idle memory (RSS) after `initialize`",
+                f"{median(bare_rss) / 1024:.1f} MiB",
+                f"{median(ours_rss) / 1024:.1f} MiB",
+                f"{ratio:.2f}x",
+                "<= 1.2x",
+                ratio <= 1.2,
+            )
+        )
+
+        config = load_config(root)
+        runtime = Runtime.create(config, "bench", use_cache=False)
+        from agentls.orchestration.tasks import prepare
+
+        _, request = prepare(
+            config, TaskSpec(agent="gemini", task=TaskKind.REVIEW, workspace=root, path="small.py")
+        )
+        direct, through = [], []
+        for _ in range(repeats * 4):
+            direct.append(direct_spawn(root, request.prompt))
+            through.append(await through_agentls(root, runtime))
+        ratio = median(through) / median(direct)
+        rows.append(
+            Row(
+                "one step with a fake agent that answers at once",
+                ms(median(direct)),
+                ms(median(through)),
+                f"{ratio:.3f}x",
+                "<= 1.05x",
+                ratio <= 1.05,
+                "baseline: the same fake spawned with plain `subprocess`",
+            )
+        )
+
+        group_config(root, parallel=True)
+        parallel = [await workflow_time(root) for _ in range(2 if quick else 3)]
+        group_config(root, parallel=False)
+        sequential = [await workflow_time(root) for _ in range(2 if quick else 3)]
+        speedup = median(sequential) / median(parallel)
+        rows.append(
+            Row(
+                "parallel group of 4 steps of 1 s each",
+                f"{median(sequential):.2f} s one after another",
+                f"{median(parallel):.2f} s",
+                f"{speedup:.2f}x faster",
+                ">= 3.6x",
+                speedup >= 3.6,
+            )
+        )
+
+        polite = [await cancel_latency(base, False) for _ in range(repeats)]
+        stubborn = [await cancel_latency(base, True) for _ in range(2)]
+        rows.append(
+            Row(
+                "cancel -> whole process group gone (agent that stops on SIGTERM)",
+                "—",
+                ms(median(polite)),
+                "—",
+                "<= 100 ms",
+                median(polite) <= 0.1,
+            )
+        )
+        rows.append(
+            Row(
+                "cancel -> whole process group gone (agent that ignores SIGTERM)",
+                "—",
+                ms(median(stubborn)),
+                "—",
+                "<= 100 ms",
+                median(stubborn) <= 0.1,
+                "SIGKILL follows `settings.cancel_grace_s` (50 ms) after SIGTERM",
+            )
+        )
+
+        repo = big_repo(base, 2_000 if quick else 10_000)
+        worktree, ours_box = [], []
+        for n in range(repeats):
+            worktree.append(plain_worktree(repo, base / f"wt{n}"))
+            ours_box.append(await agentls_sandbox(repo))
+        ratio = median(ours_box) / median(worktree)
+        files = "2,000" if quick else "10,000"
+        rows.append(
+            Row(
+                f"sandbox for an agentic step, {files}-file git repo",
+                f"{ms(median(worktree))} (`git worktree add`)",
+                ms(median(ours_box)),
+                f"{ratio:.2f}x",
+                "<= 1.2x",
+                ratio <= 1.2,
+                "ours also copies dirty files, lays buffers over, and indexes them",
+            )
+        )
+
+        publish = [publish_findings(1000) for _ in range(repeats)]
+        rows.append(
+            Row(
+                "1,000 findings to diagnostics (store, convert, serialise)",
+                "—",
+                ms(median(publish)),
+                "—",
+                "< 50 ms",
+                median(publish) < 0.05,
+            )
+        )
+    return rows
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    with contextlib.suppress(OSError, StopIteration):
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+    return (
+        f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}"
+    )
+
+
+def report(rows: list[Row], quick: bool) -> str:
+    lines = [
+        "# agentls benchmarks",
+        "",
+        f"Measured {time.strftime('%Y-%m-%d')} on {machine()}, with `make bench`"
+        f"{' (--quick)' if quick else ''}. Every figure is the median of several runs, and "
+        "each ratio is against a baseline measured in the same run (these machines are noisy). "
+        "Agents are the fake CLIs of `tests/fakes`, so agentls is what is measured.",
+        "",
+        "| what | baseline | agentls | ratio | target | met |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row.what} | {row.baseline} | {row.measured} | {row.ratio} | "
+            f"{row.target} | {'yes' if row.met else '**no**'} |"
+        )
+    notes = [f"- {row.what}: {row.note}" for row in rows if row.note]
+    if notes:
+        lines += ["", "Notes:", *notes]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="fewer repeats, smaller repo")
+    parser.add_argument("--output", type=Path, default=Path(__file__).parent / "README.md")
+    args = parser.parse_args()
+    if shutil.which("git") is None:
+        sys.exit("git is needed for the sandbox benchmark")
+    rows = asyncio.run(measure(args.quick))
+    text = report(rows, args.quick)
+    args.output.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
