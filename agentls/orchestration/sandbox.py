@@ -29,8 +29,17 @@ from agentls.orchestration.results import ProposedEdit
 
 log = get_logger("agentls.sandbox")
 
-ALWAYS_SKIPPED = {".git", "node_modules", ".venv", "venv", "__pycache__", ".mypy_cache",
-                  ".ruff_cache", ".pytest_cache", ".tox"}  # fmt: skip
+ALWAYS_SKIPPED = {
+    ".git",
+    "node_modules",
+    ".venv",
+    "venv",
+    "__pycache__",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    ".tox",
+}
 _GIT_IDENTITY = ["-c", "user.name=agentls", "-c", "user.email=agentls@localhost"]
 
 
@@ -73,11 +82,15 @@ class Sandbox:
         return result
 
     async def _collect(self, status: str, path: str, result: SandboxChanges) -> None:
+        """One ``git status`` entry. Only the working tree against the index counts (the
+        second column, or untracked): the index holds the starting point, not HEAD."""
+        if status != "??" and status[1] == " ":
+            return
         target = self.root / path
         if target.is_symlink():
             result.refused.append(f"{path}: the agent made a symbolic link; agentls skips links")
             return
-        if "D" in status:
+        if status[1] == "D":
             result.edits.append(ProposedEdit(path=path, kind="delete"))
             return
         try:
@@ -102,9 +115,10 @@ async def sandbox(workspace: Path, overlay: Mapping[str, str | None]) -> AsyncIt
     is_repo = (workspace / ".git").exists() and await _is_git_repo(workspace)
     box = Sandbox(root=root, workspace=workspace, kind="worktree" if is_repo else "copy")
     try:
+        changed: list[str] | None = None
         if is_repo:
             try:
-                await _make_worktree(workspace, root)
+                changed = await _make_worktree(workspace, root)
             except SandboxError as error:  # e.g. a repository without a commit yet
                 log.info("no worktree, copying instead", reason=str(error))
                 box.kind = "copy"
@@ -113,7 +127,10 @@ async def sandbox(workspace: Path, overlay: Mapping[str, str | None]) -> AsyncIt
             await asyncio.to_thread(_copy_tree, workspace, root)
             await _git(root, "init", "--quiet")
         await asyncio.to_thread(_lay_over, root, overlay)
-        await _git(root, "add", "--all")
+        if changed is None:
+            await _git(root, "add", "--all")
+        else:  # the checkout's index already matches HEAD: record only what differs
+            await _add_paths(root, [*changed, *overlay])
         yield box
     finally:
         await _remove(box, parent)
@@ -127,20 +144,42 @@ async def _is_git_repo(path: Path) -> bool:
     return Path(top.strip()).resolve() == path
 
 
-async def _make_worktree(workspace: Path, root: Path) -> None:
+async def _make_worktree(workspace: Path, root: Path) -> list[str]:
+    """A worktree of HEAD with the workspace's uncommitted changes; the paths they touch."""
     await _git(workspace, "worktree", "add", "--detach", "--quiet", str(root), "HEAD")
     dirty = await _git(workspace, "status", "--porcelain=v1", "-z", "--untracked-files=all")
     entries = [e for e in dirty.split("\0") if e]
+    changed = []
     index = 0
     while index < len(entries):
         status, path = entries[index][:2], entries[index][3:]
+        if status[0] == "R":  # the entry after a rename is its old name, gone now
+            changed.append(entries[index + 1])
+            (root / entries[index + 1]).unlink(missing_ok=True)
         index += 2 if status[0] == "R" else 1
+        changed.append(path)
         source, target = workspace / path, root / path
         if not source.exists() and not source.is_symlink():
             target.unlink(missing_ok=True)
         elif source.is_file() and not source.is_symlink():
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
+    return changed
+
+
+async def _add_paths(root: Path, paths: list[str]) -> None:
+    """Record these paths (only) in the index: added or changed, or removed."""
+    unique = list(dict.fromkeys(paths))
+    present = [p for p in unique if (root / p).exists() or (root / p).is_symlink()]
+    gone = [p for p in unique if p not in present]
+    commands = [(["add", "--all"], present), (["rm", "--cached", "-q", "--ignore-unmatch"], gone)]
+    for command, chosen in commands:
+        if not chosen:
+            continue
+        listing = root.parent / "agentls-paths"
+        listing.write_bytes(b"\0".join(p.encode() for p in chosen))
+        pathspecs = ["--pathspec-from-file", str(listing), "--pathspec-file-nul"]
+        await _git(root, "--literal-pathspecs", *command, *pathspecs)
 
 
 def _copy_tree(workspace: Path, root: Path) -> None:

@@ -86,3 +86,13 @@ async def test_sandbox_is_removed_when_the_run_fails(tmp_path: Path) -> None:
             seen.append(box.root)
             raise RuntimeError("agent crashed")
     assert not seen[0].exists()
+
+
+async def test_buffers_for_deleted_and_odd_paths(repo: Path) -> None:
+    (repo / "gone.py").unlink()  # deleted in the working tree, not committed
+    overlay = {"weird [*] name.py": "odd\n", "never_existed.py": None}
+    async with sandbox(repo, overlay) as box:
+        assert not (box.root / "gone.py").exists()
+        assert (box.root / "weird [*] name.py").read_text() == "odd\n"
+        changes = await box.changes()
+    assert changes.edits == []  # the starting point is recorded as it was laid down
