@@ -15,7 +15,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 
 from agentls import __version__
-from agentls.errors import ConfigError
+from agentls.errors import AgentlsError, ConfigError
 from agentls.log import get_logger
 from agentls.orchestration.config import AgentlsConfig
 from agentls.server.runs import RunManager
@@ -86,9 +86,7 @@ class AgentlsServer(LanguageServer):
         """The document's configuration without I/O (loaded when the document opened)."""
         try:
             folder = self.session.folder_for(self.workspace, uri)
-        except ConfigError:
-            return None
-        except Exception:
+        except AgentlsError:  # not a file (an untitled: buffer)
             return None
         return self.session.cached_config(folder)
 
@@ -100,7 +98,7 @@ class AgentlsServer(LanguageServer):
             if text not in self._config_errors_shown:
                 self._config_errors_shown.add(text)
                 self.show(types.MessageType.Error, f"agentls: {text}")
-        except Exception as error:  # e.g. an untitled: document
+        except AgentlsError as error:  # e.g. an untitled: document
             log.info("no configuration for document", uri=uri, error=str(error))
 
     def edit_support(self) -> ClientEditSupport:
