@@ -25,9 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from lsp import Client  # noqa: E402
 
 from agentls.adapters.runner import ProcessSpec, minimal_env, run_process  # noqa: E402
 from agentls.orchestration.config_loader import load_config  # noqa: E402
@@ -36,6 +34,7 @@ from agentls.orchestration.runtime import Runtime  # noqa: E402
 from agentls.orchestration.sandbox import sandbox  # noqa: E402
 from agentls.orchestration.tasks import TaskSpec, run_task  # noqa: E402
 from agentls.orchestration.workflow import WorkflowEngine, WorkflowRequest  # noqa: E402
+from tests.server.rawlsp import RawServer as Client  # noqa: E402
 
 FAKES = ROOT / "tests" / "fakes" / "bin"
 AGENTLS = [sys.executable, "-m", "agentls", "serve", "--log-level", "WARNING"]
@@ -99,7 +98,7 @@ def workspace(base: Path, lines: int = 10_000) -> Path:
 
 
 async def code_action_latency(command: list[str], root: Path, runs: int, count: int) -> list[float]:
-    client = await Client.start(command, root, ENV)
+    client = await Client.start(root, command, ENV)
     try:
         await client.initialize(root)
         uri = client.open(root / "big.py")
@@ -129,7 +128,7 @@ async def code_action_latency(command: list[str], root: Path, runs: int, count: 
 
 async def initialize_and_rss(command: list[str], root: Path) -> tuple[float, int]:
     started = time.perf_counter()
-    client = await Client.start(command, root, ENV)
+    client = await Client.start(root, command, ENV)
     try:
         await client.initialize(root)
         elapsed = time.perf_counter() - started

@@ -1,4 +1,5 @@
-"""A bare JSON-RPC client over the server's stdio, for tests that need full control."""
+"""A bare JSON-RPC client over a server's stdio, for tests and benchmarks that need full control
+(raw parameters, timing each request, the process itself)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ import itertools
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
+
+AGENTLS = [sys.executable, "-m", "agentls", "serve"]
 
 
 class RawServer:
@@ -20,17 +24,16 @@ class RawServer:
         self.reader = asyncio.ensure_future(self._read())
 
     @classmethod
-    async def start(cls, cwd: Path) -> RawServer:
+    async def start(
+        cls, cwd: Path, command: list[str] | None = None, env: dict[str, str] | None = None
+    ) -> RawServer:
         process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "agentls",
-            "serve",
+            *(command or AGENTLS),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,
             cwd=cwd,
-            env=dict(os.environ),
+            env={**os.environ, **(env or {})},
         )
         return cls(process)
 
@@ -45,6 +48,11 @@ class RawServer:
         self.pending[number] = future
         self._write({"id": number, "method": method, "params": params})
         return await asyncio.wait_for(future, timeout)
+
+    async def timed(self, method: str, params: Any = None) -> float:
+        started = time.perf_counter()
+        await self.request(method, params)
+        return time.perf_counter() - started
 
     def notify(self, method: str, params: Any = None) -> None:
         self._write({"method": method, "params": params})
@@ -72,17 +80,39 @@ class RawServer:
             elif message.get("id") in self.pending:
                 self.pending.pop(message["id"]).set_result(message)
 
-    async def initialize(self, root: Path) -> None:
+    async def initialize(self, root: Path) -> float:
+        """Initialize; the seconds the answer took."""
         capabilities = {
             "window": {"workDoneProgress": True},
             "workspace": {"applyEdit": True, "configuration": True},
         }
-        await self.request("initialize", {"capabilities": capabilities, "rootUri": root.as_uri()})
+        elapsed = await self.timed(
+            "initialize", {"capabilities": capabilities, "rootUri": root.as_uri()}
+        )
         self.notify("initialized", {})
+        return elapsed
+
+    def open(self, path: Path, text: str | None = None) -> str:
+        uri = path.as_uri()
+        document = {
+            "uri": uri,
+            "languageId": "python",
+            "version": 1,
+            "text": path.read_text() if text is None else text,
+        }
+        self.notify("textDocument/didOpen", {"textDocument": document})
+        return uri
+
+    def rss_kib(self) -> int:
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        return int(next(line.split()[1] for line in status.splitlines() if "VmRSS" in line))
 
     async def close(self) -> int:
-        await self.request("shutdown")
-        self.notify("exit")
-        code = await asyncio.wait_for(self.process.wait(), 30)
-        self.reader.cancel()
-        return code
+        try:
+            await self.request("shutdown")
+            self.notify("exit")
+            return await asyncio.wait_for(self.process.wait(), 30)
+        finally:
+            if self.process.returncode is None:
+                self.process.kill()
+            self.reader.cancel()

@@ -57,22 +57,6 @@ values = st.recursive(
 )
 
 
-def open_document(server: RawServer, path: Path) -> str:
-    uri = path.as_uri()
-    server.notify(
-        "textDocument/didOpen",
-        {
-            "textDocument": {
-                "uri": uri,
-                "languageId": "python",
-                "version": 1,
-                "text": path.read_text(),
-            }
-        },
-    )
-    return uri
-
-
 # Each example starts a server; shrinking would start hundreds, so a failure is shown unshrunk.
 @settings(
     max_examples=4,
@@ -91,7 +75,7 @@ def test_random_parameters_get_answers_and_the_server_keeps_serving(
     async def session() -> None:
         server = await RawServer.start(workspace)
         await server.initialize(workspace)
-        uri = open_document(server, workspace / "calc.py")
+        uri = server.open(workspace / "calc.py")
         rng = random.Random(7)
         for name, value in batch:
             if rng.random() < 0.5 and isinstance(value, dict):
@@ -131,7 +115,7 @@ def test_shutdown_stops_every_run_and_leaves_no_process(workspace: Path, tmp_pat
     async def session() -> None:
         server = await RawServer.start(workspace)
         await server.initialize(workspace)
-        uri = open_document(server, workspace / "calc.py")
+        uri = server.open(workspace / "calc.py")
         for _ in range(3):
             reply = await server.request(
                 "workspace/executeCommand",
