@@ -48,6 +48,14 @@ ENV = {
 }
 
 
+IMPORT_NOTE = (
+    "both servers pay for Python and lsprotocol's types (most of the baseline); agentls "
+    "also imports its orchestration, pydantic, PyYAML, structlog (which pulls in rich), "
+    "prometheus-client and click before it answers. Deferring the orchestration imports "
+    "until the first document opens is the fix; it is tracked as follow-up work"
+)
+
+
 @dataclass
 class Row:
     what: str
