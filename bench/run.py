@@ -338,6 +338,7 @@ async def measure(quick: bool) -> list[Row]:
                 f"{ratio:.2f}x",
                 "<= 1.1x",
                 ratio <= 1.1,
+                IMPORT_NOTE,
             )
         )
         ratio = median(ours_rss) / median(bare_rss)
@@ -349,6 +350,7 @@ async def measure(quick: bool) -> list[Row]:
                 f"{ratio:.2f}x",
                 "<= 1.2x",
                 ratio <= 1.2,
+                IMPORT_NOTE,
             )
         )
 
