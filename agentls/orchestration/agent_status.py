@@ -76,9 +76,9 @@ async def _status(adapter: Adapter, environ: Mapping[str, str]) -> AgentStatus:
             f"no credentials in the environment: set {names}, or log in with the CLI itself "
             f"({adapter.login_hint or 'see its docs'}); ignore this if you already did"
         )
-    not_passed = [name for name in adapter.credential_env if name in environ]
-    hidden = [name for name in not_passed if name not in config.env]
-    if hidden and len(hidden) == len(not_passed):
+    set_here = [name for name in adapter.credential_env if name in environ]
+    hidden = [name for name in set_here if name not in config.env]
+    if hidden and len(hidden) == len(set_here):  # none of the set ones reaches the agent
         status.notes.append(
             f"{', '.join(hidden)} is set but not passed to the agent; add it to "
             f"agents.{adapter.agent_name}.env"

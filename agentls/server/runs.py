@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -113,7 +113,7 @@ class RunManager:
             done = await follow_up(engine, history, run_id, message, run.cancel, buffers)
             return done.result
 
-        run.task = asyncio.ensure_future(self._drive(run, bus, work(), config))
+        run.task = asyncio.ensure_future(self._drive(run, bus, work()))
         return run_id
 
     def _start(
@@ -151,7 +151,7 @@ class RunManager:
             History(folder).record_run(result, relative, target.selection, target.instruction)
             return result
 
-        run.task = asyncio.ensure_future(self._drive(run, bus, work(), config))
+        run.task = asyncio.ensure_future(self._drive(run, bus, work()))
         return run_id
 
     def _folder_config(self, uri: str) -> tuple[Path, AgentlsConfig]:
@@ -197,7 +197,7 @@ class RunManager:
 
     # -- running -------------------------------------------------------------------------
 
-    async def _drive(self, run: ServerRun, bus: EventBus, work: Any, config: AgentlsConfig) -> None:
+    async def _drive(self, run: ServerRun, bus: EventBus, work: Awaitable[WorkflowResult]) -> None:
         progress = _Progress(self.server, run)
         bus.subscribe(progress.on_event)
         await progress.begin()
