@@ -9,6 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+# CI runs the same examples every time (a red run must be reproducible); local runs explore.
+settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 FAKES_BIN = Path(__file__).parent / "fakes" / "bin"
 SAMPLE = """def add(a, b):

@@ -218,6 +218,21 @@ class Adapter(ABC):
 
     # -- shared behaviour ----------------------------------------------------------------
 
+    def read(self, request: TaskRequest, outcome: ProcessOutcome) -> AgentReply:
+        """``read_output``, with any surprise in the output's shape reported as bad output."""
+        try:
+            return self.read_output(request, outcome)
+        except (AttributeError, KeyError, TypeError, ValueError, IndexError) as error:
+            detail = f"its output has an unexpected shape ({type(error).__name__}: {error})"
+            return AgentReply(error=self.failure(ErrorKind.BAD_OUTPUT, detail))
+
+    def progress_line(self, line: str) -> str | None:
+        """``describe_line``, never failing: progress is best effort."""
+        try:
+            return self.describe_line(line)
+        except (AttributeError, KeyError, TypeError, ValueError, IndexError):
+            return None
+
     def command(self) -> list[str]:
         return list(self.config.command or self.default_command)
 
@@ -244,7 +259,7 @@ class Adapter(ABC):
                     f"it supports: {supported}. Pick another agent for this task.",
                 )
             )
-        progress = _progress_filter(self.describe_line, on_line)
+        progress = _progress_filter(self.progress_line, on_line)
         attempts = 0
         try:
             async for attempt in AsyncRetrying(
@@ -290,7 +305,7 @@ class Adapter(ABC):
         outcome = await run_process(spec, on_line)
         if outcome.timed_out:
             return outcome, AgentReply(error=self._timeout_error())
-        reply = self.read_output(request, outcome)
+        reply = self.read(request, outcome)
         if reply.error is not None and reply.error.kind.retryable:
             raise _RetryableFailure(reply, outcome)
         return outcome, reply

@@ -99,7 +99,8 @@ class GeminiAdapter(Adapter):
                 reply.error = self.failure(ErrorKind.BAD_OUTPUT, "no result event in its output")
             return reply
         reply.text = str(result.get("response") or "".join(chunks))
-        reply.usage = _usage(result.get("stats") or {})
+        stats = result.get("stats")
+        reply.usage = _usage(stats) if isinstance(stats, dict) else Usage()
         error = result.get("error")
         if result.get("status") == "error" or isinstance(error, dict):
             reply.error = self._error_object(error if isinstance(error, dict) else {}, outcome)
@@ -146,9 +147,11 @@ def _usage(stats: dict[str, Any]) -> Usage:
         return Usage(
             input_tokens=stats.get("input_tokens"), output_tokens=stats.get("output_tokens")
         )
-    models = stats.get("models") or {}  # json output: per-model token counts
-    prompt = sum((m.get("tokens") or {}).get("prompt", 0) for m in models.values())
-    candidates = sum((m.get("tokens") or {}).get("candidates", 0) for m in models.values())
-    if not models:
+    models = stats.get("models")  # json output: per-model token counts
+    if not isinstance(models, dict) or not models:
         return Usage()
-    return Usage(input_tokens=prompt, output_tokens=candidates)
+    tokens = [m.get("tokens") for m in models.values() if isinstance(m, dict)]
+    counts = [t for t in tokens if isinstance(t, dict)]
+    prompt = sum(t.get("prompt", 0) for t in counts if isinstance(t.get("prompt", 0), int))
+    output = sum(t.get("candidates", 0) for t in counts if isinstance(t.get("candidates", 0), int))
+    return Usage(input_tokens=prompt, output_tokens=output)

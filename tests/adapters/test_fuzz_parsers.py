@@ -80,10 +80,10 @@ def test_adapters_read_any_output(
     adapter = adapter_class(name, config, Settings())
     outcome = ProcessOutcome(exit_code=code, stdout=stdout, stderr=stderr, duration_s=0.1)
     for task in (TaskKind.REVIEW, TaskKind.IMPLEMENT):
-        reply = adapter.read_output(request(tmp_path, task), outcome)
+        reply = adapter.read(request(tmp_path, task), outcome)
         assert reply.error is None or reply.error.message
         for line in stdout.splitlines()[:20]:
-            adapter.describe_line(line)
+            adapter.progress_line(line)
 
 
 @settings(
