@@ -45,7 +45,7 @@ class EditorSettings(BaseModel):
 
 def parse_settings(raw: Any) -> tuple[EditorSettings, str | None]:
     """Settings from the client; on bad input the defaults and a message saying what is wrong."""
-    if raw is None:
+    if raw is None or raw == [] or raw == {}:  # Neovim sends an empty Lua table as []
         return EditorSettings(), None
     if isinstance(raw, dict) and isinstance(raw.get(SECTION), dict):
         raw = raw[SECTION]
