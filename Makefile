@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck pytest schema dev clean bench
+.PHONY: demo test lint typecheck pytest schema dev clean bench vscode vscode-test vsix
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,17 @@ typecheck: dev
 pytest: dev
 	$(BIN)/pytest
 
-test: lint typecheck pytest
+# The VS Code extension: dependencies from the committed lockfile, type check, unit tests.
+vscode:
+	cd editors/vscode && npm ci --no-audit --no-fund --loglevel=error
+
+vscode-test: vscode
+	cd editors/vscode && npm run --silent typecheck && npm test --silent
+
+vsix: vscode
+	cd editors/vscode && npm run --silent package
+
+test: lint typecheck vscode-test pytest
 
 # Benchmarks (not part of the tests): writes bench/README.md.
 bench: dev
@@ -38,4 +48,4 @@ schema: dev
 	$(BIN)/agentls config schema > config/schema.json
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache editors/vscode/node_modules editors/vscode/dist
