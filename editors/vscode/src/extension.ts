@@ -1,169 +1,231 @@
-// The agentls extension: starts `agentls serve` with vscode-languageclient and adds palette
-// commands and a status bar item over the server's workspace/executeCommand commands.
+// agentls for VS Code: starts `agentls serve` with vscode-languageclient, adds palette commands,
+// a status bar item for the runs, and shows the runs' progress as cancellable notifications.
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+
 import * as vscode from "vscode";
-import { LanguageClient, LanguageClientOptions, ServerOptions, State } from "vscode-languageclient/node";
+import {
+  ExecuteCommandRequest,
+  LanguageClient,
+  LanguageClientOptions,
+  ServerOptions,
+  State,
+} from "vscode-languageclient/node";
 
-import { INSTALL_URL, initializationOptions, missingBinaryMessage, RunBook, runTarget, serverCommand } from "./logic";
+import { runTitle } from "./args";
+import { Commands, Executor, withEditorTarget } from "./commands";
+import { NotificationProgressFeature } from "./progress";
+import { ReportView, SCHEME } from "./reports";
+import { Run, RunBook, ServerState } from "./runs";
+import {
+  initializationOptions,
+  INSTALL_ACTION,
+  INSTALL_URL,
+  missingServerMessage,
+  readServerSettings,
+  resolveExecutable,
+  ServerCommand,
+  serverCommand,
+  SETTINGS_ACTION,
+} from "./settings";
 
-let client: LanguageClient | undefined;
-const book = new RunBook();
+const RUN_COMMANDS = new Set(["agentls.runWorkflow", "agentls.runTask", "agentls.followUp"]);
 
-function settings() {
-  const config = vscode.workspace.getConfiguration("agentls");
-  return {
-    path: config.get<string>("server.path", "agentls"),
-    python: config.get<string>("server.python", ""),
-    editor: {
-      defaultWorkflow: config.get<string>("defaultWorkflow", ""),
-      applyMode: config.get<string>("applyMode", "apply"),
-      agents: config.get<Record<string, unknown>>("agents", {}),
-      maxContextBytes: config.get<number | null>("maxContextBytes", null),
-      maxOpenDocumentsBytes: config.get<number>("maxOpenDocumentsBytes", 60000),
-    },
-  };
-}
-
-async function execute<T>(command: string, argument: object): Promise<T | undefined> {
-  if (!client) {
-    void vscode.window.showErrorMessage("agentls is not running.");
-    return undefined;
-  }
+function isExecutable(file: string): boolean {
   try {
-    return (await client.sendRequest("workspace/executeCommand", { command, arguments: [argument] })) as T;
-  } catch (error) {
-    void vscode.window.showErrorMessage(`agentls: ${(error as Error).message}`);
-    return undefined;
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
   }
 }
 
-function editorTarget(extra: object = {}) {
-  const editor = vscode.window.activeTextEditor;
-  if (!editor) {
-    void vscode.window.showWarningMessage("agentls: open a file first.");
-    return undefined;
-  }
-  const selection = editor.selection;
-  return runTarget(editor.document.uri.toString(), {
-    start: { line: selection.start.line, character: selection.start.character },
-    end: { line: selection.end.line, character: selection.end.character },
-    isEmpty: selection.isEmpty,
-  }, extra);
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
-async function start(title: string, command: string, extra: object, status: vscode.StatusBarItem) {
-  const target = editorTarget(extra);
-  if (!target) return;
-  const answer = await execute<{ runId: string }>(command, target);
-  if (answer?.runId) {
-    book.started(answer.runId, title);
-    status.text = book.statusText();
+/** Whether `python` can import agentls: "ok", "missing" (no such Python) or "no-module". */
+function probePython(python: string): Promise<"ok" | "missing" | "no-module"> {
+  return new Promise((resolve) => {
+    execFile(python, ["-c", "import agentls"], { timeout: 30_000 }, (error) => {
+      if (!error) resolve("ok");
+      else resolve((error as NodeJS.ErrnoException).code === "ENOENT" ? "missing" : "no-module");
+    });
+  });
+}
+
+class Server implements Executor {
+  client: LanguageClient | undefined;
+  state: ServerState = "starting";
+  private problem: { message: string } | undefined;
+  private readonly output = vscode.window.createOutputChannel("agentls");
+
+  constructor(private book: RunBook, private onState: () => void, private onRunEnd: (run: Run) => void) {}
+
+  private setState(state: ServerState): void {
+    this.state = state;
+    this.onState();
+  }
+
+  async start(): Promise<void> {
+    this.setState("starting");
+    this.problem = undefined;
+    const config = vscode.workspace.getConfiguration("agentls");
+    const wanted = serverCommand(config.get<string>("server.path"), config.get<string>("server.python"));
+    const resolved = await this.resolve(wanted);
+    if (!resolved) return;
+    const serverOptions: ServerOptions = { command: resolved.command, args: resolved.args };
+    const clientOptions: LanguageClientOptions = {
+      documentSelector: [{ scheme: "file" }, { scheme: "untitled" }],
+      initializationOptions: initializationOptions(readServerSettings((key) => config.get(key))),
+      synchronize: { configurationSection: "agentls" },
+      outputChannel: this.output,
+      diagnosticCollectionName: "agentls",
+      middleware: {
+        // The server's commands (as code actions and keybindings run them) go through `execute`
+        // too, so their runs are counted and a refused one is told once, without "Request
+        // failed" noise; without a `uri` they run on the active editor's selection.
+        executeCommand: (command, args, next) => command.startsWith("agentls.")
+          ? this.execute(command, withEditorTarget(command, (args[0] ?? {}) as Record<string, unknown>))
+          : next(command, args),
+      },
+    };
+    const client = new LanguageClient("agentls", "agentls", serverOptions, clientOptions);
+    client.registerFeature(new NotificationProgressFeature(client, this.book, this.onRunEnd));
+    client.onDidChangeState((event) => {
+      if (event.newState === State.Running) this.setState("running");
+      if (event.newState === State.Stopped) {
+        this.book.serverStopped();
+        if (this.client === client) this.setState("stopped");
+      }
+    });
+    this.client = client;
+    try {
+      await client.start();
+    } catch (error) {
+      this.setState("stopped");
+      this.tell(missingServerMessage(resolved, errorMessage(error)));
+    }
+  }
+
+  /** The command to run, or undefined after telling the user what is missing. */
+  private async resolve(wanted: ServerCommand): Promise<ServerCommand | undefined> {
+    const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === "file")?.uri.fsPath;
+    const file = resolveExecutable(wanted.command, {
+      PATH: process.env.PATH, HOME: process.env.HOME, workspaceFolder: folder, isExecutable,
+    });
+    let problem: string | undefined = file ? undefined : "missing";
+    if (file && wanted.setting === "agentls.server.python") {
+      const probe = await probePython(file);
+      if (probe !== "ok") problem = probe;
+    }
+    if (problem) {
+      this.setState("missing");
+      this.tell(missingServerMessage(wanted, problem));
+      return undefined;
+    }
+    return { ...wanted, command: file! };
+  }
+
+  /** The message about a server that cannot start, with the ways out. */
+  tell(message: string): void {
+    this.problem = { message };
+    this.output.appendLine(message);
+    void vscode.window.showErrorMessage(message, INSTALL_ACTION, SETTINGS_ACTION).then((choice) => {
+      if (choice === INSTALL_ACTION) void vscode.env.openExternal(vscode.Uri.parse(INSTALL_URL));
+      if (choice === SETTINGS_ACTION) {
+        void vscode.commands.executeCommand("workbench.action.openSettings", "agentls.server");
+      }
+    });
+  }
+
+  async restart(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (client) {
+      try {
+        await client.dispose(5000);
+      } catch (error) {
+        this.output.appendLine(`stopping the old server: ${errorMessage(error)}`);
+      }
+    }
+    await this.start();
+  }
+
+  async execute<T>(command: string, argument: object): Promise<T | undefined> {
+    const client = this.client;
+    if (!client || !client.isRunning()) {
+      if (this.problem) this.tell(this.problem.message);
+      else void vscode.window.showWarningMessage("agentls: the language server is not running yet.");
+      return undefined;
+    }
+    let answer: T;
+    try {
+      answer = await client.sendRequest(ExecuteCommandRequest.type, { command, arguments: [argument] }) as T;
+    } catch (error) {
+      // The same text as the server's own message for refused runs, which VS Code then shows once.
+      void vscode.window.showErrorMessage(`agentls: ${errorMessage(error)}`);
+      return undefined;
+    }
+    const runId = (answer as { runId?: unknown } | null)?.runId;
+    if (RUN_COMMANDS.has(command) && typeof runId === "string") {
+      const args = argument as { workflow?: string; task?: string; agent?: string; uri?: string };
+      this.book.started(runId, runTitle(command, args), { uri: args.uri, task: args.task });
+    }
+    return answer;
+  }
+
+  async stop(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    await client?.stop();
   }
 }
 
-async function showMarkdown(markdown: string) {
-  const document = await vscode.workspace.openTextDocument({ language: "markdown", content: markdown });
-  await vscode.window.showTextDocument(document, { preview: true });
-}
+let server: Server | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
-  const status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 50);
-  status.text = book.statusText();
-  status.command = "agentls.cancelRun";
-  status.tooltip = "agentls runs (click to cancel one)";
-  status.show();
-  context.subscriptions.push(status);
-
-  const { path, python, editor } = settings();
-  const { command, args } = serverCommand(path, python);
-  const serverOptions: ServerOptions = { command, args };
-  const clientOptions: LanguageClientOptions = {
-    documentSelector: [{ scheme: "file" }, { scheme: "untitled" }],
-    initializationOptions: initializationOptions(editor),
-    synchronize: { configurationSection: "agentls" },
+  const book = new RunBook();
+  const view = new ReportView();
+  const status = vscode.window.createStatusBarItem("agentls.runs", vscode.StatusBarAlignment.Left, 50);
+  status.name = "agentls runs";
+  const refresh = () => {
+    const shown = book.status(server?.state ?? "starting");
+    status.text = shown.text;
+    status.tooltip = shown.tooltip;
+    status.command = shown.command;
   };
-  client = new LanguageClient("agentls", "agentls", serverOptions, clientOptions);
-  client.onDidChangeState((event) => {
-    if (event.newState === State.Stopped) status.text = "$(error) agentls stopped";
-  });
-  try {
-    await client.start();
-  } catch (error) {
-    const choice = await vscode.window.showErrorMessage(
-      missingBinaryMessage(command, (error as Error).message), "Install agentls");
-    if (choice) void vscode.env.openExternal(vscode.Uri.parse(INSTALL_URL));
-    return;
-  }
-  client.onNotification("$/progress", (params: { token: string | number; value: { kind: string } }) => {
-    if (params.value?.kind === "end") {
-      book.ended(String(params.token));
-      status.text = book.statusText();
+  book.onChange(refresh);
+  const commands = new Commands({ execute: (c, a) => server!.execute(c, a) }, book, view);
+  const onRunEnd = (run: Run) => {
+    if (run.status !== "done") return; // failures are shown by the server; cancels by the user
+    if (run.task === "explain") {
+      void commands.showReport(run.runId);
+      return;
     }
-  });
+    // The summary names the workflow: "default: ok, 1 iteration, 0 findings, 1 file changed; …"
+    void vscode.window.showInformationMessage(`agentls: ${run.message}`, "Show report").then((choice) => {
+      if (choice) void commands.showReport(run.runId);
+    });
+  };
+  server = new Server(book, refresh, onRunEnd);
+  refresh();
+  status.show();
 
-  const register = (name: string, handler: () => unknown) =>
+  context.subscriptions.push(status, view, vscode.workspace.registerTextDocumentContentProvider(SCHEME, view));
+  for (const [name, handler] of Object.entries(commands.handlers())) {
     context.subscriptions.push(vscode.commands.registerCommand(name, handler));
-  register("agentls.runWorkflowPick", async () => {
-    const uri = vscode.window.activeTextEditor?.document.uri.toString();
-    const workflows = await execute<{ name: string; description: string; default: boolean }[]>(
-      "agentls.listWorkflows", { uri });
-    if (!workflows) return;
-    const pick = await vscode.window.showQuickPick(workflows.map((w) => ({
-      label: w.name, description: w.default ? "default" : "", detail: w.description })));
-    if (pick) await start(`workflow ${pick.label}`, "agentls.runWorkflow", { workflow: pick.label }, status);
-  });
-  register("agentls.reviewSelection", () => start("review", "agentls.runTask", { task: "review" }, status));
-  register("agentls.implement", async () => {
-    const instruction = await vscode.window.showInputBox({ prompt: "What should the agent implement?" });
-    if (instruction !== undefined) {
-      await start("implement", "agentls.runTask", { task: "implement", instruction }, status);
-    }
-  });
-  register("agentls.refine", () => start("refine", "agentls.runTask", { task: "refine" }, status));
-  register("agentls.explain", () => start("explain", "agentls.runTask", { task: "explain" }, status));
-  register("agentls.followUpPick", async () => {
-    if (!book.last) {
-      void vscode.window.showWarningMessage("agentls: no run yet in this window.");
-      return;
-    }
-    const message = await vscode.window.showInputBox({ prompt: "Follow-up for the last run" });
-    if (!message) return;
-    const answer = await execute<{ runId: string }>("agentls.followUp", { runId: book.last, message });
-    if (answer?.runId) book.started(answer.runId, "follow-up");
-    status.text = book.statusText();
-  });
-  register("agentls.cancelRun", async () => {
-    const running = book.running();
-    if (running.length === 0) {
-      void vscode.window.showInformationMessage("agentls: no run is going.");
-      return;
-    }
-    const pick = running.length === 1 ? { runId: running[0].runId } : await vscode.window.showQuickPick(
-      running.map((r) => ({ label: r.title, description: r.runId, runId: r.runId })));
-    if (pick) await execute("agentls.cancel", { runId: pick.runId });
-  });
-  register("agentls.showAgents", async () => {
-    const agents = await execute<{ name: string; adapter: string; ready: boolean; enabled: boolean;
-      version: string | null; problems: string[] }[]>("agentls.listAgents", {});
-    if (!agents) return;
-    const lines = ["# agentls agents", ""];
-    for (const agent of agents) {
-      const state = agent.ready ? "ready" : agent.enabled ? "not ready" : "disabled";
-      lines.push(`- **${agent.name}** (${agent.adapter}): ${state} ${agent.version ?? ""}`);
-      for (const problem of agent.problems) lines.push(`  - fix: ${problem}`);
-    }
-    await showMarkdown(lines.join("\n"));
-  });
-  register("agentls.clearReview", () => execute("agentls.clearDiagnostics", {}));
-  register("agentls.showReport", async () => {
-    if (!book.last) {
-      void vscode.window.showWarningMessage("agentls: no run yet in this window.");
-      return;
-    }
-    const report = await execute<{ markdown: string }>("agentls.showRun", { runId: book.last });
-    if (report) await showMarkdown(report.markdown);
-  });
+  }
+  context.subscriptions.push(
+    vscode.commands.registerCommand("agentls.restartServer", () => server!.restart()),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (event.affectsConfiguration("agentls.server")) void server!.restart();
+    }),
+  );
+  await server.start();
 }
 
 export async function deactivate(): Promise<void> {
-  await client?.stop();
+  await server?.stop();
+  server = undefined;
 }

