@@ -1,0 +1,324 @@
+// End to end in a real VS Code (code-server) driven like a person drives it: keyboard, menus,
+// what the screen shows. The packaged extension runs the real agentls server, which runs the
+// fake agent CLIs (tests/fakes) steered by scenario files. Run by run.sh (node --test).
+import { strict as assert } from "node:assert";
+import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+
+import { Host, SAMPLE } from "./host.mjs";
+
+const ARTIFACTS = process.env.AGENTLS_E2E_ARTIFACTS;
+const SCREENSHOT = process.env.AGENTLS_E2E_SCREENSHOT; // where the README's screenshot goes
+
+const NEW_MEAN = "def mean(values):\n    return sum(values) / len(values) if values else 0.0\n";
+const FIX = "    return sum(values) / max(len(values), 1)\n";
+const FINDINGS = "```json\n" + JSON.stringify({ findings: [{ line: 6, severity: "error", message:
+  "mean() divides by zero on an empty list", code: "zero-div", suggestion: FIX }] }) + "\n```";
+const code = (text) => `Here:\n\`\`\`python\n${text}\`\`\`\n`;
+
+let host;
+let page;
+const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+const t0 = Date.now();
+/** With AGENTLS_E2E_VERBOSE=1, when each step happened. */
+const mark = (what) => process.env.AGENTLS_E2E_VERBOSE && console.log(`# ${Date.now() - t0} ms: ${what}`);
+
+async function shot(name) {
+  if (!ARTIFACTS) return;
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+}
+
+/** The active editor's text as displayed (Monaco renders each line as a positioned div). */
+function editorText() {
+  return page.evaluate(() => {
+    const editor = document.querySelector(".part.editor .editor-group-container.active .monaco-editor");
+    if (!editor) return null;
+    const lines = [...editor.querySelectorAll(".view-lines .view-line")].map((line) => ({
+      top: parseFloat(line.style.top), text: line.textContent.replace(/\u00a0/g, " "),
+    }));
+    lines.sort((a, b) => a.top - b.top);
+    return lines.map((line) => line.text).join("\n");
+  });
+}
+
+async function waitFor(what, check, timeout = 30_000) {
+  const deadline = Date.now() + timeout;
+  let last;
+  while (Date.now() < deadline) {
+    last = await check();
+    if (last) return last;
+    await sleep(100);
+  }
+  await shot(`timeout-${what.replace(/\W+/g, "-")}`);
+  throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
+}
+
+async function waitText(expected, what) {
+  await waitFor(what, async () => (await editorText()) === expected);
+}
+
+/** The status bar entry of the extension. */
+const runsItem = () => page.locator(".part.statusbar .statusbar-item").filter({ hasText: /agentls/ }).first();
+
+async function statusText() {
+  return (await runsItem().innerText()).trim();
+}
+
+async function gotoLine(line) {
+  await page.keyboard.press("Control+G");
+  await page.keyboard.type(String(line));
+  await page.keyboard.press("Enter");
+  await sleep(200);
+}
+
+/** Opens a code action menu (Ctrl+. Quick Fix, Ctrl+Shift+R Refactor) and runs `title`. */
+async function codeAction(title, keys = "Control+.") {
+  const item = page.locator(".action-widget .monaco-list-row").filter({ hasText: title }).first();
+  for (let attempt = 1; ; attempt++) {
+    await sleep(500); // the editor settles its selection and its automatic code action request
+    await page.keyboard.press(keys);
+    try {
+      await item.waitFor({ timeout: 3000 });
+      break;
+    } catch (error) {
+      // VS Code now and then answers a menu from a stale automatic request: ask again.
+      await page.keyboard.press("Escape");
+      if (attempt === 3) {
+        await shot(`no-code-action-${keys}`);
+        throw error;
+      }
+    }
+  }
+  await item.click();
+}
+
+async function palette(command, pick) {
+  const input = page.locator(".quick-input-widget input");
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press("F1");
+    try {
+      await input.waitFor({ state: "visible", timeout: 3000 });
+      break;
+    } catch (error) {
+      // A focused webview (the markdown preview) can keep F1: give the focus to the workbench.
+      if (attempt === 3) throw error;
+      await page.locator(".part.sidebar .composite.title").click();
+    }
+  }
+  await page.keyboard.type(command);
+  const row = page.locator(".quick-input-widget .monaco-list-row").filter({ hasText: command }).first();
+  await row.waitFor({ timeout: 10_000 });
+  await row.click();
+  if (pick) {
+    const choice = page.locator(".quick-input-widget .monaco-list-row").filter({ hasText: pick }).first();
+    await choice.waitFor({ timeout: 10_000 });
+    await choice.click();
+  }
+}
+
+async function closeTab(name) {
+  const tab = page.locator(".tabs-container .tab").filter({ hasText: name }).first();
+  await tab.hover();
+  await tab.locator(".tab-actions .action-label").first().click({ force: true });
+  await tab.waitFor({ state: "detached", timeout: 5000 });
+}
+
+/** The content of the webview on screen (a markdown preview). */
+function visibleWebview() {
+  return page.frameLocator("iframe.webview.ready >> visible=true").frameLocator("iframe#active-frame");
+}
+
+/** The calc.py editor, focused. */
+async function focusEditor() {
+  await page.locator(".tabs-container .tab").filter({ hasText: "calc.py" }).first().click();
+  await page.click(".part.editor .editor-group-container.active .monaco-editor .view-lines");
+}
+
+function toast(text) {
+  return page.locator(".notifications-toasts .notification-toast").filter({ hasText: text }).first();
+}
+
+async function closeToasts() {
+  await palette("Notifications: Clear All Notifications");
+  await sleep(200);
+}
+
+before(async () => {
+  host = await Host.start({ log: (line) => console.log(line) });
+  page = host.page;
+  await page.locator(".explorer-folders-view .monaco-list-row").filter({ hasText: "calc.py" }).click();
+  await waitText(SAMPLE, "calc.py in the editor");
+  await waitFor("the agentls server", async () => (await statusText()) === "agentls");
+  await focusEditor();
+  mark("ready");
+});
+
+after(async () => {
+  if (host) {
+    await shot("last");
+    await host.stop();
+    const log = host.serverLogPath();
+    if (ARTIFACTS && log) copyFileSync(log, join(ARTIFACTS, "agentls-output.log"));
+  }
+});
+
+test("a code action runs a workflow: cancellable progress, one edit, one undo", async () => {
+  const w = host.workspace;
+  w.scenario("codex", { reply: code(NEW_MEAN), delay_s: 2.5 });
+  w.scenario("gemini", { reply: '{"findings": []}' });
+  w.scenario("claude", { reply: code(NEW_MEAN) });
+  await gotoLine(5);
+  await page.keyboard.press("Shift+ArrowDown");
+  await page.keyboard.press("Shift+End");
+  mark("select");
+  await codeAction("agentls: run default on the selection (codex → gemini → claude)", "Control+Shift+R");
+  mark("code action chosen");
+
+  // The run's work-done progress: a notification with its title, step and a Cancel button.
+  const progress = toast("agentls: default");
+  await progress.waitFor({ timeout: 15_000 });
+  await waitFor("the step in the notification", async () =>
+    /step 1\/3 implement \(codex\)/.test(await progress.innerText()));
+  assert.equal(await progress.getByRole("button", { name: "Cancel" }).count(), 1);
+  assert.equal(await statusText(), "agentls: 1");
+  await shot("progress");
+  mark("progress seen");
+
+  // The edit lands in the editor (not on disk), in one piece, and the run's summary follows.
+  const edited = SAMPLE.replace("def mean(values):\n    return sum(values) / len(values)\n", NEW_MEAN);
+  await waitText(edited, "the workflow's edit");
+  mark("edit landed");
+  assert.equal(w.text(), SAMPLE, "agentls edits the buffer; the user saves");
+  const summary = toast("applied to calc.py");
+  await summary.waitFor({ timeout: 15_000 });
+  assert.match(await summary.innerText(), /agentls: default: ok, 1 iteration, 0 findings, 1 file changed; applied to calc.py/);
+  assert.equal(await summary.getByRole("button", { name: "Show report" }).count(), 1);
+  await waitFor("the status bar to go idle", async () => (await statusText()) === "agentls");
+  mark("idle");
+  assert.deepEqual(w.calls("codex").length, 1);
+  assert.match(w.calls("codex")[0].prompt, /def mean\(values\)/);
+
+  // One undo takes the whole run back.
+  await focusEditor();
+  await page.keyboard.press("Control+Z");
+  await waitText(SAMPLE, "one undo to revert the run");
+  await closeToasts();
+  mark("undone");
+});
+
+test("review diagnostics appear and their quick fix applies", async () => {
+  const w = host.workspace;
+  w.scenario("gemini", { reply: FINDINGS });
+  await focusEditor();
+  await gotoLine(1);
+  await palette("agentls: Review selection"); // no selection: the whole file
+  await waitFor("the review's squiggle", async () => (await page.locator(".monaco-editor .squiggly-error").count()) > 0);
+
+  // The Problems panel lists it with its source, code and the reviewing agent.
+  await page.keyboard.press("Control+Shift+M");
+  const problem = page.locator(".markers-panel .monaco-list-row").filter({ hasText: "divides by zero" }).first();
+  await problem.waitFor({ timeout: 10_000 });
+  const row = await problem.innerText();
+  assert.match(row, /mean\(\) divides by zero on an empty list \(gemini\)/);
+  assert.match(row, /agentls/);
+  assert.match(row, /zero-div/);
+  assert.match(row, /\[Ln 6/);
+
+  // Hovering the squiggle shows the finding, as in the README's screenshot.
+  await closeToasts();
+  await focusEditor();
+  await gotoLine(6);
+  await page.keyboard.press("End");
+  await page.keyboard.press("Control+K");
+  await page.keyboard.press("Control+I");
+  await page.locator(".monaco-hover").filter({ hasText: "divides by zero" }).first().waitFor({ timeout: 10_000 });
+  await sleep(300);
+  await shot("review");
+  if (SCREENSHOT) await page.screenshot({ path: SCREENSHOT });
+  await page.keyboard.press("Escape");
+
+  // Its quick fix puts the reviewer's suggestion in, and the finding goes with the old line.
+  await focusEditor();
+  await gotoLine(6);
+  await codeAction("agentls: apply gemini's suggestion");
+  await waitText(SAMPLE.replace("    return sum(values) / len(values)\n", FIX), "the quick fix's edit");
+  await waitFor("the finding to go", async () => (await page.locator(".monaco-editor .squiggly-error").count()) === 0);
+  await page.keyboard.press("Control+Z");
+  await waitText(SAMPLE, "undoing the quick fix");
+});
+
+test("Cancel in the progress notification stops the run and leaves the text alone", async () => {
+  const w = host.workspace;
+  w.scenario("codex", { reply: code(NEW_MEAN), delay_s: 60 });
+  const before = w.calls("codex").length;
+  await focusEditor();
+  await gotoLine(2);
+  await codeAction("agentls: implement the file with codex");
+  const progress = toast("agentls: implement with codex");
+  await progress.waitFor({ timeout: 15_000 });
+  await waitFor("codex to start", async () => w.calls("codex").length > before);
+  assert.equal(await statusText(), "agentls: 1");
+  await progress.getByRole("button", { name: "Cancel" }).click();
+  await waitFor("the status bar to go idle", async () => (await statusText()) === "agentls", 15_000);
+  await sleep(500);
+  assert.equal(await editorText(), SAMPLE);
+  assert.equal(await toast("cancelled").count(), 0, "a cancelled run needs no summary");
+  const pid = w.calls("codex").at(-1).pid;
+  assert.throws(() => process.kill(pid, 0), /ESRCH/, "the agent's process is gone");
+});
+
+/** The text of the markdown preview on screen once it matches `pattern`. */
+async function previewText(pattern) {
+  let text = "";
+  await waitFor(`a preview matching ${pattern}`, async () => {
+    text = await visibleWebview().locator("body").innerText({ timeout: 1000 }).catch(() => "");
+    return pattern.test(text);
+  }, 20_000);
+  return text;
+}
+
+test("Show run report and Show agents open markdown previews", async () => {
+  // The markdown extension shows one preview at a time: the report, then the agents in its tab.
+  await palette("agentls: Show run report", "agentls: implement with codex");
+  const report = page.locator(".tabs-container .tab").filter({ hasText: /Preview run-[0-9a-f]+\.md/ }).first();
+  await report.waitFor({ timeout: 15_000 });
+  assert.match(await previewText(/implement \(codex\) — cancelled/), /cancelled; nothing was changed/);
+  await palette("agentls: Show agents");
+  const agents = page.locator(".tabs-container .tab").filter({ hasText: "Preview agents.md" }).first();
+  await agents.waitFor({ timeout: 15_000 });
+  const text = await previewText(/enabled agents ready/);
+  assert.match(text, /5 of 5 enabled agents ready/);
+  assert.match(text, /codex\s+codex\s+ready\s+\S+tests\/fakes\/bin\/codex/);
+  await shot("agents");
+  await closeTab("Preview agents.md");
+});
+
+// The server's run report (agentls.showRun, workflow_markdown) leaves the agents' answers out,
+// so an explanation reaches no editor. A todo until the server puts step texts in the report.
+test("Explain opens the report with the agent's explanation", {
+  todo: "agentls.showRun's markdown has no step text: the explanation is lost",
+}, async () => {
+  host.workspace.scenario("claude", { reply: "EXPLANATION: mean() divides the sum by the count." });
+  await focusEditor();
+  await palette("agentls: Explain");
+  const report = page.locator(".tabs-container .tab").filter({ hasText: /run-[0-9a-f]+/ }).first();
+  await report.waitFor({ timeout: 15_000 });
+  const text = await previewText(/explain \(claude\) — ok/);
+  await closeTab(/Preview run-/);
+  assert.match(text, /EXPLANATION: mean\(\) divides the sum by the count\./);
+});
+
+test("a missing server is an error with an Install button, after a settings change restarts it", async () => {
+  mkdirSync(join(host.workspace.folder, ".vscode"), { recursive: true });
+  writeFileSync(join(host.workspace.folder, ".vscode/settings.json"),
+    JSON.stringify({ "agentls.server.path": "/nonexistent/agentls" }));
+  const error = toast("was not found");
+  await error.waitFor({ timeout: 20_000 });
+  assert.match(await error.innerText(), /the language server `\/nonexistent\/agentls` was not found/);
+  assert.equal(await error.getByRole("button", { name: "Install agentls" }).count(), 1);
+  await waitFor("the warning in the status bar", async () => (await statusText()) === "agentls" &&
+    (await runsItem().locator(".codicon-warning").count()) === 1);
+  await shot("missing");
+});
