@@ -40,9 +40,11 @@ async def follow_up(
     last = turns[-1][1]
     applied = bool(history.applied(info.run_id))
     start_texts = {} if applied else proposal(last)
-    for path in start_texts:
+    for path, proposed in list(start_texts.items()):
         current = buffers.get(path, _disk_text(history.workspace / path))
-        if current != last.originals.get(path):
+        if current == proposed:  # the editor applied the proposal: continue from there
+            del start_texts[path]
+        elif current != last.originals.get(path):
             raise TaskInputError(
                 f"{path} changed since run {info.run_id} proposed its edits, so they no longer "
                 "fit; start a new run on the current text"

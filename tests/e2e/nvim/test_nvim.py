@@ -160,11 +160,6 @@ T.result.status = require("agentls").runs[T.result.run].status
     assert outcome.notified("agentls: one: iteration 1 · step 1/1 implement (codex)")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server: a run applied through workspace/applyEdit is not recorded in the history, "
-    "so follow_up() compares the buffer with the originals and refuses",
-)
 def test_a_follow_up_continues_an_applied_run(neovim: Neovim) -> None:
     one_codex_step(neovim)
     shorter = "def mean(values):\n    return sum(values) / len(values) if values else 0\n"
