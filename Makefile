@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck pytest schema dev clean bench vscode vscode-test vsix
+.PHONY: demo test lint typecheck pytest schema dev clean bench vscode vscode-test vsix vscode-e2e nvim-transcript
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +37,15 @@ vscode-test: vscode
 vsix: vscode
 	cd editors/vscode && npm run --silent package
 
-test: lint typecheck vscode-test pytest
+# The extension in a real VS Code (code-server, headless Chromium), against the real server.
+vscode-e2e: dev
+	tests/e2e/vscode/run.sh
+
+# Regenerate editors/nvim/TRANSCRIPT.md from a real headless Neovim session.
+nvim-transcript: dev
+	$(BIN)/python tests/e2e/nvim/make_transcript.py
+
+test: lint typecheck vscode-test pytest vscode-e2e
 
 # Benchmarks (not part of the tests): writes bench/README.md.
 bench: dev
@@ -48,4 +56,4 @@ schema: dev
 	$(BIN)/agentls config schema > config/schema.json
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache editors/vscode/node_modules editors/vscode/dist
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache editors/vscode/node_modules editors/vscode/dist editors/vscode/.cache editors/vscode/agentls.vsix

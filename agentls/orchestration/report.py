@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agentls.orchestration.edits import apply_edits, unified_diff
-from agentls.orchestration.results import ProposedEdit, Usage, WorkflowResult
+from agentls.orchestration.results import ProposedEdit, TaskKind, Usage, WorkflowResult
 from agentls.redaction import redact
 
 
@@ -80,6 +80,10 @@ def workflow_markdown(result: WorkflowResult) -> str:
             f"| {record.iteration} | {record.step} | {record.agent} | {status} | {duration} "
             f"| {tokens} | {cost} |"
         )
+    answers = [r for r in result.steps if r.task is TaskKind.EXPLAIN and r.result and r.result.text]
+    for record in answers:
+        assert record.result is not None
+        lines += ["", f"## Explanation ({record.agent})", "", record.result.text.strip()]
     if result.findings:
         lines += ["", "## Findings", ""]
         for finding in result.findings:

@@ -295,11 +295,7 @@ test("Show run report and Show agents open markdown previews", async () => {
   await closeTab("Preview agents.md");
 });
 
-// The server's run report (agentls.showRun, workflow_markdown) leaves the agents' answers out,
-// so an explanation reaches no editor. A todo until the server puts step texts in the report.
-test("Explain opens the report with the agent's explanation", {
-  todo: "agentls.showRun's markdown has no step text: the explanation is lost",
-}, async () => {
+test("Explain opens the report with the agent's explanation", async () => {
   host.workspace.scenario("claude", { reply: "EXPLANATION: mean() divides the sum by the count." });
   await focusEditor();
   await palette("agentls: Explain");
