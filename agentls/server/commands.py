@@ -60,6 +60,11 @@ class RunIdArgs(_Args):
     runId: str
 
 
+class CancelArgs(_Args):
+    runId: str | None = None
+    """Without one, every running run is cancelled (for clients that never saw the ids)."""
+
+
 class FollowUpArgs(RunIdArgs):
     message: str
 
@@ -109,8 +114,11 @@ def register(server: AgentlsServer) -> None:
 
     @_command(server, "agentls.cancel")
     def cancel(ls: AgentlsServer, *arguments: Any) -> dict[str, bool]:
-        args = _parse(ls, RunIdArgs, arguments)
-        return {"cancelled": _guard(ls, lambda: ls.runs.cancel(args.runId))}
+        args = _parse(ls, CancelArgs, arguments)
+        if args.runId is None:
+            return {"cancelled": ls.runs.cancel_all()}
+        run_id = args.runId
+        return {"cancelled": _guard(ls, lambda: ls.runs.cancel(run_id))}
 
     @_command(server, "agentls.followUp")
     def follow_up(ls: AgentlsServer, *arguments: Any) -> dict[str, str]:

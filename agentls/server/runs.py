@@ -323,6 +323,13 @@ class RunManager:
         run.cancel.cancel()
         return True
 
+    def cancel_all(self) -> bool:
+        """Cancel every running run; whether there was one."""
+        running = [r for r in self.runs.values() if r.task is not None and not r.task.done()]
+        for run in running:
+            run.cancel.cancel()
+        return bool(running)
+
     async def shutdown(self) -> None:
         """Stop every run (and its processes) before the server exits."""
         tasks = [r.task for r in self.runs.values() if r.task and not r.task.done()]

@@ -140,6 +140,23 @@ async def test_cancel_stops_the_run_and_its_processes(editor: Editor) -> None:
     assert editor.edits == [] and editor.text(uri) == (editor.workspace / "calc.py").read_text()
 
 
+async def test_cancel_without_a_run_id_stops_every_run(editor: Editor) -> None:
+    editor.scenario("codex", behavior="hang")
+    uri = editor.open("calc.py")
+    first = (await editor.command("agentls.runTask", uri=uri, task="implement"))["runId"]
+    second = (await editor.command("agentls.runTask", uri=uri, task="implement"))["runId"]
+    for _ in range(100):
+        if len(editor.calls("codex")) == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert await editor.command("agentls.cancel") == {"cancelled": True}
+    for run_id in (first, second):
+        reports = await editor.finished(run_id)
+        assert "cancelled" in (reports[-1].message or "")
+    assert fake_processes("codex") == []
+    assert await editor.command("agentls.cancel") == {"cancelled": False}
+
+
 async def test_the_progress_cancel_button_stops_the_run(editor: Editor) -> None:
     editor.scenario("codex", behavior="hang")
     uri = editor.open("calc.py")

