@@ -20,7 +20,7 @@ import { Run, RunBook, ServerState } from "./runs";
 import {
   initializationOptions,
   INSTALL_ACTION,
-  INSTALL_URL,
+  INSTALL_GUIDE,
   missingServerMessage,
   readServerSettings,
   resolveExecutable,
@@ -60,7 +60,12 @@ class Server implements Executor {
   private problem: { message: string } | undefined;
   private readonly output = vscode.window.createOutputChannel("agentls");
 
-  constructor(private book: RunBook, private onState: () => void, private onRunEnd: (run: Run) => void) {}
+  constructor(
+    private book: RunBook,
+    private onState: () => void,
+    private onRunEnd: (run: Run) => void,
+    private installGuide: vscode.Uri,
+  ) {}
 
   private setState(state: ServerState): void {
     this.state = state;
@@ -132,7 +137,7 @@ class Server implements Executor {
     this.problem = { message };
     this.output.appendLine(message);
     void vscode.window.showErrorMessage(message, INSTALL_ACTION, SETTINGS_ACTION).then((choice) => {
-      if (choice === INSTALL_ACTION) void vscode.env.openExternal(vscode.Uri.parse(INSTALL_URL));
+      if (choice === INSTALL_ACTION) void vscode.commands.executeCommand("markdown.showPreview", this.installGuide);
       if (choice === SETTINGS_ACTION) {
         void vscode.commands.executeCommand("workbench.action.openSettings", "agentls.server");
       }
@@ -208,7 +213,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       if (choice) void commands.showReport(run.runId);
     });
   };
-  server = new Server(book, refresh, onRunEnd);
+  server = new Server(book, refresh, onRunEnd, vscode.Uri.joinPath(context.extensionUri, INSTALL_GUIDE));
   refresh();
   status.show();
 

@@ -93,8 +93,8 @@ export function resolveExecutable(command: string, env: ResolveEnv): string | un
   return env.isExecutable(file) ? file : undefined;
 }
 
-/** The README section that says how to install agentls. */
-export const INSTALL_URL = "https://github.com/agentls/agentls#two-commands";
+/** The extension's README (shipped in the .vsix), whose Install section says how to get agentls. */
+export const INSTALL_GUIDE = "README.md";
 export const INSTALL_ACTION = "Install agentls";
 export const SETTINGS_ACTION = "Open Settings";
 
@@ -108,7 +108,7 @@ export function missingServerMessage(server: ServerCommand, problem: "missing" |
     }
     if (problem === "no-module") {
       return `agentls: \`${server.command}\` has no agentls module (\`${shown}\` cannot run). ` +
-        "Install agentls into that Python (pip install agentls) or set agentls.server.python to another one.";
+        "Install agentls into that Python (`pip install /path/to/agentls-checkout`) or set agentls.server.python to another one.";
     }
   } else if (problem === "missing") {
     const where = /[\\/]/.test(server.command) ? "was not found" : "was not found on PATH";

@@ -27,6 +27,9 @@ export class Uri {
   static file(path: string): Uri {
     return new Uri("file", path);
   }
+  static joinPath(base: Uri, ...parts: string[]): Uri {
+    return new Uri(base.scheme, [base.path.replace(/\/$/, ""), ...parts].join("/"));
+  }
   static from(parts: { scheme: string; path: string }): Uri {
     return new Uri(parts.scheme, parts.path);
   }
