@@ -96,6 +96,8 @@ T.result.text = T.text()
     assert outcome.result["text"] == SAMPLE.replace("    return sum(values) / len(values)\n", FIX)
     [call] = neovim.calls("gemini")
     assert "return sum(values) / len(values)" in call["prompt"]
+    # Neovim logs a server's stderr as errors: the default command logs warnings only.
+    assert "stderr" not in neovim.lsp_log()
 
 
 def test_a_workflow_changes_the_buffer_and_one_undo_reverts_it(neovim: Neovim) -> None:
@@ -316,6 +318,7 @@ T.result.after_cancel = T.text()
     assert [c["arguments"] for c in outcome.sent if c["command"] == "agentls.cancel"] == [[{}]]
     assert outcome.result["after_cancel"] == fixed
     assert fake_processes(neovim.scratch) == []
+    assert "stderr" not in neovim.lsp_log()
 
 
 def test_checkhealth_reports_the_binary_the_configuration_and_the_agents(

@@ -6,7 +6,8 @@ local M = {}
 M.defaults = {
   -- The server command. A list (see :h vim.lsp.Config); "serve" must be in it for
   -- :checkhealth to derive the CLI, e.g. { "/path/.venv/bin/agentls", "serve" }.
-  cmd = { "agentls", "serve" },
+  -- Neovim logs every stderr line of a server as an ERROR in its LSP log: warnings only.
+  cmd = { "agentls", "serve", "--log-level", "WARNING" },
   -- Settings (docs/server.md "Settings"), sent as initializationOptions and answered for the
   -- "agentls" section of workspace/configuration: e.g. { applyMode = "apply" }.
   settings = {},
