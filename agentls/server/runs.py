@@ -226,7 +226,7 @@ class RunManager:
         elif result.status == "failed":
             self.server.show(types.MessageType.Error, f"agentls: {result.summary}")
         elif result.status == "cancelled":
-            run.note = "cancelled; nothing was changed"
+            run.note = "nothing applied"
         progress.end(_end_message(result, run.note))
 
     def _publish(self, run: ServerRun, result: WorkflowResult) -> None:

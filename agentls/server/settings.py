@@ -44,15 +44,25 @@ class EditorSettings(BaseModel):
 
 
 def parse_settings(raw: Any) -> tuple[EditorSettings, str | None]:
-    """Settings from the client; on bad input the defaults and a message saying what is wrong."""
+    """Settings from the client; a bad one is left at its default, with a message saying what
+    is wrong, and the others still apply."""
     if raw is None or raw == [] or raw == {}:  # Neovim sends an empty Lua table as []
         return EditorSettings(), None
     if isinstance(raw, dict) and isinstance(raw.get(SECTION), dict):
         raw = raw[SECTION]
+    if not isinstance(raw, dict):
+        return EditorSettings(), f"agentls settings ignored: expected an object, got {raw!r:.80}"
     try:
         return EditorSettings.model_validate(raw), None
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
         )
-        return EditorSettings(), f"agentls settings ignored: {problems}"
+        bad = {str(e["loc"][0]) for e in error.errors() if e["loc"]}
+    kept = {key: value for key, value in raw.items() if key not in bad}
+    try:
+        settings = EditorSettings.model_validate(kept)
+    except ValidationError:  # cannot happen key by key, but never fail a client over settings
+        settings = EditorSettings()
+    names = ", ".join(sorted(bad))
+    return settings, f"agentls setting{'s' if len(bad) > 1 else ''} {names} ignored: {problems}"

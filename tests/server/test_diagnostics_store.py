@@ -35,15 +35,3 @@ def test_an_edit_elsewhere_changes_nothing() -> None:
     diagnostics = store()
     assert not diagnostics.follow_edit("file:///f", TEXT + "appended\n")
     assert len(diagnostics.diagnostics("file:///f")) == 2
-
-
-def test_empty_settings_from_neovim_are_the_defaults() -> None:
-    from agentls.server.settings import parse_settings
-
-    for raw in (None, [], {}):
-        settings, problem = parse_settings(raw)
-        assert problem is None and settings.apply_mode == "apply"
-    settings, problem = parse_settings({"agentls": {"applyMode": "preview"}})
-    assert problem is None and settings.apply_mode == "preview"
-    _, problem = parse_settings({"applyMode": "sometimes"})
-    assert problem is not None and "apply" in problem

@@ -14,8 +14,8 @@ test("how a run ended, from its end message", () => {
   assert.equal(endStatus("cancelled"), "cancelled");
   assert.equal(endStatus("default: ok, 1 iteration, 0 findings, 1 file changed; applied to calc.py"), "done");
   assert.equal(endStatus("review: partial, 1 iteration, 2 findings, 0 files changed"), "done");
-  assert.equal(endStatus("implement (codex): cancelled, 1 iteration, 0 findings, 0 files changed; cancelled; " +
-    "nothing was changed"), "cancelled");
+  assert.equal(endStatus("implement (codex): cancelled, 1 iteration, 0 findings, 0 files changed; nothing applied"),
+    "cancelled");
   assert.equal(endStatus("thorough: failed, 1 iteration, 0 findings, 0 files changed; codex failed"), "failed");
 });
 

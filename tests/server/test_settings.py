@@ -1,0 +1,38 @@
+"""The editor's settings: camelCase or snake_case, a section or not, and bad values."""
+
+from __future__ import annotations
+
+from agentls.server.settings import parse_settings
+
+
+def test_empty_settings_from_neovim_are_the_defaults() -> None:
+    for raw in (None, [], {}):
+        settings, problem = parse_settings(raw)
+        assert problem is None and settings.apply_mode == "apply"
+
+
+def test_settings_under_the_section_or_not_in_either_case() -> None:
+    settings, problem = parse_settings({"agentls": {"applyMode": "preview"}})
+    assert problem is None and settings.apply_mode == "preview"
+    settings, problem = parse_settings({"default_workflow": "offline", "maxContextBytes": 4096})
+    assert problem is None
+    assert settings.overrides() == {
+        "settings": {"default_workflow": "offline", "max_context_bytes": 4096}
+    }
+
+
+def test_a_bad_setting_is_ignored_and_named_and_the_others_apply() -> None:
+    settings, problem = parse_settings(
+        {"applyMode": "sometimes", "defaultWorkflow": "offline", "maxContextBytes": 10}
+    )
+    assert problem is not None
+    assert problem.startswith("agentls settings applyMode, maxContextBytes ignored: ")
+    assert "'apply', 'preview' or 'ask'" in problem and "greater than or equal to 1024" in problem
+    assert settings.apply_mode == "apply" and settings.max_context_bytes is None
+    assert settings.default_workflow == "offline"
+
+
+def test_settings_that_are_not_an_object_are_ignored_with_a_message() -> None:
+    settings, problem = parse_settings(["applyMode"])
+    assert problem == "agentls settings ignored: expected an object, got ['applyMode']"
+    assert settings.apply_mode == "apply"
