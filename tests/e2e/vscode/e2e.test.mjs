@@ -284,7 +284,9 @@ test("Show run report and Show agents open markdown previews", async () => {
   await palette("agentls: Show run report", "agentls: implement with codex");
   const report = page.locator(".tabs-container .tab").filter({ hasText: /Preview run-[0-9a-f]+\.md/ }).first();
   await report.waitFor({ timeout: 15_000 });
-  assert.match(await previewText(/implement \(codex\) — cancelled/), /cancelled, .*; nothing applied/);
+  const reportText = await previewText(/implement \(codex\) — cancelled/);
+  assert.match(reportText, /implement \(codex\): cancelled, 1 iteration, 0 findings, 0 files changed/);
+  assert.match(reportText, /\nnothing applied\s*$/, "the report ends with what became of the run's edits");
   await palette("agentls: Show agents");
   const agents = page.locator(".tabs-container .tab").filter({ hasText: "Preview agents.md" }).first();
   await agents.waitFor({ timeout: 15_000 });
