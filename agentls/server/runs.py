@@ -54,6 +54,8 @@ class ServerRun:
     status: str = "running"
     note: str = ""
     """What happened to the edits (applied, refused, conflicts)."""
+    told: bool = False
+    """Whether a message already told the user how the run ended."""
 
 
 @dataclass(frozen=True)
@@ -206,7 +208,7 @@ class RunManager:
         except AgentlsError as error:
             run.status = "failed"
             progress.end(f"failed: {error}")
-            self.server.show(types.MessageType.Error, f"{run.title}: {error}")
+            self._tell(run, types.MessageType.Error, f"{run.title}: {error}")
             return
         except asyncio.CancelledError:
             run.status = "cancelled"
@@ -215,7 +217,7 @@ class RunManager:
         except Exception as error:  # keep serving whatever happens in a run
             run.status = "failed"
             progress.end(f"failed: {error}")
-            self.server.show(types.MessageType.Error, f"{run.title} failed unexpectedly: {error}")
+            self._tell(run, types.MessageType.Error, f"{run.title} failed unexpectedly: {error}")
             raise
         run.result = result
         run.status = result.status
@@ -224,7 +226,7 @@ class RunManager:
         if result.status in ("ok", "partial") and result.edits:
             await self._deliver(run, result)
         elif result.status == "failed":
-            self.server.show(types.MessageType.Error, f"agentls: {result.summary}")
+            self._tell(run, types.MessageType.Error, f"agentls: {result.summary}")
         elif result.status == "cancelled":
             run.note = "nothing applied"
         progress.end(_end_message(result, run.note))
@@ -281,7 +283,7 @@ class RunManager:
                 f"not applied: {', '.join(built.conflicts)} changed where the agents worked "
                 "while they ran; your text is untouched (agentls.showRun has the proposal)"
             )
-            self.server.show(types.MessageType.Warning, f"{run.title}: {run.note}")
+            self._tell(run, types.MessageType.Warning, f"{run.title}: {run.note}")
             return
         if built.edit is None:
             run.note = "nothing to apply"
@@ -296,7 +298,11 @@ class RunManager:
             reason = applied.failure_reason or "the editor did not apply it"
             runtime.record("refused", run_id=run.run_id, reason=f"editor: {reason}")
             run.note = f"not applied: {reason}; the proposal stays in agentls.showRun"
-            self.server.show(types.MessageType.Warning, f"{run.title}: {run.note}")
+            self._tell(run, types.MessageType.Warning, f"{run.title}: {run.note}")
+
+    def _tell(self, run: ServerRun, kind: types.MessageType, message: str) -> None:
+        self.server.show(kind, message)
+        run.told = True
 
     def _open_document(self, folder: Path, path: str) -> OpenDocument | None:
         target = str(folder / path)
@@ -369,6 +375,11 @@ class _Progress:
 
     async def begin(self) -> None:
         if not get_capability(self.server.client_capabilities, "window.work_done_progress", False):
+            # Without progress the start and the end are messages, or the user would see
+            # nothing until an edit or a diagnostic came (e.g. Emacs 28's eglot).
+            self.server.show(
+                types.MessageType.Info, f"{self.run.title}: started (run {self.run.run_id})"
+            )
             return
         token = f"agentls-{self.run.run_id}-{uuid.uuid4().hex[:6]}"
         try:
@@ -419,6 +430,10 @@ class _Progress:
                 self.token, types.WorkDoneProgressEnd(message=message)
             )
             self.token = None
+        elif not self.run.told:
+            # A result's summary names its workflow; other endings need the run's title.
+            prefix = "agentls" if self.run.result is not None else self.run.title
+            self.server.show(types.MessageType.Info, f"{prefix}: {message}")
 
 
 def _end_message(result: WorkflowResult, note: str) -> str:

@@ -21,8 +21,11 @@ CLIENTS = ["visual-studio-code", "neovim", "vscode-1.139"]
 
 
 def capabilities(name: str) -> types.ClientCapabilities:
-    if name == "vscode-1.139":  # what VS Code 1.139 really sends
-        raw = json.loads((DATA / "vscode-1.139-client-capabilities.json").read_text())
+    """pytest-lsp's preset, or what a client really sent (vscode-1.139 and eglot-1.9, the
+    Emacs 28 client, were captured from the editors at ``initialize``)."""
+    captured = DATA / f"{name}-client-capabilities.json"
+    if captured.exists():
+        raw = json.loads(captured.read_text())
         return default_converter().structure(raw, types.ClientCapabilities)
     return client_capabilities(name)
 
@@ -175,13 +178,10 @@ def _fix_code_action_structuring(client: LanguageClient) -> None:
     converter.register_structure_hook(Union[types.Command, types.CodeAction], structure)  # noqa: UP007
 
 
-@pytest_lsp.fixture(
-    params=CLIENTS,
-    config=ClientServerConfig(server_command=[sys.executable, "-m", "agentls", "serve"]),
-)
-async def client(
-    request: pytest.FixtureRequest, lsp_client: LanguageClient, workspace: Path
-) -> Any:
+async def _initialize(
+    lsp_client: LanguageClient, workspace: Path, capabilities_name: str
+) -> Editor:
+    """An editor over ``lsp_client`` that answers as an editor does, initialized."""
     editor = Editor(lsp_client, workspace)
     lsp_client.editor = editor  # type: ignore[attr-defined]
     _fix_code_action_structuring(lsp_client)
@@ -201,11 +201,31 @@ async def client(
     lsp_client.set_configuration({}, section="agentls")
     await lsp_client.initialize_session(
         types.InitializeParams(
-            capabilities=capabilities(request.param),
+            capabilities=capabilities(capabilities_name),
             root_uri=workspace.as_uri(),
             workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="ws")],
         )
     )
+    return editor
+
+
+SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "agentls", "serve"])
+
+
+@pytest_lsp.fixture(params=CLIENTS, config=SERVER)
+async def client(
+    request: pytest.FixtureRequest, lsp_client: LanguageClient, workspace: Path
+) -> Any:
+    await _initialize(lsp_client, workspace, request.param)
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest_lsp.fixture(config=SERVER)
+async def eglot(lsp_client: LanguageClient, workspace: Path) -> Any:
+    """A client with the capabilities of Emacs 28's eglot 1.9: no work-done progress, no
+    codeAction/resolve, versioned edits."""
+    await _initialize(lsp_client, workspace, "eglot-1.9")
     yield
     await lsp_client.shutdown_session()
 
