@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from agentls.server.settings import parse_settings
+import json
+import re
+from pathlib import Path
+
+from agentls.server.settings import SECTION, EditorSettings, parse_settings
 
 
 def test_empty_settings_from_neovim_are_the_defaults() -> None:
@@ -36,3 +40,22 @@ def test_settings_that_are_not_an_object_are_ignored_with_a_message() -> None:
     settings, problem = parse_settings(["applyMode"])
     assert problem == "agentls settings ignored: expected an object, got ['applyMode']"
     assert settings.apply_mode == "apply"
+
+
+def test_every_server_setting_is_contributed_by_the_vscode_extension_and_documented() -> None:
+    """A setting added to the server must reach VS Code users and the docs too."""
+    repo = Path(__file__).resolve().parents[2]
+    package = json.loads((repo / "editors/vscode/package.json").read_text())
+    contributed = package["contributes"]["configuration"]["properties"]
+    names = [field.alias or name for name, field in EditorSettings.model_fields.items()]
+    assert names, "EditorSettings has fields"
+    settings_ts = (repo / "editors/vscode/src/settings.ts").read_text()
+    keys = re.search(r"SERVER_SETTING_KEYS = \[(.*?)\]", settings_ts, re.S)
+    assert keys is not None
+    assert sorted(re.findall(r'"(\w+)"', keys.group(1))) == sorted(names)
+    docs = (repo / "docs/server.md").read_text()
+    for name in names:
+        entry = contributed.get(f"{SECTION}.{name}")
+        assert entry is not None, f"package.json contributes no agentls.{name}"
+        assert entry.get("description") or entry.get("markdownDescription"), name
+        assert f"| `{name}` |" in docs, f"docs/server.md does not list {name}"
