@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck pytest schema dev clean bench vscode vscode-test vsix vscode-e2e nvim-transcript
+.PHONY: demo test lint typecheck pytest schema dev clean bench vscode vscode-test vsix vscode-e2e nvim-transcript emacs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,11 +41,15 @@ vsix: vscode
 vscode-e2e: dev
 	tests/e2e/vscode/run.sh
 
+# Emacs with eglot (Debian's packages) for the Emacs end-to-end tests, when missing.
+emacs:
+	tests/e2e/emacs/install.sh
+
 # Regenerate editors/nvim/TRANSCRIPT.md from a real headless Neovim session.
 nvim-transcript: dev
 	$(BIN)/python tests/e2e/nvim/make_transcript.py
 
-test: lint typecheck vscode-test pytest vscode-e2e
+test: lint typecheck vscode-test emacs pytest vscode-e2e
 
 # Benchmarks (not part of the tests): writes bench/README.md.
 bench: dev

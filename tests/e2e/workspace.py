@@ -1,0 +1,121 @@
+"""What every real-editor test shares: a workspace, the fake agent CLIs steered from its
+``.agentls.yaml``, an ``agentls`` launcher on PATH, and an environment with no user
+configuration and no real credentials."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+FAKES_BIN = ROOT / "tests" / "fakes" / "bin"
+CREDENTIALS = ("ANTHROPIC_API_KEY", "CODEX_API_KEY", "GEMINI_API_KEY", "GH_TOKEN")
+# Fast retries and a short grace before SIGKILL, as in the server tests.
+SETTINGS = {"settings": {"retry_backoff_s": 0.01, "retry_backoff_max_s": 0.05, "kill_grace_s": 0.5}}
+
+
+def fenced(text: str, language: str = "json") -> str:
+    """An agent's reply: ``text`` in a fenced block."""
+    return f"```{language}\n{text.rstrip(chr(10))}\n```"
+
+
+def docs_snippet(heading: str, language: str) -> str:
+    """The first ``language`` block under ``heading`` in docs/editors.md."""
+    docs = (ROOT / "docs" / "editors.md").read_text()
+    section = docs.split(f"## {heading}\n", 1)[1]
+    return section.split(f"```{language}\n", 1)[1].split("```", 1)[0]
+
+
+class EditorWorkspace:
+    """A workspace for one test's editor sessions; ``scratch`` holds everything else."""
+
+    # Environment variables of the editor itself, left out so no user setup leaks in.
+    editor_variables: tuple[str, ...] = ()
+
+    def __init__(self, workspace: Path, scratch: Path) -> None:
+        self.workspace = workspace
+        self.scratch = scratch
+        bin_dir = scratch / "bin"
+        bin_dir.mkdir(parents=True, exist_ok=True)
+        # `agentls` on PATH, as an installed agentls would be.
+        self.launcher = launcher = bin_dir / "agentls"
+        launcher.write_text(f'#!/bin/sh\nexec {sys.executable} -m agentls "$@"\n')
+        launcher.chmod(0o755)
+        self.home = home = scratch / "home"
+        self.env = {
+            name: value
+            for name, value in os.environ.items()
+            if not name.startswith(("AGENTLS_FAKE", *self.editor_variables))
+            and not name.endswith(("_API_KEY", "_TOKEN"))
+        }
+        self.env.update(
+            {
+                "PATH": os.pathsep.join([str(FAKES_BIN), str(bin_dir), os.environ["PATH"]]),
+                "HOME": str(home),
+                "XDG_CONFIG_HOME": str(home / ".config"),
+                "XDG_STATE_HOME": str(home / ".local" / "state"),
+                "XDG_DATA_HOME": str(home / ".local" / "share"),
+                "XDG_CACHE_HOME": str(home / ".cache"),
+                **{name: "test-credential-value-1234" for name in CREDENTIALS},
+                "AGENTLS_FAKES": str(FAKES_BIN),
+                "AGENTLS_MARK": str(scratch),
+            }
+        )
+        config = workspace / ".agentls.yaml"
+        current = (yaml.safe_load(config.read_text()) if config.exists() else None) or {}
+        current.setdefault("settings", {}).update(SETTINGS["settings"])
+        config.write_text(yaml.safe_dump(current))
+
+    def _config(self) -> dict[str, Any]:
+        return yaml.safe_load((self.workspace / ".agentls.yaml").read_text()) or {}
+
+    def _write_config(self, config: dict[str, Any]) -> None:
+        (self.workspace / ".agentls.yaml").write_text(yaml.safe_dump(config))
+
+    def scenario(self, agent: str, *replies: str, behavior: str = "ok", **fields: Any) -> Path:
+        """Script ``agent``'s fake in the workspace configuration, as the server tests do."""
+        path = self.scratch / f"scenario-{agent}.json"
+        sequence = [{"reply": reply} for reply in replies]
+        path.write_text(json.dumps({"behavior": behavior, "sequence": sequence, **fields}))
+        config = self._config()
+        config.setdefault("agents", {}).setdefault(agent, {})["set_env"] = {
+            "AGENTLS_FAKE_SCENARIO": str(path),
+            "AGENTLS_FAKE_LOG": str(self.scratch / f"log-{agent}.jsonl"),
+        }
+        self._write_config(config)
+        return path
+
+    def workflow(self, name: str, *steps: dict[str, Any]) -> None:
+        config = self._config()
+        config.setdefault("workflows", {})[name] = {"steps": list(steps)}
+        self._write_config(config)
+
+    def calls(self, agent: str) -> list[dict[str, Any]]:
+        """What ``agent``'s fake was asked, in order."""
+        log = self.scratch / f"log-{agent}.jsonl"
+        if not log.exists():
+            return []
+        return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+
+    def agents_alive(self) -> list[int]:
+        """This workspace's fake agents still running (their environment names ``scratch``)."""
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+                environ = (entry / "environ").read_bytes()
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            state = stat[stat.rfind(")") + 2]
+            ours = str(FAKES_BIN).encode() in cmdline and str(self.scratch).encode() in environ
+            if ours and state not in "ZX":
+                found.append(int(entry.name))
+        return found
