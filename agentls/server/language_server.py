@@ -125,17 +125,22 @@ class AgentlsServer(LanguageServer):
         )
 
     async def ask(self, message: str, choices: list[str]) -> str | None:
-        if get_capability(self.client_capabilities, "window.show_message", None) is None:
-            return choices[0]
-        answer = await asyncio.shield(
-            self.window_show_message_request_async(
-                types.ShowMessageRequestParams(
-                    type=types.MessageType.Info,
-                    message=message,
-                    actions=[types.MessageActionItem(title=c) for c in choices],
+        """The choice the user made, or None. Every client answers window/showMessageRequest
+        (its capability only describes extras), so one that does not declare it is asked too;
+        one that fails to answer has chosen nothing."""
+        try:
+            answer = await asyncio.shield(
+                self.window_show_message_request_async(
+                    types.ShowMessageRequestParams(
+                        type=types.MessageType.Info,
+                        message=message,
+                        actions=[types.MessageActionItem(title=c) for c in choices],
+                    )
                 )
             )
-        )
+        except Exception as error:
+            log.warning("window/showMessageRequest failed", error=str(error))
+            return None
         return answer.title if answer is not None else None
 
     async def show_document(self, uri: str) -> None:

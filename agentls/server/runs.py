@@ -207,8 +207,8 @@ class RunManager:
             result = await work
         except AgentlsError as error:
             run.status = "failed"
-            progress.end(f"failed: {error}")
             self._tell(run, types.MessageType.Error, f"{run.title}: {error}")
+            progress.end(f"failed: {error}")
             return
         except asyncio.CancelledError:
             run.status = "cancelled"
@@ -216,8 +216,8 @@ class RunManager:
             raise
         except Exception as error:  # keep serving whatever happens in a run
             run.status = "failed"
-            progress.end(f"failed: {error}")
             self._tell(run, types.MessageType.Error, f"{run.title} failed unexpectedly: {error}")
+            progress.end(f"failed: {error}")
             raise
         run.result = result
         run.status = result.status

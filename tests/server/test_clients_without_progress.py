@@ -78,3 +78,24 @@ async def test_a_failed_run_is_told_once(eglot: Any) -> None:
     await asyncio.sleep(0.3)
     shown = [m.message for m in editor.client.messages]
     assert len(shown) == 2 and "codex crashed" in shown[-1], shown
+
+
+async def test_a_follow_up_that_cannot_start_is_told_once(eglot: Any) -> None:
+    editor: Editor = eglot.editor
+    editor.answer = "Discard"
+    editor.client.set_configuration({"applyMode": "ask"}, section="agentls")
+    editor.client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings=None)  # eglot's pull model
+    )
+    await asyncio.sleep(0.2)
+    editor.scenario("codex", code(NEW_MEAN))
+    uri = editor.open("calc.py")
+    answer = await editor.command("agentls.runTask", uri=uri, task="implement", agent="codex")
+    await messages_until(editor, "not applied; the proposal stays")
+    editor.type(uri, "# mine\n" + editor.text(uri))
+    await editor.command("agentls.followUp", runId=answer["runId"], message="shorter")
+    await messages_until(editor, "changed since run")
+    await asyncio.sleep(0.3)
+    shown = [m.message for m in editor.client.messages]
+    assert shown[2] == f"agentls: implement with codex (follow-up): started (run {answer['runId']})"
+    assert len(shown) == 4 and "calc.py changed since run" in shown[3], shown
