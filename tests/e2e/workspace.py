@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,23 @@ FAKES_BIN = ROOT / "tests" / "fakes" / "bin"
 CREDENTIALS = ("ANTHROPIC_API_KEY", "CODEX_API_KEY", "GEMINI_API_KEY", "GH_TOKEN")
 # Fast retries and a short grace before SIGKILL, as in the server tests.
 SETTINGS = {"settings": {"retry_backoff_s": 0.01, "retry_backoff_max_s": 0.05, "kill_grace_s": 0.5}}
+
+
+# A review agent's finding on calc.py's division, with a fix, and an implementer's new mean().
+FIX = "    return sum(values) / max(len(values), 1)\n"
+FINDINGS = {
+    "findings": [
+        {
+            "line": 6,
+            "severity": "error",
+            "message": "ZeroDivisionError on an empty list",
+            "code": "empty-mean",
+            "suggestion": FIX,
+        }
+    ]
+}
+OLD_MEAN = "def mean(values):\n    return sum(values) / len(values)\n"
+NEW_MEAN = "def mean(values):\n    return sum(values) / len(values) if values else 0.0\n"
 
 
 def fenced(text: str, language: str = "json") -> str:
@@ -101,6 +119,28 @@ class EditorWorkspace:
         if not log.exists():
             return []
         return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+
+    def session(
+        self, command: list[str], env: dict[str, str], result_file: Path, timeout: float
+    ) -> tuple[dict[str, Any] | None, str]:
+        """Run one editor session in the workspace: the JSON it wrote to ``result_file``
+        (None when it wrote nothing), and what it printed."""
+        try:
+            done = subprocess.run(
+                command,
+                cwd=self.workspace,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+            )
+            output = done.stdout + done.stderr
+        except subprocess.TimeoutExpired as error:
+            output = f"(killed after {timeout} s)\n{error.stdout or ''}{error.stderr or ''}"
+        if not result_file.exists():
+            return None, output
+        return json.loads(result_file.read_text()), output
 
     def agents_alive(self) -> list[int]:
         """This workspace's fake agents still running (their environment names ``scratch``)."""

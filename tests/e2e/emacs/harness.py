@@ -9,7 +9,6 @@ and session.el writes what happened to a JSON file.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -72,22 +71,9 @@ class Emacs(EditorWorkspace):
             "AGENTLS_RESULT": str(result_file),
         }
         command = [str(self.emacs), "-q", "--batch", "-l", str(SESSION)]
-        try:
-            done = subprocess.run(
-                command,
-                cwd=self.workspace,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-            )
-            output = done.stdout + done.stderr
-        except subprocess.TimeoutExpired as error:
-            output = f"(killed after {timeout} s)\n{error.stdout or ''}{error.stderr or ''}"
-        if not result_file.exists():
+        outcome, output = self.session(command, env, result_file, timeout)
+        if outcome is None:
             raise EmacsError(f"Emacs wrote no result\n{output}")
-        outcome = json.loads(result_file.read_text())
         if outcome.get("ok") is not True:
             raise EmacsError(f"{outcome.get('error')}\n--- output:\n{output[-6000:]}")
         return Outcome(

@@ -11,26 +11,11 @@ import pytest
 
 from tests.conftest import SAMPLE
 from tests.e2e.emacs.harness import Emacs, find_emacs
-from tests.e2e.workspace import docs_snippet, fenced
+from tests.e2e.workspace import FINDINGS, FIX, NEW_MEAN, OLD_MEAN, docs_snippet, fenced
 
 pytestmark = pytest.mark.skipif(
     find_emacs() is None, reason="no Emacs with eglot: `make emacs` installs them from Debian"
 )
-
-FIX = "    return sum(values) / max(len(values), 1)\n"
-FINDINGS = {
-    "findings": [
-        {
-            "line": 6,
-            "severity": "error",
-            "message": "ZeroDivisionError on an empty list",
-            "code": "empty-mean",
-            "suggestion": FIX,
-        }
-    ]
-}
-NEW_MEAN = "def mean(values):\n    return sum(values) / len(values) if values else 0.0\n"
-OLD_MEAN = "def mean(values):\n    return sum(values) / len(values)\n"
 
 
 def documented_init(emacs: Emacs) -> str:

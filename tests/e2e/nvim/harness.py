@@ -96,22 +96,9 @@ class Neovim(EditorWorkspace):
             init_file.write_text(init)
             env["AGENTLS_INIT"] = str(init_file)
         command = [str(self.nvim), "--headless", "--clean", "-n", "-u", str(SESSION)]
-        try:
-            done = subprocess.run(
-                command,
-                cwd=self.workspace,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-            )
-            output = done.stdout + done.stderr
-        except subprocess.TimeoutExpired as error:
-            output = f"(killed after {timeout} s)\n{error.stdout or ''}{error.stderr or ''}"
-        if not result_file.exists():
+        outcome, output = self.session(command, env, result_file, timeout)
+        if outcome is None:
             raise NvimError(f"Neovim wrote no result\n{output}\n{self.lsp_log()}")
-        outcome = json.loads(result_file.read_text())
         if not outcome.get("ok"):
             messages = "\n".join(m["message"] for m in outcome.get("messages") or [])
             raise NvimError(

