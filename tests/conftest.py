@@ -7,9 +7,12 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import settings
+
+from agentls.orchestration import trust
 
 # CI runs the same examples every time (a red run must be reproducible); local runs explore.
 settings.register_profile("ci", derandomize=True)
@@ -51,8 +54,19 @@ def workspace(tmp_path: Path) -> Path:
     root = tmp_path / "ws"
     root.mkdir()
     (root / "calc.py").write_text(SAMPLE)
-    (root / ".agentls.yaml").write_text(TEST_SETTINGS)
+    write_trusted(root / ".agentls.yaml", TEST_SETTINGS)
     return root
+
+
+def write_trusted(path: Path, text: str, state_home: Path | None = None) -> None:
+    """Write a workspace config and trust it, as its owner would with ``agentls trust``
+    (in ``state_home``: the state folder of an editor's own environment)."""
+    path.write_text(text)
+    if state_home is None:
+        trust.trust(path)
+        return
+    with mock.patch.dict(os.environ, {"XDG_STATE_HOME": str(state_home)}):
+        trust.trust(path)
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ COMMANDS = {
     "serve": "agentls.cli.serve_cmd:serve",
     "config": "agentls.cli.config_cmd:config",
     "audit": "agentls.cli.audit_cmd:audit",
+    "trust": "agentls.cli.trust_cmd:trust_cmd",
 }
 
 

@@ -8,7 +8,7 @@ import click
 
 from agentls.audit import AuditLog
 from agentls.cli.common import EXIT_FAILED, find_workspace, load_or_fail, out
-from agentls.orchestration.history import state_dir
+from agentls.state import state_dir
 
 
 def _log(path: Path | None) -> AuditLog:

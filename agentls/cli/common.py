@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from rich.console import Console
+from rich.markup import escape
 
 from agentls.errors import AgentlsError
 from agentls.orchestration.config import AgentlsConfig
@@ -37,7 +38,12 @@ def find_workspace(start: Path) -> Path:
 
 
 def load_or_fail(workspace: Path | None) -> AgentlsConfig:
+    """The configuration; what an untrusted workspace file was not allowed to set is said on
+    stderr, once, before any work."""
     try:
-        return load_config(workspace)
+        config = load_config(workspace)
     except AgentlsError as error:
         fail(str(error))
+    if config.screened is not None:
+        err.print(f"[yellow]agentls:[/] {escape(config.screened.message())}", highlight=False)
+    return config

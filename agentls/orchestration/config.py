@@ -8,9 +8,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    Tag,
+)
 
 from agentls.orchestration.results import TaskKind
+from agentls.orchestration.trust import Screened
 
 EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 StepId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
@@ -192,3 +201,14 @@ class AgentlsConfig(_Model):
     workflows: dict[str, WorkflowConfig] = Field(default_factory=dict)
     prompts: dict[TaskKind, PromptTemplate] = Field(default_factory=dict)
     settings: Settings = Field(default_factory=Settings)
+
+    _screened: Screened | None = PrivateAttr(default=None)
+
+    @property
+    def screened(self) -> Screened | None:
+        """What the workspace file was not allowed to set (see ``trust``), if anything."""
+        return self._screened
+
+    @screened.setter
+    def screened(self, value: Screened | None) -> None:
+        self._screened = value

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from agentls.errors import ConfigError
 from agentls.orchestration.conditions import parse_condition
 from agentls.orchestration.config import AgentlsConfig, ParallelGroup, WorkflowConfig
+from agentls.orchestration.trust import Screened, screen
 
 WORKSPACE_FILE = ".agentls.yaml"
 BUILTIN_FILES = ("agents.yaml", "workflows.yaml")
@@ -81,24 +82,36 @@ def load_config(
     Raises ``ConfigError`` naming the file, the key path and what was expected.
     """
     layered = _Layered()
+    screened: Screened | None = None
+    workspace_file = workspace / WORKSPACE_FILE if workspace is not None else None
     for path in [*config_files(workspace), *extra_files]:
-        data, origins = _read_yaml(path)
+        raw, data, origins = _read_yaml(path)
+        if path == workspace_file:
+            known = set(layered.data.get("agents") or {})
+            data, screened = screen(path, raw, data, known)
         _merge(layered.data, data, (), origins, layered.origins)
         layered.files.append(path)
     if overrides:
         origins = {path: Origin(EDITOR_SETTINGS, 0) for path in _paths(overrides, ())}
         _merge(layered.data, copy.deepcopy(dict(overrides)), (), origins, layered.origins)
     try:
-        config = AgentlsConfig.model_validate(layered.data)
-    except ValidationError as error:
-        raise ConfigError(_describe(error, layered)) from None
-    _check_references(config, layered)
+        try:
+            config = AgentlsConfig.model_validate(layered.data)
+        except ValidationError as error:
+            raise ConfigError(_describe(error, layered)) from None
+        _check_references(config, layered)
+    except ConfigError as error:
+        if screened is None:
+            raise
+        raise ConfigError(f"{error}\n  ({screened.message()})") from None
+    config.screened = screened
     return config
 
 
-def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[KeyPath, Origin]]:
+def _read_yaml(path: Path) -> tuple[bytes, dict[str, Any], dict[KeyPath, Origin]]:
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: cannot read the configuration file: {error}") from None
     loader = yaml.SafeLoader(text)
@@ -119,7 +132,7 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[KeyPath, Origin]]:
         raise ConfigError(
             f"{path}:1: expected a mapping with agents, workflows and settings at the top level"
         )
-    return data, origins
+    return raw, data, origins
 
 
 def _construct(

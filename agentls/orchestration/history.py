@@ -8,7 +8,6 @@ editor restart. Turn 0 is the run itself; follow-ups are turns 1, 2, ...
 from __future__ import annotations
 
 import hashlib
-import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from agentls.errors import TaskInputError
 from agentls.orchestration.results import LineRange, WorkflowResult
+from agentls.state import state_dir
 
 _SCHEMA = """
 create table if not exists runs (
@@ -48,11 +48,6 @@ create table if not exists applied (
     undone real
 );
 """
-
-
-def state_dir() -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "agentls"
 
 
 def workspace_state_dir(workspace: Path) -> Path:

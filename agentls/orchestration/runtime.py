@@ -20,12 +20,12 @@ from agentls.cache import ResultCache, cache_key
 from agentls.log import get_logger
 from agentls.metrics import CACHE, COST, RATE_LIMITED, TASK_DURATION, TASKS, TOKENS
 from agentls.orchestration.config import AgentlsConfig, RateLimit
-from agentls.orchestration.history import state_dir
 from agentls.orchestration.prompts import PROMPT_VERSION
 from agentls.orchestration.results import TaskKind, TaskResult
 from agentls.rate_limit import Limit, RateLimited, RateLimiter
 from agentls.redaction import redact_argv
 from agentls.security import check_instruction
+from agentls.state import state_dir
 
 log = get_logger("agentls.runtime")
 

@@ -9,6 +9,7 @@ import asyncio
 import functools
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from lsprotocol import types
@@ -163,6 +164,20 @@ def register(server: AgentlsServer) -> None:
             }
             for s in await agent_statuses(config)
         ]
+
+    @_command(server, "agentls.trust")
+    def trust_workspace(ls: AgentlsServer, *arguments: Any) -> dict[str, str]:
+        """Trust the .agentls.yaml of the folder holding ``uri`` (default: the root folder)."""
+        args = _parse(ls, UriArgs, arguments)
+        folder = _guard(
+            ls,
+            lambda: (
+                ls.session.folder_for(ls.workspace, args.uri)
+                if args.uri
+                else Path(ls.workspace.root_path or ".")
+            ),
+        )
+        return {"sha256": _guard(ls, lambda: ls.trust_folder(folder))}
 
     @_command(server, "agentls.clearDiagnostics")
     def clear_diagnostics(ls: AgentlsServer, *arguments: Any) -> dict[str, int]:

@@ -17,13 +17,19 @@ from pygls.protocol import LanguageServerProtocol
 from agentls import __version__
 from agentls.errors import AgentlsError, ConfigError
 from agentls.log import get_logger
+from agentls.orchestration import trust
 from agentls.orchestration.config import AgentlsConfig
+from agentls.orchestration.config_loader import WORKSPACE_FILE
+from agentls.orchestration.trust import Screened
 from agentls.server.runs import RunManager
 from agentls.server.session import Session
 from agentls.server.settings import SECTION, parse_settings
 from agentls.server.workspace_edits import ClientEditSupport
 
 log = get_logger("agentls.server")
+
+TRUST = "Trust"
+NOT_NOW = "Not now"
 
 
 class AgentlsProtocol(LanguageServerProtocol):
@@ -58,6 +64,8 @@ class AgentlsServer(LanguageServer):
         self.session = Session()
         self.runs = RunManager(self)
         self._config_errors_shown: set[str] = set()
+        self._screened_shown: set[tuple[Path, str]] = set()
+        self._background: set[asyncio.Future[None]] = set()
 
     # -- helpers for handlers ------------------------------------------------------------
 
@@ -92,7 +100,9 @@ class AgentlsServer(LanguageServer):
 
     def load_config_for(self, uri: str) -> None:
         try:
-            self.config_for(uri)
+            config = self.config_for(uri)
+            if config.screened is not None:
+                self._tell_screened(config.screened)
         except ConfigError as error:
             text = str(error)
             if text not in self._config_errors_shown:
@@ -100,6 +110,42 @@ class AgentlsServer(LanguageServer):
                 self.show(types.MessageType.Error, f"agentls: {text}")
         except AgentlsError as error:  # e.g. an untitled: document
             log.info("no configuration for document", uri=uri, error=str(error))
+
+    def _tell_screened(self, screened: Screened) -> None:
+        """Say once per file content what a workspace file was not allowed to set; when it is
+        only untrusted, offer to trust it."""
+        if (screened.file, screened.sha256) in self._screened_shown:
+            return
+        self._screened_shown.add((screened.file, screened.sha256))
+        if not screened.untrusted:
+            self.show(types.MessageType.Warning, f"agentls: {screened.message()}")
+            return
+        task = asyncio.ensure_future(self._offer_trust(screened))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _offer_trust(self, screened: Screened) -> None:
+        choice = await self.ask(
+            f"agentls: {screened.message()}", [TRUST, NOT_NOW], types.MessageType.Warning
+        )
+        if choice != TRUST:
+            return
+        try:
+            self.trust_folder(screened.folder, screened.sha256)
+        except AgentlsError as error:
+            self.show(types.MessageType.Error, f"agentls: {error}")
+
+    def trust_folder(self, folder: Path, expected_sha256: str | None = None) -> str:
+        """Trust ``folder``'s workspace file (as it was shown, when ``expected_sha256``), then
+        reload every configuration so its agents apply."""
+        file = folder / WORKSPACE_FILE
+        sha256 = trust.trust(file, expected_sha256)
+        self.show(types.MessageType.Info, f"agentls: trusted {file}")
+        self.session.forget_configs()
+        self._config_errors_shown.clear()
+        for document in list(self.workspace.text_documents.values()):
+            self.load_config_for(document.uri)
+        return sha256
 
     def edit_support(self) -> ClientEditSupport:
         capabilities = self.client_capabilities
@@ -124,7 +170,9 @@ class AgentlsServer(LanguageServer):
             self.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(edit=edit, label=label))
         )
 
-    async def ask(self, message: str, choices: list[str]) -> str | None:
+    async def ask(
+        self, message: str, choices: list[str], kind: types.MessageType = types.MessageType.Info
+    ) -> str | None:
         """The choice the user made, or None. Every client answers window/showMessageRequest
         (its capability only describes extras), so one that does not declare it is asked too;
         one that fails to answer has chosen nothing."""
@@ -132,7 +180,7 @@ class AgentlsServer(LanguageServer):
             answer = await asyncio.shield(
                 self.window_show_message_request_async(
                     types.ShowMessageRequestParams(
-                        type=types.MessageType.Info,
+                        type=kind,
                         message=message,
                         actions=[types.MessageActionItem(title=c) for c in choices],
                     )

@@ -14,7 +14,7 @@ import yaml
 from agentls.orchestration.config_loader import load_config
 from agentls.orchestration.results import ErrorKind, LineRange, TaskKind, TaskResult
 from agentls.orchestration.tasks import TaskSpec, run_task
-from tests.conftest import FAKES_BIN, Scenario
+from tests.conftest import FAKES_BIN, Scenario, write_trusted
 from tests.processes import alive
 
 TOOLS = ["claude", "codex", "gemini", "copilot"]
@@ -66,7 +66,7 @@ def override(workspace: Path, agent: str, **fields: Any) -> None:
     path = workspace / ".agentls.yaml"
     data = yaml.safe_load(path.read_text())
     data.setdefault("agents", {})[agent] = fields
-    path.write_text(yaml.safe_dump(data))
+    write_trusted(path, yaml.safe_dump(data))
 
 
 def run(
@@ -243,7 +243,7 @@ def test_huge_output_is_capped_and_the_final_answer_still_read(
 ) -> None:
     data = yaml.safe_load((workspace / ".agentls.yaml").read_text())
     data["settings"]["max_output_bytes"] = 1024 * 1024
-    (workspace / ".agentls.yaml").write_text(yaml.safe_dump(data))
+    write_trusted(workspace / ".agentls.yaml", yaml.safe_dump(data))
     size = 50 * 1024 * 1024 if tool == "claude" else 5 * 1024 * 1024
     scenario("huge", reply="the end", huge_bytes=size)
     result = run(workspace, tool, TaskKind.EXPLAIN)

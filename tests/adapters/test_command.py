@@ -9,6 +9,7 @@ import yaml
 from agentls.orchestration.config_loader import load_config
 from agentls.orchestration.results import ErrorKind, TaskKind, TaskResult
 from agentls.orchestration.tasks import TaskSpec, run_task
+from tests.conftest import write_trusted
 
 # A stand-in for llm/ollama-style tools: echoes what it was given as text or JSON.
 TOOL = """\
@@ -43,7 +44,7 @@ def configure(workspace: Path, command: list[str], options: dict[str, object]) -
         }
     }
     settings = yaml.safe_load((workspace / ".agentls.yaml").read_text())
-    (workspace / ".agentls.yaml").write_text(yaml.safe_dump({**settings, **config}))
+    write_trusted(workspace / ".agentls.yaml", yaml.safe_dump({**settings, **config}))
 
 
 def run(workspace: Path, task: TaskKind) -> TaskResult:

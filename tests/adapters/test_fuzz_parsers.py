@@ -17,6 +17,7 @@ from agentls.orchestration.code_blocks import edits_from_blocks
 from agentls.orchestration.config import AgentConfig, Settings
 from agentls.orchestration.config_loader import load_config
 from agentls.orchestration.results import LineRange, TaskKind
+from tests.conftest import write_trusted
 
 ADAPTERS = ["claude", "codex", "gemini", "copilot", "ruff", "command"]
 json_values = st.recursive(
@@ -106,7 +107,7 @@ yaml_text = st.text(
 )
 @given(text=yaml_text)
 def test_configuration_files_fail_only_with_config_errors(tmp_path: Path, text: str) -> None:
-    (tmp_path / ".agentls.yaml").write_text(text)
+    write_trusted(tmp_path / ".agentls.yaml", text)
     try:
         load_config(tmp_path)
     except ConfigError as error:

@@ -8,6 +8,7 @@ import pytest
 
 from agentls.adapters.registry import AdapterRegistry
 from agentls.orchestration.config_loader import load_config
+from tests.conftest import write_trusted
 
 PLUGIN = """
 from agentls.adapters.base import Adapter, AgentReply, Invocation
@@ -66,7 +67,7 @@ def test_third_party_adapter_from_entry_points_runs(workspace: Path) -> None:
 
     registry = AdapterRegistry.default()
     assert "echo" in registry.names() and "broken" not in registry.names()
-    (workspace / ".agentls.yaml").write_text("agents:\n  shout:\n    adapter: echo\n")
+    write_trusted(workspace / ".agentls.yaml", "agents:\n  shout:\n    adapter: echo\n")
     config = load_config(workspace)
     spec = TaskSpec(agent="shout", task=TaskKind.EXPLAIN, workspace=workspace, path="calc.py")
     result = asyncio.run(run_task(config, spec))

@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
-from tests.conftest import Scenario
+from tests.conftest import Scenario, write_trusted
 
 FINDINGS = '{"findings": [{"line": 2, "severity": "warning", "message": "no types", "code": "T1"}]}'
 
@@ -111,7 +112,7 @@ def test_bad_input_is_one_line_without_traceback(
 
 
 def test_bad_config_names_the_file_and_key(workspace: Path) -> None:
-    (workspace / ".agentls.yaml").write_text("agents:\n  claude:\n    retries: many\n")
+    write_trusted(workspace / ".agentls.yaml", "agents:\n  claude:\n    retries: many\n")
     done = agentls("exec", "claude", "calc.py", "--task", "review", cwd=workspace)
     assert done.returncode == 2
     assert ".agentls.yaml:3: agents.claude.retries" in done.stderr
@@ -144,8 +145,8 @@ def test_agents_table_reports_binaries_versions_and_credentials(
 
 
 def test_doctor_says_what_to_fix(workspace: Path, tmp_path: Path) -> None:
-    (workspace / ".agentls.yaml").write_text(
-        "agents:\n  codex:\n    command: [codex-not-installed]\n"
+    write_trusted(
+        workspace / ".agentls.yaml", "agents:\n  codex:\n    command: [codex-not-installed]\n"
     )
     done = agentls("doctor", cwd=workspace)
     assert done.returncode == 1
@@ -166,10 +167,11 @@ def test_verbose_logs_go_to_stderr_and_never_show_secrets(
 ) -> None:
     secret = "sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789"
     monkeypatch.setenv("ANTHROPIC_API_KEY", secret)
-    (workspace / ".agentls.yaml").write_text(
+    write_trusted(
+        workspace / ".agentls.yaml",
         'agents:\n  ruff:\n    extra_args: [--config, \'lint.per-file-ignores = {"x" = ["'
         + secret
-        + "\"]}']\n"
+        + "\"]}']\n",
     )
     done = agentls(
         "-vv", "--log-json", "exec", "ruff", "calc.py", "--task", "review", "--json", cwd=workspace
@@ -178,3 +180,39 @@ def test_verbose_logs_go_to_stderr_and_never_show_secrets(
     assert secret not in done.stderr and secret not in done.stdout
     assert "[REDACTED]" in done.stderr
     json.loads(done.stdout)  # stdout holds only the result
+
+
+def test_an_untrusted_repository_runs_nothing_until_trusted(tmp_path: Path) -> None:
+    repository = tmp_path / "cloned"
+    repository.mkdir()
+    marker = tmp_path / "ran"
+    program = tmp_path / "program"
+    program.write_text(f"#!{sys.executable}\nopen({str(marker)!r}, 'w').write('ran')\n")
+    program.chmod(0o755)
+    (repository / ".agentls.yaml").write_text(
+        f"agents:\n  claude:\n    command: [{program}]\n"
+        f"  mine:\n    adapter: command\n    command: [{program}]\n"
+    )
+    listed = agentls("agents", cwd=repository)
+    assert listed.returncode == 0, listed.stderr
+    assert not marker.exists() and "mine" not in listed.stdout
+    assert "ignored agents.claude.command, agents.mine" in listed.stderr
+    assert f"agentls trust {repository}" in listed.stderr
+    trusted = agentls("trust", str(repository), cwd=tmp_path)
+    assert trusted.returncode == 0, trusted.stderr
+    assert "agents.claude.command:" in trusted.stdout and "agents.mine:" in trusted.stdout
+    listed = agentls("agents", cwd=repository)
+    assert marker.exists() and "mine" in listed.stdout and "ignored" not in listed.stderr
+    forgotten = agentls("trust", "--forget", str(repository), cwd=tmp_path)
+    assert "no longer trusted" in forgotten.stdout
+    marker.unlink()
+    agentls("agents", cwd=repository)
+    assert not marker.exists()
+
+
+def test_config_show_says_what_an_untrusted_file_could_not_set(tmp_path: Path) -> None:
+    (tmp_path / ".agentls.yaml").write_text("settings:\n  audit:\n    enabled: false\n")
+    shown = agentls("config", "show", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "settings.audit: a workspace file cannot change auditing" in shown.stderr
+    assert yaml.safe_load(shown.stdout.split("\n", 3)[-1])["settings"]["audit"]["enabled"]

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from tests.cli.test_cli import agentls
-from tests.conftest import Scenario
+from tests.conftest import Scenario, write_trusted
 
 pytestmark = pytest.mark.usefixtures("credentials")
 
@@ -20,7 +20,7 @@ NEW_MEAN = "def mean(values):\n    return sum(values) / len(values) if values el
 def one_step(workspace: Path) -> Path:
     config = yaml.safe_load((workspace / ".agentls.yaml").read_text())
     config["workflows"] = {"one": {"steps": [{"agent": "codex", "task": "implement"}]}}
-    (workspace / ".agentls.yaml").write_text(yaml.safe_dump(config))
+    write_trusted(workspace / ".agentls.yaml", yaml.safe_dump(config))
     return workspace
 
 

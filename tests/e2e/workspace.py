@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from tests.conftest import write_trusted
+
 ROOT = Path(__file__).resolve().parents[2]
 FAKES_BIN = ROOT / "tests" / "fakes" / "bin"
 CREDENTIALS = ("ANTHROPIC_API_KEY", "CODEX_API_KEY", "GEMINI_API_KEY", "GH_TOKEN")
@@ -65,6 +67,7 @@ class EditorWorkspace:
         launcher.write_text(f'#!/bin/sh\nexec {sys.executable} -m agentls "$@"\n')
         launcher.chmod(0o755)
         self.home = home = scratch / "home"
+        self.state_home = home / ".local" / "state"
         self.env = {
             name: value
             for name, value in os.environ.items()
@@ -87,13 +90,13 @@ class EditorWorkspace:
         config = workspace / ".agentls.yaml"
         current = (yaml.safe_load(config.read_text()) if config.exists() else None) or {}
         current.setdefault("settings", {}).update(SETTINGS["settings"])
-        config.write_text(yaml.safe_dump(current))
+        write_trusted(config, yaml.safe_dump(current), self.state_home)
 
     def _config(self) -> dict[str, Any]:
         return yaml.safe_load((self.workspace / ".agentls.yaml").read_text()) or {}
 
     def _write_config(self, config: dict[str, Any]) -> None:
-        (self.workspace / ".agentls.yaml").write_text(yaml.safe_dump(config))
+        write_trusted(self.workspace / ".agentls.yaml", yaml.safe_dump(config), self.state_home)
 
     def scenario(self, agent: str, *replies: str, behavior: str = "ok", **fields: Any) -> Path:
         """Script ``agent``'s fake in the workspace configuration, as the server tests do."""

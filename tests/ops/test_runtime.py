@@ -17,12 +17,12 @@ import yaml
 from agentls.audit import AuditLog
 from agentls.metrics import REGISTRY, serve
 from agentls.orchestration.config_loader import load_config
-from agentls.orchestration.history import state_dir
 from agentls.orchestration.results import TaskKind
 from agentls.orchestration.runtime import Runtime
 from agentls.orchestration.tasks import TaskSpec, run_task
 from agentls.rate_limit import RateLimited
-from tests.conftest import Scenario
+from agentls.state import state_dir
+from tests.conftest import Scenario, write_trusted
 
 pytestmark = pytest.mark.usefixtures("credentials")
 FINDINGS = '{"findings": [{"line": 1, "message": "m"}]}'
@@ -43,7 +43,7 @@ def settings(workspace: Path, **values: object) -> None:
     path = workspace / ".agentls.yaml"
     data = yaml.safe_load(path.read_text())
     data["settings"].update(values)
-    path.write_text(yaml.safe_dump(data))
+    write_trusted(path, yaml.safe_dump(data))
 
 
 def audit_records() -> list[dict[str, object]]:
@@ -57,7 +57,7 @@ def test_a_run_leaves_a_verifiable_audit_trail(
 ) -> None:
     config = yaml.safe_load((workspace / ".agentls.yaml").read_text())
     config["workflows"] = {"one": {"steps": [{"agent": "codex", "task": "implement"}]}}
-    (workspace / ".agentls.yaml").write_text(yaml.safe_dump(config))
+    write_trusted(workspace / ".agentls.yaml", yaml.safe_dump(config))
     scenario("ok", reply="```python\ndef add(a, b):\n    return b + a\n```")
     done = agentls("run", "one", "calc.py:1-2", "--apply", "--json", cwd=workspace)
     assert done.returncode == 0, done.stderr

@@ -6,6 +6,7 @@ import pytest
 
 from agentls.errors import ConfigError
 from agentls.orchestration.config_loader import builtin_config_dir, load_config, render_schema
+from tests.conftest import write_trusted
 
 
 def user_config(text: str) -> Path:
@@ -27,7 +28,7 @@ def test_builtin_config_has_the_four_cli_agents_and_the_offline_reviewer() -> No
 
 def test_layers_merge_key_by_key_workspace_last(tmp_path: Path) -> None:
     user_config("agents:\n  claude:\n    model: opus\n    timeout_s: 100\n")
-    (tmp_path / ".agentls.yaml").write_text("agents:\n  claude:\n    timeout_s: 30\n")
+    write_trusted(tmp_path / ".agentls.yaml", "agents:\n  claude:\n    timeout_s: 30\n")
     config = load_config(tmp_path)
     claude = config.agents["claude"]
     assert claude.model == "opus"  # from the user's file
@@ -37,9 +38,10 @@ def test_layers_merge_key_by_key_workspace_last(tmp_path: Path) -> None:
 
 
 def test_a_new_agent_can_be_declared_in_the_workspace(tmp_path: Path) -> None:
-    (tmp_path / ".agentls.yaml").write_text(
+    write_trusted(
+        tmp_path / ".agentls.yaml",
         "agents:\n  local:\n    adapter: command\n    command: [llm]\n"
-        "    options: {output: json, text_field: answer}\n"
+        "    options: {output: json, text_field: answer}\n",
     )
     config = load_config(tmp_path)
     assert config.agents["local"].options == {"output": "json", "text_field": "answer"}
@@ -64,7 +66,7 @@ def test_unknown_key_is_reported_where_it_was_written(tmp_path: Path) -> None:
 
 
 def test_invalid_yaml_gives_the_line(tmp_path: Path) -> None:
-    (tmp_path / ".agentls.yaml").write_text("agents:\n  claude:\n    model: [opus\n")
+    write_trusted(tmp_path / ".agentls.yaml", "agents:\n  claude:\n    model: [opus\n")
     with pytest.raises(ConfigError) as caught:
         load_config(tmp_path)
     assert ".agentls.yaml:" in str(caught.value)
@@ -72,13 +74,13 @@ def test_invalid_yaml_gives_the_line(tmp_path: Path) -> None:
 
 
 def test_top_level_must_be_a_mapping(tmp_path: Path) -> None:
-    (tmp_path / ".agentls.yaml").write_text("- claude\n")
+    write_trusted(tmp_path / ".agentls.yaml", "- claude\n")
     with pytest.raises(ConfigError, match="expected a mapping"):
         load_config(tmp_path)
 
 
 def test_unknown_adapter_lists_the_known_ones(tmp_path: Path) -> None:
-    (tmp_path / ".agentls.yaml").write_text("agents:\n  x:\n    adapter: cursor\n")
+    write_trusted(tmp_path / ".agentls.yaml", "agents:\n  x:\n    adapter: cursor\n")
     with pytest.raises(ConfigError) as caught:
         load_config(tmp_path)
     message = str(caught.value)
@@ -87,8 +89,10 @@ def test_unknown_adapter_lists_the_known_ones(tmp_path: Path) -> None:
 
 
 def test_adapter_options_are_checked_by_the_adapter(tmp_path: Path) -> None:
-    (tmp_path / ".agentls.yaml").write_text(
-        "agents:\n  x:\n    adapter: command\n    command: [llm]\n    options:\n      output: xml\n"
+    write_trusted(
+        tmp_path / ".agentls.yaml",
+        "agents:\n  x:\n    adapter: command\n    command: [llm]\n"
+        "    options:\n      output: xml\n",
     )
     with pytest.raises(ConfigError) as caught:
         load_config(tmp_path)
@@ -96,9 +100,10 @@ def test_adapter_options_are_checked_by_the_adapter(tmp_path: Path) -> None:
 
 
 def test_workflow_step_must_name_a_configured_agent(tmp_path: Path) -> None:
-    (tmp_path / ".agentls.yaml").write_text(
+    write_trusted(
+        tmp_path / ".agentls.yaml",
         "workflows:\n  mine:\n    steps:\n      - agent: claude\n        task: review\n"
-        "      - parallel:\n          - {agent: nobody, task: review}\n"
+        "      - parallel:\n          - {agent: nobody, task: review}\n",
     )
     with pytest.raises(ConfigError) as caught:
         load_config(tmp_path)
@@ -106,8 +111,9 @@ def test_workflow_step_must_name_a_configured_agent(tmp_path: Path) -> None:
 
 
 def test_step_errors_do_not_mention_the_other_step_shape(tmp_path: Path) -> None:
-    (tmp_path / ".agentls.yaml").write_text(
-        "workflows:\n  mine:\n    steps:\n      - agent: claude\n        taks: review\n"
+    write_trusted(
+        tmp_path / ".agentls.yaml",
+        "workflows:\n  mine:\n    steps:\n      - agent: claude\n        taks: review\n",
     )
     with pytest.raises(ConfigError) as caught:
         load_config(tmp_path)
@@ -151,7 +157,7 @@ def test_schema_file_is_up_to_date() -> None:
     ],
 )
 def test_bad_workflows_are_rejected_at_load_time(tmp_path: Path, steps: str, expected: str) -> None:
-    (tmp_path / ".agentls.yaml").write_text(f"workflows:\n  w:\n    steps: {steps}\n")
+    write_trusted(tmp_path / ".agentls.yaml", f"workflows:\n  w:\n    steps: {steps}\n")
     with pytest.raises(ConfigError) as caught:
         load_config(tmp_path)
     assert expected in str(caught.value)
@@ -159,6 +165,6 @@ def test_bad_workflows_are_rejected_at_load_time(tmp_path: Path, steps: str, exp
 
 
 def test_default_workflow_must_exist(tmp_path: Path) -> None:
-    (tmp_path / ".agentls.yaml").write_text("settings:\n  default_workflow: nope\n")
+    write_trusted(tmp_path / ".agentls.yaml", "settings:\n  default_workflow: nope\n")
     with pytest.raises(ConfigError, match="no workflow named 'nope'"):
         load_config(tmp_path)

@@ -17,6 +17,7 @@ from agentls.orchestration.history import History
 from agentls.orchestration.results import LineRange, WorkflowResult
 from agentls.orchestration.workflow import CancelToken, WorkflowEngine, WorkflowRequest
 from tests.adapters.test_agent_adapters import fake_processes
+from tests.conftest import write_trusted
 
 pytestmark = pytest.mark.usefixtures("credentials")
 
@@ -73,7 +74,7 @@ class Setup:
         return [json.loads(line) for line in log.read_text().splitlines()]
 
     def engine(self, bus: EventBus | None = None) -> WorkflowEngine:
-        (self.workspace / ".agentls.yaml").write_text(yaml.safe_dump(self.config))
+        write_trusted(self.workspace / ".agentls.yaml", yaml.safe_dump(self.config))
         return WorkflowEngine(load_config(self.workspace), bus)
 
     def run(

@@ -16,6 +16,8 @@ from lsprotocol import types
 from pygls.protocol import default_converter
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
+from tests.conftest import write_trusted
+
 DATA = Path(__file__).parent.parent / "data"
 CLIENTS = ["visual-studio-code", "neovim", "vscode-1.139"]
 
@@ -41,6 +43,7 @@ class Editor:
     edit_arrived: asyncio.Event = field(default_factory=asyncio.Event)
     refuse_edits: bool = False
     answer: str | None = "Apply"
+    asked: list[types.ShowMessageRequestParams] = field(default_factory=list)
 
     def uri(self, name: str) -> str:
         return (self.workspace / name).as_uri()
@@ -133,7 +136,7 @@ class Editor:
             "AGENTLS_FAKE_SCENARIO": str(path),
             "AGENTLS_FAKE_LOG": str(self.workspace.parent / f"log-{agent}.jsonl"),
         }
-        config_file.write_text(yaml.safe_dump(config))
+        write_trusted(config_file, yaml.safe_dump(config))
         return path
 
     def calls(self, agent: str) -> list[dict[str, Any]]:
@@ -192,6 +195,7 @@ async def _initialize(
 
     @lsp_client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
     def ask(params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:
+        editor.asked.append(params)
         return types.MessageActionItem(title=editor.answer) if editor.answer else None
 
     @lsp_client.feature(types.CLIENT_REGISTER_CAPABILITY)

@@ -80,14 +80,19 @@ class RawServer:
             elif message.get("id") in self.pending:
                 self.pending.pop(message["id"]).set_result(message)
 
-    async def initialize(self, root: Path) -> float:
-        """Initialize; the seconds the answer took."""
+    async def initialize(self, root: Path, options: Any = None) -> float:
+        """Initialize (with ``options`` as initializationOptions); the seconds it took."""
         capabilities = {
             "window": {"workDoneProgress": True},
             "workspace": {"applyEdit": True, "configuration": True},
         }
         elapsed = await self.timed(
-            "initialize", {"capabilities": capabilities, "rootUri": root.as_uri()}
+            "initialize",
+            {
+                "capabilities": capabilities,
+                "rootUri": root.as_uri(),
+                "initializationOptions": options,
+            },
         )
         self.notify("initialized", {})
         return elapsed

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tests.adapters.test_agent_adapters import fake_processes
+from tests.conftest import write_trusted
 from tests.server.rawlsp import RawServer
 
 pytestmark = pytest.mark.usefixtures("credentials")
@@ -107,9 +108,10 @@ def test_shutdown_stops_every_run_and_leaves_no_process(workspace: Path, tmp_pat
     scenario = tmp_path / "hang.json"
     scenario.write_text(json.dumps({"behavior": "hang"}))
     config = workspace / ".agentls.yaml"
-    config.write_text(
+    write_trusted(
+        config,
         config.read_text()
-        + f"agents:\n  codex:\n    set_env: {{AGENTLS_FAKE_SCENARIO: '{scenario}'}}\n"
+        + f"agents:\n  codex:\n    set_env: {{AGENTLS_FAKE_SCENARIO: '{scenario}'}}\n",
     )
 
     async def session() -> None:

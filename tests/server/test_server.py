@@ -9,6 +9,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
 from tests.adapters.test_agent_adapters import fake_processes
+from tests.conftest import write_trusted
 from tests.server.conftest import Editor
 
 NEW_MEAN = "def mean(values):\n    return sum(values) / len(values) if values else 0.0\n"
@@ -365,7 +366,7 @@ async def test_preview_mode_marks_edits_for_confirmation(editor: Editor) -> None
 async def test_each_workspace_folder_has_its_own_configuration(editor: Editor) -> None:
     second = editor.workspace.parent / "second"
     second.mkdir()
-    (second / ".agentls.yaml").write_text("settings:\n  default_workflow: offline\n")
+    write_trusted(second / ".agentls.yaml", "settings:\n  default_workflow: offline\n")
     (second / "other.py").write_text("import os\n")
     editor.client.workspace_did_change_workspace_folders(
         types.DidChangeWorkspaceFoldersParams(

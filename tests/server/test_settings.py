@@ -59,3 +59,47 @@ def test_every_server_setting_is_contributed_by_the_vscode_extension_and_documen
         assert entry is not None, f"package.json contributes no agentls.{name}"
         assert entry.get("description") or entry.get("markdownDescription"), name
         assert f"| `{name}` |" in docs, f"docs/server.md does not list {name}"
+
+
+def test_a_client_cannot_choose_what_an_agent_runs() -> None:
+    settings, problem = parse_settings(
+        {
+            "agents": {
+                "claude": {
+                    "model": "opus",
+                    "command": ["sh", "-c", "id"],
+                    "env": ["AWS_SECRET_ACCESS_KEY"],
+                    "setEnv": {"NODE_OPTIONS": "--require /tmp/x.js"},
+                    "adapter": "command",
+                    "options": {"output": "json"},
+                    "extraArgs": ["--dangerously-skip-permissions"],
+                },
+                "evil": {"adapter": "command", "command": ["sh"]},
+            },
+            "command": ["sh"],
+            "applyMode": "preview",
+        }
+    )
+    assert problem is not None
+    for key in ("command", "env", "setEnv", "adapter", "options", "extraArgs"):
+        assert f"agents.claude.{key}" in problem
+    assert "agents.evil.adapter" in problem and ", command ignored: " in problem
+    assert problem.count("\n") == 0  # one warning line
+    assert settings.apply_mode == "preview"
+    assert settings.overrides() == {"agents": {"claude": {"model": "opus"}}}
+
+
+def test_a_model_is_a_plain_value_never_a_flag() -> None:
+    for model in ("--dangerously-skip-permissions", "-c", "a b", "", "x" * 200, "o\npus"):
+        settings, problem = parse_settings({"agents": {"codex": {"model": model}}})
+        assert problem is not None and "agents.codex.model" in problem, model
+        assert settings.overrides() == {}
+    settings, problem = parse_settings({"agents": {"codex": {"model": "gpt-5-codex"}}})
+    assert problem is None and settings.overrides()["agents"]["codex"]["model"] == "gpt-5-codex"
+
+
+def test_the_token_and_the_editors_own_keys_are_not_settings() -> None:
+    settings, problem = parse_settings(
+        {"token": "s3cret", "server": {"path": "agentls"}, "trace": {"server": "off"}}
+    )
+    assert problem is None and settings == EditorSettings()

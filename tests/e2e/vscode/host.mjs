@@ -118,6 +118,9 @@ export class Host {
       // Nothing reaches for a marketplace.
       EXTENSIONS_GALLERY: JSON.stringify({ serviceUrl: "http://127.0.0.1:9/gallery", itemUrl: "http://127.0.0.1:9/item" }),
     };
+    // The workspace's .agentls.yaml sets the agents' environment: its owner trusts it.
+    const trusted = spawnSync(join(VENV_BIN, "agentls"), ["trust", this.workspace.folder], { env: this.env });
+    if (trusted.status !== 0) throw new Error(`agentls trust failed: ${trusted.stderr}`);
     writeFileSync(join(this.userData, "User/settings.json"), JSON.stringify({
       "telemetry.telemetryLevel": "off",
       "git.enabled": false,

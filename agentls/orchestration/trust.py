@@ -1,0 +1,167 @@
+"""Workspace trust: a repository's ``.agentls.yaml`` may not choose what runs until the user says
+so, as VS Code's workspace trust and direnv's ``allow`` do.
+
+A cloned repository is someone else's file. Its workflows and prompts are harmless on the
+built-in agents, but a key that runs a program or changes what it sees (an agent's ``command``,
+``adapter``, ``env``, ``set_env``, ``extra_args``, ``options``; ``settings.pass_env``) would run
+the author's program with the user's rights and keys. Those keys are left out until
+``agentls trust FOLDER`` records the sha256 of the file's exact bytes; any later change needs
+trusting again. ``settings.audit`` is never taken from a workspace file, trusted or not: a
+repository must not be able to turn auditing off or send it elsewhere.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agentls.errors import AgentlsError
+from agentls.state import state_dir, write_private
+
+AGENT_PROGRAM_KEYS = ("adapter", "command", "env", "set_env", "extra_args", "options")
+SETTINGS_PROGRAM_KEYS = ("pass_env",)
+NEVER_FROM_WORKSPACE = ("audit",)
+"""Keys of ``settings`` a workspace file can never set."""
+
+
+class TrustError(AgentlsError):
+    """The file to trust is missing or changed since the user was shown it."""
+
+
+@dataclass(frozen=True)
+class Screened:
+    """What was left out of a workspace file, and why."""
+
+    file: Path
+    sha256: str
+    untrusted: tuple[str, ...]
+    """Keys that run programs, left out because this content is not trusted."""
+    refused: tuple[str, ...]
+    """Keys a workspace file may never set."""
+
+    @property
+    def folder(self) -> Path:
+        return self.file.parent
+
+    def message(self) -> str:
+        parts = []
+        if self.untrusted:
+            parts.append(
+                f"{self.file}: ignored {', '.join(self.untrusted)} (they run programs and "
+                f"this file is not trusted); after reading it, run `agentls trust {self.folder}`"
+            )
+        if self.refused:
+            parts.append(
+                f"{self.file}: ignored {', '.join(self.refused)}: a workspace file cannot "
+                "change auditing (set it in your own config)"
+            )
+        return "; ".join(parts)
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def store_path() -> Path:
+    return state_dir() / "trusted.json"
+
+
+def _store() -> dict[str, str]:
+    try:
+        loaded = json.loads(store_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(loaded, dict):
+        return {}
+    return {str(k): str(v) for k, v in loaded.items()}
+
+
+def _key(file: Path) -> str:
+    return str(file.resolve())
+
+
+def is_trusted(file: Path, sha256: str) -> bool:
+    return _store().get(_key(file)) == sha256
+
+
+def trust(file: Path, expected_sha256: str | None = None) -> str:
+    """Record ``file``'s current content as trusted; its sha256. With ``expected_sha256``, only
+    if the content is still what the user was shown."""
+    try:
+        current = digest(file.read_bytes())
+    except OSError as error:
+        raise TrustError(f"cannot read {file}: {error.strerror or error}") from None
+    if expected_sha256 is not None and current != expected_sha256:
+        raise TrustError(f"{file} changed since it was shown to you; nothing was trusted")
+    store = _store()
+    store[_key(file)] = current
+    write_private(store_path(), json.dumps(store, indent=1, sort_keys=True).encode())
+    return current
+
+
+def forget(file: Path) -> bool:
+    """Withdraw trust; whether it was trusted."""
+    store = _store()
+    if store.pop(_key(file), None) is None:
+        return False
+    write_private(store_path(), json.dumps(store, indent=1, sort_keys=True).encode())
+    return True
+
+
+Key = tuple[str, ...]
+
+
+def program_keys(data: dict[str, Any], known_agents: set[str]) -> list[Key]:
+    """Keys of ``data`` (a workspace file's mapping) that run programs. An agent the lower
+    layers do not define is named whole: without its program keys it cannot exist."""
+    found: list[Key] = []
+    agents = data.get("agents")
+    if isinstance(agents, dict):
+        for name, agent in agents.items():
+            if not isinstance(agent, dict):
+                continue
+            keys = [key for key in AGENT_PROGRAM_KEYS if key in agent]
+            if keys and name not in known_agents:
+                found.append(("agents", str(name)))
+            else:
+                found.extend(("agents", str(name), key) for key in keys)
+    settings = data.get("settings")
+    if isinstance(settings, dict):
+        found.extend(("settings", key) for key in SETTINGS_PROGRAM_KEYS if key in settings)
+    return found
+
+
+def screen(
+    file: Path, raw: bytes, data: dict[str, Any], known_agents: set[str]
+) -> tuple[dict[str, Any], Screened | None]:
+    """``data`` without the keys it may not set, and what was left out (None: nothing)."""
+    sha256 = digest(raw)
+    refused: list[Key] = []
+    settings = data.get("settings")
+    if isinstance(settings, dict):
+        refused = [("settings", key) for key in NEVER_FROM_WORKSPACE if key in settings]
+    untrusted = [] if is_trusted(file, sha256) else program_keys(data, known_agents)
+    if not untrusted and not refused:
+        return data, None
+    kept = _without(data, [*untrusted, *refused])
+    return kept, Screened(file.resolve(), sha256, _dotted(untrusted), _dotted(refused))
+
+
+def _dotted(keys: list[Key]) -> tuple[str, ...]:
+    return tuple(".".join(key) for key in keys)
+
+
+def _without(data: dict[str, Any], keys: list[Key]) -> dict[str, Any]:
+    kept = copy.deepcopy(data)
+    for key in keys:
+        *parents, last = key
+        node: Any = kept
+        for part in parents:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(last, None)
+    return kept
