@@ -15,7 +15,8 @@ from collections import OrderedDict
 from pathlib import Path
 
 from agentls.orchestration.results import TaskResult
-from agentls.redaction import redact
+from agentls.redaction import redact, redact_value
+from agentls.state import private_file
 
 
 def cache_key(
@@ -32,7 +33,7 @@ class ResultCache:
         self.memory_entries = memory_entries
         self._memory: OrderedDict[str, tuple[float, str]] = OrderedDict()
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(path)
             with self._db() as db:
                 db.execute(
                     "create table if not exists results "
@@ -60,7 +61,7 @@ class ResultCache:
     def put(self, key: str, result: TaskResult) -> None:
         if not result.ok:
             return
-        entry = (time.time(), result.model_dump_json())
+        entry = (time.time(), redact_value(result).model_dump_json())
         self._remember(key, entry)
         if self.path is not None:
             with self._db() as db:

@@ -1,10 +1,24 @@
-"""Secret redaction for anything agentls logs, reports or stores."""
+"""Secret redaction for anything agentls logs, reports, stores, prints or sends to an editor.
+
+The secrets are the values of credential variables (names with KEY, TOKEN, SECRET, PASSWORD,
+CREDENTIAL, and each adapter's own credential variables), the values agentls itself hands an
+agent (``set_env``, once registered), and API-key shapes. An agent can echo a key encoded, so
+each secret is also matched in base64 (standard and URL-safe, padded or not, at any of the
+three alignments it can have inside a longer base64 text), URL-encoded, JSON-escaped and hex.
+"""
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from typing import Any, TypeVar
+from urllib.parse import quote, quote_plus
+
+from pydantic import BaseModel
 
 REDACTED = "[REDACTED]"
 
@@ -21,34 +35,113 @@ _KEY_SHAPES = re.compile(
     re.VERBOSE,
 )
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.IGNORECASE)
-_MIN_SECRET_LEN = 8
+MIN_SECRET_LEN = 8
 _MAX_LOGGED_ARG = 200
+# An encoded fragment shorter than this could match ordinary text by chance.
+_MIN_FORM_LEN = 8
+
+_registered_values: set[str] = set()
+_registered_names: set[str] = set()
+
+Value = TypeVar("Value")
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def register(values: Iterable[str] = (), names: Iterable[str] = ()) -> None:
+    """Secrets this process knows beyond the credential-like variables: values agentls gives
+    agents (``set_env``) and the names of the adapters' credential variables."""
+    _registered_values.update(value for value in values if len(value) >= MIN_SECRET_LEN)
+    _registered_names.update(names)
 
 
 def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
-    """Values of credential-like variables, longest first so overlapping values redact fully."""
+    """Every known secret, longest first so overlapping values redact fully."""
     source = os.environ if environ is None else environ
     values = {
         value
         for name, value in source.items()
-        if _SECRET_NAME.search(name) and len(value) >= _MIN_SECRET_LEN
+        if (_SECRET_NAME.search(name) or name in _registered_names) and len(value) >= MIN_SECRET_LEN
     }
-    return sorted(values, key=len, reverse=True)
+    return sorted(values | _registered_values, key=len, reverse=True)
+
+
+def encoded_forms(secret: str) -> set[str]:
+    """``secret`` and the encodings an agent's output might carry it in."""
+    raw = secret.encode("utf-8")
+    forms = {secret, json.dumps(secret)[1:-1], raw.hex(), raw.hex().upper()}
+    for url in (quote(secret, safe=""), quote_plus(secret), quote(secret)):
+        forms |= {url, re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), url)}
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        whole = encode(raw).decode("ascii")
+        forms |= {whole, whole.rstrip("=")}
+        for skip in range(3):
+            # Inside a longer base64 text the secret starts at one of three offsets within a
+            # 3-byte group; its bytes from the next group boundary encode the same every time.
+            rest = raw[skip:]
+            core = rest[: len(rest) // 3 * 3]
+            forms.add(encode(core).decode("ascii"))
+    return {form for form in forms if len(form) >= _MIN_FORM_LEN}
+
+
+@lru_cache(maxsize=64)
+def _pattern(secrets: frozenset[str]) -> re.Pattern[str] | None:
+    forms = {form for secret in secrets for form in encoded_forms(secret)}
+    if not forms:
+        return None
+    return re.compile("|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True)))
+
+
+class Redactor:
+    """Redacts a fixed set of secrets (and key shapes) from text, values and models."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        self._pattern = _pattern(frozenset(s for s in secrets if len(s) >= MIN_SECRET_LEN))
+
+    @classmethod
+    def current(cls) -> Redactor:
+        """The secrets of this environment and those registered so far."""
+        return cls(secret_values())
+
+    def text(self, text: str) -> str:
+        if self._pattern is not None:
+            text = self._pattern.sub(REDACTED, text)
+        return _KEY_SHAPES.sub(REDACTED, text)
+
+    def value(self, value: Value) -> Value:
+        """Strings anywhere inside dicts, lists and tuples redacted (keys included)."""
+        return self._value(value)  # type: ignore[no-any-return]
+
+    def _value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {self._value(key): self._value(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return type(value)(self._value(item) for item in value)
+        if isinstance(value, BaseModel):
+            return self.model(value)
+        return value
+
+    def model(self, model: Model) -> Model:
+        """A copy of ``model`` with every string field redacted."""
+        return type(model).model_validate(self._value(model.model_dump(mode="json")))
 
 
 def redact(text: str, secrets: Iterable[str] | None = None) -> str:
-    for value in secret_values() if secrets is None else secrets:
-        text = text.replace(value, REDACTED)
-    return _KEY_SHAPES.sub(REDACTED, text)
+    return (Redactor.current() if secrets is None else Redactor(secrets)).text(text)
+
+
+def redact_value(value: Value) -> Value:
+    return Redactor.current().value(value)
 
 
 def redact_argv(argv: Iterable[str]) -> list[str]:
     """argv fit for a log line: secrets redacted, long arguments (prompts) elided."""
-    secrets = secret_values()
+    redactor = Redactor.current()
     shown = []
     for arg in argv:
         if len(arg) > _MAX_LOGGED_ARG:
             shown.append(f"<{len(arg)} characters>")
         else:
-            shown.append(redact(arg, secrets))
+            shown.append(redactor.text(arg))
     return shown

@@ -22,9 +22,16 @@ def state_dir() -> Path:
 
 
 def private_dir(path: Path) -> Path:
-    """``path`` and its missing parents created 0700; an existing folder is tightened to 0700."""
+    """``path`` and its missing parents created 0700; ``path`` is tightened to 0700, and so is
+    every folder between it and the state folder (which older versions made 0755)."""
     path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
-    os.chmod(path, PRIVATE_DIR)
+    root = state_dir()
+    folder = path
+    while True:
+        os.chmod(folder, PRIVATE_DIR)
+        if folder == root or root not in folder.parents:
+            break
+        folder = folder.parent
     return path
 
 

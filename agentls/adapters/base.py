@@ -46,6 +46,7 @@ from agentls.orchestration.results import (
     Usage,
 )
 from agentls.redaction import redact
+from agentls.redaction import register as register_secrets
 
 ALL_TASKS = frozenset(TaskKind)
 
@@ -187,6 +188,10 @@ class Adapter(ABC):
     login_hint: ClassVar[str] = ""
     tasks: ClassVar[frozenset[TaskKind]] = ALL_TASKS
     Options: ClassVar[type[BaseModel]] = NoOptions
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        register_secrets(names=cls.credential_env)  # their values are redacted everywhere
 
     def __init__(self, agent_name: str, config: AgentConfig, settings: Settings) -> None:
         self.agent_name = agent_name

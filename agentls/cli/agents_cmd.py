@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 
 import click
 from rich.table import Table
 
-from agentls.cli.common import EXIT_FAILED, find_workspace, load_or_fail, out
+from agentls.cli.common import EXIT_FAILED, find_workspace, load_or_fail, out, print_json
 from agentls.orchestration.agent_status import AgentStatus, agent_statuses
 from agentls.orchestration.config_loader import config_files
 
@@ -29,7 +28,7 @@ def agents(workspace: Path, as_json: bool) -> None:
     """List the configured agents: binary found, version, credentials."""
     statuses = asyncio.run(agent_statuses(load_or_fail(find_workspace(workspace))))
     if as_json:
-        click.echo(json.dumps([_as_dict(s) for s in statuses], indent=2))
+        print_json([_as_dict(s) for s in statuses], indent=2)
         return
     table = Table(title="agentls agents")
     for column in ("agent", "adapter", "enabled", "binary", "version", "credentials"):

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
+import click
 from rich.console import Console
 from rich.markup import escape
 
 from agentls.errors import AgentlsError
 from agentls.orchestration.config import AgentlsConfig
 from agentls.orchestration.config_loader import WORKSPACE_FILE, load_config
+from agentls.redaction import redact_value
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -23,6 +26,11 @@ err = Console(stderr=True, soft_wrap=True)
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     err.print(f"[bold red]agentls:[/] {message}", highlight=False, markup=True)
     sys.exit(code)
+
+
+def print_json(payload: Any, indent: int | None = None) -> None:
+    """Every ``--json`` output: one JSON document on stdout, secrets redacted."""
+    click.echo(json.dumps(redact_value(payload), ensure_ascii=False, indent=indent))
 
 
 def find_workspace(start: Path) -> Path:

@@ -9,6 +9,7 @@ import yaml
 
 from agentls.cli.common import find_workspace, load_or_fail, out
 from agentls.orchestration.config_loader import config_files, render_schema
+from agentls.redaction import REDACTED, redact_value
 
 
 @click.group()
@@ -24,7 +25,10 @@ def show(workspace: Path) -> None:
     merged = load_or_fail(root)
     for path in config_files(root):
         click.echo(f"# from {path}")
-    click.echo(yaml.safe_dump(merged.model_dump(mode="json"), sort_keys=False))
+    shown = merged.model_dump(mode="json")
+    for agent in shown["agents"].values():
+        agent["set_env"] = dict.fromkeys(agent["set_env"], REDACTED)
+    click.echo(yaml.safe_dump(redact_value(shown), sort_keys=False))
 
 
 @config.command()

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from pathlib import Path
 
 import click
 
-from agentls.cli.common import EXIT_FAILED, err, fail, find_workspace, load_or_fail, out
+from agentls.cli.common import (
+    EXIT_FAILED,
+    err,
+    fail,
+    find_workspace,
+    load_or_fail,
+    out,
+    print_json,
+)
 from agentls.cli.render import render_result, result_json
 from agentls.errors import AgentlsError
 from agentls.orchestration.config import AgentlsConfig
@@ -87,7 +94,7 @@ def exec_task(
     except KeyboardInterrupt:
         fail("interrupted; the agent was stopped", EXIT_INTERRUPTED)
     if as_json:
-        click.echo(json.dumps(result_json(result), ensure_ascii=False))
+        print_json(result_json(result))
     else:
         render_result(out, result, root)
     if not result.ok:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
@@ -15,7 +14,15 @@ from rich.markdown import Markdown
 from rich.markup import escape
 from rich.table import Table
 
-from agentls.cli.common import EXIT_FAILED, err, fail, find_workspace, load_or_fail, out
+from agentls.cli.common import (
+    EXIT_FAILED,
+    err,
+    fail,
+    find_workspace,
+    load_or_fail,
+    out,
+    print_json,
+)
 from agentls.cli.exec_cmd import EXIT_INTERRUPTED, parse_target
 from agentls.errors import AgentlsError
 from agentls.orchestration.apply import apply_result, undo
@@ -57,7 +64,7 @@ def workflows(workspace: Path, as_json: bool) -> None:
     """List the workflows and their steps."""
     config = load_or_fail(find_workspace(workspace))
     if as_json:
-        click.echo(json.dumps({n: w.model_dump(mode="json") for n, w in config.workflows.items()}))
+        print_json({n: w.model_dump(mode="json") for n, w in config.workflows.items()})
         return
     table = Table(title="agentls workflows")
     for column in ("workflow", "steps", "cycle", "description"):
@@ -157,8 +164,7 @@ def history_cmd(workspace: Path, limit: int, as_json: bool) -> None:
     """The latest runs in this workspace."""
     runs = History(find_workspace(workspace)).runs(limit)
     if as_json:
-        click.echo(json.dumps([info.__dict__ | {"selection": str(info.selection or "")}
-                               for info in runs]))  # fmt: skip
+        print_json([info.__dict__ | {"selection": str(info.selection or "")} for info in runs])
         return
     table = Table(title="agentls history")
     for column in ("run", "when", "workflow", "file", "turns", "status", "summary"):
@@ -279,7 +285,7 @@ def _finish(
     if as_json:
         payload = workflow_json(result)
         payload["applied"] = written
-        click.echo(json.dumps(payload, ensure_ascii=False))
+        print_json(payload)
     elif mode == "diff":
         click.echo("".join(edit_diffs(result).values()), nl=False)
     else:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ from agentls.orchestration.edits import apply_edits
 from agentls.orchestration.history import AppliedFile, History
 from agentls.orchestration.paths import workspace_relative
 from agentls.orchestration.results import ProposedEdit, WorkflowResult
+from agentls.state import write_private
 
 
 class ApplyError(AgentlsError):
@@ -44,8 +44,7 @@ def apply_result(
         backup: Path | None = None
         if target.exists():
             backup = backups / path
-            backup.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(target, backup)
+            write_private(backup, target.read_bytes())
         if after is None:
             target.unlink()
             outcome.deleted.append(path)

@@ -212,3 +212,7 @@ class AgentlsConfig(_Model):
     @screened.setter
     def screened(self, value: Screened | None) -> None:
         self._screened = value
+
+    def secret_values(self) -> list[str]:
+        """Values agentls hands agents itself: every ``set_env`` value is treated as a secret."""
+        return [value for agent in self.agents.values() for value in agent.set_env.values()]

@@ -22,6 +22,7 @@ from agentls.errors import ConfigError
 from agentls.orchestration.conditions import parse_condition
 from agentls.orchestration.config import AgentlsConfig, ParallelGroup, WorkflowConfig
 from agentls.orchestration.trust import Screened, screen
+from agentls.redaction import register as register_secrets
 
 WORKSPACE_FILE = ".agentls.yaml"
 BUILTIN_FILES = ("agents.yaml", "workflows.yaml")
@@ -105,6 +106,7 @@ def load_config(
             raise
         raise ConfigError(f"{error}\n  ({screened.message()})") from None
     config.screened = screened
+    register_secrets(config.secret_values())
     return config
 
 

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from agentls.errors import TaskInputError
 from agentls.orchestration.results import LineRange, WorkflowResult
-from agentls.state import state_dir
+from agentls.redaction import Redactor, redact
+from agentls.state import private_dir, private_file, state_dir
 
 _SCHEMA = """
 create table if not exists runs (
@@ -79,9 +80,8 @@ class AppliedFile:
 class History:
     def __init__(self, workspace: Path) -> None:
         self.workspace = workspace.resolve()
-        self.folder = workspace_state_dir(self.workspace)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.path = self.folder / "history.sqlite"
+        self.folder = private_dir(workspace_state_dir(self.workspace))
+        self.path = private_file(self.folder / "history.sqlite")
         with self._db() as db:
             db.executescript(_SCHEMA)
 
@@ -101,6 +101,7 @@ class History:
         selection: LineRange | None,
         instruction: str | None,
     ) -> None:
+        instruction = redact(instruction) if instruction is not None else None
         with self._db() as db:
             db.execute(
                 "insert into runs values (?, ?, ?, ?, ?, ?)",
@@ -116,6 +117,9 @@ class History:
         self.record_turn(result.run_id, None, result)
 
     def record_turn(self, run_id: str, message: str | None, result: WorkflowResult) -> int:
+        redactor = Redactor.current()
+        result = redactor.model(result)
+        message = redactor.text(message) if message is not None else None
         with self._db() as db:
             (turn,) = db.execute(
                 "select coalesce(max(turn) + 1, 0) from turns where run_id = ?", (run_id,)

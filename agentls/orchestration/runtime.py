@@ -23,7 +23,8 @@ from agentls.orchestration.config import AgentlsConfig, RateLimit
 from agentls.orchestration.prompts import PROMPT_VERSION
 from agentls.orchestration.results import TaskKind, TaskResult
 from agentls.rate_limit import Limit, RateLimited, RateLimiter
-from agentls.redaction import redact_argv
+from agentls.redaction import Redactor, redact_argv
+from agentls.redaction import register as register_secrets
 from agentls.security import check_instruction
 from agentls.state import state_dir
 
@@ -53,6 +54,7 @@ class Runtime:
     def create(cls, config: AgentlsConfig, client: str, use_cache: bool = True) -> Runtime:
         settings = config.settings
         limits = settings.rate_limits
+        register_secrets(config.secret_values())
         audit = None
         if settings.audit.enabled:
             path = settings.audit.path or str(state_dir() / "audit" / "audit.log")
@@ -130,9 +132,11 @@ class Runtime:
             cwd=str(request.workspace),
             write=request.write,
         )
+        redactor = Redactor.current()
         started = time.monotonic()
-        result = await adapter.run(request, on_line)
+        result = await adapter.run(request, _redacting(on_line, redactor))
         elapsed = time.monotonic() - started
+        result = redactor.model(result)  # at the source: nothing after this sees a secret
         self._measure(result, elapsed)
         self.record(
             "agent_finished",
@@ -190,6 +194,12 @@ class Runtime:
             TOKENS.labels(result.agent, "output").inc(usage.output_tokens)
         if usage.cost_usd:
             COST.labels(result.agent).inc(usage.cost_usd)
+
+
+def _redacting(on_line: LineCallback | None, redactor: Redactor) -> LineCallback | None:
+    if on_line is None:
+        return None
+    return lambda line: on_line(redactor.text(line))
 
 
 def _limit(limit: RateLimit | None) -> Limit | None:

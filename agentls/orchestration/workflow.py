@@ -53,6 +53,7 @@ from agentls.orchestration.results import (
 from agentls.orchestration.runtime import Runtime, cli_client
 from agentls.orchestration.sandbox import sandbox
 from agentls.orchestration.tasks import TaskSpec, run_task
+from agentls.redaction import redact_value
 
 EDITING_TASKS = (TaskKind.IMPLEMENT, TaskKind.REFINE)
 
@@ -387,7 +388,9 @@ class WorkflowEngine:
             self.runtime.record(
                 "refused", run_id=run.run_id, agent=step.agent, reason="; ".join(changes.refused)
             )
-        return result.model_copy(update={"edits": changes.edits}), changes.refused
+        # What the agent wrote in the sandbox did not pass the runtime's redaction.
+        edits = redact_value(changes.edits)
+        return result.model_copy(update={"edits": edits}), changes.refused
 
     def _instruction(self, step: StepConfig, user: str | None) -> str:
         template = step.instruction

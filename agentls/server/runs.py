@@ -33,8 +33,10 @@ from agentls.orchestration.history import History, workspace_state_dir
 from agentls.orchestration.report import workflow_markdown
 from agentls.orchestration.results import LineRange, TaskKind, WorkflowResult
 from agentls.orchestration.workflow import CancelToken, WorkflowEngine, WorkflowRequest
+from agentls.redaction import redact, redact_value
 from agentls.server.convert import path_to_uri, uri_to_path
 from agentls.server.workspace_edits import OpenDocument, build_workspace_edit
+from agentls.state import write_private
 
 if TYPE_CHECKING:
     from agentls.server.language_server import AgentlsServer
@@ -312,10 +314,9 @@ class RunManager:
         return None
 
     def _write_report(self, run: ServerRun, result: WorkflowResult) -> str:
-        folder = workspace_state_dir(run.folder) / "reports"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{run.run_id}.md"
-        path.write_text(workflow_markdown(result) + (f"\n{run.note}\n" if run.note else ""))
+        path = workspace_state_dir(run.folder) / "reports" / f"{run.run_id}.md"
+        text = workflow_markdown(result) + (f"\n{run.note}\n" if run.note else "")
+        write_private(path, redact(text).encode("utf-8"))
         return path_to_uri(str(path))
 
     # -- controlling ---------------------------------------------------------------------
@@ -354,13 +355,15 @@ class RunManager:
             if run.result
             else f"# {run.title}\n\n{run.status}\n"
         )
-        return {
-            "runId": run_id,
-            "status": run.status,
-            "markdown": markdown,
-            "reportUri": run.report_uri,
-            "note": run.note,
-        }
+        return redact_value(
+            {
+                "runId": run_id,
+                "status": run.status,
+                "markdown": markdown,
+                "reportUri": run.report_uri,
+                "note": run.note,
+            }
+        )
 
 
 class _Progress:
