@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from rich.markup import escape
 
 from agentls.audit import AuditLog
 from agentls.cli.common import EXIT_FAILED, find_workspace, load_or_fail, out
@@ -23,20 +24,25 @@ def _log(path: Path | None) -> AuditLog:
 
 @click.group()
 def audit() -> None:
-    """The tamper-evident audit log."""
+    """The tamper-evident audit log (HMAC-sealed records and head)."""
 
 
 @audit.command()
 @click.option("--path", type=click.Path(path_type=Path, dir_okay=False), help="Audit log file.")
 def verify(path: Path | None) -> None:
-    """Check the hash chain; name the first record changed, removed or reordered."""
+    """Check the sealed chain; name the first record changed, removed, inserted or reordered."""
     log = _log(path)
     result = log.verify()
-    if result.ok:
-        out.print(f"[green]ok[/] {log.path}: {result.message}", highlight=False)
-        return
-    out.print(f"[red]tampered[/] {result.message}", highlight=False)
-    raise SystemExit(EXIT_FAILED)
+    message = escape(result.message)
+    if result.status == "ok":
+        out.print(f"[green]ok[/] {escape(str(log.path))}: {message}", highlight=False)
+    elif result.status == "incomplete":
+        out.print(
+            f"[yellow]incomplete write[/] {escape(str(log.path))}: {message}", highlight=False
+        )
+    else:
+        out.print(f"[red]tampered[/] {message}", highlight=False)
+        raise SystemExit(EXIT_FAILED)
 
 
 @audit.command()

@@ -1,77 +1,240 @@
+"""The audit log proves what happened: each kind of tampering is performed and caught, a crash
+mid-write is told apart from tampering and repaired, and rotation keeps the proof."""
+
 from __future__ import annotations
 
+import hashlib
 import json
+import stat
 import subprocess
 import sys
+from collections.abc import Callable
+from multiprocessing import get_context
 from pathlib import Path
+
+import pytest
 
 from agentls.audit import AuditLog
 
 
-def filled(tmp_path: Path, count: int = 5, **options: int) -> AuditLog:
-    log = AuditLog(tmp_path / "audit.log", **options)
+def filled(tmp_path: Path, count: int = 6, **options: int) -> AuditLog:
+    log = AuditLog(tmp_path / "audit.log", key_path=tmp_path / "keys" / "audit.key", **options)
     for n in range(count):
         log.append("agent_invocation", agent="claude", n=n)
     return log
 
 
-def test_an_intact_chain_verifies(tmp_path: Path) -> None:
-    result = filled(tmp_path).verify()
-    assert result.ok and result.records == 5
+def lines(log: AuditLog) -> list[str]:
+    return log.path.read_text().splitlines()
 
 
-def test_a_changed_record_is_caught_at_the_next_record(tmp_path: Path) -> None:
-    log = filled(tmp_path)
-    lines = log.path.read_text().splitlines()
-    record = json.loads(lines[2])
+def write(log: AuditLog, new: list[str]) -> None:
+    log.path.write_text("".join(line + "\n" for line in new))
+
+
+def edit_middle(log: AuditLog) -> None:
+    current = lines(log)
+    record = json.loads(current[2])
     record["agent"] = "mallory"
-    lines[2] = json.dumps(record, sort_keys=True)
-    log.path.write_text("\n".join(lines) + "\n")
-    result = log.verify()
-    assert not result.ok and f"{log.path}:4" in result.message and "(seq 4)" in result.message
+    current[2] = json.dumps(record, sort_keys=True)
+    write(log, current)
 
 
-def test_a_removed_record_is_caught(tmp_path: Path) -> None:
+def delete_middle(log: AuditLog) -> None:
+    current = lines(log)
+    del current[2]
+    write(log, current)
+
+
+def reorder(log: AuditLog) -> None:
+    current = lines(log)
+    current[1], current[2] = current[2], current[1]
+    write(log, current)
+
+
+def forge(record: dict[str, object]) -> str:
+    record["mac"] = hashlib.sha256(json.dumps(record).encode()).hexdigest()
+    return json.dumps(record, sort_keys=True)
+
+
+def insert_forged(log: AuditLog) -> None:
+    current = lines(log)
+    previous = json.loads(current[1])
+    current.insert(2, forge({"seq": 3, "event": "nothing", "prev": previous["mac"]}))
+    write(log, current)
+
+
+def garbage_line(log: AuditLog) -> None:
+    current = lines(log)
+    current.insert(3, "}} not json {{")
+    write(log, current)
+
+
+def delete_first(log: AuditLog) -> None:
+    write(log, lines(log)[2:])
+
+
+def truncate_tail(log: AuditLog) -> None:
+    write(log, lines(log)[:-2])
+
+
+def edit_last(log: AuditLog) -> None:
+    current = lines(log)
+    current[-1] = current[-1].replace('"n":5', '"n":50')
+    write(log, current)
+
+
+def append_forged(log: AuditLog) -> None:
+    last = json.loads(lines(log)[-1])
+    write(log, [*lines(log), forge({"seq": last["seq"] + 1, "event": "x", "prev": last["mac"]})])
+
+
+def rewrite_chain(log: AuditLog) -> None:
+    """The old format's forgery: a fresh chain of plain SHA-256 hashes."""
+    previous, new = "0" * 64, []
+    for n in range(3):
+        record = {"seq": n + 1, "event": "request", "prev": previous}
+        new.append(forge(record))
+        previous = json.loads(new[-1])["mac"]
+    write(log, new)
+
+
+def delete_log(log: AuditLog) -> None:
+    log.path.unlink()
+
+
+TAMPERING: dict[str, tuple[Callable[[AuditLog], None], str]] = {
+    "a middle record edited": (edit_middle, "audit.log:3 (seq 3)"),
+    "a middle record deleted": (delete_middle, "audit.log:3 (seq 4)"),
+    "records reordered": (reorder, "audit.log:2 (seq 3)"),
+    "a forged record inserted": (insert_forged, "audit.log:3 (seq 3)"),
+    "a garbage line": (garbage_line, "audit.log:4"),
+    "the first records deleted": (delete_first, "audit.log:1 (seq 3)"),
+    "the tail truncated": (truncate_tail, "truncated"),
+    "the last record edited": (edit_last, "audit.log:6 (seq 6)"),
+    "a forged record appended": (append_forged, "audit.log:7 (seq 7)"),
+    "the whole chain rewritten": (rewrite_chain, "audit.log:1 (seq 1)"),
+    "the log deleted": (delete_log, "the log is missing"),
+}
+
+
+@pytest.mark.parametrize("kind", list(TAMPERING))
+def test_each_kind_of_tampering_is_caught_at_the_first_bad_record(
+    kind: str, tmp_path: Path
+) -> None:
     log = filled(tmp_path)
-    lines = log.path.read_text().splitlines()
-    del lines[1]
-    log.path.write_text("\n".join(lines) + "\n")
+    assert log.verify().status == "ok"
+    tamper, named = TAMPERING[kind]
+    tamper(log)
     result = log.verify()
-    assert not result.ok and f"{log.path}:2" in result.message
+    assert result.status == "tampered" and not result.ok
+    assert named in result.message, result.message
 
 
-def test_reordered_records_are_caught(tmp_path: Path) -> None:
+def test_an_intact_log_verifies_and_is_private(tmp_path: Path) -> None:
     log = filled(tmp_path)
-    lines = log.path.read_text().splitlines()
-    lines[1], lines[2] = lines[2], lines[1]
-    log.path.write_text("\n".join(lines) + "\n")
-    assert not log.verify().ok
+    result = log.verify()
+    assert result.status == "ok" and result.records == 6
+    for path in (log.path, log.head_path, log.key_path):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(log.key_path.parent.stat().st_mode) == 0o700
 
 
-def test_rotation_keeps_the_chain_and_the_retention(tmp_path: Path) -> None:
+def test_a_new_log_verifies_empty(tmp_path: Path) -> None:
+    result = AuditLog(tmp_path / "audit.log", key_path=tmp_path / "k").verify()
+    assert result.status == "ok" and result.records == 0
+
+
+def test_the_head_and_key_are_checked_too(tmp_path: Path) -> None:
+    log = filled(tmp_path)
+    head = json.loads(log.head_path.read_text())
+    head["count"] = 3
+    log.head_path.write_text(json.dumps(head))
+    assert "seal does not match" in log.verify().message
+    log.head_path.unlink()
+    assert "is missing (deleted)" in log.verify().message
+    other = filled(tmp_path / "other")
+    other.key_path.write_bytes(b"k" * 32)  # a log recomputed under another key proves nothing
+    assert other.verify().status == "tampered"
+
+
+def test_a_torn_last_line_is_an_incomplete_write_the_next_append_repairs(
+    tmp_path: Path,
+) -> None:
+    log = filled(tmp_path)
+    with open(log.path, "a") as stream:
+        stream.write('{"seq": 7, "event": "agent_inv')  # the crash came mid-line
+    result = log.verify()
+    assert result.status == "incomplete" and result.ok and result.records == 6
+    log.append("request")
+    assert log.verify().status == "ok" and log.verify().records == 7
+
+
+def test_a_record_written_before_its_head_is_an_incomplete_write(tmp_path: Path) -> None:
+    log = filled(tmp_path)
+    head = log.head_path.read_bytes()
+    log.append("agent_finished")
+    log.head_path.write_bytes(head)  # the crash came between the record and its head
+    assert log.verify().status == "incomplete"
+    log.append("request")
+    result = log.verify()
+    assert result.status == "ok" and result.records == 8
+
+
+def test_rotation_keeps_the_proof_and_the_retention(tmp_path: Path) -> None:
     log = filled(tmp_path, 60, max_bytes=2048, keep_files=2)
     files = log.files()
-    assert len(files) == 3 and files[-1] == log.path  # two rotated files and the current one
+    assert len(files) == 3 and files[-1] == log.path
     result = log.verify()
-    assert result.ok and result.records < 60  # the oldest files were deleted
-    first_kept = json.loads(files[0].read_text().splitlines()[0])
-    assert first_kept["seq"] > 1
+    assert result.status == "ok" and result.records < 60
+    assert json.loads(files[0].read_text().splitlines()[0])["seq"] > 1
+    files[1].unlink()  # a rotated file that is still accounted for
+    assert log.verify().status == "tampered"
 
 
-def test_secrets_never_reach_the_log(tmp_path: Path, monkeypatch: object) -> None:
-    log = AuditLog(tmp_path / "audit.log")
+def test_a_log_from_before_sealing_is_set_aside(tmp_path: Path) -> None:
+    path = tmp_path / "audit.log"
+    path.write_text('{"seq": 1, "event": "request", "prev": "' + "0" * 64 + '"}\n')
+    log = AuditLog(path, key_path=tmp_path / "k")
+    log.append("request")
+    assert log.verify().status == "ok" and (tmp_path / "audit.log.unsealed").exists()
+
+
+def _append_many(path: str, key: str) -> None:
+    log = AuditLog(Path(path), key_path=Path(key))
+    for n in range(25):
+        log.append("request", n=n)
+
+
+def test_writers_in_several_processes_keep_one_chain(tmp_path: Path) -> None:
+    path, key = str(tmp_path / "audit.log"), str(tmp_path / "keys" / "audit.key")
+    workers = [get_context("spawn").Process(target=_append_many, args=(path, key)) for _ in "1234"]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    result = AuditLog(Path(path), key_path=Path(key)).verify()
+    assert result.status == "ok" and result.records == 100, result.message
+
+
+def test_secrets_never_reach_the_log(tmp_path: Path) -> None:
+    log = filled(tmp_path, 0)
     log.append("request", instruction="use key sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789")
-    assert "sk-ant-api03" not in log.path.read_text()
-    assert "[REDACTED]" in log.path.read_text()
+    assert "sk-ant-api03" not in log.path.read_text() and "[REDACTED]" in log.path.read_text()
 
 
-def test_the_verify_command_names_the_tampered_record(tmp_path: Path) -> None:
-    log = filled(tmp_path)
+def test_the_verify_command_says_ok_incomplete_or_tampered(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.log")  # the key in the (isolated) state folder
+    for n in range(4):
+        log.append("request", n=n)
     command = [sys.executable, "-m", "agentls", "audit", "verify", "--path", str(log.path)]
     ok = subprocess.run(command, capture_output=True, text=True, timeout=60)
-    assert ok.returncode == 0 and "chain intact" in ok.stdout
-    lines = log.path.read_text().splitlines()
-    lines[3] = lines[3].replace('"n": 3', '"n": 30')
-    log.path.write_text("\n".join(lines) + "\n")
+    assert ok.returncode == 0 and "ok" in ok.stdout and "chain intact" in ok.stdout
+    with open(log.path, "a") as stream:
+        stream.write('{"seq": 5')
+    torn = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert torn.returncode == 0 and "incomplete write" in torn.stdout
+    log.append("request")
+    write(log, [line.replace('"n":2', '"n":20') for line in lines(log)])
     bad = subprocess.run(command, capture_output=True, text=True, timeout=60)
-    assert bad.returncode == 1 and "audit.log:5" in bad.stdout
+    assert bad.returncode == 1 and "tampered" in bad.stdout and "audit.log:3" in bad.stdout
