@@ -331,6 +331,7 @@ class Adapter(ABC):
             )
         findings = reply.findings or []
         edits = []
+        refused = []
         if error is None and reply.findings is None:
             interpreted = interpret_reply(
                 request.task,
@@ -340,8 +341,10 @@ class Adapter(ABC):
                 request.file_text,
                 request.selection,
                 agentic=request.write,
+                protected=self.settings.protected_paths,
             )
             findings, edits, error = interpreted.findings, interpreted.edits, interpreted.error
+            refused = interpreted.refused
         if error is not None and error.kind is ErrorKind.BAD_OUTPUT and outcome.stdout_truncated:
             error = error.model_copy(
                 update={
@@ -357,6 +360,7 @@ class Adapter(ABC):
                 "text": reply.text,
                 "findings": findings,
                 "edits": edits,
+                "refused": refused,
                 "changed_files": reply.changed_files,
                 "session_id": reply.session_id,
                 "usage": reply.usage,

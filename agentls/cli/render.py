@@ -43,6 +43,7 @@ def result_json(result: TaskResult) -> dict[str, Any]:
             for f in result.findings
         ],
         "edits": [edit.model_dump(mode="json") for edit in result.edits],
+        "refused": [refused.model_dump(mode="json") for refused in result.refused],
         "session_id": result.session_id,
         "usage": {
             "input_tokens": result.usage.input_tokens,
@@ -64,6 +65,8 @@ def render_result(console: Console, result: TaskResult, workspace: Path) -> None
         console.print(_findings_table(result))
     for edit in result.edits:
         console.print(_edit_panel(edit, workspace))
+    for refused in result.refused:
+        console.print(Text(str(refused), style="yellow"))  # Text: the path is not markup
     if result.text and not result.findings and not result.edits and result.ok:
         console.print(Markdown(result.text))
 

@@ -251,7 +251,7 @@ class _Progress:
                 detail = f" {event.result.duration_s:.1f}s"
                 if event.result.findings:
                     detail += f", {len(event.result.findings)} findings"
-            reason = f" [dim]{event.reason}[/]" if event.reason else ""
+            reason = f" [dim]{escape(event.reason)}[/]" if event.reason else ""
             err.print(
                 f"{mark[event.status]} {event.step} {event.status}{detail}{reason}",
                 highlight=False,
@@ -276,7 +276,8 @@ def _finish(
     written: list[str] = []
     if mode == "apply" and result.edits and result.status in ("ok", "partial"):
         try:
-            outcome = apply_result(root, history, result, turn)
+            protected = runtime.config.settings.protected_paths
+            outcome = apply_result(root, history, result, turn, protected)
         except AgentlsError as error:
             runtime.record("refused", run_id=result.run_id, reason=str(error))
             fail(str(error), EXIT_FAILED)

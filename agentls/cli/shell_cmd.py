@@ -106,7 +106,8 @@ class _Shell:
             out.print("".join(edit_diffs(self._need_last()).values()) or "(no changes)")
         elif command == "/apply":
             last = self._need_last()
-            done = apply_result(self.root, self.history, last, self.last_turn)
+            protected = self.engine.config.settings.protected_paths
+            done = apply_result(self.root, self.history, last, self.last_turn, protected)
             self.engine.runtime.record(
                 "edits_applied", run_id=last.run_id, files=done.written + done.deleted, via="shell"
             )

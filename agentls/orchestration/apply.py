@@ -10,13 +10,14 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agentls.errors import AgentlsError
+from agentls.errors import AgentlsError, UnsafePathError
 from agentls.orchestration.edits import apply_edits
 from agentls.orchestration.history import AppliedFile, History
-from agentls.orchestration.paths import workspace_relative
+from agentls.orchestration.paths import agent_path
 from agentls.orchestration.results import ProposedEdit, WorkflowResult
 from agentls.state import write_private
 
@@ -32,10 +33,16 @@ class ApplyOutcome:
 
 
 def apply_result(
-    workspace: Path, history: History, result: WorkflowResult, turn: int = 0
+    workspace: Path,
+    history: History,
+    result: WorkflowResult,
+    turn: int = 0,
+    protected: Sequence[str] = (),
 ) -> ApplyOutcome:
+    """``protected``: the user's ``settings.protected_paths``; .git and .agentls.yaml are
+    refused whatever it holds."""
     workspace = workspace.resolve()
-    plans = _plan(workspace, result)  # every check first: all files or none
+    plans = _plan(workspace, result, protected)  # every check first: all files or none
     backups = history.folder / "backups" / result.run_id / str(turn)
     applied: list[AppliedFile] = []
     outcome = ApplyOutcome()
@@ -82,10 +89,12 @@ def undo(workspace: Path, history: History, run_id: str, force: bool = False) ->
     return restored
 
 
-def _plan(workspace: Path, result: WorkflowResult) -> dict[str, str | None]:
+def _plan(
+    workspace: Path, result: WorkflowResult, protected: Sequence[str]
+) -> dict[str, str | None]:
     by_path: dict[str, list[ProposedEdit]] = {}
     for edit in result.edits:
-        by_path.setdefault(workspace_relative(workspace, edit.path), []).append(edit)
+        by_path.setdefault(_allowed(workspace, edit.path, protected), []).append(edit)
     plans: dict[str, str | None] = {}
     for path, edits in by_path.items():
         current = _read(workspace / path)
@@ -100,6 +109,15 @@ def _plan(workspace: Path, result: WorkflowResult) -> dict[str, str | None]:
         else:
             plans[path] = apply_edits(current or "", edits)
     return plans
+
+
+def _allowed(workspace: Path, path: str, protected: Sequence[str]) -> str:
+    """The backstop: the workflow already left such edits out, so one here means the result
+    did not come from it (an edited history): write nothing."""
+    try:
+        return agent_path(workspace, path, protected)
+    except UnsafePathError as error:
+        raise ApplyError(f"{error}; nothing was written") from None
 
 
 def _read(path: Path) -> str | None:

@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from agentls.errors import UnsafePathError
-from agentls.orchestration.paths import workspace_relative
-from agentls.orchestration.results import LineRange, ProposedEdit
+from agentls.orchestration.paths import (
+    ProtectedPathError,
+    agent_path,
+    protected_reason,
+    refusal,
+    workspace_relative,
+)
+from agentls.orchestration.results import LineRange, ProposedEdit, RefusedPath
 
 _FENCE_OPEN = re.compile(r"^[ \t]*(?P<fence>`{3,}|~{3,})(?P<info>[^`\n]*)$")
 _PATH_KEYS = ("path", "file", "filename", "title")
@@ -30,7 +37,7 @@ class CodeBlock:
 class BlockEdits:
     edits: list[ProposedEdit] = field(default_factory=list)
     blocks: int = 0
-    refused: list[str] = field(default_factory=list)
+    refused: list[RefusedPath] = field(default_factory=list)
 
 
 def code_blocks(text: str) -> list[CodeBlock]:
@@ -92,7 +99,9 @@ def edits_from_blocks(
     target: str,
     file_text: str,
     selection: LineRange | None,
+    protected: Sequence[str] = (),
 ) -> BlockEdits:
+    """``protected``: the user's ``settings.protected_paths``."""
     result = BlockEdits()
     blocks = code_blocks(text)
     result.blocks = len(blocks)
@@ -103,15 +112,19 @@ def edits_from_blocks(
             if unnamed_used:
                 continue  # the first block for the target wins; later ones are usually examples
             unnamed_used = True
+            reason = protected_reason(workspace, target, protected)
+            if reason is not None:
+                result.refused.append(refusal(target, ProtectedPathError(target, reason)))
+                continue
             edit = _target_edit(block.code, target, file_text, selection)
             if edit is not None:
                 result.edits.append(edit)
                 seen.add(target)
             continue
         try:
-            path = workspace_relative(workspace, block.path)
+            path = agent_path(workspace, block.path, protected)
         except UnsafePathError as error:
-            result.refused.append(str(error))
+            result.refused.append(refusal(block.path, error))
             continue
         if path in seen:
             continue

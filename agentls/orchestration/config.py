@@ -180,6 +180,11 @@ class Settings(_Model):
     """Environment variables every agent may see (proxies, certificates)."""
     max_instruction_bytes: int = Field(default=20_000, ge=100)
     """Longest instruction accepted from a user."""
+    protected_paths: list[str] = Field(default_factory=list)
+    """Globs of workspace paths agent output may never change, besides .agentls.yaml and .git
+    (which are always protected). Matched case-sensitively against the whole posix path
+    relative to the workspace: * also crosses /, **/ may match no folder, a trailing / covers
+    everything below. A workspace file can only add to the list."""
     rate_limits: RateLimits = Field(default_factory=RateLimits)
     cache: CacheSettings = Field(default_factory=CacheSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)

@@ -177,11 +177,32 @@ def _merge(
         if isinstance(value, dict) and isinstance(into.get(key), dict):
             _merge(into[key], value, child, layer_origins, origins)
             continue
+        if child in ADDITIVE and isinstance(value, list) and isinstance(into.get(key), list):
+            _extend(into[key], value, child, layer_origins, origins)
+            continue
         into[key] = value
         for known in [p for p in origins if p[: len(child)] == child]:
             del origins[known]
         origins.update({p: o for p, o in layer_origins.items() if p[: len(child)] == child})
     origins.update({p: o for p, o in layer_origins.items() if p == path})
+
+
+ADDITIVE: frozenset[KeyPath] = frozenset({("settings", "protected_paths")})
+"""Lists a later layer adds to: a workspace file may protect more paths, never fewer."""
+
+
+def _extend(
+    into: list[Any],
+    items: list[Any],
+    path: KeyPath,
+    layer_origins: dict[KeyPath, Origin],
+    origins: dict[KeyPath, Origin],
+) -> None:
+    offset = len(into)
+    into.extend(items)
+    for index in range(len(items)):
+        if (*path, index) in layer_origins:
+            origins[(*path, offset + index)] = layer_origins[(*path, index)]
 
 
 def _describe(error: ValidationError, layered: _Layered) -> str:

@@ -1,23 +1,66 @@
-"""Workspace containment: every path an agent names must stay inside the workspace."""
+"""Which paths agent output may change: inside the workspace, never agentls's or git's own files.
+
+``workspace_relative`` keeps a path inside the workspace. ``protected_reason`` is the one rule
+for what agent output (a code block, a diff, a change made in a sandbox) may never create,
+change or delete there: ``.agentls.yaml`` at any depth (it chooses the programs agentls runs),
+anything under ``.git`` (hooks and config run programs too), agentls's own configuration and
+state when they lie inside the workspace, and the user's ``settings.protected_paths`` globs.
+
+A name is compared the way some filesystem may see it: case-insensitive, trailing dots and
+spaces dropped (Windows), ``:stream`` suffixes cut (NTFS), 8.3 short names (``GIT~1``),
+code points HFS+ ignores, compatibility forms (ZFS formKC); each path is checked as written,
+with ``..`` folded, and resolved through symbolic links.
+"""
 
 from __future__ import annotations
 
+import fnmatch
+import os
+import posixpath
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
 
 from agentls.errors import UnsafePathError
+from agentls.orchestration.config_loader import user_config_path
+from agentls.orchestration.results import ProposedEdit, RefusedPath
+from agentls.state import state_dir
+
+GIT_REASON = "agent output may not change git's own files"
+CONFIG_REASON = "agent output may not change agentls's config"
+STATE_REASON = "agent output may not change agentls's own configuration or state"
+
+_GIT_NAMES = re.compile(r"\.git|(git|gi7eba)~\d+")  # gi7eba~N: NTFS's hashed short name
+_CONFIG_NAMES = re.compile(r"\.agentls\.yaml|agentl~\d+\.yam")
+_HFS_IGNORED = frozenset(
+    chr(c) for c in (*range(0x200C, 0x2010), *range(0x202A, 0x202F), *range(0x206A, 0x2070), 0xFEFF)
+)
+
+
+class ProtectedPathError(UnsafePathError):
+    """Agent output named a path it may never change."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
 
 
 def workspace_relative(workspace: Path, candidate: str | Path) -> str:
     """``candidate`` as a posix path relative to ``workspace``, or ``UnsafePathError``.
 
     Refuses absolute paths outside the workspace, ``..`` escapes, symlinks that resolve out of
-    it, and anything under ``.git``.
+    it, and anything under ``.git`` in any spelling (``ProtectedPathError``).
     """
     root = workspace.resolve()
     raw = Path(candidate)
     if not str(candidate).strip():
         raise UnsafePathError("an empty path was given")
-    full = (raw if raw.is_absolute() else root / raw).resolve()
+    try:
+        full = (raw if raw.is_absolute() else root / raw).resolve()
+    except (OSError, RuntimeError):
+        raise UnsafePathError(f"{candidate} cannot be resolved (a symbolic link loop?)") from None
     try:
         relative = full.relative_to(root)
     except ValueError:
@@ -27,6 +70,147 @@ def workspace_relative(workspace: Path, candidate: str | Path) -> str:
     parts = PurePosixPath(relative.as_posix()).parts
     if not parts:
         raise UnsafePathError(f"{candidate} is the workspace folder itself, not a file")
-    if ".git" in parts:
-        raise UnsafePathError(f"{candidate} is inside .git; agentls never changes git's own files")
+    if any(_builtin_reason(form) == GIT_REASON for form in _forms(root, str(candidate))):
+        raise ProtectedPathError(str(candidate), GIT_REASON)
     return relative.as_posix()
+
+
+def protected_reason(workspace: Path, path: str | Path, patterns: Sequence[str] = ()) -> str | None:
+    """Why agent output may not change ``path`` (relative to ``workspace``, or absolute inside
+    it), or None when it may. ``patterns`` are the user's ``settings.protected_paths``."""
+    root = workspace.resolve()
+    forms = _forms(root, str(path))
+    for form in forms:
+        reason = _builtin_reason(form)
+        if reason is not None:
+            return reason
+    if _is_agentls_own(root, str(path)):
+        return STATE_REASON
+    for form in forms:
+        pattern = next((p for p in patterns if glob_match("/".join(form), p)), None)
+        if pattern is not None:
+            return f"it matches settings.protected_paths entry {pattern!r}"
+    return None
+
+
+def agent_path(workspace: Path, candidate: str | Path, patterns: Sequence[str] = ()) -> str:
+    """``candidate`` relative to the workspace when agent output may change it; else
+    ``UnsafePathError`` (``ProtectedPathError`` for a protected path)."""
+    relative = workspace_relative(workspace, candidate)
+    reason = protected_reason(workspace, candidate, patterns)
+    if reason is not None:
+        raise ProtectedPathError(str(candidate), reason)
+    return relative
+
+
+def refusal(path: str | Path, error: UnsafePathError, agent: str | None = None) -> RefusedPath:
+    """The record of a refused path, for the run's result and the audit log."""
+    reason = error.reason if isinstance(error, ProtectedPathError) else str(error)
+    if reason.startswith(f"{path} "):
+        reason = "it " + reason[len(f"{path} ") :]
+    return RefusedPath(path=printable(str(path)), reason=printable(reason), agent=agent)
+
+
+def screen_edits(
+    workspace: Path,
+    edits: Iterable[ProposedEdit],
+    patterns: Sequence[str] = (),
+    agent: str | None = None,
+) -> tuple[list[ProposedEdit], list[RefusedPath]]:
+    """The edits agent output may make, and one refusal per path it may not change."""
+    kept: list[ProposedEdit] = []
+    refused: dict[str, RefusedPath] = {}
+    for edit in edits:
+        try:
+            agent_path(workspace, edit.path, patterns)
+        except UnsafePathError as error:
+            refused.setdefault(edit.path, refusal(edit.path, error, agent))
+            continue
+        kept.append(edit)
+    return kept, list(refused.values())
+
+
+def glob_match(relative: str, pattern: str) -> bool:
+    """``fnmatch`` on the whole posix path, case-sensitive; ``*`` also crosses ``/``, a
+    ``**/`` may match no folder at all, and a pattern ending in ``/`` covers what is below."""
+    if pattern.endswith("/"):
+        pattern += "**"
+    return any(fnmatch.fnmatchcase(relative, variant) for variant in _variants(pattern))
+
+
+def normalized_name(component: str) -> str:
+    """The name some filesystem may take ``component`` for, folded for comparison."""
+    name = "".join(ch for ch in component if ch not in _HFS_IGNORED)
+    name = unicodedata.normalize("NFKC", name)
+    name = name.split(":", 1)[0].rstrip(". ")
+    return name.upper().casefold()  # upper() first: NTFS upcases "ı" to "I"
+
+
+def printable(text: str) -> str:
+    """``text`` with control and invisible characters escaped, so a message stays one line
+    and a look-alike name shows what it holds."""
+    return "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in text)
+
+
+def _builtin_reason(parts: Sequence[str]) -> str | None:
+    for part in parts:
+        name = normalized_name(part)
+        if _GIT_NAMES.fullmatch(name):
+            return GIT_REASON
+        if _CONFIG_NAMES.fullmatch(name):
+            return CONFIG_REASON
+    return None
+
+
+def _forms(root: Path, path: str) -> list[tuple[str, ...]]:
+    """``path``'s components relative to ``root``: as written, with ``..`` folded, resolved."""
+    written = _written(root, path)
+    folded = posixpath.normpath("/".join(written)) if written else "."
+    forms = [written, _parts(folded)]
+    resolved = _resolved(root, path)
+    if resolved is not None:
+        forms.append(_parts(resolved.as_posix()))
+    return forms
+
+
+def _written(root: Path, path: str) -> tuple[str, ...]:
+    text = path.replace("\\", "/")  # Windows reads a backslash as a separator
+    if text.startswith("/"):
+        try:
+            text = PurePosixPath(text).relative_to(root.as_posix()).as_posix()
+        except ValueError:
+            return ()  # absolute elsewhere: only its resolved form can be inside
+    return _parts(text)
+
+
+def _parts(text: str) -> tuple[str, ...]:
+    return tuple(part for part in text.split("/") if part not in ("", "."))
+
+
+def _resolved(root: Path, path: str) -> Path | None:
+    """``path`` resolved through every symbolic link, relative to ``root`` (None: outside)."""
+    raw = Path(path)
+    try:
+        return (raw if raw.is_absolute() else root / raw).resolve().relative_to(root)
+    except (OSError, RuntimeError, ValueError):
+        return None
+
+
+def _is_agentls_own(root: Path, path: str) -> bool:
+    """Whether ``path`` lies in agentls's configuration or state folder (a workspace that is
+    the home folder holds them: trusted.json there would trust any ``.agentls.yaml``)."""
+    resolved = _resolved(root, path)
+    if resolved is None:
+        return False
+    full = root / resolved
+    owned = (user_config_path().parent, state_dir())
+    return any(full.is_relative_to(os.path.realpath(own)) for own in owned)
+
+
+def _variants(pattern: str) -> list[str]:
+    """``pattern`` with each ``**/`` kept or dropped, as ``**/`` may match no folder."""
+    head, sep, tail = pattern.partition("**/")
+    if not sep:
+        return [pattern]
+    rest = _variants(tail)
+    return [head + "**/" + r for r in rest] + [head + r for r in rest]

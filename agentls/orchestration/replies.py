@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from agentls.errors import UnsafePathError
 from agentls.orchestration.code_blocks import edits_from_blocks
 from agentls.orchestration.findings import parse_findings
-from agentls.orchestration.paths import workspace_relative
+from agentls.orchestration.paths import printable, protected_reason, workspace_relative
 from agentls.orchestration.results import (
     ErrorKind,
     Finding,
     LineRange,
     ProposedEdit,
+    RefusedPath,
     TaskError,
     TaskKind,
 )
@@ -24,6 +26,7 @@ class Interpreted:
     findings: list[Finding] = field(default_factory=list)
     edits: list[ProposedEdit] = field(default_factory=list)
     error: TaskError | None = None
+    refused: list[RefusedPath] = field(default_factory=list)
 
 
 def interpret_reply(
@@ -34,13 +37,15 @@ def interpret_reply(
     file_text: str,
     selection: LineRange | None,
     agentic: bool = False,
+    protected: Sequence[str] = (),
 ) -> Interpreted:
     """Findings or edits from a reply. ``agentic``: the agent edits files itself (in a
-    sandbox), so its edits come from the sandbox's diff, not from code blocks."""
+    sandbox), so its edits come from the sandbox's diff, not from code blocks.
+    ``protected``: the user's ``settings.protected_paths``."""
     if task is TaskKind.REVIEW:
-        return _review(text, workspace, target, file_text)
+        return _review(text, workspace, target, file_text, protected)
     if task in (TaskKind.IMPLEMENT, TaskKind.REFINE) and not agentic:
-        blocks = edits_from_blocks(text, workspace, target, file_text, selection)
+        blocks = edits_from_blocks(text, workspace, target, file_text, selection, protected)
         if blocks.blocks == 0:
             return Interpreted(
                 error=TaskError(
@@ -50,14 +55,18 @@ def interpret_reply(
                 )
             )
         if blocks.refused and not blocks.edits:
+            message = "; ".join(str(r) for r in blocks.refused)
             return Interpreted(
-                error=TaskError(kind=ErrorKind.BAD_OUTPUT, message="; ".join(blocks.refused))
+                error=TaskError(kind=ErrorKind.BAD_OUTPUT, message=message),
+                refused=blocks.refused,
             )
-        return Interpreted(edits=blocks.edits)
+        return Interpreted(edits=blocks.edits, refused=blocks.refused)
     return Interpreted()
 
 
-def _review(text: str, workspace: Path, target: str, file_text: str) -> Interpreted:
+def _review(
+    text: str, workspace: Path, target: str, file_text: str, protected: Sequence[str]
+) -> Interpreted:
     parsed = parse_findings(text, target, line_count=max(1, len(file_text.splitlines())))
     if not parsed.found_contract:
         excerpt = " ".join(text.split())[:120] or "an empty reply"
@@ -69,6 +78,7 @@ def _review(text: str, workspace: Path, target: str, file_text: str) -> Interpre
             )
         )
     findings = []
+    refused: list[RefusedPath] = []
     for finding in parsed.findings:
         try:
             path = workspace_relative(workspace, finding.path)
@@ -76,5 +86,13 @@ def _review(text: str, workspace: Path, target: str, file_text: str) -> Interpre
             continue
         if path != target and not (workspace / path).is_file():
             continue  # a finding about a file that does not exist cannot be shown anywhere
-        findings.append(finding.model_copy(update={"path": path}))
-    return Interpreted(findings=findings)
+        update: dict[str, str | None] = {"path": path}
+        reason = protected_reason(workspace, path, protected)
+        if reason is not None and finding.suggestion is not None:
+            # the finding is shown; its fix would be agent output written to the path
+            update["suggestion"] = None
+            refused.append(
+                RefusedPath(path=printable(path), reason=f"{reason}; its fix was dropped")
+            )
+        findings.append(finding.model_copy(update=update))
+    return Interpreted(findings=findings, refused=refused)

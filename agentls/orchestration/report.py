@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from agentls.orchestration.edits import apply_edits, unified_diff
@@ -51,6 +52,7 @@ def workflow_json(result: WorkflowResult) -> dict[str, Any]:
         ],
         "findings": [f.model_dump(mode="json") for f in result.findings],
         "edits": [{"path": p, "kind": kinds[p], "diff": d} for p, d in diffs.items()],
+        "refused": [r.model_dump(mode="json") for r in result.refused],
         "usage": {
             **_usage(total),
             "by_agent": {a: _usage(u) for a, u in result.usage_by_agent.items()},
@@ -93,12 +95,26 @@ def workflow_markdown(result: WorkflowResult) -> str:
             code = f" `{finding.code}`" if finding.code else ""
             by = f" ({finding.agent})" if finding.agent else ""
             lines.append(f"- **{finding.severity}** {where}{code}: {finding.message}{by}")
+    if result.refused:
+        lines += ["", "## Refused paths", ""]
+        for refused in result.refused:
+            by = f" ({refused.agent})" if refused.agent else ""
+            lines.append(f"- refused {_code(refused.path)}: {refused.reason}{by}")
     diffs = edit_diffs(result)
     if diffs:
         lines += ["", "## Proposed changes", ""]
         for path, diff in diffs.items():
             lines += [f"### {path}", "", "```diff", diff.rstrip("\n"), "```", ""]
     return redact("\n".join(lines).rstrip() + "\n")
+
+
+def _code(text: str) -> str:
+    """``text`` as a markdown code span, whatever backticks it holds (an agent chose it)."""
+    runs = re.findall(r"`+", text)
+    if not runs:
+        return f"`{text}`"
+    fence = "`" * (max(len(run) for run in runs) + 1)
+    return f"{fence} {text} {fence}"
 
 
 def _usage(usage: Usage) -> dict[str, Any]:

@@ -76,6 +76,17 @@ class ProposedEdit(BaseModel):
     new_text: str = ""
 
 
+class RefusedPath(BaseModel):
+    """A path agent output named that agentls did not change, and why."""
+
+    path: str
+    reason: str
+    agent: str | None = None
+
+    def __str__(self) -> str:
+        return f"refused {self.path}: {self.reason}"
+
+
 class Usage(BaseModel):
     input_tokens: int | None = None
     output_tokens: int | None = None
@@ -121,6 +132,8 @@ class TaskResult(BaseModel):
     output_truncated: bool = False
     attempts: int = 1
     error: TaskError | None = None
+    refused: list[RefusedPath] = Field(default_factory=list)
+    """Paths the agent's output named that it may not change (see ``paths``)."""
 
     @property
     def ok(self) -> bool:
@@ -161,6 +174,8 @@ class WorkflowResult(BaseModel):
     summary: str = ""
     originals: dict[str, str | None] = Field(default_factory=dict)
     """Each edited file's text when the run started (None: it did not exist)."""
+    refused: list[RefusedPath] = Field(default_factory=list)
+    """Paths the agents' output named that they may not change; the other edits stand."""
 
     @property
     def usage(self) -> Usage:

@@ -16,7 +16,7 @@ import fnmatch
 import os
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +24,8 @@ from pathlib import Path
 from agentls.errors import AgentlsError, UnsafePathError
 from agentls.log import get_logger
 from agentls.orchestration.edits import diff_edits
-from agentls.orchestration.paths import workspace_relative
-from agentls.orchestration.results import ProposedEdit
+from agentls.orchestration.paths import agent_path, refusal
+from agentls.orchestration.results import ProposedEdit, RefusedPath
 
 log = get_logger("agentls.sandbox")
 
@@ -50,8 +50,8 @@ class SandboxError(AgentlsError):
 @dataclass
 class SandboxChanges:
     edits: list[ProposedEdit] = field(default_factory=list)
-    refused: list[str] = field(default_factory=list)
-    """Changes that were not taken, and why (escapes, .git, binary files)."""
+    refused: list[RefusedPath] = field(default_factory=list)
+    """Changes that were not taken, and why (escapes, protected paths, links, binary files)."""
 
 
 @dataclass
@@ -61,8 +61,9 @@ class Sandbox:
     kind: str
     """``worktree`` or ``copy``."""
 
-    async def changes(self) -> SandboxChanges:
-        """What the agent changed since the sandbox was made, as edits of workspace paths."""
+    async def changes(self, protected: Sequence[str] = ()) -> SandboxChanges:
+        """What the agent changed since the sandbox was made, as edits of workspace paths;
+        ``protected``: the user's ``settings.protected_paths``."""
         out = await _git(self.root, "status", "--porcelain=v1", "-z", "--untracked-files=all")
         entries = [e for e in out.split("\0") if e]
         result = SandboxChanges()
@@ -74,9 +75,9 @@ class Sandbox:
             if status[0] == "R":  # renamed in the index: the next entry is the old name
                 index += 1
             try:
-                relative = workspace_relative(self.root, path)
-            except UnsafePathError as error:
-                result.refused.append(f"{path}: {error}")
+                relative = agent_path(self.root, path, protected)
+            except UnsafePathError as error:  # whatever the change, a deletion too
+                result.refused.append(refusal(path, error))
                 continue
             await self._collect(status, relative, result)
         return result
@@ -88,7 +89,8 @@ class Sandbox:
             return
         target = self.root / path
         if target.is_symlink():
-            result.refused.append(f"{path}: the agent made a symbolic link; agentls skips links")
+            reason = "the agent made a symbolic link; links are skipped"
+            result.refused.append(RefusedPath(path=path, reason=reason))
             return
         if status[1] == "D":
             result.edits.append(ProposedEdit(path=path, kind="delete"))
@@ -96,7 +98,8 @@ class Sandbox:
         try:
             after = target.read_bytes().decode("utf-8")
         except (OSError, UnicodeDecodeError):
-            result.refused.append(f"{path}: not a UTF-8 text file; binary changes are skipped")
+            reason = "not a UTF-8 text file; binary changes are skipped"
+            result.refused.append(RefusedPath(path=path, reason=reason))
             return
         if status == "??":
             result.edits.append(ProposedEdit(path=path, kind="create", new_text=after))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,9 +12,9 @@ from agentls.adapters.registry import AdapterRegistry
 from agentls.adapters.runner import LineCallback
 from agentls.errors import TaskInputError
 from agentls.orchestration.config import AgentlsConfig
-from agentls.orchestration.paths import workspace_relative
+from agentls.orchestration.paths import screen_edits, workspace_relative
 from agentls.orchestration.prompts import PromptContext, build_prompt
-from agentls.orchestration.results import LineRange, TaskKind, TaskResult
+from agentls.orchestration.results import LineRange, RefusedPath, TaskKind, TaskResult
 from agentls.security import check_instruction
 
 if TYPE_CHECKING:
@@ -103,7 +104,25 @@ async def run_task(
 
     adapter, request = prepare(config, spec, registry)
     runtime = runtime or Runtime.create(config, cli_client())
-    return await runtime.run_task(adapter, request, on_line, run_id)
+    result = await runtime.run_task(adapter, request, on_line, run_id)
+    result = screen_result(result, request.workspace, config.settings.protected_paths)
+    record_refused(runtime, run_id, result.refused)
+    return result
+
+
+def screen_result(result: TaskResult, workspace: Path, protected: Sequence[str]) -> TaskResult:
+    """``result`` without edits of paths agent output may not change; each refused path
+    (also those its reply's parsing refused) is named in ``refused``, with the agent."""
+    edits, refused = screen_edits(workspace, result.edits, protected, result.agent)
+    named = [r.model_copy(update={"agent": result.agent}) for r in result.refused]
+    return result.model_copy(update={"edits": edits, "refused": [*named, *refused]})
+
+
+def record_refused(runtime: Runtime, run_id: str | None, refused: Iterable[RefusedPath]) -> None:
+    for item in refused:
+        runtime.record(
+            "refused_path", run_id=run_id, path=item.path, reason=item.reason, agent=item.agent
+        )
 
 
 MAX_NEIGHBOURS = 40

@@ -34,13 +34,14 @@ from agentls.orchestration.events import (
     WorkflowStarted,
 )
 from agentls.orchestration.merge import merge_findings
-from agentls.orchestration.paths import workspace_relative
+from agentls.orchestration.paths import screen_edits, workspace_relative
 from agentls.orchestration.prompts import DEFAULT_INSTRUCTIONS
 from agentls.orchestration.results import (
     ErrorKind,
     Finding,
     LineRange,
     ProposedEdit,
+    RefusedPath,
     Severity,
     StepRecord,
     TaskError,
@@ -52,7 +53,7 @@ from agentls.orchestration.results import (
 )
 from agentls.orchestration.runtime import Runtime, cli_client
 from agentls.orchestration.sandbox import sandbox
-from agentls.orchestration.tasks import TaskSpec, run_task
+from agentls.orchestration.tasks import TaskSpec, record_refused, run_task
 from agentls.redaction import redact_value
 
 EDITING_TASKS = (TaskKind.IMPLEMENT, TaskKind.REFINE)
@@ -174,6 +175,7 @@ class _Run:
     latest_findings: list[Finding] = field(default_factory=list)
     iterations: int = 0
     failed: bool = False
+    refused: list[RefusedPath] = field(default_factory=list)
 
 
 class WorkflowEngine:
@@ -337,14 +339,14 @@ class WorkflowEngine:
             )
         )
         try:
-            result, refused = await self._execute(run, step)
+            result = await self._execute(run, step)
         except AgentlsError as error:  # unknown or disabled agent, unreadable file, no git
             result = TaskResult(agent=step.agent, task=step.task).failed(
                 TaskError(kind=ErrorKind.AGENT_ERROR, message=str(error))
             )
-            refused = []
+        run.refused.extend(result.refused)
         status = "ok" if result.ok else "failed"
-        reason = result.error.message if result.error else "; ".join(refused)
+        reason = result.error.message if result.error else "; ".join(str(r) for r in result.refused)
         record = self._record(run, step, status, reason=reason, result=result)
         run.records.append(record)
         run.scope[step.step_id] = _scope_entry(result)
@@ -353,7 +355,7 @@ class WorkflowEngine:
         )
         return record
 
-    async def _execute(self, run: _Run, step: StepConfig) -> tuple[TaskResult, list[str]]:
+    async def _execute(self, run: _Run, step: StepConfig) -> TaskResult:
         text = run.working.text(run.target) or ""
         feedback = _feedback(run, step)
 
@@ -375,22 +377,21 @@ class WorkflowEngine:
             result = await run_task(
                 self.config, spec, on_line, self.registry, self.runtime, run.run_id
             )
-            return result, []
+            return result
         async with sandbox(run.working.workspace, run.working.changed()) as box:
             boxed = replace(spec, workspace=box.root, write=True)
             result = await run_task(
                 self.config, boxed, on_line, self.registry, self.runtime, run.run_id
             )
             if not result.ok:
-                return result, []
-            changes = await box.changes()
-        if changes.refused:
-            self.runtime.record(
-                "refused", run_id=run.run_id, agent=step.agent, reason="; ".join(changes.refused)
-            )
+                return result
+            changes = await box.changes(self.config.settings.protected_paths)
+        refused = [r.model_copy(update={"agent": step.agent}) for r in changes.refused]
+        record_refused(self.runtime, run.run_id, refused)
         # What the agent wrote in the sandbox did not pass the runtime's redaction.
         edits = redact_value(changes.edits)
-        return result.model_copy(update={"edits": edits}), changes.refused
+        refused = [*result.refused, *refused]
+        return result.model_copy(update={"edits": edits, "refused": refused})
 
     def _instruction(self, step: StepConfig, user: str | None) -> str:
         template = step.instruction
@@ -406,7 +407,7 @@ class WorkflowEngine:
         for record in records:
             if record.status != "ok" or record.result is None:
                 continue
-            edits = [e for e in record.result.edits if not _overlaps(e, taken)]
+            edits = [e for e in self._screen(run, record) if not _overlaps(e, taken)]
             if len(edits) < len(record.result.edits):
                 record.reason = "some edits overlapped an earlier step's and were dropped"
             taken.extend(edits)
@@ -417,6 +418,23 @@ class WorkflowEngine:
         elif run.selection is not None:
             run.selection = remap_range(before, after, run.selection)
         run.feedback = []  # the change addressed it; the next review says what is left
+
+    def _screen(self, run: _Run, record: StepRecord) -> list[ProposedEdit]:
+        """The step's edits agent output may make; where they are collected, whatever made
+        them (code blocks, the sandbox), the rule is checked once more on the real workspace."""
+        assert record.result is not None
+        edits, refused = screen_edits(
+            run.working.workspace,
+            record.result.edits,
+            self.config.settings.protected_paths,
+            record.agent,
+        )
+        if refused:
+            record_refused(self.runtime, run.run_id, refused)
+            run.refused.extend(refused)
+            record.result.refused.extend(refused)
+            record.result.edits = edits
+        return edits
 
     def _record(
         self,
@@ -463,6 +481,7 @@ class WorkflowEngine:
             findings=run.latest_findings,
             edits=edits,
             originals={e.path: run.working.original.get(e.path) for e in edits},
+            refused=run.refused,
             usage_by_agent={agent: total_usage(u) for agent, u in usage.items()},
             duration_s=duration_s,
         )
@@ -557,6 +576,8 @@ def _summary(result: WorkflowResult, workflow: WorkflowConfig) -> str:
         failed = [r for r in result.steps if r.status == "failed" and not r.optional]
         if failed:
             text += f"; step {failed[-1].step} ({failed[-1].agent}) failed: {failed[-1].reason}"
+    if result.refused:
+        text += f"; refused {', '.join(dict.fromkeys(r.path for r in result.refused))}"
     cost = result.usage.cost_usd
     if cost:
         text += f"; ${cost:.4f}"

@@ -32,6 +32,7 @@ from agentls.orchestration.events import (
 from agentls.orchestration.history import History, workspace_state_dir
 from agentls.orchestration.report import workflow_markdown
 from agentls.orchestration.results import LineRange, TaskKind, WorkflowResult
+from agentls.orchestration.tasks import record_refused
 from agentls.orchestration.workflow import CancelToken, WorkflowEngine, WorkflowRequest
 from agentls.redaction import redact, redact_value
 from agentls.server.convert import path_to_uri, uri_to_path
@@ -225,6 +226,8 @@ class RunManager:
         run.status = result.status
         run.report_uri = self._write_report(run, result)
         self._publish(run, result)
+        if result.refused:  # a warning: an agent tried to change what it may not
+            self.server.show(types.MessageType.Warning, _refused_message(run.title, result))
         if result.status in ("ok", "partial") and result.edits:
             await self._deliver(run, result)
         elif result.status == "failed":
@@ -266,14 +269,16 @@ class RunManager:
             if choice != "Apply":
                 run.note = "not applied; the proposal stays in the run's report"
                 return
+        runtime = self.server.session.runtime(run.folder)
         built = build_workspace_edit(
             result,
             run.folder,
             lambda path: self._open_document(run.folder, path),
             support,
             needs_confirmation=mode == "preview",
+            protected=runtime.config.settings.protected_paths,
         )
-        runtime = self.server.session.runtime(run.folder)
+        record_refused(runtime, run.run_id, built.refused)
         if built.conflicts:
             runtime.record(
                 "refused",
@@ -437,6 +442,10 @@ class _Progress:
             # A result's summary names its workflow; other endings need the run's title.
             prefix = "agentls" if self.run.result is not None else self.run.title
             self.server.show(types.MessageType.Info, f"{prefix}: {message}")
+
+
+def _refused_message(title: str, result: WorkflowResult) -> str:
+    return f"{title}: " + "; ".join(str(r) for r in result.refused)
 
 
 def _end_message(result: WorkflowResult, note: str) -> str:

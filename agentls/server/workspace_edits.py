@@ -8,13 +8,14 @@ run's report.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lsprotocol import types
 
-from agentls.orchestration.results import ProposedEdit, WorkflowResult
+from agentls.orchestration.paths import screen_edits
+from agentls.orchestration.results import ProposedEdit, RefusedPath, WorkflowResult
 from agentls.server.convert import path_to_uri, text_edit
 from agentls.server.rebase import rebase
 
@@ -36,6 +37,8 @@ class BuiltEdit:
     """Files the user changed where the proposal overlaps the change (nothing is applied)."""
     skipped: list[str] = field(default_factory=list)
     """Creations or deletions the client cannot do."""
+    refused: list[RefusedPath] = field(default_factory=list)
+    """Paths agent output may not change, left out (the workflow already refuses them)."""
 
 
 @dataclass(frozen=True)
@@ -51,12 +54,15 @@ def build_workspace_edit(
     open_document: Callable[[str], OpenDocument | None],
     support: ClientEditSupport,
     needs_confirmation: bool = False,
+    protected: Sequence[str] = (),
 ) -> BuiltEdit:
-    """``open_document(path)`` gives the editor's document for a workspace path, if open."""
-    by_path: dict[str, list[ProposedEdit]] = {}
-    for edit in result.edits:
-        by_path.setdefault(edit.path, []).append(edit)
+    """``open_document(path)`` gives the editor's document for a workspace path, if open;
+    ``protected``: the user's ``settings.protected_paths``."""
     built = BuiltEdit()
+    allowed, built.refused = screen_edits(workspace, result.edits, protected)
+    by_path: dict[str, list[ProposedEdit]] = {}
+    for edit in allowed:
+        by_path.setdefault(edit.path, []).append(edit)
     document_changes: list[
         types.TextDocumentEdit | types.CreateFile | types.RenameFile | types.DeleteFile
     ] = []

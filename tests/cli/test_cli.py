@@ -42,6 +42,7 @@ def test_exec_json_against_each_fake(
         "text",
         "findings",
         "edits",
+        "refused",
         "session_id",
         "usage",
         "duration_s",

@@ -55,7 +55,7 @@ def test_symlink_out_of_the_workspace_is_refused(tmp_path: Path) -> None:
     workspace.mkdir()
     (workspace / "link").symlink_to(outside)
     result = edits_from_blocks("```py path=link/x.py\nx\n```", workspace, "m.py", TEXT, None)
-    assert result.edits == [] and "outside the workspace" in result.refused[0]
+    assert result.edits == [] and "outside the workspace" in result.refused[0].reason
 
 
 def test_unchanged_code_is_no_edit(tmp_path: Path) -> None:
