@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import sys
 from pathlib import Path
@@ -11,6 +12,8 @@ import click
 
 from agentls.log import configure_logging
 
+DEFAULT_HOST = "127.0.0.1"
+
 
 def fail(message: str) -> NoReturn:
     click.echo(f"agentls: {message}", err=True)
@@ -18,15 +21,55 @@ def fail(message: str) -> NoReturn:
 
 
 def _address(value: str) -> tuple[str, int]:
+    """``[HOST:]PORT``: a bare port listens on 127.0.0.1; an IPv6 host may be in brackets."""
     host, _, port = value.rpartition(":")
-    if not host or not port.isdigit():
-        fail(f"{value!r} is not HOST:PORT (e.g. 127.0.0.1:2087)")
+    host = host.removeprefix("[").removesuffix("]") if host else DEFAULT_HOST
+    if not port.isdigit() or int(port) > 65535 or not host:
+        fail(f"{value!r} is not HOST:PORT or PORT (e.g. 127.0.0.1:2087)")
     return host, int(port)
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _token(token_file: Path | None) -> str:
+    from agentls.server.transport import TokenFileError, create_token, read_token_file
+
+    if token_file is not None:
+        try:
+            return read_token_file(token_file)
+        except TokenFileError as error:
+            fail(str(error))
+    token, path = create_token()
+    click.echo(f"agentls: clients must present the token in {path}", err=True)
+    return token
+
+
 @click.command()
-@click.option("--tcp", "tcp", metavar="HOST:PORT", help="Serve one client over TCP.")
-@click.option("--ws", "ws", metavar="HOST:PORT", help="Serve over WebSockets.")
+@click.option(
+    "--tcp", "tcp", metavar="[HOST:]PORT", help="Serve over TCP (host 127.0.0.1 by default)."
+)
+@click.option(
+    "--ws", "ws", metavar="[HOST:]PORT", help="Serve over WebSockets (host 127.0.0.1 by default)."
+)
+@click.option(
+    "--token-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Read the network clients' token from this 0600 file (default: generate one).",
+)
+@click.option(
+    "--allow-origin",
+    "allow_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="A browser Origin allowed to open a WebSocket (repeatable; none by default).",
+)
 @click.option("--log-file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--log-level", default="INFO", show_default=True)
 @click.option(
@@ -38,12 +81,30 @@ def _address(value: str) -> tuple[str, int]:
 def serve(
     tcp: str | None,
     ws: str | None,
+    token_file: Path | None,
+    allow_origins: tuple[str, ...],
     log_file: Path | None,
     log_level: str,
     metrics_port: int | None,
     metrics_address: str,
 ) -> None:
-    """Run the language server. In stdio mode stdout carries only LSP messages."""
+    """Run the language server. In stdio mode stdout carries only LSP messages. Over TCP or
+    WebSockets each connection is its own session and must present the server's token."""
+    if tcp and ws:
+        fail("give --tcp or --ws, not both")
+    if token_file and not (tcp or ws):
+        fail("--token-file is for --tcp and --ws (stdio needs no token)")
+    if allow_origins and not ws:
+        fail("--allow-origin is for --ws")
+    address = _address(tcp or ws or "") if tcp or ws else None
+    token = _token(token_file) if address else ""
+    if address and not _is_loopback(address[0]):
+        click.echo(
+            f"agentls: warning: listening on {address[0]}, reachable from other machines "
+            "(clients still need the token)",
+            err=True,
+        )
+
     stream = open(log_file, "a", encoding="utf-8") if log_file else sys.stderr  # noqa: SIM115
     configure_logging(log_level, json=True, stream=stream)
     logging.basicConfig(stream=stream, level=logging.WARNING)
@@ -51,20 +112,19 @@ def serve(
 
     from agentls import __version__
     from agentls.log import get_logger
-    from agentls.server.app import create_server
+    from agentls.server import transport as transports
 
-    if tcp and ws:
-        fail("give --tcp or --ws, not both")
-    server = create_server()
     if metrics_port:
         from agentls.metrics import serve as serve_metrics
 
         serve_metrics(metrics_port, metrics_address)
-    transport = f"tcp {tcp}" if tcp else f"ws {ws}" if ws else "stdio"
-    get_logger("agentls.server").info("agentls serving", version=__version__, transport=transport)
-    if tcp:
-        server.start_tcp(*_address(tcp))
-    elif ws:
-        server.start_ws(*_address(ws))
+    kind = f"tcp {tcp}" if tcp else f"ws {ws}" if ws else "stdio"
+    get_logger("agentls.server").info("agentls serving", version=__version__, transport=kind)
+    if address and tcp:
+        transports.run_tcp(*address, token)
+    elif address:
+        transports.run_ws(*address, token, frozenset(allow_origins))
     else:
-        server.start_io()
+        from agentls.server.app import create_server
+
+        transports.run_stdio(create_server())
