@@ -1,20 +1,31 @@
-"""A tamper-evident audit log: append-only JSON lines, each sealed with an HMAC-SHA256 over its
-content, its sequence number and the MAC of the record before it.
+"""A tamper-evident audit log: JSON lines sealed with HMAC-SHA256 and a sealed head.
 
-The key (32 random bytes) lives in the user's state folder, 0600, apart from the log, so whoever
-can edit the log cannot recompute a MAC without also reading the key. A sealed head beside the
-log (``audit.log.head``, itself MACed) holds the count, the last record's sequence number and
-MAC, and where the kept chain starts; it catches what a chain alone cannot: a truncated tail, a
-deleted beginning, a deleted log, a forged record appended at the end.
+Each record is ``{"seq", "ts", "event", ...fields, "prev", "mac"}``: ``seq`` counts from 1,
+``prev`` is the previous record's ``mac`` (``"0" * 64`` before the first), and ``mac`` is the
+HMAC-SHA256, keyed by a secret, of the record's canonical JSON without ``mac``. The key is 32
+random bytes in ``$XDG_STATE_HOME/agentls/keys/audit.key`` (0600, in a 0700 folder), kept apart
+from the log, whose place ``settings.audit.path`` may choose. Beside the log, ``audit.log.head``
+seals what the log must hold: how many records, the first one kept (its seq and prev) and the
+last one (its seq and mac), under its own HMAC with a ``head`` domain prefix. A marker beside
+the key notes that a sealed log was kept at that path.
 
-Files rotate by size (``audit.log`` -> ``audit.log.1`` -> ...); the chain runs across files and
-the head records where the oldest kept file begins. Writers in several processes take a file
-lock. A crash between writing a record and its head leaves either a torn last line or one valid
-record the head does not count yet: that is an incomplete write, repaired by the next append.
+So ``verify`` catches a changed, removed, reordered, inserted or forged record, a cut tail, a
+deleted first part, a chain rewritten with plain hashes or another key, and a deleted log, head
+or rotated file, and names the first bad record as ``file:line (seq N)``. A crash mid-write is
+no tampering: a torn last line, one valid record the head does not seal yet, or a rotation cut
+short verify as ``incomplete``, and the next append repairs them. Nothing else is repaired:
+after tampering, appends chain on but never reseal over it, so the evidence stays. A log from
+before records were sealed is renamed ``*.unsealed`` on the first append (never where the
+marker says a sealed log was kept).
+
+Files rotate by size (``audit.log`` -> ``audit.log.1`` -> ...); the chain runs across files.
+Only ``keep_files`` rotated files are kept: before one is deleted the head moves its first kept
+record past it, so the new start verifies while a deletion of what is kept does not. Writers in
+several processes (the CLI, the server) take a file lock, and every value is redacted.
 
 What it cannot detect: anyone holding the key (anyone running as the user) can write a
-consistent forged log; deleting the log, its head and the key together looks like a fresh
-install.
+consistent log, head and all; and deleting the log, its head and the key folder together looks
+like a fresh install.
 """
 
 from __future__ import annotations
@@ -28,7 +39,7 @@ import os
 import secrets
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -37,11 +48,15 @@ from agentls.state import private_dir, private_file, state_dir, write_private
 
 GENESIS = "0" * 64
 KEY_BYTES = 32
+HEAD_DOMAIN = b"head\0"
+RESERVED = frozenset({"seq", "ts", "prev", "mac"})
+
 Status = Literal["ok", "incomplete", "tampered"]
 
 
-def default_key_path() -> Path:
-    return state_dir() / "keys" / "audit.key"
+class AuditError(OSError):
+    """The audit log cannot be written safely (a damaged key). An ``OSError`` so that callers
+    which keep working when the log cannot be written (a full disk) do the same here."""
 
 
 @dataclass(frozen=True)
@@ -52,27 +67,97 @@ class VerifyResult:
 
     @property
     def ok(self) -> bool:
+        """Not tampered: intact, or a write cut short that the next append repairs."""
         return self.status != "tampered"
+
+
+@dataclass(frozen=True)
+class Head:
+    """What the log must hold: records ``first_seq`` .. ``last_seq``."""
+
+    first_seq: int
+    first_prev: str
+    last_seq: int
+    last_mac: str
+
+    @property
+    def count(self) -> int:
+        return self.last_seq - self.first_seq + 1
+
+    @classmethod
+    def empty(cls) -> Head:
+        return cls(first_seq=1, first_prev=GENESIS, last_seq=0, last_mac=GENESIS)
+
+    def after(self, seq: int, mac: str) -> Head:
+        return replace(self, last_seq=seq, last_mac=mac)
+
+    def starting_after(self, seq: int, mac: str) -> Head:
+        return replace(self, first_seq=seq + 1, first_prev=mac)
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "count": self.count,
+            "first_seq": self.first_seq,
+            "first_prev": self.first_prev,
+            "last_seq": self.last_seq,
+            "last_mac": self.last_mac,
+        }
+
+    def sealed(self, key: bytes) -> bytes:
+        fields = self.fields()
+        return canonical({**fields, "mac": _head_mac(key, fields)}) + b"\n"
+
+    @classmethod
+    def unseal(cls, data: bytes, key: bytes) -> Head | None:
+        """The head in ``data``, or None when its seal does not match ``key``."""
+        try:
+            fields = json.loads(data)
+            mac = fields.pop("mac")
+            head = cls(
+                first_seq=fields["first_seq"],
+                first_prev=fields["first_prev"],
+                last_seq=fields["last_seq"],
+                last_mac=fields["last_mac"],
+            )
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
+        if not isinstance(mac, str) or not _same(mac, _head_mac(key, fields)):
+            return None
+        return head if head.fields() == fields else None
 
 
 @dataclass(frozen=True)
 class _Line:
     file: Path
     number: int
-    text: str
-    complete: bool  # ends with a newline
+    data: bytes  # without the newline
+    complete: bool  # ended with a newline
 
     @property
     def where(self) -> str:
         return f"{self.file}:{self.number}"
 
 
-class _Tampered(Exception):
-    pass
-
-
-def _canonical(value: dict[str, Any]) -> bytes:
+def canonical(value: dict[str, Any]) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def record_mac(key: bytes, record: dict[str, Any]) -> str:
+    unsealed = {name: value for name, value in record.items() if name != "mac"}
+    return hmac.new(key, canonical(unsealed), hashlib.sha256).hexdigest()
+
+
+def _same(mac: str, expected: str) -> bool:
+    return hmac.compare_digest(mac.encode(), expected.encode())
+
+
+def _head_mac(key: bytes, fields: dict[str, Any]) -> str:
+    # The domain prefix keeps a record's MAC from ever passing as a head's, and back.
+    return hmac.new(key, HEAD_DOMAIN + canonical(fields), hashlib.sha256).hexdigest()
+
+
+def default_key_path() -> Path:
+    return state_dir() / "keys" / "audit.key"
 
 
 class AuditLog:
@@ -82,82 +167,192 @@ class AuditLog:
         max_bytes: int = 10 * 1024 * 1024,
         keep_files: int = 5,
         key_path: Path | None = None,
-    ) -> None:
+    ):
         self.path = path
         self.max_bytes = max_bytes
         self.keep_files = keep_files
-        self.key_path = key_path or default_key_path()
+        self.key_path = key_path if key_path is not None else default_key_path()
         self.head_path = path.with_name(path.name + ".head")
+        self.lock_path = path.with_name(path.name + ".lock")
+        where = hashlib.sha256(str(path.expanduser().resolve()).encode()).hexdigest()[:16]
+        self.marker_path = self.key_path.with_name(f"{self.key_path.stem}.{where}.sealed")
 
-    # -- writing ---------------------------------------------------------------------------
+    # Writing
 
     def append(self, event: str, **fields: Any) -> None:
-        with self._locked():
-            key = self._created_key()
-            head = self._repaired_head(key)
-            if self.path.exists() and self.path.stat().st_size >= self.max_bytes:
-                head = self._rotate(head)
-            record: dict[str, Any] = {
-                "seq": head["last_seq"] + 1,
+        if reserved := RESERVED & fields.keys():
+            raise ValueError(f"audit fields {sorted(reserved)} are set by the log itself")
+        body = redact_value(fields)
+        canonical(body)  # a value JSON cannot hold fails here, before anything is written
+        key = self._key_for_writing()
+        with self._lock(fcntl.LOCK_EX):
+            head, trusted = self._head_for_writing(key)
+            if trusted:
+                if not self.marker_path.exists():
+                    self._mark()
+                self._drop_expired(head, key)
+            head, newline_first = self._settle_tail(head, key, trusted)
+            if self._full():
+                head = self._rotate(head, key, trusted)
+                newline_first = False
+            record = {
+                **body,
+                "seq": head.last_seq + 1,
                 "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "event": event,
-                **redact_value(fields),
-                "prev": head["last_mac"],
+                "prev": head.last_mac,
             }
-            record["mac"] = self._mac(key, b"record\0", record)
-            private_file(self.path)
-            with open(self.path, "a", encoding="utf-8") as stream:
-                stream.write(_canonical(record).decode() + "\n")
-                stream.flush()
-                os.fsync(stream.fileno())
-            if head["count"] == 0:
-                head["first_seq"], head["first_prev"] = record["seq"], record["prev"]
-            head.update(count=head["count"] + 1, last_seq=record["seq"], last_mac=record["mac"])
-            self._write_head(key, head)
+            record["mac"] = record_mac(key, record)
+            self._write_line((b"\n" if newline_first else b"") + canonical(record) + b"\n")
+            if trusted:
+                self._write_head(head.after(record["seq"], record["mac"]), key)
 
-    def _repaired_head(self, key: bytes) -> dict[str, Any]:
-        """The head, after finishing what a crash left undone (a torn line, an uncounted record).
-        Anything worse is left for ``verify`` to report; the log keeps growing after it."""
-        if not self.head_path.exists():
+    def _full(self) -> bool:
+        size = self.path.stat().st_size if self.path.exists() else 0
+        return size > 0 and size >= self.max_bytes
+
+    def _head_for_writing(self, key: bytes) -> tuple[Head, bool]:
+        """The head to chain to, and whether it is sealed (and so kept up to date). A missing
+        or broken head is tampering: the log still chains on, but the head stays as found."""
+        if self.head_path.exists():
+            head = Head.unseal(self.head_path.read_bytes(), key)
+            if head is not None:
+                return head, True
+            return self._head_from_log(key), False
+        if not self.marker_path.exists():
             self._set_aside_unsealed()
-        head = self._read_head(key) or _empty_head()
-        last = _last_line(self.path)
-        if last is not None and not last.complete:
-            _truncate_last_line(self.path)
-            last = _last_line(self.path)
-        if last is not None:
-            record = self._parse(key, last)
-            follows = record is not None and record["prev"] == head["last_mac"]
-            if record is not None and follows and record["seq"] == head["last_seq"] + 1:
-                if head["count"] == 0:
-                    head["first_seq"], head["first_prev"] = record["seq"], record["prev"]
-                head.update(count=head["count"] + 1, last_seq=record["seq"], last_mac=record["mac"])
-                self._write_head(key, head)
-        return head
+        if self.marker_path.exists() or any(True for _ in self._lines()):
+            return self._head_from_log(key), False
+        # Sealed before the first record, so a missing head always means tampering.
+        self._write_head(Head.empty(), key)
+        self._mark()
+        return Head.empty(), True
+
+    def _mark(self) -> None:
+        """Note beside the key that a sealed log is kept here, so that deleting the log and
+        its head together shows."""
+        write_private(self.marker_path, str(self.path.expanduser().resolve()).encode())
 
     def _set_aside_unsealed(self) -> None:
-        """A log from before records were sealed is renamed ``*.unsealed``, not called
-        tampered forever; it can still be read, but proves nothing."""
+        """Rename a log from before records were sealed to ``*.unsealed``: readable, proving
+        nothing, and not called tampered forever. Never done where a sealed log was kept."""
         files = self.files()
-        if files and '"mac"' not in files[0].read_text(encoding="utf-8", errors="replace")[:4096]:
-            for file in files:
-                os.replace(file, file.with_name(file.name + ".unsealed"))
+        first = _first_object(files[0]) if files else None
+        if first is None or "mac" in first or "prev" not in first:
+            return
+        for file in files:
+            os.replace(file, file.with_name(file.name + ".unsealed"))
 
-    def _rotate(self, head: dict[str, Any]) -> dict[str, Any]:
-        for file in self.files():  # oldest first, so no rename lands on a file still there
-            index = 1 if file == self.path else int(file.suffix[1:]) + 1
-            if index > self.keep_files:
-                head["count"] -= _count_lines(file)
+    def _head_from_log(self, key: bytes) -> Head:
+        for file in reversed(self.files()):
+            line, _ = _tail(file)
+            record = _parsed(line) if line is not None else None
+            if record is not None:
+                return Head.empty().after(record["seq"], record["mac"])
+        return Head.empty()
+
+    def _drop_expired(self, head: Head, key: bytes) -> None:
+        """Delete files an interrupted rotation left before the first kept record."""
+        for file in self.files():
+            last = _valid_record(_tail(file)[0], key)
+            if last is None or last["seq"] >= head.first_seq:
+                return
+            file.unlink()
+
+    def _settle_tail(self, head: Head, key: bytes, trusted: bool) -> tuple[Head, bool]:
+        """Repair what a crash left at the end of the current file: adopt one valid record the
+        head does not seal yet, cut a torn last line. Returns the head and whether the next
+        record must start with a newline (a torn line kept as evidence)."""
+        line, torn_at = _tail(self.path)
+        last = _valid_record(line, key) if line is not None else None
+        in_order = line is None or (
+            last is not None and last["seq"] == head.last_seq and last["mac"] == head.last_mac
+        )
+        unsealed = (
+            last is not None and last["seq"] == head.last_seq + 1 and last["prev"] == head.last_mac
+        )
+        if trusted and unsealed and last is not None:
+            head = head.after(last["seq"], last["mac"])
+        if torn_at is None:
+            return head, False
+        if trusted and (in_order or unsealed):
+            os.truncate(self.path, torn_at)
+            return head, False
+        return head, True
+
+    def _rotate(self, head: Head, key: bytes, trusted: bool) -> Head:
+        files = self.files()  # oldest first, so no rename lands on a file still there
+        targets = [1 if file == self.path else int(file.suffix[1:]) + 1 for file in files]
+        expired = [
+            file for file, target in zip(files, targets, strict=True) if target > self.keep_files
+        ]
+        if expired and trusted:
+            boundary = _valid_record(_tail(expired[-1])[0], key)
+            if boundary is not None and boundary["seq"] <= head.last_seq:
+                head = head.starting_after(boundary["seq"], boundary["mac"])
+                # Sealed before the deletion: a crash in between leaves extra old records
+                # (incomplete), never a missing first part (tampered).
+                self._write_head(head, key)
+        for file, target in zip(files, targets, strict=True):
+            if target > self.keep_files:
                 file.unlink()
             else:
-                os.replace(file, self.path.with_name(f"{self.path.name}.{index}"))
-        oldest = self.files()
-        if oldest:
-            first = json.loads(oldest[0].read_text(encoding="utf-8").splitlines()[0])
-            head["first_seq"], head["first_prev"] = first["seq"], first["prev"]
+                os.replace(file, self.path.with_name(f"{self.path.name}.{target}"))
         return head
 
-    # -- reading ---------------------------------------------------------------------------
+    def _write_line(self, data: bytes) -> None:
+        private_file(self.path)
+        with open(self.path, "ab") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())  # on disk before the head that seals it
+
+    def _write_head(self, head: Head, key: bytes) -> None:
+        write_private(self.head_path, head.sealed(key))
+
+    def _key_for_writing(self) -> bytes:
+        key = self._read_key()
+        if key is None:
+            self._create_key()
+            key = self._read_key()
+        if key is None or len(key) != KEY_BYTES:
+            raise AuditError(f"{self.key_path}: the audit key is damaged; the log is not written")
+        return key
+
+    def _create_key(self) -> None:
+        private_dir(self.key_path.parent)
+        candidate = self.key_path.with_name(f".{self.key_path.name}.{secrets.token_hex(8)}")
+        write_private(candidate, secrets.token_bytes(KEY_BYTES))
+        try:
+            # link never replaces: of two processes creating the key at once, one wins and
+            # both go on with its key.
+            with contextlib.suppress(FileExistsError):
+                os.link(candidate, self.key_path)
+        finally:
+            candidate.unlink()
+
+    def _read_key(self) -> bytes | None:
+        try:
+            return self.key_path.read_bytes()
+        except FileNotFoundError:
+            return None
+
+    @contextlib.contextmanager
+    def _lock(self, operation: int) -> Iterator[None]:
+        if operation == fcntl.LOCK_EX:
+            private_file(self.lock_path)
+        try:
+            descriptor = os.open(self.lock_path, os.O_RDONLY)
+        except FileNotFoundError:  # nothing was ever written: nothing to wait for
+            yield
+            return
+        try:
+            fcntl.flock(descriptor, operation)
+            yield
+        finally:
+            os.close(descriptor)  # releases the lock
+
+    # Reading
 
     def files(self) -> list[Path]:
         """Oldest first."""
@@ -170,194 +365,187 @@ class AuditLog:
 
     def records(self) -> Iterator[tuple[Path, int, str]]:
         for line in self._lines():
-            yield line.file, line.number, line.text
-
-    def verify(self) -> VerifyResult:
-        key = self._key()
-        head_exists = self.head_path.exists()
-        lines = list(self._lines())
-        if key is None:
-            if head_exists or lines:
-                return _tampered(0, f"the audit key {self.key_path} is missing")
-            return VerifyResult("ok", 0, "0 records, chain intact")
-        try:
-            return self._verify(key, lines, head_exists)
-        except _Tampered as error:
-            return _tampered(0, str(error))
-
-    def _verify(self, key: bytes, lines: list[_Line], head_exists: bool) -> VerifyResult:
-        head = self._read_head(key)
-        if head is None:
-            if head_exists:
-                raise _Tampered(f"{self.head_path}: its seal does not match (changed)")
-            if lines:
-                raise _Tampered(f"{self.head_path} is missing (deleted)")
-            return VerifyResult("ok", 0, "0 records, chain intact")
-        if head["count"] and not lines:
-            raise _Tampered(f"{self.path}: the log is missing ({head['count']} records deleted)")
-        torn = lines[-1] if lines and not lines[-1].complete else None
-        if torn is not None:
-            lines = lines[:-1]
-        expected_prev, expected_seq = head["first_prev"], head["first_seq"]
-        count = 0
-        for line in lines:
-            record = self._parse(key, line)
-            bad = f"{line.where}"
-            if record is None:
-                seq = _seq_of(line.text)
-                raise _Tampered(f"{bad}{seq}: not a record sealed with this log's key (changed)")
-            if record["seq"] != expected_seq:
-                raise _Tampered(
-                    f"{bad} (seq {record['seq']}): expected seq {expected_seq}; "
-                    "records were removed, inserted or reordered here"
-                )
-            if record["prev"] != expected_prev:
-                raise _Tampered(
-                    f"{bad} (seq {record['seq']}): does not follow the record before it "
-                    "(a record was removed or reordered here)"
-                )
-            count += 1
-            expected_prev, expected_seq = record["mac"], record["seq"] + 1
-            if count == head["count"] and record["mac"] != head["last_mac"]:
-                raise _Tampered(f"{bad} (seq {record['seq']}): not the sealed last record")
-        if count < head["count"]:
-            raise _Tampered(
-                f"{self.path}: {head['count'] - count} records after seq {expected_seq - 1} "
-                "are missing (the log was truncated)"
-            )
-        if count > head["count"] + 1:
-            extra = lines[head["count"] + 1]
-            raise _Tampered(f"{extra.where}: records beyond the sealed head (appended)")
-        if count == head["count"] + 1 or torn is not None:
-            return VerifyResult(
-                "incomplete",
-                count,
-                f"{count} records; the last write did not finish (a crash?); "
-                "the next record repairs it",
-            )
-        return VerifyResult("ok", count, f"{count} records, chain intact")
-
-    # -- pieces ----------------------------------------------------------------------------
+            text = line.data.decode("utf-8", errors="replace")
+            yield line.file, line.number, text + ("\n" if line.complete else "")
 
     def _lines(self) -> Iterator[_Line]:
         for file in self.files():
-            with open(file, encoding="utf-8", errors="replace") as stream:
-                for number, text in enumerate(stream, 1):
-                    if text.strip():
-                        yield _Line(file, number, text.rstrip("\n"), text.endswith("\n"))
+            parts = file.read_bytes().split(b"\n")
+            for number, part in enumerate(parts[:-1], 1):
+                yield _Line(file, number, part, complete=True)
+            if parts[-1]:
+                yield _Line(file, len(parts), parts[-1], complete=False)
 
-    def _parse(self, key: bytes, line: _Line) -> dict[str, Any] | None:
-        """The record on ``line`` if its MAC is this log's, else None."""
-        try:
-            record = json.loads(line.text)
-        except ValueError:
+    # Verifying
+
+    def verify(self) -> VerifyResult:
+        with self._lock(fcntl.LOCK_SH):
+            return self._verify()
+
+    def _verify(self) -> VerifyResult:
+        lines = list(self._lines())
+        if not self.head_path.exists():
+            if lines:
+                return _tampered(f"{self.head_path} is missing (deleted); the log holds records")
+            if self.marker_path.exists():
+                return _tampered(
+                    f"{self.path}: the log and its head are gone, but {self.marker_path} "
+                    "records that a sealed log was kept here (deleted)"
+                )
+            return VerifyResult("ok", 0, "0 records, chain intact")
+        key = self._read_key()
+        if key is None or len(key) != KEY_BYTES:
+            return _tampered(f"{self.key_path}: the audit key is missing or damaged")
+        head = Head.unseal(self.head_path.read_bytes(), key)
+        if head is None:
+            return _tampered(
+                f"{self.head_path}: its seal does not match the key (changed, or rewritten "
+                "without the key)"
+            )
+        return _ChainCheck(head, key, self.path).run(lines)
+
+
+class _ChainCheck:
+    """One pass over the lines, against the sealed head."""
+
+    def __init__(self, head: Head, key: bytes, current: Path):
+        self.head = head
+        self.key = key
+        self.current = current
+        self.expected_seq = head.first_seq
+        self.expected_prev = head.first_prev
+        self.count = 0
+        self.last: _Line | None = None
+        self.notes: list[str] = []  # incomplete writes
+
+    def run(self, lines: list[_Line]) -> VerifyResult:
+        for index, line in enumerate(lines):
+            if not line.complete:
+                if index == len(lines) - 1 and line.file == self.current:
+                    self.notes.append(f"{line.where}: a torn last line (a write cut short)")
+                    break
+                return self._bad(f"{line.where}: a torn line inside the log (changed)")
+            problem = self._check(line)
+            if problem is not None:
+                return self._bad(problem)
+        return self._finish()
+
+    def _check(self, line: _Line) -> str | None:
+        record = _parsed(line.data)
+        if record is None:
+            return f"{line.where}: not an audit record (changed or inserted)"
+        seq = record["seq"]
+        at = f"{line.where} (seq {seq})"
+        if not _same(record["mac"], record_mac(self.key, record)):
+            return f"{at}: its MAC does not match (changed, or forged without the key)"
+        if self.count == 0 and seq < self.head.first_seq:
+            self._note(f"{line.file}: old records a rotation cut short did not delete")
             return None
-        if not isinstance(record, dict) or not isinstance(record.get("mac"), str):
-            return None
-        if not isinstance(record.get("seq"), int) or not isinstance(record.get("prev"), str):
-            return None
-        body = {name: value for name, value in record.items() if name != "mac"}
-        if not hmac.compare_digest(record["mac"], self._mac(key, b"record\0", body)):
-            return None
-        return record
+        if seq != self.expected_seq:
+            if self.count == 0:
+                return f"{at}: the log must start at seq {self.head.first_seq} (deleted or moved)"
+            return f"{at}: expected seq {self.expected_seq} (removed, reordered or inserted)"
+        if record["prev"] != self.expected_prev:
+            return f"{at}: does not follow the record before it (changed, removed or reordered)"
+        if seq == self.head.last_seq and record["mac"] != self.head.last_mac:
+            return f"{at}: not the last record the head seals (changed)"
+        if seq == self.head.last_seq + 1:
+            self._note(f"{at}: written but not yet sealed in the head")
+        elif seq > self.head.last_seq:
+            return f"{at}: beyond the last record the head seals (seq {self.head.last_seq})"
+        self.count += 1
+        self.expected_seq, self.expected_prev = seq + 1, record["mac"]
+        self.last = line
+        return None
 
-    @staticmethod
-    def _mac(key: bytes, domain: bytes, value: dict[str, Any]) -> str:
-        return hmac.new(key, domain + _canonical(value), hashlib.sha256).hexdigest()
+    def _finish(self) -> VerifyResult:
+        last_seq = self.expected_seq - 1
+        if last_seq < self.head.last_seq:
+            if self.last is None:
+                return self._bad(
+                    f"{self.current}: the log is missing or empty, but its head seals "
+                    f"{self.head.count} records (seq {self.head.first_seq}..{self.head.last_seq})"
+                )
+            return self._bad(
+                f"{self.last.file}:{self.last.number + 1} (seq {last_seq + 1}): missing; the log "
+                f"ends at seq {last_seq} but its head seals up to seq {self.head.last_seq} "
+                "(the log was truncated)"
+            )
+        if self.notes:
+            return VerifyResult("incomplete", self.count, "; ".join(self.notes))
+        return VerifyResult("ok", self.count, f"{self.count} records, chain intact")
 
-    def _read_head(self, key: bytes) -> dict[str, Any] | None:
-        try:
-            head = json.loads(self.head_path.read_text(encoding="utf-8"))
-        except (FileNotFoundError, ValueError):
-            return None
-        if not isinstance(head, dict) or not isinstance(head.get("mac"), str):
-            return None
-        body = {name: value for name, value in head.items() if name != "mac"}
-        if set(body) != set(_empty_head()):
-            return None
-        if not hmac.compare_digest(head["mac"], self._mac(key, b"head\0", body)):
-            return None
-        return body
+    def _note(self, note: str) -> None:
+        if note not in self.notes:
+            self.notes.append(note)
 
-    def _write_head(self, key: bytes, head: dict[str, Any]) -> None:
-        sealed = {**head, "mac": self._mac(key, b"head\0", head)}
-        write_private(self.head_path, _canonical(sealed))
-
-    def _key(self) -> bytes | None:
-        try:
-            return self.key_path.read_bytes()
-        except FileNotFoundError:
-            return None
-
-    def _created_key(self) -> bytes:
-        key = self._key()
-        if key is not None:
-            return key
-        private_dir(self.key_path.parent)
-        candidate = self.key_path.with_name(f".{self.key_path.name}.{os.getpid()}")
-        write_private(candidate, secrets.token_bytes(KEY_BYTES))
-        try:
-            os.link(candidate, self.key_path)  # never replaces a key another process made
-        except FileExistsError:
-            pass
-        finally:
-            candidate.unlink()
-        return self.key_path.read_bytes()
-
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        lock_path = private_file(self.path.with_suffix(".lock"))
-        with open(lock_path, "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+    def _bad(self, message: str) -> VerifyResult:
+        return VerifyResult("tampered", self.count, message)
 
 
-def _empty_head() -> dict[str, Any]:
-    return {"count": 0, "first_seq": 1, "first_prev": GENESIS, "last_seq": 0, "last_mac": GENESIS}
+def _tampered(message: str) -> VerifyResult:
+    return VerifyResult("tampered", 0, message)
 
 
-def _tampered(records: int, message: str) -> VerifyResult:
-    return VerifyResult("tampered", records, message)
-
-
-def _seq_of(text: str) -> str:
+def _parsed(data: bytes) -> dict[str, Any] | None:
+    """The record in ``data`` when it has the shape of one, else None."""
     try:
-        return f" (seq {int(json.loads(text)['seq'])})"
-    except (ValueError, KeyError, TypeError):
-        return ""
+        record = json.loads(data)
+    except ValueError:
+        return None
+    if not isinstance(record, dict):
+        return None
+    seq, prev, mac = record.get("seq"), record.get("prev"), record.get("mac")
+    if not isinstance(seq, int) or isinstance(seq, bool):
+        return None
+    if not isinstance(prev, str) or not isinstance(mac, str):
+        return None
+    return record
 
 
-def _count_lines(path: Path) -> int:
-    with open(path, encoding="utf-8", errors="replace") as stream:
-        return sum(1 for line in stream if line.strip())
-
-
-def _last_line(path: Path) -> _Line | None:
+def _first_object(path: Path) -> dict[str, Any] | None:
+    """The JSON object on the first line of ``path``, if it holds one."""
+    with open(path, "rb") as stream:
+        line = stream.readline()
     try:
-        with open(path, "rb") as stream:
-            stream.seek(0, os.SEEK_END)
-            end = stream.tell()
-            position, chunk = end, b""
-            while position > 0 and chunk.count(b"\n") < 2:
-                step = min(4096, position)
-                position -= step
-                stream.seek(position)
-                chunk = stream.read(step) + chunk
+        value = json.loads(line)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _valid_record(data: bytes | None, key: bytes) -> dict[str, Any] | None:
+    record = _parsed(data) if data is not None else None
+    if record is None or not _same(record["mac"], record_mac(key, record)):
+        return None
+    return record
+
+
+def _tail(path: Path) -> tuple[bytes | None, int | None]:
+    """The last complete line of ``path`` (None if none) and, when the file ends in a torn
+    line (no newline), the offset where that line starts."""
+    try:
+        chunk, position = _end_of(path)
     except FileNotFoundError:
-        return None
-    if not chunk.strip():
-        return None
-    complete = chunk.endswith(b"\n")
-    text = chunk.rstrip(b"\n").rsplit(b"\n", 1)[-1].decode("utf-8", "replace")
-    return _Line(path, 0, text, complete)
+        return None, None
+    torn_at = None
+    if chunk and not chunk.endswith(b"\n"):
+        cut = chunk.rfind(b"\n") + 1
+        torn_at, chunk = position + cut, chunk[:cut]
+    lines = chunk.split(b"\n")[:-1]
+    complete = len(lines) > 1 or (len(lines) == 1 and position == 0)
+    return (lines[-1] if complete else None), torn_at
 
 
-def _truncate_last_line(path: Path) -> None:
-    """Cut a torn last line (no newline) so the next record starts on a line of its own."""
-    data = path.read_bytes()
-    cut = data.rfind(b"\n") + 1
-    with open(path, "r+b") as stream:
-        stream.truncate(cut)
+def _end_of(path: Path) -> tuple[bytes, int]:
+    """The end of ``path`` from far enough back to hold its last complete line, and the
+    offset that end starts at."""
+    with open(path, "rb") as stream:
+        position = stream.seek(0, os.SEEK_END)
+        chunk = b""
+        while position > 0 and chunk.count(b"\n") < 2:
+            step = min(65536, position)
+            position -= step
+            stream.seek(position)
+            chunk = stream.read(step) + chunk
+    return chunk, position

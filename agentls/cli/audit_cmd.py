@@ -30,19 +30,28 @@ def audit() -> None:
 @audit.command()
 @click.option("--path", type=click.Path(path_type=Path, dir_okay=False), help="Audit log file.")
 def verify(path: Path | None) -> None:
-    """Check the sealed chain; name the first record changed, removed, inserted or reordered."""
+    """Check the MACs, the chain and the sealed head; name the first bad record.
+
+    Exit 0 when intact or when only a write was cut short (the next record repairs it),
+    1 when tampered.
+    """
     log = _log(path)
     result = log.verify()
-    message = escape(result.message)
+    where = escape(str(log.path))
     if result.status == "ok":
-        out.print(f"[green]ok[/] {escape(str(log.path))}: {message}", highlight=False)
+        _say(f"[green]ok[/] {where}: {escape(result.message)}")
     elif result.status == "incomplete":
-        out.print(
-            f"[yellow]incomplete write[/] {escape(str(log.path))}: {message}", highlight=False
+        _say(
+            f"[yellow]incomplete write[/] {where}: {escape(result.message)}; "
+            "the next record repairs it"
         )
     else:
-        out.print(f"[red]tampered[/] {message}", highlight=False)
+        _say(f"[red]tampered[/] {escape(result.message)}")
         raise SystemExit(EXIT_FAILED)
+
+
+def _say(line: str) -> None:
+    out.print(line, highlight=False, soft_wrap=True)  # one line: paths and messages unbroken
 
 
 @audit.command()

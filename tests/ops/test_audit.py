@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from agentls.audit import AuditLog
+from agentls.audit import GENESIS, AuditLog, Head, record_mac
 
 
 def filled(tmp_path: Path, count: int = 6, **options: int) -> AuditLog:
@@ -89,6 +89,12 @@ def append_forged(log: AuditLog) -> None:
     write(log, [*lines(log), forge({"seq": last["seq"] + 1, "event": "x", "prev": last["mac"]})])
 
 
+def append_made_up_mac(log: AuditLog) -> None:
+    last = json.loads(lines(log)[-1])
+    made_up = {**last, "seq": last["seq"] + 1, "prev": last["mac"], "mac": "ab" * 32}
+    write(log, [*lines(log), json.dumps(made_up, sort_keys=True)])
+
+
 def rewrite_chain(log: AuditLog) -> None:
     """The old format's forgery: a fresh chain of plain SHA-256 hashes."""
     previous, new = "0" * 64, []
@@ -103,6 +109,18 @@ def delete_log(log: AuditLog) -> None:
     log.path.unlink()
 
 
+def rewrite_with_another_key(log: AuditLog) -> None:
+    """Every record and the head recomputed, consistently, under a key that is not the log's."""
+    other, previous, new = b"k" * 32, GENESIS, []
+    for line in lines(log):
+        record = {**json.loads(line), "prev": previous}
+        record["mac"] = previous = record_mac(other, record)
+        new.append(json.dumps(record, sort_keys=True))
+    write(log, new)
+    head = Head(first_seq=1, first_prev=GENESIS, last_seq=len(new), last_mac=previous)
+    log.head_path.write_bytes(head.sealed(other))
+
+
 TAMPERING: dict[str, tuple[Callable[[AuditLog], None], str]] = {
     "a middle record edited": (edit_middle, "audit.log:3 (seq 3)"),
     "a middle record deleted": (delete_middle, "audit.log:3 (seq 4)"),
@@ -113,8 +131,10 @@ TAMPERING: dict[str, tuple[Callable[[AuditLog], None], str]] = {
     "the tail truncated": (truncate_tail, "truncated"),
     "the last record edited": (edit_last, "audit.log:6 (seq 6)"),
     "a forged record appended": (append_forged, "audit.log:7 (seq 7)"),
+    "a record appended with a made-up mac": (append_made_up_mac, "audit.log:7 (seq 7)"),
     "the whole chain rewritten": (rewrite_chain, "audit.log:1 (seq 1)"),
     "the log deleted": (delete_log, "the log is missing"),
+    "the chain recomputed with another key": (rewrite_with_another_key, "seal does not match"),
 }
 
 
@@ -135,9 +155,11 @@ def test_an_intact_log_verifies_and_is_private(tmp_path: Path) -> None:
     log = filled(tmp_path)
     result = log.verify()
     assert result.status == "ok" and result.records == 6
-    for path in (log.path, log.head_path, log.key_path):
+    for path in (log.path, log.head_path, log.lock_path, log.key_path, log.marker_path):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert stat.S_IMODE(log.key_path.parent.stat().st_mode) == 0o700
+    for folder in (log.path.parent, log.key_path.parent):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert log.files() == [log.path]  # the head and the lock are no rotated files
 
 
 def test_a_new_log_verifies_empty(tmp_path: Path) -> None:
@@ -238,3 +260,113 @@ def test_the_verify_command_says_ok_incomplete_or_tampered(tmp_path: Path) -> No
     write(log, [line.replace('"n":2', '"n":20') for line in lines(log)])
     bad = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 1 and "tampered" in bad.stdout and "audit.log:3" in bad.stdout
+
+
+def test_a_head_sealed_like_a_record_is_not_a_head(tmp_path: Path) -> None:
+    log = filled(tmp_path)
+    head = json.loads(log.head_path.read_text())
+    head["mac"] = record_mac(log.key_path.read_bytes(), head)  # no head domain prefix
+    log.head_path.write_text(json.dumps(head))
+    assert log.verify().status == "tampered"
+
+
+def test_a_deleted_oldest_rotated_file_is_caught(tmp_path: Path) -> None:
+    log = filled(tmp_path, 60, max_bytes=2048, keep_files=2)
+    log.files()[0].unlink()
+    result = log.verify()
+    assert result.status == "tampered" and "must start at seq" in result.message
+
+
+def test_retention_moves_the_start_of_the_kept_chain(tmp_path: Path) -> None:
+    log = filled(tmp_path, 60, max_bytes=2048, keep_files=2)
+    head = json.loads(log.head_path.read_text())
+    first = json.loads(log.files()[0].read_text().splitlines()[0])
+    assert (head["first_seq"], head["first_prev"]) == (first["seq"], first["prev"])
+    assert head["last_seq"] == 60 and head["count"] == log.verify().records
+
+
+def test_no_rotated_files_kept(tmp_path: Path) -> None:
+    log = filled(tmp_path, 30, max_bytes=512, keep_files=0)
+    result = log.verify()
+    assert log.files() == [log.path] and result.status == "ok" and 0 < result.records < 30
+
+
+def test_a_rotation_cut_short_is_an_incomplete_write_the_next_append_repairs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = filled(tmp_path, 30, max_bytes=2048, keep_files=1)
+    while not log.path.exists() or log.path.stat().st_size < log.max_bytes:
+        log.append("request")
+
+    def crash(self: Path, missing_ok: bool = False) -> None:
+        raise RuntimeError("the process died here")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Path, "unlink", crash)
+        with pytest.raises(RuntimeError):
+            log.append("request")  # the head moved on, the oldest file is still there
+    assert log.verify().status == "incomplete"
+    log.append("request")
+    assert log.verify().status == "ok" and len(log.files()) == 2
+
+
+def test_a_deleted_log_and_head_are_caught_by_the_marker(tmp_path: Path) -> None:
+    log = filled(tmp_path)
+    log.path.unlink()
+    log.head_path.unlink()
+    assert log.verify().status == "tampered"
+    log.append("request")  # a new record does not make a fresh, intact log of it
+    assert log.verify().status == "tampered"
+
+
+def test_a_forgery_in_the_old_format_is_not_set_aside_as_a_log_from_before(
+    tmp_path: Path,
+) -> None:
+    log = filled(tmp_path)
+    rewrite_chain(log)
+    log.head_path.unlink()
+    log.append("request")
+    result = log.verify()
+    assert result.status == "tampered" and "is missing (deleted)" in result.message
+    assert not (tmp_path / "audit.log.unsealed").exists()
+
+
+def test_tampering_stays_visible_after_the_next_append(tmp_path: Path) -> None:
+    log = filled(tmp_path)
+    truncate_tail(log)
+    with open(log.path, "a") as stream:
+        stream.write('{"seq": 5, "ev')  # a torn line after a cut tail is no crash: kept
+    log.append("request")
+    assert log.verify().status == "tampered"
+    assert '{"seq": 5, "ev\n' in log.path.read_text()
+    delete_log(log)
+    log.append("request")
+    assert log.verify().status == "tampered"
+
+
+def test_the_torn_line_is_cut_by_the_next_append(tmp_path: Path) -> None:
+    log = filled(tmp_path)
+    with open(log.path, "a") as stream:
+        stream.write('{"seq": 7, "torn')
+    log.append("request")
+    assert "torn" not in log.path.read_text() and len(lines(log)) == 7
+
+
+def test_verify_writes_nothing(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "logs" / "audit.log", key_path=tmp_path / "keys" / "audit.key")
+    assert log.verify().status == "ok"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_key_made_by_another_process_first_is_kept(tmp_path: Path) -> None:
+    log = filled(tmp_path, 1)
+    key = log.key_path.read_bytes()
+    log._create_key()  # lost the race: the key already there stays
+    assert log.key_path.read_bytes() == key and list(log.key_path.parent.glob(".*")) == []
+    assert log.verify().status == "ok"
+
+
+def test_fields_the_log_sets_itself_are_refused(tmp_path: Path) -> None:
+    log = filled(tmp_path, 0)
+    with pytest.raises(ValueError, match="seq"):
+        log.append("request", seq=1)
