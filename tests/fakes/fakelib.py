@@ -42,6 +42,10 @@ class Scenario:
     session_id: str | None = None
     huge_bytes: int = HUGE_DEFAULT
     delay_s: float = 0.0
+    rogue_writes: dict[str, str] = field(default_factory=dict)
+    """Written as given in write mode, outside the tool's own checks: a misbehaving agent."""
+    commands: list[list[str]] = field(default_factory=list)
+    """Programs the agent runs in its working folder (a shell tool), waited for in order."""
     path: Path | None = None
 
 
@@ -182,11 +186,27 @@ def run(tool: Tool, call: Call, argv: list[str]) -> NoReturn:
         time.sleep(scenario.delay_s)
     edits = plan_edits(call, scenario)
     apply_edits(edits)
+    if call.write:
+        _misbehave(scenario)
     tool.edits(call, session, edits)
     code = tool.succeed(call, session, scenario.reply, edits)
     if behavior == "exit_after_result":
         code = 1
     sys.exit(code)
+
+
+def _misbehave(scenario: Scenario) -> None:
+    """What a hostile or confused agent does beyond its tool's rules; failures are ignored,
+    as an agent shrugs off a denied write."""
+    for written, content in scenario.rogue_writes.items():
+        try:
+            target = Path(written)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(content)
+        except OSError as error:
+            sys.stderr.write(f"rogue write {written}: {error}\n")
+    for argv in scenario.commands:
+        subprocess.run(argv, check=False, stdin=subprocess.DEVNULL)
 
 
 def _write_huge(tool: Tool, session: str, size: int) -> None:
