@@ -12,6 +12,7 @@ import shutil
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -47,6 +48,7 @@ from agentls.orchestration.results import (
 )
 from agentls.redaction import redact
 from agentls.redaction import register as register_secrets
+from agentls.state import write_private
 
 ALL_TASKS = frozenset(TaskKind)
 
@@ -72,8 +74,16 @@ class TaskRequest:
 @dataclass(frozen=True)
 class Invocation:
     argv: list[str]
+    """Arguments after the adapter's command."""
     stdin: str | None = None
     env: Mapping[str, str] = field(default_factory=dict)
+    command: list[str] | None = None
+    """The command for this run when the adapter fills it in (else ``Adapter.command()``)."""
+    files: Mapping[Path, str] = field(default_factory=dict)
+    """Private files written before the process starts and removed when it ends."""
+
+    def full_argv(self, default_command: list[str]) -> list[str]:
+        return [*(self.command or default_command), *self.argv]
 
 
 @dataclass
@@ -127,6 +137,18 @@ _TRANSIENT = re.compile(
     r"|connection (reset|refused|error)|stream error|network error|timed? ?out",
     re.IGNORECASE,
 )
+
+
+@contextmanager
+def written_files(files: Mapping[Path, str]) -> Iterator[None]:
+    """``files`` written 0600 for the duration of the block, then removed whatever happens."""
+    try:
+        for path, text in files.items():
+            write_private(path, text.encode("utf-8"))
+        yield
+    finally:
+        for path in files:
+            path.unlink(missing_ok=True)
 
 
 def classify_failure(message: str) -> ErrorKind:
@@ -295,7 +317,7 @@ class Adapter(ABC):
     ) -> tuple[ProcessOutcome, AgentReply]:
         invocation = self.invocation(request)
         spec = ProcessSpec(
-            argv=[*self.command(), *invocation.argv],
+            argv=invocation.full_argv(self.command()),
             cwd=request.workspace,
             env=minimal_env(
                 [*self.settings.pass_env, *self.config.env],
@@ -307,7 +329,8 @@ class Adapter(ABC):
             cancel_grace_s=self.settings.cancel_grace_s,
             max_output_bytes=self.settings.max_output_bytes,
         )
-        outcome = await run_process(spec, on_line)
+        with written_files(invocation.files):
+            outcome = await run_process(spec, on_line)
         if outcome.timed_out:
             return outcome, AgentReply(error=self._timeout_error())
         reply = self.read(request, outcome)

@@ -1,12 +1,16 @@
 """Any other CLI through an argv template (aider, llm, ollama, ...).
 
-``command`` and ``extra_args`` may hold ``{prompt}``, ``{file}`` and ``{workspace}``; without
-``{prompt}`` the prompt goes on stdin. Output is plain text, or JSON / JSON lines with the
-answer at ``options.text_field``.
+``command``, ``extra_args`` and the argument options may hold ``{prompt}``, ``{prompt_file}``,
+``{file}``, ``{workspace}``, ``{model}`` and ``{session}``; each argument is filled once, so
+braces in the prompt or a file name stay as they are. Without ``{prompt}`` or ``{prompt_file}``
+the prompt goes on stdin. Output is plain text, or JSON / JSON lines with the answer at
+``options.text_field``.
 """
 
 from __future__ import annotations
 
+import re
+import uuid
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,6 +25,9 @@ from agentls.adapters.base import (
 )
 from agentls.adapters.runner import ProcessOutcome
 from agentls.orchestration.results import ErrorKind, TaskError
+from agentls.state import private_dir, state_dir
+
+_PLACEHOLDER = re.compile(r"\{(prompt|prompt_file|file|workspace|model|session)\}")
 
 
 class CommandOptions(BaseModel):
@@ -58,9 +65,11 @@ class CommandAdapter(Adapter):
                     f"command; set agents.{self.agent_name}.command (e.g. [llm, -m, gpt-4o])",
                 )
             )
+        prompt_file = private_dir(state_dir() / "prompts") / f"{uuid.uuid4().hex}.txt"
         values = {
             "prompt": request.prompt,
-            "file": request.target,
+            "prompt_file": str(prompt_file),
+            "file": _not_a_flag(request.target),
             "workspace": str(request.workspace),
             "model": self.config.model or "",
             "session": request.session_id or "",
@@ -71,13 +80,19 @@ class CommandAdapter(Adapter):
         template += options.write_args if request.write else options.read_only_args
         if request.session_id:
             template += options.resume_args
-        uses_prompt = any("{prompt}" in arg for arg in [*self.config.command, *template])
-        argv = [_fill(arg, values) for arg in template]
-        return Invocation(argv=argv, stdin=None if uses_prompt else request.prompt)
+        arguments = [*self.config.command, *template]
+        used = {match for arg in arguments for match in _PLACEHOLDER.findall(arg)}
+        filled = [_fill(arg, values) for arg in arguments]
+        return Invocation(
+            command=filled[: len(self.config.command)],
+            argv=filled[len(self.config.command) :],
+            stdin=None if used & {"prompt", "prompt_file"} else request.prompt,
+            files={prompt_file: request.prompt} if "prompt_file" in used else {},
+        )
 
     def command(self) -> list[str]:
         values = {"model": self.config.model or ""}
-        return [_fill(arg, values) if "{model}" in arg else arg for arg in super().command()]
+        return [_fill(arg, values) for arg in super().command()]
 
     def read_output(self, request: TaskRequest, outcome: ProcessOutcome) -> AgentReply:
         options = self.options
@@ -109,9 +124,14 @@ class CommandAdapter(Adapter):
 
 
 def _fill(arg: str, values: dict[str, str]) -> str:
-    for key, value in values.items():
-        arg = arg.replace("{" + key + "}", value)
-    return arg
+    """One pass: text that a value brings in is never filled again. Placeholders without a
+    value are left as they are."""
+    return _PLACEHOLDER.sub(lambda match: values.get(match[1], match[0]), arg)
+
+
+def _not_a_flag(path: str) -> str:
+    """A file named ``-x`` passed as ``./-x``, so the program cannot read it as an option."""
+    return f"./{path}" if path.startswith("-") else path
 
 
 def _dig(value: Any, dotted: str) -> Any:

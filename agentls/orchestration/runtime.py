@@ -178,7 +178,7 @@ class Runtime:
     @staticmethod
     def _argv(adapter: Adapter, request: TaskRequest) -> list[str]:
         try:
-            return redact_argv([*adapter.command(), *adapter.invocation(request).argv])
+            return redact_argv(adapter.invocation(request).full_argv(adapter.command()))
         except InvocationRefused:
             return redact_argv(adapter.command())
 

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from agentls.orchestration.config_loader import load_config
@@ -96,3 +99,88 @@ def test_missing_field_in_json_is_bad_output(workspace: Path) -> None:
     result = run(workspace, TaskKind.EXPLAIN)
     assert result.error is not None and result.error.kind is ErrorKind.BAD_OUTPUT
     assert "options.text_field" in result.error.message
+
+
+# Records its argv and what its {prompt_file} held, as JSON on stdout.
+RECORDER = """\
+import json, os, sys
+args = sys.argv[1:]
+held = None
+if "--prompt-file" in args:
+    path = args[args.index("--prompt-file") + 1]
+    held = {"text": open(path).read(), "mode": oct(os.stat(path).st_mode & 0o777), "path": path}
+stdin = None if sys.stdin.isatty() else sys.stdin.read()
+print(json.dumps({"response": json.dumps({"args": args, "file": held, "stdin": stdin})}))
+"""
+
+
+def recorded(workspace: Path, command: list[str], target: str, instruction: str) -> dict:
+    (workspace / "recorder.py").write_text(RECORDER)
+    agent = {
+        "adapter": "command",
+        "command": [sys.executable, str(workspace / "recorder.py"), *command],
+        "model": "m1",
+        "options": {"output": "json", "model_args": ["--model", "{model}"]},
+    }
+    settings = yaml.safe_load((workspace / ".agentls.yaml").read_text())
+    write_trusted(
+        workspace / ".agentls.yaml", yaml.safe_dump({**settings, "agents": {"rec": agent}})
+    )
+    (workspace / target).write_text("x = 1\n")
+    spec = TaskSpec(agent="rec", task=TaskKind.EXPLAIN, workspace=workspace, path=target,
+                    instruction=instruction)  # fmt: skip
+    result = asyncio.run(run_task(load_config(workspace), spec))
+    assert result.ok, result.error
+    return json.loads(result.text)
+
+
+def test_placeholders_in_the_command_are_filled_once_never_inside_the_prompt(
+    workspace: Path,
+) -> None:
+    sneaky = "explain {file} and {model} and {workspace} and {prompt}"
+    seen = recorded(workspace, ["--message", "{prompt}", "--on", "{file}"], "calc.py", sneaky)
+    args = seen["args"]
+    prompt = args[args.index("--message") + 1]
+    assert sneaky in prompt  # the braces in the user's text stay as they were typed
+    assert args[args.index("--on") + 1] == "calc.py"
+    assert args[-2:] == ["--model", "m1"]
+    assert seen["stdin"] in (None, "")  # the prompt went in argv, not also on stdin
+
+
+def test_prompt_file_holds_the_prompt_privately_and_is_removed(workspace: Path) -> None:
+    seen = recorded(workspace, ["--prompt-file", "{prompt_file}"], "calc.py", "say hi")
+    held = seen["file"]
+    assert "say hi" in held["text"] and held["mode"] == "0o600"
+    assert not Path(held["path"]).exists()
+    assert seen["stdin"] in (None, "")
+
+
+def test_a_file_named_like_a_flag_is_not_read_as_one(workspace: Path) -> None:
+    seen = recorded(workspace, ["{file}"], "--yes-always", "explain")
+    assert "./--yes-always" in seen["args"] and "--yes-always" not in seen["args"]
+
+
+def test_the_shipped_aider_entry_gets_the_prompt_and_the_file(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "aider.argv"
+    aider = bin_dir / "aider"
+    aider.write_text(
+        f"#!{sys.executable}\nimport json, sys\n"
+        f"open({str(log)!r}, 'w').write(json.dumps(sys.argv[1:]))\nprint('Fine as it is.')\n"
+    )
+    aider.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    settings = yaml.safe_load((workspace / ".agentls.yaml").read_text())
+    agents = {"agents": {"aider": {"enabled": True}}}
+    write_trusted(workspace / ".agentls.yaml", yaml.safe_dump({**settings, **agents}))
+    spec = TaskSpec(agent="aider", task=TaskKind.EXPLAIN, workspace=workspace, path="calc.py",
+                    instruction="what does it do?")  # fmt: skip
+    result = asyncio.run(run_task(load_config(workspace), spec))
+    assert result.ok, result.error
+    args = json.loads(log.read_text())
+    assert "what does it do?" in args[args.index("--message") + 1]
+    assert "calc.py" in args and "{prompt}" not in args and "{file}" not in args
+    assert args[-3:] == ["--chat-mode", "ask", "--dry-run"]
