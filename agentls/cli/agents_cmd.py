@@ -7,8 +7,17 @@ from pathlib import Path
 
 import click
 from rich.table import Table
+from rich.text import Text
 
-from agentls.cli.common import EXIT_FAILED, find_workspace, load_or_fail, out, print_json
+from agentls.cli.common import (
+    EXIT_FAILED,
+    Part,
+    find_workspace,
+    load_or_fail,
+    out,
+    print_json,
+    say,
+)
 from agentls.orchestration.agent_status import AgentStatus, agent_statuses
 from agentls.orchestration.config_loader import config_files
 
@@ -19,6 +28,10 @@ _WORKSPACE = click.option(
     show_default=True,
     help="Workspace whose .agentls.yaml applies.",
 )
+
+OK: Part = ("ok", "green")
+FIX: Part = ("fix", "red")
+NOTE: Part = ("note", "yellow")
 
 
 @click.command()
@@ -37,8 +50,8 @@ def agents(workspace: Path, as_json: bool) -> None:
         table.add_row(
             status.name,
             status.adapter,
-            "yes" if status.enabled else "[dim]no[/]",
-            status.binary or "[red]not found[/]",
+            "yes" if status.enabled else Text("no", style="dim"),
+            status.binary or Text("not found", style="red"),
             status.version or "-",
             _credentials(status),
         )
@@ -51,7 +64,7 @@ def doctor(workspace: Path) -> None:
     """Check the configuration and every enabled agent; say what to fix."""
     root = find_workspace(workspace)
     config = load_or_fail(root)
-    out.print("[green]ok[/]  configuration is valid: " + ", ".join(map(str, config_files(root))))
+    say(OK, "  configuration is valid: " + ", ".join(map(str, config_files(root))))
     statuses = asyncio.run(agent_statuses(config))
     ready = 0
     for status in statuses:
@@ -60,24 +73,24 @@ def doctor(workspace: Path) -> None:
         if status.ready:
             ready += 1
             version = f" ({status.version})" if status.version else ""
-            out.print(f"[green]ok[/]  {status.name}: {status.binary}{version}", highlight=False)
+            say(OK, f"  {status.name}: {status.binary}{version}")
         for problem in status.problems:
-            out.print(f"[red]fix[/] {status.name}: {problem}", highlight=False)
+            say(FIX, f" {status.name}: {problem}")
         for note in status.notes:
-            out.print(f"[yellow]note[/] {status.name}: {note}", highlight=False)
+            say(NOTE, f" {status.name}: {note}")
     if ready == 0:
-        out.print("[red]fix[/] no agent can run: install one of the CLIs above")
+        say(FIX, " no agent can run: install one of the CLIs above")
         raise SystemExit(EXIT_FAILED)
     if any(s.enabled and not s.ready for s in statuses):
         raise SystemExit(EXIT_FAILED)
 
 
-def _credentials(status: AgentStatus) -> str:
+def _credentials(status: AgentStatus) -> Text:
     if status.credentials is None:
-        return "not needed"
+        return Text("not needed")
     if status.credentials:
-        return "[green]set[/]"
-    return "[yellow]not set[/] (" + " / ".join(status.credential_env) + ")"
+        return Text("set", style="green")
+    return Text.assemble(("not set", "yellow"), " (" + " / ".join(status.credential_env) + ")")
 
 
 def _as_dict(status: AgentStatus) -> dict[str, object]:

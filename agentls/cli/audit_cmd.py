@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.markup import escape
+from rich.text import Text
 
 from agentls.audit import AuditLog
-from agentls.cli.common import EXIT_FAILED, find_workspace, load_or_fail, out
+from agentls.cli.common import EXIT_FAILED, Part, find_workspace, load_or_fail, out
 from agentls.state import state_dir
 
 
@@ -37,21 +37,21 @@ def verify(path: Path | None) -> None:
     """
     log = _log(path)
     result = log.verify()
-    where = escape(str(log.path))
+    where = str(log.path)
     if result.status == "ok":
-        _say(f"[green]ok[/] {where}: {escape(result.message)}")
+        _say(("ok", "green"), f" {where}: {result.message}")
     elif result.status == "incomplete":
         _say(
-            f"[yellow]incomplete write[/] {where}: {escape(result.message)}; "
-            "the next record repairs it"
+            ("incomplete write", "yellow"),
+            f" {where}: {result.message}; the next record repairs it",
         )
     else:
-        _say(f"[red]tampered[/] {escape(result.message)}")
+        _say(("tampered", "red"), f" {result.message}")
         raise SystemExit(EXIT_FAILED)
 
 
-def _say(line: str) -> None:
-    out.print(line, highlight=False, soft_wrap=True)  # one line: paths and messages unbroken
+def _say(*parts: Part) -> None:
+    out.print(Text.assemble(*parts), soft_wrap=True)  # one line: paths and messages unbroken
 
 
 @audit.command()

@@ -9,7 +9,7 @@ from typing import Any, NoReturn
 
 import click
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 
 from agentls.errors import AgentlsError
 from agentls.orchestration.config import AgentlsConfig
@@ -19,12 +19,21 @@ from agentls.redaction import redact_value
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 
-out = Console()
-err = Console(stderr=True, soft_wrap=True)
+# Nothing printed is ever read as Rich markup: agent output, paths and messages may hold
+# ``[/x]``. Styles come from ``Text`` parts (``say``).
+out = Console(markup=False)
+err = Console(stderr=True, soft_wrap=True, markup=False)
+
+Part = str | tuple[str, str]
+"""Plain text, or (text, style)."""
+
+
+def say(*parts: Part, console: Console = out) -> None:
+    console.print(Text.assemble(*parts))
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
-    err.print(f"[bold red]agentls:[/] {message}", highlight=False, markup=True)
+    say(("agentls:", "bold red"), f" {message}", console=err)
     sys.exit(code)
 
 
@@ -53,5 +62,5 @@ def load_or_fail(workspace: Path | None) -> AgentlsConfig:
     except AgentlsError as error:
         fail(str(error))
     if config.screened is not None:
-        err.print(f"[yellow]agentls:[/] {escape(config.screened.message())}", highlight=False)
+        say(("agentls:", "yellow"), f" {config.screened.message()}", console=err)
     return config

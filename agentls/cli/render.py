@@ -56,17 +56,16 @@ def result_json(result: TaskResult) -> dict[str, Any]:
 
 
 def render_result(console: Console, result: TaskResult, workspace: Path) -> None:
-    console.print(_header(result), highlight=False)
+    console.print(_header(result))
     if result.error is not None:
-        console.print(
-            f"[bold red]error[/] ({result.error.kind}): {result.error.message}", highlight=False
-        )
+        error = result.error
+        console.print(Text.assemble(("error", "bold red"), f" ({error.kind}): {error.message}"))
     if result.findings:
         console.print(_findings_table(result))
     for edit in result.edits:
         console.print(_edit_panel(edit, workspace))
     for refused in result.refused:
-        console.print(Text(str(refused), style="yellow"))  # Text: the path is not markup
+        console.print(Text(str(refused), style="yellow"))
     if result.text and not result.findings and not result.edits and result.ok:
         console.print(Markdown(result.text))
 
@@ -101,9 +100,9 @@ def _findings_table(result: TaskResult) -> Table:
         where = f"{finding.path}:{finding.line}"
         if finding.end_line and finding.end_line != finding.line:
             where += f"-{finding.end_line}"
-        message = finding.message + (
-            "  [dim](has a fix)[/]" if finding.suggestion is not None else ""
-        )
+        message = Text(finding.message)
+        if finding.suggestion is not None:
+            message.append("  (has a fix)", style="dim")
         table.add_row(
             where,
             Text(finding.severity.value, style=_SEVERITY_STYLE[finding.severity]),
@@ -121,4 +120,5 @@ def _edit_panel(edit: ProposedEdit, workspace: Path) -> Panel:
         before = ""
     diff = unified_diff(edit.path, before, apply_edit(before, edit)) or "(no change)\n"
     title = f"proposed {edit.kind}: {edit.path}" + (f" lines {edit.range}" if edit.range else "")
-    return Panel(Group(Syntax(diff, "diff", background_color="default")), title=title)
+    syntax = Syntax(diff, "diff", background_color="default")
+    return Panel(Group(syntax), title=Text(title))

@@ -11,8 +11,8 @@ from typing import TypeVar
 
 import click
 from rich.markdown import Markdown
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from agentls.cli.common import (
     EXIT_FAILED,
@@ -22,6 +22,7 @@ from agentls.cli.common import (
     load_or_fail,
     out,
     print_json,
+    say,
 )
 from agentls.cli.exec_cmd import EXIT_INTERRUPTED, parse_target
 from agentls.errors import AgentlsError
@@ -76,7 +77,7 @@ def workflows(workspace: Path, as_json: bool) -> None:
             text = " | ".join(
                 f"{s.step_id}:{s.agent}" + ("?" if s.optional else "") for s in members
             )
-            steps.append(escape(f"[{text}]") if isinstance(stage, ParallelGroup) else text)
+            steps.append(f"[{text}]" if isinstance(stage, ParallelGroup) else text)
         cycle = (
             f"≤{workflow.max_iterations}× while ≥{workflow.min_suggestions_threshold} findings"
             if workflow.max_iterations > 1
@@ -191,7 +192,7 @@ def undo_cmd(run_id: str, workspace: Path, force: bool) -> None:
     except AgentlsError as error:
         fail(str(error))
     for path in restored:
-        out.print(f"restored {path}", highlight=False)
+        out.print(f"restored {path}")
 
 
 def _drive(
@@ -245,22 +246,19 @@ class _Progress:
         elif isinstance(event, AgentOutput):
             self.line = event.line.replace("\n", " ")[:100]
         elif isinstance(event, StepFinished):
-            mark = {"ok": "[green]✓[/]", "failed": "[red]✗[/]", "skipped": "[dim]–[/]"}
+            mark = {"ok": ("✓", "green"), "failed": ("✗", "red"), "skipped": ("–", "dim")}
             detail = ""
             if event.result is not None:
                 detail = f" {event.result.duration_s:.1f}s"
                 if event.result.findings:
                     detail += f", {len(event.result.findings)} findings"
-            reason = f" [dim]{escape(event.reason)}[/]" if event.reason else ""
-            err.print(
-                f"{mark[event.status]} {event.step} {event.status}{detail}{reason}",
-                highlight=False,
-            )
+            reason = (f" {event.reason}", "dim") if event.reason else ""
+            say(mark[event.status], f" {event.step} {event.status}{detail}", reason, console=err)
 
-    async def tick(self, update: Callable[[str], None]) -> None:
+    async def tick(self, update: Callable[[Text], None]) -> None:
         while True:
             elapsed = time.monotonic() - self.started
-            update(f"{self.current} {elapsed:.0f}s  [dim]{self.line}[/]")
+            update(Text.assemble(f"{self.current} {elapsed:.0f}s  ", (self.line, "dim")))
             await asyncio.sleep(0.2)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 from rich.markdown import Markdown
 
-from agentls.cli.common import err, find_workspace, load_or_fail, out
+from agentls.cli.common import err, find_workspace, load_or_fail, out, say
 from agentls.cli.exec_cmd import parse_target
 from agentls.errors import AgentlsError
 from agentls.orchestration.apply import apply_result, undo
@@ -50,7 +50,7 @@ def shell(target: str | None, workflow: str | None, workspace: Path | None) -> N
         path=str(Path(path).resolve().relative_to(root)) if path else None,
         selection=selection,
     )
-    err.print(HELP, highlight=False)
+    err.print(HELP)
     while True:
         try:
             line = input("agentls> ").strip()
@@ -63,7 +63,7 @@ def shell(target: str | None, workflow: str | None, workspace: Path | None) -> N
         try:
             state.handle(line)
         except AgentlsError as error:
-            err.print(f"[red]agentls:[/] {error}", highlight=False)
+            say(("agentls:", "red"), f" {error}", console=err)
         except KeyboardInterrupt:
             err.print("interrupted; the agents were stopped")
 

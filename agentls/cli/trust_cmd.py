@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 import yaml
-from rich.markup import escape
 
 from agentls.cli.common import EXIT_FAILED, fail, out
 from agentls.errors import AgentlsError
@@ -25,9 +24,9 @@ def trust_cmd(folder: Path, forget: bool) -> None:
     file = (folder / WORKSPACE_FILE).resolve()
     if forget:
         if trust.forget(file):
-            out.print(f"no longer trusted: {escape(str(file))}", highlight=False)
+            out.print(f"no longer trusted: {file!s}")
         else:
-            out.print(f"{escape(str(file))} was not trusted", highlight=False)
+            out.print(f"{file!s} was not trusted")
         return
     if not file.is_file():
         fail(f"{file} does not exist; give the folder that holds the {WORKSPACE_FILE}")
@@ -40,12 +39,12 @@ def trust_cmd(folder: Path, forget: bool) -> None:
         sha256 = trust.trust(file, trust.digest(raw))
     except AgentlsError as error:
         fail(str(error), EXIT_FAILED)
-    out.print(f"trusted {escape(str(file))} (sha256 {sha256[:16]}…)", highlight=False)
+    out.print(f"trusted {file!s} (sha256 {sha256[:16]}…)")
     keys = trust.program_keys(data, _own_agents()) if isinstance(data, dict) else []
     if keys:
-        out.print("it may now run programs through:", highlight=False)
+        out.print("it may now run programs through:")
         for key in keys:
-            out.print(f"  {escape('.'.join(key))}: {escape(_value(data, key))}", highlight=False)
+            out.print(f"  {'.'.join(key)}: {_value(data, key)}")
 
 
 def _value(data: dict[str, object], key: tuple[str, ...]) -> str:

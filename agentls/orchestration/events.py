@@ -90,4 +90,4 @@ class EventBus:
             try:
                 subscriber(event)
             except Exception:
-                log.exception("event subscriber failed", event=type(event).__name__)
+                log.exception("event subscriber failed", event_type=type(event).__name__)

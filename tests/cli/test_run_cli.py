@@ -144,3 +144,27 @@ def test_run_json_lists_refused_paths_and_applies_the_rest(
     assert not (workspace / ".GIT").exists()
     text = agentls("run", "one", "calc.py:5-6", cwd=workspace)
     assert "refused .agentls.yaml: agent output may not change agentls's config" in text.stdout
+
+
+def test_text_from_agents_and_users_is_printed_as_written_never_as_markup(
+    workspace: Path, scenario: Scenario
+) -> None:
+    config = yaml.safe_load((workspace / ".agentls.yaml").read_text())
+    config["workflows"] = {
+        "tags": {
+            "description": "closes [/x] and opens [bold]",
+            "steps": [{"agent": "codex", "task": "review", "id": "look"}],
+        }
+    }
+    write_trusted(workspace / ".agentls.yaml", yaml.safe_dump(config))
+    (workspace / "[red]odd[x].py").write_text("x = 1\n")
+    finding = {"line": 1, "severity": "warning", "message": "a stray [/x] and [bold] here"}
+    scenario("ok", reply=json.dumps({"findings": [finding]}))
+    done = agentls("run", "tags", "[red]odd[x].py", cwd=workspace)
+    assert done.returncode == 0, done.stderr
+    assert "a stray [/x] and [bold] here" in done.stdout
+    listed = agentls("workflows", cwd=workspace)
+    assert listed.returncode == 0 and "closes [/x] and opens [bold]" in listed.stdout
+    missing = agentls("run", "tags", "[/x]gone.py", cwd=workspace)
+    assert missing.returncode == 2 and "[/x]gone.py" in missing.stderr
+    assert "Traceback" not in done.stderr + listed.stderr + missing.stderr
