@@ -180,6 +180,9 @@ class Settings(_Model):
     """Environment variables every agent may see (proxies, certificates)."""
     max_instruction_bytes: int = Field(default=20_000, ge=100)
     """Longest instruction accepted from a user."""
+    results_in_memory: int = Field(default=20, ge=1, le=1000)
+    """Runs whose results the language server keeps in memory; older ones are read back from
+    the history when asked for."""
     protected_paths: list[str] = Field(default_factory=list)
     """Globs of workspace paths agent output may never change, besides .agentls.yaml and .git
     (which are always protected). Matched case-sensitively against the whole posix path

@@ -19,7 +19,7 @@ from lsprotocol import types
 from pygls.capabilities import get_capability
 
 from agentls.errors import AgentlsError, TaskInputError
-from agentls.orchestration.config import AgentlsConfig, StepConfig, WorkflowConfig
+from agentls.orchestration.config import AgentlsConfig, Settings, StepConfig, WorkflowConfig
 from agentls.orchestration.conversation import follow_up
 from agentls.orchestration.events import (
     AgentOutput,
@@ -109,6 +109,7 @@ class RunManager:
             uri=previous.uri,
             folder=previous.folder,
         )
+        self.runs.pop(run_id)  # to the end: the newest result is the last one forgotten
         self.runs[run_id] = run
         buffers = self._buffers(previous.folder)
         engine, bus = self._engine(previous.folder, config)
@@ -224,6 +225,7 @@ class RunManager:
             raise
         run.result = result
         run.status = result.status
+        self._forget_old_results(self.server.session.config(run.folder).settings)
         run.report_uri = self._write_report(run, result)
         self._publish(run, result)
         if result.refused:  # a warning: an agent tried to change what it may not
@@ -351,13 +353,28 @@ class RunManager:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, 10)
 
+    def _forget_old_results(self, settings: Settings) -> None:
+        """Memory holds the latest ``results_in_memory`` results; the history keeps them all."""
+        held = [run for run in self.runs.values() if run.result is not None]
+        for run in held[: max(0, len(held) - settings.results_in_memory)]:
+            run.result = None
+
+    def _result(self, run: ServerRun) -> WorkflowResult | None:
+        """The run's result, read back from the history when memory no longer holds it."""
+        if run.result is not None or run.status == "running":
+            return run.result
+        with contextlib.suppress(AgentlsError, IndexError, OSError):
+            return History(run.folder).turns(run.run_id)[-1][1]
+        return None
+
     def describe(self, run_id: str) -> Mapping[str, Any]:
         run = self.runs.get(run_id)
         if run is None:
             raise TaskInputError(f"no run {run_id!r}")
+        result = self._result(run)
         markdown = (
-            workflow_markdown(run.result) + (f"\n{run.note}\n" if run.note else "")
-            if run.result
+            workflow_markdown(result) + (f"\n{run.note}\n" if run.note else "")
+            if result
             else f"# {run.title}\n\n{run.status}\n"
         )
         return redact_value(
