@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck pytest schema dev clean bench vscode vscode-test vsix vscode-e2e nvim-transcript emacs
+.PHONY: demo test lint typecheck pytest schema dev clean bench vscode vscode-test vsix vscode-e2e nvim-transcript emacs bubblewrap
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,11 +45,15 @@ vscode-e2e: dev
 emacs:
 	tests/e2e/emacs/install.sh
 
+# bubblewrap, the OS sandbox of agentic steps (and of their tests), when missing.
+bubblewrap:
+	tools/install-bubblewrap.sh
+
 # Regenerate editors/nvim/TRANSCRIPT.md from a real headless Neovim session.
 nvim-transcript: dev
 	$(BIN)/python tests/e2e/nvim/make_transcript.py
 
-test: lint typecheck vscode-test emacs pytest vscode-e2e
+test: lint typecheck vscode-test emacs bubblewrap pytest vscode-e2e
 
 # Benchmarks (not part of the tests): writes bench/README.md.
 bench: dev

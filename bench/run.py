@@ -33,7 +33,9 @@ from agentls.orchestration.results import Finding, TaskKind  # noqa: E402
 from agentls.orchestration.runtime import Runtime  # noqa: E402
 from agentls.orchestration.sandbox import sandbox  # noqa: E402
 from agentls.orchestration.tasks import TaskSpec, run_task  # noqa: E402
+from agentls.orchestration.trust import trust  # noqa: E402
 from agentls.orchestration.workflow import WorkflowEngine, WorkflowRequest  # noqa: E402
+from bench.server_memory import memory_workspace, rss_after_runs  # noqa: E402
 from tests.server.rawlsp import RawServer as Client  # noqa: E402
 
 FAKES = ROOT / "tests" / "fakes" / "bin"
@@ -98,8 +100,23 @@ def workspace(base: Path, lines: int = 10_000) -> Path:
         "agents": scenarios,
         "settings": {"cache": {"enabled": False}, "audit": {"enabled": False}},
     }
-    (root / ".agentls.yaml").write_text(json.dumps(config))
+    write_config(root, config)
     return root
+
+
+def write_config(root: Path, config: dict[str, object]) -> None:
+    """The benchmark's workspace file, trusted (it sets the fakes' scenarios) in the
+    benchmark's own state folder."""
+    (root / ".agentls.yaml").write_text(json.dumps(config))
+    trust(root / ".agentls.yaml")
+
+
+def isolate(base: Path) -> None:
+    """The benchmark's own config and state folders, and the fakes first on PATH."""
+    os.environ.update({k: v for k, v in ENV.items() if k != "PATH"})
+    os.environ["PATH"] = ENV["PATH"]
+    os.environ["XDG_CONFIG_HOME"] = str(base / "config")
+    os.environ["XDG_STATE_HOME"] = str(base / "state")
 
 
 # -- 1. code actions while workflows run ------------------------------------------------
@@ -195,7 +212,7 @@ def group_config(root: Path, parallel: bool) -> None:
         for a in ("claude", "gemini", "codex", "copilot")
     ]
     config["workflows"] = {"four": {"steps": [{"parallel": steps}] if parallel else steps}}
-    (root / ".agentls.yaml").write_text(json.dumps(config))
+    write_config(root, config)
 
 
 async def workflow_time(root: Path) -> float:
@@ -262,6 +279,94 @@ async def agentls_sandbox(repo: Path) -> float:
     return elapsed
 
 
+# -- 7b. the OS sandbox of an agentic step ------------------------------------------------
+
+
+async def contained_step(root: Path, runtime: Runtime, confined: bool) -> float:
+    """One write-mode step of a fake agent that takes ~1 s, in bubblewrap or bare."""
+    from dataclasses import replace
+
+    from agentls.orchestration.containment import Confinement
+
+    spec = TaskSpec(
+        agent="gemini", task=TaskKind.REVIEW, workspace=root, path="small.py", write=True
+    )
+    if confined:
+        spec = replace(spec, confinement=Confinement(mode="os", root=root, read_only=()))
+    started = time.perf_counter()
+    result = await run_task(runtime.config, spec, runtime=runtime)
+    assert result.ok, result.error
+    return time.perf_counter() - started
+
+
+async def containment_row(base: Path, root: Path, repeats: int) -> Row:
+    from agentls.orchestration.containment import probe
+
+    what = "agentic step of a ~1 s fake agent in the OS sandbox (bubblewrap)"
+    found = probe()
+    if not found.usable:
+        return Row(what, "—", "—", "—", "<= 1.05x", False, f"not measured: {found.reason}")
+    fakes = base / "fake"
+    fakes.mkdir(exist_ok=True)
+    slow = fakes / "slow-write.json"
+    slow.write_text(json.dumps({"behavior": "ok", "reply": '{"findings": []}', "delay_s": 1}))
+    config = load_config(root)
+    gemini = config.agents["gemini"].model_copy(
+        update={
+            "set_env": {"AGENTLS_FAKE_SCENARIO": str(slow), "HOME": str(base / "home")},
+            "sandbox_paths": [str(fakes)],
+        }
+    )
+    config = config.model_copy(update={"agents": {**config.agents, "gemini": gemini}})
+    runtime = Runtime.create(config, "bench", use_cache=False)
+    bare, confined = [], []
+    for _ in range(repeats):
+        bare.append(await contained_step(root, runtime, False))
+        confined.append(await contained_step(root, runtime, True))
+    ratio = median(confined) / median(bare)
+    return Row(
+        what,
+        f"{ms(median(bare))} (the same step, not contained)",
+        ms(median(confined)),
+        f"{ratio:.3f}x",
+        "<= 1.05x",
+        ratio <= 1.05,
+        f"bubblewrap sets up its namespaces and mounts once per agent process; {found.reason}",
+    )
+
+
+async def memory_row(base: Path) -> Row:
+    root, env = memory_workspace(base)
+    seen = await rss_after_runs(AGENTLS, root, {**ENV, **env}, [5, 100])
+    ratio = seen[100] / seen[5]
+    return Row(
+        "server memory (RSS) after 100 runs, against after 5 (each: 40 findings and a "
+        "whole-file edit of a 10,000-line file)",
+        f"{seen[5] / 1024:.1f} MiB after 5",
+        f"{seen[100] / 1024:.1f} MiB after 100",
+        f"{ratio:.2f}x",
+        "<= 1.3x",
+        ratio <= 1.3,
+        "the server holds the latest `results_in_memory` (20) results; older runs are read "
+        "back from the history when shown",
+    )
+
+
+async def measure_containment(quick: bool) -> list[Row]:
+    with tempfile.TemporaryDirectory(prefix="agentls-bench-") as scratch:
+        base = Path(scratch)
+        isolate(base)
+        root = workspace(base)
+        (root / "small.py").write_text("def f(x):\n    return x\n")
+        return [await containment_row(base, root, 3 if quick else 5)]
+
+
+async def measure_memory(quick: bool) -> list[Row]:
+    with tempfile.TemporaryDirectory(prefix="agentls-bench-") as scratch:
+        isolate(Path(scratch))
+        return [await memory_row(Path(scratch))]
+
+
 # -- 8. publishing findings --------------------------------------------------------------
 
 
@@ -299,10 +404,9 @@ async def measure(quick: bool) -> list[Row]:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="agentls-bench-") as scratch:
         base = Path(scratch)
+        isolate(base)
         root = workspace(base)
         (root / "small.py").write_text("def f(x):\n    return x\n")
-        os.environ.update({k: v for k, v in ENV.items() if k != "PATH"})
-        os.environ["PATH"] = ENV["PATH"]
 
         count = 200 if quick else 500
         bare = await code_action_latency(BARE, root, 0, count)
@@ -374,9 +478,12 @@ async def measure(quick: bool) -> list[Row]:
                 f"{ratio:.3f}x",
                 "<= 1.05x",
                 ratio <= 1.05,
-                "baseline: the same fake spawned with plain `subprocess`; the difference is a few "
-                "milliseconds on a ~120 ms spawn, and the ratio moves between 1.00x and 1.05x "
-                "from run to run here",
+                "baseline: the same fake spawned with plain `subprocess`. Since every agent "
+                "runs under the supervisor that ends whatever it leaves behind (a second Python "
+                "start, about 12 ms: measured through the runner, 12-13 ms with it against "
+                "without), this is not met on a fake that answers at once; on a real CLI "
+                "(Node start-up alone is hundreds of ms, a model call seconds) it is under 1%. "
+                "A long-lived reaper that starts the agents would remove it",
             )
         )
 
@@ -443,6 +550,9 @@ async def measure(quick: bool) -> list[Row]:
             )
         )
 
+        rows.append(await containment_row(base, root, repeats))
+        rows.append(await memory_row(base))
+
         publish = [publish_findings(1000) for _ in range(repeats)]
         rows.append(
             Row(
@@ -498,7 +608,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer repeats, smaller repo")
     parser.add_argument("--output", type=Path, default=Path(__file__).parent / "README.md")
+    parser.add_argument(
+        "--only",
+        choices=["containment", "memory"],
+        help="run one measurement and print it (no README)",
+    )
     args = parser.parse_args()
+    if args.only:
+        only = measure_containment if args.only == "containment" else measure_memory
+        print(report(asyncio.run(only(args.quick)), args.quick))
+        return
     if shutil.which("git") is None:
         sys.exit("git is needed for the sandbox benchmark")
     rows = asyncio.run(measure(args.quick))

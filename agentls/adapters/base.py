@@ -36,6 +36,7 @@ from agentls.adapters.runner import (
     run_process,
 )
 from agentls.orchestration.config import AgentConfig, Settings
+from agentls.orchestration.containment import Confinement, StatePath
 from agentls.orchestration.replies import interpret_reply
 from agentls.orchestration.results import (
     ErrorKind,
@@ -69,6 +70,8 @@ class TaskRequest:
     """Let the agent edit files in ``workspace`` itself (agentic mode, inside a sandbox)."""
     session_id: str | None = None
     """Continue this session of the agent (follow-ups)."""
+    confinement: Confinement | None = None
+    """How the agent process is contained (agentic steps; see ``containment``)."""
 
 
 @dataclass(frozen=True)
@@ -210,6 +213,8 @@ class Adapter(ABC):
     login_hint: ClassVar[str] = ""
     tasks: ClassVar[frozenset[TaskKind]] = ALL_TASKS
     Options: ClassVar[type[BaseModel]] = NoOptions
+    state_paths: ClassVar[tuple[StatePath, ...]] = ()
+    """Where the CLI keeps its own state (login, sessions, logs): writable when contained."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -268,6 +273,12 @@ class Adapter(ABC):
         program = self.command()[0]
         return shutil.which(program)
 
+    def environment(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The agent process's environment: the minimal one, what it may see, its own."""
+        return minimal_env(
+            [*self.settings.pass_env, *self.config.env], {**self.config.set_env, **(extra or {})}
+        )
+
     def credentials_present(self, environ: Mapping[str, str]) -> bool | None:
         """Whether one of the credential variables is set; None when the tool needs none."""
         if not self.credential_env:
@@ -316,13 +327,15 @@ class Adapter(ABC):
         self, request: TaskRequest, on_line: LineCallback | None
     ) -> tuple[ProcessOutcome, AgentReply]:
         invocation = self.invocation(request)
+        argv, env = invocation.full_argv(self.command()), self.environment(invocation.env)
+        if request.confinement is not None:
+            argv, env = request.confinement.apply(
+                argv, env, self.state_paths, self.config.sandbox_paths, invocation.files
+            )
         spec = ProcessSpec(
-            argv=invocation.full_argv(self.command()),
+            argv=argv,
             cwd=request.workspace,
-            env=minimal_env(
-                [*self.settings.pass_env, *self.config.env],
-                {**self.config.set_env, **invocation.env},
-            ),
+            env=env,
             stdin=invocation.stdin,
             timeout_s=self.config.timeout_s,
             kill_grace_s=self.settings.kill_grace_s,

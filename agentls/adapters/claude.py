@@ -22,6 +22,7 @@ from agentls.adapters.base import (
     json_values,
 )
 from agentls.adapters.runner import ProcessOutcome
+from agentls.orchestration.containment import StatePath
 from agentls.orchestration.results import ErrorKind, TaskError, Usage
 
 READ_ONLY_DENIED_TOOLS = "Bash,Edit,MultiEdit,Write,NotebookEdit"
@@ -38,6 +39,11 @@ class ClaudeAdapter(Adapter):
         "ANTHROPIC_AUTH_TOKEN",
     )
     login_hint = "run `claude` once and /login"
+    state_paths = (
+        StatePath(".claude", env="CLAUDE_CONFIG_DIR"),
+        StatePath(".claude.json", file=True),
+        StatePath(".local/state/claude", env="XDG_STATE_HOME", suffix="claude"),
+    )
 
     def invocation(self, request: TaskRequest) -> Invocation:
         argv = ["-p", "--output-format", "stream-json", "--verbose"]

@@ -20,6 +20,7 @@ from agentls.adapters.base import (
     json_values,
 )
 from agentls.adapters.runner import ProcessOutcome
+from agentls.orchestration.containment import StatePath
 from agentls.orchestration.results import ErrorKind, Usage
 
 
@@ -29,6 +30,7 @@ class CodexAdapter(Adapter):
     install_hint = "install Codex CLI with `npm install -g @openai/codex`"
     credential_env: ClassVar[tuple[str, ...]] = ("CODEX_API_KEY", "OPENAI_API_KEY")
     login_hint = "run `codex login`"
+    state_paths = (StatePath(".codex", env="CODEX_HOME"),)
 
     def invocation(self, request: TaskRequest) -> Invocation:
         argv = ["exec", "--json", "--skip-git-repo-check"]

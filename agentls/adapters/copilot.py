@@ -22,6 +22,7 @@ from agentls.adapters.base import (
     json_values,
 )
 from agentls.adapters.runner import ProcessOutcome
+from agentls.orchestration.containment import StatePath
 from agentls.orchestration.results import ErrorKind, Usage
 
 # Linux refuses a single argument over 128 KiB (MAX_ARG_STRLEN); keep a margin.
@@ -40,6 +41,11 @@ class CopilotAdapter(Adapter):
     install_hint = "install GitHub Copilot CLI with `npm install -g @github/copilot`"
     credential_env: ClassVar[tuple[str, ...]] = ("COPILOT_GITHUB_TOKEN", "GH_TOKEN", "GITHUB_TOKEN")
     login_hint = "run `copilot` once and /login"
+    state_paths = (
+        StatePath(".copilot", env="COPILOT_HOME"),
+        StatePath(None, env="XDG_CONFIG_HOME", suffix="copilot"),
+        StatePath(".cache/copilot", env="XDG_CACHE_HOME", suffix="copilot"),
+    )
 
     def invocation(self, request: TaskRequest) -> Invocation:
         size = len(request.prompt.encode("utf-8"))

@@ -23,6 +23,7 @@ from agentls.adapters.base import (
     json_values,
 )
 from agentls.adapters.runner import ProcessOutcome
+from agentls.orchestration.containment import StatePath
 from agentls.orchestration.results import ErrorKind, TaskError, Usage
 
 PROMPT_FLAG_TEXT = "Follow the instructions above."
@@ -45,6 +46,7 @@ class GeminiAdapter(Adapter):
     install_hint = "install Gemini CLI with `npm install -g @google/gemini-cli`"
     credential_env: ClassVar[tuple[str, ...]] = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
     login_hint = "run `gemini` once and sign in with Google"
+    state_paths = (StatePath(".gemini"),)
 
     def invocation(self, request: TaskRequest) -> Invocation:
         argv = ["-p", PROMPT_FLAG_TEXT, "-o", "stream-json"]

@@ -3,6 +3,10 @@
 argv only (never a shell); the prompt on stdin or /dev/null; a process group of its own;
 timeout and cancellation stop the whole group (SIGTERM, then SIGKILL); stdout streamed line by
 line; output capped, keeping the tail; a minimal environment.
+
+On Linux the agent runs under ``supervisor.py``, a subreaper that ends every process the agent
+started, also those that left its process group or session, when the agent ends, when the run
+stops it, and when agentls itself dies (SIGKILL included). Elsewhere the process group is all.
 """
 
 from __future__ import annotations
@@ -10,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -44,6 +50,11 @@ _READ_CHUNK = 64 * 1024
 _MAX_CALLBACK_LINE = 16 * 1024
 _STDERR_CAP = 256 * 1024
 _POLL_S = 0.02
+SUPERVISOR = Path(__file__).with_name("supervisor.py")
+SUPERVISED = sys.platform.startswith("linux") and bool(sys.executable)
+"""Whether agents run under the supervisor (it needs Linux's subreapers and /proc)."""
+_SUPERVISOR_MARGIN_S = 5.0
+"""How long the supervisor may take to end what is left before the group gets SIGKILL."""
 
 
 class MissingBinaryError(Exception):
@@ -158,10 +169,14 @@ async def run_process(spec: ProcessSpec, on_line: LineCallback | None = None) ->
     started = time.monotonic()
     log.debug("agent starting", argv=redact_argv(spec.argv), cwd=str(spec.cwd))
     loop = asyncio.get_running_loop()
-    try:
-        transport, protocol = await loop.subprocess_exec(
+    supervised = SUPERVISED
+    argv = supervised_argv(spec) if supervised else spec.argv
+    # A cancel while the process starts must not reach asyncio's own clean-up: it would
+    # SIGKILL the supervisor alone (orphaning the agent) and wait for the agent's pipes.
+    spawn = asyncio.ensure_future(
+        loop.subprocess_exec(
             lambda: _ExitAwareProtocol(loop),
-            *spec.argv,
+            *argv,
             stdin=asyncio.subprocess.PIPE if spec.stdin is not None else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
@@ -169,6 +184,12 @@ async def run_process(spec: ProcessSpec, on_line: LineCallback | None = None) ->
             env=dict(spec.env),
             start_new_session=True,
         )
+    )
+    try:
+        transport, protocol = await asyncio.shield(spawn)
+    except asyncio.CancelledError:
+        await _stop_starting(spawn, spec.cancel_grace_s, supervised)
+        raise
     except FileNotFoundError:
         raise MissingBinaryError(spec.argv[0], "not found on PATH") from None
     except PermissionError:
@@ -193,12 +214,12 @@ async def run_process(spec: ProcessSpec, on_line: LineCallback | None = None) ->
             await asyncio.wait_for(asyncio.shield(exited), spec.timeout_s)
         except TimeoutError:
             timed_out = True
-            await _stop_group(process.pid, exited, spec.kill_grace_s)
+            await _stop_group(process.pid, exited, spec.kill_grace_s, supervised)
         # Whatever the agent left running in its group (background shells) goes with it.
-        await _stop_group(process.pid, exited, spec.kill_grace_s)
+        await _stop_group(process.pid, exited, spec.kill_grace_s, supervised)
         await _drain(readers, spec.kill_grace_s + 1.0)
     except asyncio.CancelledError:
-        await _stop_group(process.pid, exited, spec.cancel_grace_s)
+        await _stop_group(process.pid, exited, spec.cancel_grace_s, supervised)
         raise
     finally:
         writer.cancel()
@@ -223,6 +244,58 @@ async def run_process(spec: ProcessSpec, on_line: LineCallback | None = None) ->
         truncated=outcome.stdout_truncated,
     )
     return outcome
+
+
+def supervised_argv(spec: ProcessSpec) -> list[str]:
+    """The supervisor's command for ``spec``: the agent's program is found here (on the
+    agent's PATH), so a missing one is still a ``MissingBinaryError``."""
+    program = _find_program(spec.argv[0], spec.env, spec.cwd)
+    grace = f"{spec.kill_grace_s:g}"
+    return [
+        sys.executable,
+        "-I",
+        "-S",
+        str(SUPERVISOR),
+        grace,
+        str(os.getpid()),
+        program,
+        *spec.argv,
+    ]
+
+
+def _find_program(program: str, env: Mapping[str, str], cwd: Path) -> str:
+    """The file ``program`` names, as exec would find it: a path (relative to ``cwd``) when it
+    holds a slash, else the first executable file of that name on ``env``'s PATH."""
+    if "/" not in program:
+        path = env.get("PATH", os.defpath)
+        found = shutil.which(program, path=path)
+        if found is not None:
+            return found
+        if any((Path(folder or ".") / program).exists() for folder in path.split(os.pathsep)):
+            raise MissingBinaryError(program, "is not executable")
+        raise MissingBinaryError(program, "not found on PATH")
+    target = cwd / program
+    if target.is_file() and os.access(target, os.X_OK):
+        return str(target)
+    if target.is_dir() or any(parent.is_file() for parent in target.parents):
+        raise MissingBinaryError(program, "is not a program")
+    if target.exists():
+        raise MissingBinaryError(program, "is not executable")
+    raise MissingBinaryError(program, "not found")
+
+
+async def _stop_starting(
+    spawn: asyncio.Future[tuple[asyncio.SubprocessTransport, _ExitAwareProtocol]],
+    grace_s: float,
+    supervised: bool,
+) -> None:
+    """Cancelled while the process was starting: let it start, then stop it as any other."""
+    try:
+        transport, protocol = await spawn
+    except Exception:  # it did not start
+        return
+    await _stop_group(transport.get_pid(), protocol.exited, grace_s, supervised)
+    transport.close()
 
 
 async def _pump(
@@ -294,10 +367,15 @@ def _group_alive(pgid: int) -> bool:
     return False
 
 
-async def _stop_group(pgid: int, exited: asyncio.Future[None], grace_s: float) -> None:
+async def _stop_group(
+    pgid: int, exited: asyncio.Future[None], grace_s: float, supervised: bool = False
+) -> None:
     """SIGTERM the process group, give it ``grace_s``, then SIGKILL what is left.
 
-    ``pgid`` is the agent's pid: start_new_session makes it the leader of its own group.
+    ``pgid`` is the started process's pid: start_new_session makes it the leader of its own
+    group. ``supervised``: that process is the supervisor, which passes SIGTERM on to what left
+    the group; after the grace, SIGUSR1 has it SIGKILL every descendant, and it exits when
+    none is left. The group's SIGKILL follows only if it did not (it would orphan them).
     """
     if not _signal_group(pgid, signal.SIGTERM):
         return
@@ -306,6 +384,11 @@ async def _stop_group(pgid: int, exited: asyncio.Future[None], grace_s: float) -
         if exited.done() and not _group_alive(pgid):
             return
         await asyncio.sleep(_POLL_S)
+    if supervised and not exited.done():
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pgid, signal.SIGUSR1)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(exited), _SUPERVISOR_MARGIN_S)
     _signal_group(pgid, signal.SIGKILL)
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(asyncio.shield(exited), grace_s + 1.0)

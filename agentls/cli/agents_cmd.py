@@ -19,7 +19,9 @@ from agentls.cli.common import (
     say,
 )
 from agentls.orchestration.agent_status import AgentStatus, agent_statuses
+from agentls.orchestration.config import AgentlsConfig
 from agentls.orchestration.config_loader import config_files
+from agentls.orchestration.containment import probe
 
 _WORKSPACE = click.option(
     "--workspace",
@@ -65,6 +67,7 @@ def doctor(workspace: Path) -> None:
     root = find_workspace(workspace)
     config = load_or_fail(root)
     say(OK, "  configuration is valid: " + ", ".join(map(str, config_files(root))))
+    _sandbox(config)
     statuses = asyncio.run(agent_statuses(config))
     ready = 0
     for status in statuses:
@@ -83,6 +86,24 @@ def doctor(workspace: Path) -> None:
         raise SystemExit(EXIT_FAILED)
     if any(s.enabled and not s.ready for s in statuses):
         raise SystemExit(EXIT_FAILED)
+
+
+def _sandbox(config: AgentlsConfig) -> None:
+    """Which containment agentic steps get here, and how to get the OS sandbox."""
+    found = probe()
+    if found.usable:
+        say(OK, f"  sandbox: {found.reason} contains agentic steps")
+    else:
+        fix = f"; to fix, {found.hint}" if found.hint else ""
+        say(
+            NOTE,
+            f" sandbox: {found.reason}: agentic steps only detect changes outside their "
+            f"sandbox{fix}",
+        )
+    for name, agent in sorted(config.agents.items()):
+        if agent.enabled and agent.sandbox != "os":
+            what = "not contained" if agent.sandbox == "off" else "only checked afterwards"
+            say(NOTE, f" {name}: sandbox: {agent.sandbox}: its agentic steps are {what}")
 
 
 def _credentials(status: AgentStatus) -> Text:

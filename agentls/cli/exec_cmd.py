@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from pathlib import Path
 
@@ -23,6 +22,8 @@ from agentls.orchestration.config import AgentlsConfig
 from agentls.orchestration.results import LineRange, TaskKind, TaskResult
 from agentls.orchestration.runtime import Runtime, cli_client
 from agentls.orchestration.tasks import TaskSpec, run_task
+from agentls.signals import Terminated
+from agentls.signals import run as run_until_signalled
 
 _TARGET = re.compile(r"^(?P<path>.+?):(?P<start>\d+)(?:-(?P<end>\d+))?$")
 EXIT_INTERRUPTED = 130
@@ -88,11 +89,13 @@ def exec_task(
     runtime = Runtime.create(config, cli_client(), use_cache=not no_cache)
     try:
         runtime.admit("task", instruction, agent=agent, task=task, files=[path])
-        result = asyncio.run(_run(config, spec, runtime, show_progress=not as_json))
+        result = run_until_signalled(_run(config, spec, runtime, show_progress=not as_json))
     except AgentlsError as error:
         fail(str(error))
     except KeyboardInterrupt:
         fail("interrupted; the agent was stopped", EXIT_INTERRUPTED)
+    except Terminated as stopped:
+        fail(f"{stopped}; the agent was stopped", stopped.exit_code)
     if as_json:
         print_json(result_json(result))
     else:

@@ -40,7 +40,10 @@ from agentls.orchestration.history import History
 from agentls.orchestration.report import edit_diffs, workflow_json, workflow_markdown
 from agentls.orchestration.results import WorkflowResult
 from agentls.orchestration.runtime import Runtime, cli_client
+from agentls.orchestration.sandbox import prune_leftovers_later
 from agentls.orchestration.workflow import CancelToken, WorkflowEngine, WorkflowRequest
+from agentls.signals import Terminated
+from agentls.signals import run as run_until_signalled
 
 T = TypeVar("T")
 
@@ -123,7 +126,7 @@ def run(
         return result
 
     runtime = Runtime.create(config, cli_client(), use_cache=not no_cache)
-    result = _drive(config, go, runtime, show_progress=not as_json)
+    result = _drive(config, go, runtime, show_progress=not as_json, workspace=root)
     _finish(root, history, result, 0, mode, as_json, runtime)
 
 
@@ -153,7 +156,7 @@ def followup(
         return done.result
 
     runtime = Runtime.create(config, cli_client(), use_cache=not no_cache)
-    result = _drive(config, go, runtime, show_progress=not as_json)
+    result = _drive(config, go, runtime, show_progress=not as_json, workspace=root)
     _finish(root, history, result, turn, mode, as_json, runtime)
 
 
@@ -200,6 +203,7 @@ def _drive(
     go: Callable[[WorkflowEngine, CancelToken], Awaitable[T]],
     runtime: Runtime,
     show_progress: bool,
+    workspace: Path | None = None,
 ) -> T:
     bus = EventBus()
     token = CancelToken()
@@ -219,12 +223,17 @@ def _drive(
                 with suppress(asyncio.CancelledError):
                     await ticker
 
+    pruning = prune_leftovers_later([workspace] if workspace else [])
     try:
-        return asyncio.run(main())
+        result = run_until_signalled(main())
+        pruning.join(10)  # usually long done; a process exit would cut it short
+        return result
     except AgentlsError as error:
         fail(str(error))
     except KeyboardInterrupt:
         fail("interrupted; every agent was stopped", EXIT_INTERRUPTED)
+    except Terminated as stopped:
+        fail(f"{stopped}; every agent was stopped, its sandbox removed", stopped.exit_code)
 
 
 class _Progress:
@@ -252,6 +261,8 @@ class _Progress:
                 detail = f" {event.result.duration_s:.1f}s"
                 if event.result.findings:
                     detail += f", {len(event.result.findings)} findings"
+                if event.result.containment:
+                    detail += f", sandbox: {event.result.containment}"
             reason = (f" {event.reason}", "dim") if event.reason else ""
             say(mark[event.status], f" {event.step} {event.status}{detail}", reason, console=err)
 

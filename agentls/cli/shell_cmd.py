@@ -8,13 +8,12 @@ sessions resumed); otherwise it starts a new run. ``/new TEXT`` always starts a 
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import click
 from rich.markdown import Markdown
 
-from agentls.cli.common import err, find_workspace, load_or_fail, out, say
+from agentls.cli.common import err, fail, find_workspace, load_or_fail, out, say
 from agentls.cli.exec_cmd import parse_target
 from agentls.errors import AgentlsError
 from agentls.orchestration.apply import apply_result, undo
@@ -23,7 +22,10 @@ from agentls.orchestration.history import History
 from agentls.orchestration.report import edit_diffs, workflow_markdown
 from agentls.orchestration.results import LineRange, WorkflowResult
 from agentls.orchestration.runtime import Runtime, cli_client
+from agentls.orchestration.sandbox import prune_leftovers_later
 from agentls.orchestration.workflow import WorkflowEngine, WorkflowRequest
+from agentls.signals import Terminated
+from agentls.signals import run as run_until_signalled
 
 HELP = """\
 Type a request. A plain line continues the last run on the same file, or starts one.
@@ -50,6 +52,7 @@ def shell(target: str | None, workflow: str | None, workspace: Path | None) -> N
         path=str(Path(path).resolve().relative_to(root)) if path else None,
         selection=selection,
     )
+    prune_leftovers_later([root])
     err.print(HELP)
     while True:
         try:
@@ -66,6 +69,8 @@ def shell(target: str | None, workflow: str | None, workspace: Path | None) -> N
             say(("agentls:", "red"), f" {error}", console=err)
         except KeyboardInterrupt:
             err.print("interrupted; the agents were stopped")
+        except Terminated as stopped:
+            fail(f"{stopped}; every agent was stopped, its sandbox removed", stopped.exit_code)
 
 
 class _Shell:
@@ -132,13 +137,13 @@ class _Shell:
             selection=self.selection,
             instruction=message or None,
         )
-        result = asyncio.run(self.engine.run(request))
+        result = run_until_signalled(self.engine.run(request))
         self.history.record_run(result, self.path, self.selection, message or None)
         self._show(result, 0)
 
     def _follow(self, message: str) -> None:
         last = self._need_last()
-        done = asyncio.run(follow_up(self.engine, self.history, last.run_id, message))
+        done = run_until_signalled(follow_up(self.engine, self.history, last.run_id, message))
         self._show(done.result, done.turn)
 
     def _need_last(self) -> WorkflowResult:

@@ -1,29 +1,32 @@
-"""Writing a run's proposed edits to disk, with backups, and undoing that.
+"""Writing a run's proposed edits to disk, with backups, and undoing that: all files or none.
 
-A file is written only if it still holds the text the run started from; each write is atomic
-(a temporary file renamed over the original) and preceded by a backup under the workspace's
-state directory. The history records what was written, so ``undo`` restores exactly that.
+A file is written only if it still holds the text the run started from, and never when it is
+read-only (no write bit for its owner). Its text is encoded back the way the file was: the same
+encoding, byte order mark and line endings (``agentls.textfile``). The files are written as one
+transaction (``journal``): backups of the exact bytes first, then each file atomically with its
+mode; a failure part-way puts every file already written back and says so in one line, and a
+process killed part-way is rolled back the next time the history is opened. The history records
+what was written, so ``undo`` restores exactly those bytes (as one transaction too).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agentls.errors import AgentlsError, UnsafePathError
+from agentls import textfile
+from agentls.errors import UnsafePathError
 from agentls.orchestration.edits import apply_edits
 from agentls.orchestration.history import AppliedFile, History
+from agentls.orchestration.journal import ApplyError, Change, Journal, transact
 from agentls.orchestration.paths import agent_path
 from agentls.orchestration.results import ProposedEdit, WorkflowResult
-from agentls.state import write_private
 
-
-class ApplyError(AgentlsError):
-    """Nothing was written: a file changed since the run started, or a path is unsafe."""
+__all__ = ["ApplyError", "ApplyOutcome", "apply_result", "undo"]
 
 
 @dataclass
@@ -40,75 +43,101 @@ def apply_result(
     protected: Sequence[str] = (),
 ) -> ApplyOutcome:
     """``protected``: the user's ``settings.protected_paths``; .git and .agentls.yaml are
-    refused whatever it holds."""
+    refused whatever it holds. Raises ``ApplyError`` (and then nothing was changed)."""
     workspace = workspace.resolve()
-    plans = _plan(workspace, result, protected)  # every check first: all files or none
-    backups = history.folder / "backups" / result.run_id / str(turn)
-    applied: list[AppliedFile] = []
+    with history.transaction():
+        changes = _plan(workspace, result, protected)  # every check first: all files or none
+
+        def commit(journal: Journal) -> None:
+            files = [
+                AppliedFile(f.path, Path(f.backup) if f.backup else None, f.after or "", f.mode)
+                for f in journal.files
+            ]
+            history.record_applied(result.run_id, turn, files, journal.id)
+
+        transact(
+            workspace, history.folder, "apply", result.run_id, turn, changes, commit,
+            history.committed,
+        )  # fmt: skip
     outcome = ApplyOutcome()
-    for path, after in plans.items():
-        target = workspace / path
-        backup: Path | None = None
-        if target.exists():
-            backup = backups / path
-            write_private(backup, target.read_bytes())
-        if after is None:
-            target.unlink()
-            outcome.deleted.append(path)
-        else:
-            _write_atomic(target, after)
-            outcome.written.append(path)
-        applied.append(AppliedFile(path, backup, _sha256(after)))
-    history.record_applied(result.run_id, turn, applied)
+    for change in changes:
+        (outcome.deleted if change.after is None else outcome.written).append(change.path)
     return outcome
 
 
 def undo(workspace: Path, history: History, run_id: str, force: bool = False) -> list[str]:
-    """Restore the files a run wrote; refuses files changed since, unless ``force``."""
+    """Restore the exact bytes of the files a run wrote; refuses files changed since, unless
+    ``force``. Raises ``ApplyError`` (and then nothing was changed)."""
     workspace = workspace.resolve()
-    files = history.applied(run_id)
-    if not files:
-        raise ApplyError(f"run {run_id} has nothing applied to undo")
-    for file in files:
-        current = _read(workspace / file.path)
-        if not force and _sha256(current) != file.written_sha256:
-            raise ApplyError(
-                f"{file.path} changed after agentls wrote it; nothing was undone "
-                "(use --force to restore the backup anyway)"
-            )
-    restored = []
-    for file in files:
-        target = workspace / file.path
-        if file.backup is None:
-            target.unlink(missing_ok=True)
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            _write_atomic(target, file.backup.read_text(encoding="utf-8"))
-        restored.append(file.path)
-    history.mark_undone(run_id)
-    return restored
+    with history.transaction():
+        files = history.applied(run_id)
+        if not files:
+            rolled_back = history.rolled_back(run_id)
+            if rolled_back is not None:
+                raise ApplyError(f"run {run_id} has nothing applied to undo: {rolled_back}")
+            raise ApplyError(f"run {run_id} has nothing applied to undo")
+        by_path: dict[str, list[AppliedFile]] = {}
+        for file in files:  # the most recent first: a follow-up's apply, then the run's
+            by_path.setdefault(file.path, []).append(file)
+        changes: list[Change] = []
+        for path, applied in by_path.items():
+            target = workspace / path
+            current = _read_bytes(target, path)
+            if not force and _sha256(current) != applied[0].written_sha256:
+                raise ApplyError(
+                    f"{path} changed after agentls wrote it; nothing was undone "
+                    "(use --force to restore the backup anyway)"
+                )
+            mode, owner = _writable(target, path, "nothing was undone")
+            first = applied[-1]  # the state before the earliest apply
+            after = None
+            if first.backup is not None:
+                try:
+                    after = first.backup.read_bytes()
+                except OSError as error:
+                    raise ApplyError(
+                        f"the backup of {path} ({first.backup}) cannot be read "
+                        f"({error.strerror}); nothing was undone"
+                    ) from None
+            if current is None:
+                mode = first.mode
+            if current is not None or after is not None:
+                changes.append(Change(path, current, after, mode, owner))
+        transact(
+            workspace, history.folder, "undo", run_id, 0, changes,
+            lambda _: history.mark_undone(run_id), history.committed,
+        )  # fmt: skip
+    return list(by_path)
 
 
-def _plan(
-    workspace: Path, result: WorkflowResult, protected: Sequence[str]
-) -> dict[str, str | None]:
+def _plan(workspace: Path, result: WorkflowResult, protected: Sequence[str]) -> list[Change]:
     by_path: dict[str, list[ProposedEdit]] = {}
     for edit in result.edits:
         by_path.setdefault(_allowed(workspace, edit.path, protected), []).append(edit)
-    plans: dict[str, str | None] = {}
+    changes: list[Change] = []
     for path, edits in by_path.items():
-        current = _read(workspace / path)
-        original = result.originals.get(path)
-        if current != original:
+        target = workspace / path
+        before = _read_bytes(target, path)
+        try:
+            current = None if before is None else textfile.decode(before, path)
+        except textfile.TextFileError as error:
+            raise ApplyError(f"{error}; nothing was written") from None
+        if (current.text if current else None) != result.originals.get(path):
             raise ApplyError(
                 f"{path} changed since run {result.run_id} started; nothing was written. "
                 "Run the workflow again on the current text."
             )
-        if any(e.kind == "delete" for e in edits):
-            plans[path] = None
-        else:
-            plans[path] = apply_edits(current or "", edits)
-    return plans
+        mode, owner = _writable(target, path, "nothing was written")
+        after: bytes | None = None
+        if not any(e.kind == "delete" for e in edits):
+            text = apply_edits(current.text if current else "", edits)
+            try:
+                after = (current or textfile.new_file(path)).encode(text)
+            except textfile.TextFileError as error:
+                raise ApplyError(f"{error}; nothing was written") from None
+        if before is not None or after is not None:
+            changes.append(Change(path, before, after, mode, owner))
+    return changes
 
 
 def _allowed(workspace: Path, path: str, protected: Sequence[str]) -> str:
@@ -120,27 +149,33 @@ def _allowed(workspace: Path, path: str, protected: Sequence[str]) -> str:
         raise ApplyError(f"{error}; nothing was written") from None
 
 
-def _read(path: Path) -> str | None:
+def _read_bytes(path: Path, name: str) -> bytes | None:
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_bytes()
     except FileNotFoundError:
         return None
+    except OSError as error:
+        raise ApplyError(f"could not read {name} ({error.strerror}); nothing was changed") from None
 
 
-def _write_atomic(target: Path, text: str) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    mode = target.stat().st_mode & 0o7777 if target.exists() else None
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.agentls-")
+def _writable(
+    target: Path, name: str, consequence: str
+) -> tuple[int | None, tuple[int, int] | None]:
+    """The mode and owner to write ``target`` with (None for a new file); refuses a file
+    without its owner's write bit (checked on the mode, as root may write anything)."""
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-        if mode is not None:
-            os.chmod(temporary, mode)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        info = os.stat(target)
+    except FileNotFoundError:
+        return None, None
+    if not stat.S_ISREG(info.st_mode):
+        raise ApplyError(f"{name} is not a regular file; {consequence}")
+    if not info.st_mode & stat.S_IWUSR:
+        raise ApplyError(
+            f"{name} is read-only (mode {stat.S_IMODE(info.st_mode):04o}); {consequence}. "
+            f"Make it writable (chmod u+w {name}) to let agentls change it"
+        )
+    return stat.S_IMODE(info.st_mode), (info.st_uid, info.st_gid)
 
 
-def _sha256(text: str | None) -> str:
-    return "" if text is None else hashlib.sha256(text.encode("utf-8")).hexdigest()
+def _sha256(data: bytes | None) -> str:
+    return "" if data is None else hashlib.sha256(data).hexdigest()

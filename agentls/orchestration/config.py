@@ -23,6 +23,7 @@ from agentls.orchestration.trust import Screened
 
 EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 StepId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+SandboxPath = Annotated[str, StringConstraints(pattern=r"^(/|~/|~$)")]
 
 DEFAULT_PASS_ENV = [
     "HTTP_PROXY",
@@ -65,6 +66,13 @@ class AgentConfig(_Model):
     description: str = ""
     options: dict[str, Any] = Field(default_factory=dict)
     """Adapter-specific options (see docs/agents.md), validated by the adapter."""
+    sandbox: Literal["os", "detect", "off"] = "os"
+    """How agentic steps contain this agent: os (bubblewrap: it can write only its sandbox and
+    its own state; where bubblewrap cannot run, detect), detect (the step fails when files
+    outside its sandbox changed), off (nothing: it can write wherever you can)."""
+    sandbox_paths: list[SandboxPath] = Field(default_factory=list)
+    """More files or folders the agent may write when contained by os (a cache, say); ~ is
+    the home folder. Missing ones are created as folders."""
 
 
 class StepConfig(_Model):

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from agentls import textfile
 from agentls.errors import TaskInputError
 from agentls.orchestration.edits import apply_edits, remap_range
 from agentls.orchestration.history import History
@@ -70,10 +71,7 @@ async def follow_up(
 
 
 def _disk_text(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
+    return textfile.read_text(path)  # as the workflow read it for the run's originals
 
 
 def proposal(result: WorkflowResult) -> dict[str, str | None]:

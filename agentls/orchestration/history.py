@@ -3,12 +3,16 @@
 One database per workspace under the user's state directory
 (``$XDG_STATE_HOME/agentls/workspaces/<hash>/history.sqlite``), so conversations survive an
 editor restart. Turn 0 is the run itself; follow-ups are turns 1, 2, ...
+
+Opening a workspace's history also finishes an apply or undo a killed process left half-done
+(its journal is in the same folder; see ``journal``), and says so in one line on stderr.
 """
 
 from __future__ import annotations
 
 import hashlib
 import sqlite3
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agentls.errors import TaskInputError
+from agentls.orchestration.journal import Journal, journal_path, locked, recover
 from agentls.orchestration.results import LineRange, WorkflowResult
 from agentls.redaction import Redactor, redact
 from agentls.state import private_dir, private_file, state_dir
@@ -48,7 +53,16 @@ create table if not exists applied (
     applied real not null,
     undone real
 );
+create table if not exists interrupted (
+    run_id text not null,
+    turn integer not null,
+    kind text not null,
+    message text not null,
+    recovered real not null
+);
 """
+# Columns added since the first version of the schema, added to older databases as they open.
+_ADDED_COLUMNS = {"applied": {"apply_id": "text", "mode": "integer"}}
 
 
 def workspace_state_dir(workspace: Path) -> Path:
@@ -75,6 +89,9 @@ class AppliedFile:
     backup: Path | None
     """None: the file did not exist before, so undo deletes it."""
     written_sha256: str
+    """Of the bytes written ("" for a deleted file)."""
+    mode: int | None = None
+    """The file's permission bits before the apply (to restore a deleted file with)."""
 
 
 class History:
@@ -84,6 +101,57 @@ class History:
         self.path = private_file(self.folder / "history.sqlite")
         with self._db() as db:
             db.executescript(_SCHEMA)
+            for table, columns in _ADDED_COLUMNS.items():
+                have = {row[1] for row in db.execute(f"pragma table_info({table})")}
+                for column, kind in columns.items():
+                    if column not in have:
+                        db.execute(f"alter table {table} add column {column} {kind}")
+        if journal_path(self.folder).exists():  # one stat when nothing was interrupted
+            with locked(self.folder, wait=False) as held:
+                if held:  # else another process is applying: its journal is live
+                    self._recover()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Hold the workspace's apply lock (one apply or undo at a time), after finishing
+        whatever an interrupted one left."""
+        with locked(self.folder):
+            self._recover()
+            yield
+
+    def _recover(self) -> None:
+        recovered = recover(self.folder, self.committed)
+        if recovered is None:
+            return
+        if recovered.rolled_back and recovered.journal is not None:
+            journal = recovered.journal
+            with self._db() as db:
+                db.execute(
+                    "insert into interrupted values (?, ?, ?, ?, ?)",
+                    (journal.run_id, journal.turn, journal.kind, recovered.message, time.time()),
+                )
+        print(f"agentls: {recovered.message}", file=sys.stderr, flush=True)
+
+    def committed(self, journal: Journal) -> bool:
+        """Whether the apply or undo ``journal`` describes was recorded here."""
+        with self._db() as db:
+            if journal.kind == "apply":
+                query = "select 1 from applied where apply_id = ?"
+                return db.execute(query, (journal.id,)).fetchone() is not None
+            query = "select 1 from applied where run_id = ? and undone is null"
+            return db.execute(query, (journal.run_id,)).fetchone() is None
+
+    def rolled_back(self, run_id: str) -> str | None:
+        """What was said when this run's latest apply or undo was interrupted and rolled back
+        (None when it was not: nothing was interrupted since the last apply)."""
+        with self._db() as db:
+            row = db.execute(
+                """select message from interrupted where run_id = ? and recovered >
+                       coalesce((select max(applied) from applied where run_id = ?), 0)
+                   order by recovered desc limit 1""",
+                (run_id, run_id),
+            ).fetchone()
+        return None if row is None else str(row[0])
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
@@ -173,14 +241,19 @@ class History:
             ).fetchall()
         return [(message, WorkflowResult.model_validate_json(raw)) for message, raw in rows]
 
-    def record_applied(self, run_id: str, turn: int, files: list[AppliedFile]) -> None:
+    def record_applied(
+        self, run_id: str, turn: int, files: list[AppliedFile], apply_id: str | None = None
+    ) -> None:
+        """``apply_id``: the journal's, so an interrupted apply knows it was recorded."""
         now = time.time()
         with self._db() as db:
             db.executemany(
-                "insert into applied values (?, ?, ?, ?, ?, ?, null)",
+                """insert into applied (run_id, turn, path, backup, written_sha256, applied,
+                                        undone, apply_id, mode)
+                   values (?, ?, ?, ?, ?, ?, null, ?, ?)""",
                 [
                     (run_id, turn, f.path, str(f.backup) if f.backup else None,
-                     f.written_sha256, now)
+                     f.written_sha256, now, apply_id, f.mode)
                     for f in files
                 ],
             )  # fmt: skip
@@ -189,11 +262,11 @@ class History:
         """Files written for a run and not undone, the most recent first."""
         with self._db() as db:
             rows = db.execute(
-                """select path, backup, written_sha256 from applied
+                """select path, backup, written_sha256, mode from applied
                    where run_id = ? and undone is null order by applied desc, rowid desc""",
                 (run_id,),
             ).fetchall()
-        return [AppliedFile(p, Path(b) if b else None, h) for p, b, h in rows]
+        return [AppliedFile(p, Path(b) if b else None, h, m) for p, b, h, m in rows]
 
     def mark_undone(self, run_id: str) -> None:
         with self._db() as db:

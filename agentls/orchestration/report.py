@@ -47,6 +47,7 @@ def workflow_json(result: WorkflowResult) -> dict[str, Any]:
                 "status": record.status,
                 "duration_s": round(record.result.duration_s, 3) if record.result else 0.0,
                 "reason": record.reason or None,
+                "containment": record.result.containment if record.result else None,
             }
             for record in result.steps
         ],
@@ -82,6 +83,13 @@ def workflow_markdown(result: WorkflowResult) -> str:
             f"| {record.iteration} | {record.step} | {record.agent} | {status} | {duration} "
             f"| {tokens} | {cost} |"
         )
+    contained = {
+        f"{r.step} ({r.agent}) {_CONTAINMENT[r.result.containment]}": None
+        for r in result.steps
+        if r.result is not None and r.result.containment is not None
+    }
+    if contained:
+        lines += ["", "Agentic steps: " + "; ".join(contained) + "."]
     answers = [r for r in result.steps if r.task is TaskKind.EXPLAIN and r.result and r.result.text]
     for record in answers:
         assert record.result is not None
@@ -106,6 +114,13 @@ def workflow_markdown(result: WorkflowResult) -> str:
         for path, diff in diffs.items():
             lines += [f"### {path}", "", "```diff", diff.rstrip("\n"), "```", ""]
     return redact("\n".join(lines).rstrip() + "\n")
+
+
+_CONTAINMENT = {
+    "os": "contained by the OS (bubblewrap)",
+    "detect": "checked for changes outside its sandbox",
+    "off": "not contained",
+}
 
 
 def _code(text: str) -> str:

@@ -104,6 +104,8 @@ class ErrorKind(StrEnum):
     CRASH = "crash"
     AGENT_ERROR = "agent_error"
     UNSUPPORTED = "unsupported"
+    ESCAPED = "escaped"
+    """An agentic step's agent changed files outside its sandbox (see ``containment``)."""
 
     @property
     def retryable(self) -> bool:
@@ -134,6 +136,8 @@ class TaskResult(BaseModel):
     error: TaskError | None = None
     refused: list[RefusedPath] = Field(default_factory=list)
     """Paths the agent's output named that it may not change (see ``paths``)."""
+    containment: Literal["os", "detect", "off"] | None = None
+    """How an agentic step's agent was contained (see ``containment``); None for text steps."""
 
     @property
     def ok(self) -> bool:

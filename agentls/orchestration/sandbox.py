@@ -6,6 +6,16 @@ the top-level ``.gitignore``. The editor's unsaved buffers and earlier steps' ch
 over it. The copy's git index records that starting point, so afterwards ``git status`` in the
 sandbox says exactly what the agent changed; those changes become proposed edits. The user's
 real files are never touched, and the sandbox is removed afterwards, also on cancel and crash.
+
+agentls's own git is inert to what the agent writes: every call names the sandbox's git
+folders explicitly (a copy's lives beside the sandbox, not in it), reads no system or global
+configuration, runs no hooks, fsmonitor, pager or submodule, and gets a minimal environment.
+The git metadata that could still change what git does (the ``.git`` link, config, commondir,
+gitdir, info/attributes, hooks) is fingerprinted when the sandbox is made; if the agent changed
+it, ``changes`` fails before any git runs.
+
+Each sandbox's temp folder holds a lock for its lifetime; ``prune_leftovers`` removes the
+folders (and worktree entries) of agentls processes that died without cleaning up.
 """
 
 from __future__ import annotations
@@ -13,19 +23,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fnmatch
+import hashlib
 import os
 import shutil
+import stat
 import tempfile
-from collections.abc import AsyncIterator, Mapping, Sequence
+import threading
+import time
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from agentls import textfile
 from agentls.errors import AgentlsError, UnsafePathError
 from agentls.log import get_logger
 from agentls.orchestration.edits import diff_edits
 from agentls.orchestration.paths import agent_path, refusal
 from agentls.orchestration.results import ProposedEdit, RefusedPath
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: no locks, so leftovers are never pruned
+    fcntl = None  # type: ignore[assignment]
 
 log = get_logger("agentls.sandbox")
 
@@ -40,11 +60,44 @@ ALWAYS_SKIPPED = {
     ".pytest_cache",
     ".tox",
 }
+PREFIX = "agentls-sandbox-"
+"""Every sandbox's temp folder is named so (in the temp folder)."""
+LOCK = "agentls.lock"
+"""In the temp folder: held (flock) while the sandbox lives."""
+REPOSITORY = "agentls-repository"
+"""In the temp folder of a worktree sandbox: the common git folder it is registered in."""
+COPY_GIT = "git"
+"""In the temp folder of a copy: its git folder, outside the agent's working folder."""
+UNLOCKED_STALE_S = 24 * 3600.0
+"""A sandbox folder without a lock file is a leftover once this old: a new one gets its lock
+right after it is made, but an agentls from before locks may still be using its own."""
 _GIT_IDENTITY = ["-c", "user.name=agentls", "-c", "user.email=agentls@localhost"]
+_GIT_INERT = [
+    "--no-pager",
+    "-c", "core.fsmonitor=false",
+    "-c", "core.hooksPath=/dev/null",
+    "-c", "core.untrackedCache=false",
+    "-c", "core.pager=cat",
+    "-c", "protocol.allow=never",
+    "-c", "submodule.recurse=false",
+    "-c", "diff.ignoreSubmodules=all",
+    "-c", "status.submoduleSummary=false",
+    "-c", "gc.auto=0",
+    "-c", "maintenance.auto=false",
+    "-c", "init.defaultBranch=agentls",
+]  # fmt: skip
+_ENV_KEPT = ("PATH", "HOME", "LANG", "LANGUAGE", "TZ")
+_METADATA = ("config", "config.worktree", "commondir", "gitdir", "info/attributes", "hooks")
+"""In a git folder: what could make git run something or read another folder."""
+_COMMON_METADATA = ("config", "config.worktree", "info/attributes", "hooks")
 
 
 class SandboxError(AgentlsError):
     """The sandbox could not be made (git missing, disk full, ...)."""
+
+
+class SandboxTamperedError(SandboxError):
+    """The agent changed the sandbox's git metadata: nothing it did is taken."""
 
 
 @dataclass
@@ -60,11 +113,66 @@ class Sandbox:
     workspace: Path
     kind: str
     """``worktree`` or ``copy``."""
+    git_dir: Path | None = None
+    """The sandbox's git folder: the worktree's entry in the repository (``.git/worktrees/
+    NAME``), or the copy's own folder beside ``root``. Named to git explicitly, always."""
+    common_dir: Path | None = None
+    """The repository's git folder (a copy's is its own)."""
+    fingerprint: dict[str, object] = field(default_factory=dict)
+    """The git metadata as it was before the agent ran, by path."""
+
+    def git_env(self) -> dict[str, str]:
+        assert self.git_dir is not None and self.common_dir is not None
+        return git_env(
+            GIT_DIR=str(self.git_dir),
+            GIT_COMMON_DIR=str(self.common_dir),
+            GIT_WORK_TREE=str(self.root),
+        )
+
+    async def git(self, *args: str) -> str:
+        return await _git(self.root, *args, env=self.git_env())
+
+    def metadata_paths(self) -> list[Path]:
+        """The files and folders whose change would make git do something else."""
+        assert self.git_dir is not None and self.common_dir is not None
+        paths = [self.root / ".git", *(self.git_dir / name for name in _METADATA)]
+        if self.common_dir != self.git_dir:
+            paths += [self.common_dir / name for name in _COMMON_METADATA]
+        return paths
+
+    def seal(self) -> None:
+        """Fingerprint the git metadata (the agent has not run yet)."""
+        self.fingerprint = {str(p): _fingerprint(p) for p in self.metadata_paths()}
+
+    def check_metadata(self) -> None:
+        """Raise ``SandboxTamperedError`` when the git metadata is not as it was sealed."""
+        changed = [
+            path for path, before in self.fingerprint.items() if _fingerprint(Path(path)) != before
+        ]
+        if changed:
+            shown = ", ".join(self._show(Path(p)) for p in changed[:3])
+            if len(changed) > 3:
+                shown += f" and {len(changed) - 3} more"
+            log.warning("the agent changed the sandbox's git metadata", paths=changed)
+            raise SandboxTamperedError(
+                f"the agent changed the sandbox's git metadata ({shown}): its changes were not "
+                "taken"
+            )
+
+    def _show(self, path: Path) -> str:
+        for base in (self.root, self.workspace):
+            if path.is_relative_to(base):
+                return path.relative_to(base).as_posix()
+        return str(path)
 
     async def changes(self, protected: Sequence[str] = ()) -> SandboxChanges:
         """What the agent changed since the sandbox was made, as edits of workspace paths;
-        ``protected``: the user's ``settings.protected_paths``."""
-        out = await _git(self.root, "status", "--porcelain=v1", "-z", "--untracked-files=all")
+        ``protected``: the user's ``settings.protected_paths``. Raises
+        ``SandboxTamperedError``, before any git runs, when the agent changed git metadata."""
+        self.check_metadata()
+        out = await self.git(
+            "status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignore-submodules=all"
+        )
         entries = [e for e in out.split("\0") if e]
         result = SandboxChanges()
         index = 0
@@ -95,16 +203,23 @@ class Sandbox:
         if status[1] == "D":
             result.edits.append(ProposedEdit(path=path, kind="delete"))
             return
+        # Both sides as the working copy reads files (textfile): lines end in \n, the
+        # file's own encoding decoded, so the edits fit the text the run started from.
         try:
-            after = target.read_bytes().decode("utf-8")
-        except (OSError, UnicodeDecodeError):
-            reason = "not a UTF-8 text file; binary changes are skipped"
+            after = textfile.decode(target.read_bytes(), path).text
+        except (OSError, textfile.TextFileError):
+            reason = "not a text file agentls can edit; binary changes are skipped"
             result.refused.append(RefusedPath(path=path, reason=reason))
             return
         if status == "??":
             result.edits.append(ProposedEdit(path=path, kind="create", new_text=after))
             return
-        before = await _git(self.root, "show", f":{path}")
+        blob = await self.git("cat-file", "blob", f":0:{path}")
+        try:
+            before = textfile.decode(blob.encode("utf-8", "surrogateescape"), path).text
+        except textfile.TextFileError as error:
+            result.refused.append(RefusedPath(path=path, reason=str(error)))
+            return
         result.edits.extend(diff_edits(path, before, after))
 
 
@@ -113,7 +228,8 @@ async def sandbox(workspace: Path, overlay: Mapping[str, str | None]) -> AsyncIt
     """A sandbox of ``workspace`` with ``overlay`` (workspace path -> text, None = deleted)
     laid over it. Removed on exit, whatever happens."""
     workspace = workspace.resolve()
-    parent = Path(tempfile.mkdtemp(prefix="agentls-sandbox-"))
+    parent = Path(tempfile.mkdtemp(prefix=PREFIX)).resolve()
+    lock = _lock(parent)
     root = parent / workspace.name
     is_repo = (workspace / ".git").exists() and await _is_git_repo(workspace)
     box = Sandbox(root=root, workspace=workspace, kind="worktree" if is_repo else "copy")
@@ -121,22 +237,71 @@ async def sandbox(workspace: Path, overlay: Mapping[str, str | None]) -> AsyncIt
         changed: list[str] | None = None
         if is_repo:
             try:
-                changed = await _make_worktree(workspace, root)
+                changed = await _make_worktree(box, parent)
             except SandboxError as error:  # e.g. a repository without a commit yet
                 log.info("no worktree, copying instead", reason=str(error))
+                await asyncio.to_thread(_remove_worktree, box)
                 box.kind = "copy"
                 shutil.rmtree(root, ignore_errors=True)
         if box.kind == "copy":
             await asyncio.to_thread(_copy_tree, workspace, root)
-            await _git(root, "init", "--quiet")
-        await asyncio.to_thread(_lay_over, root, overlay)
+            box.git_dir = box.common_dir = parent / COPY_GIT
+            await box.git("init", "--quiet", "--template=")
+        await asyncio.to_thread(_lay_over, workspace, root, overlay)
         if changed is None:
-            await _git(root, "add", "--all")
+            await box.git("add", "--all")
         else:  # the checkout's index already matches HEAD: record only what differs
-            await _add_paths(root, [*changed, *overlay])
+            await _add_paths(box, [*changed, *overlay])
+        box.seal()
         yield box
     finally:
-        await _remove(box, parent)
+        await _remove(box, parent, lock)
+
+
+def git_env(**extra: str) -> dict[str, str]:
+    """The environment of every git agentls runs: PATH, HOME and locale, no system or global
+    configuration, no prompts, no optional locks; nothing else of agentls's environment."""
+    source = os.environ
+    env = {name: source[name] for name in _ENV_KEPT if name in source}
+    env.update({name: value for name, value in source.items() if name.startswith("LC_")})
+    env.setdefault("PATH", os.defpath)
+    env.update(
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_CONFIG_GLOBAL=os.devnull,
+        GIT_ATTR_NOSYSTEM="1",
+        GIT_TERMINAL_PROMPT="0",
+        GIT_OPTIONAL_LOCKS="0",
+        GIT_PAGER="cat",
+    )
+    env.update(extra)
+    return env
+
+
+def _fingerprint(path: Path, depth: int = 0) -> object:
+    """What ``path`` is: absent, a link and its target, a file's sha256, a folder's entries."""
+    try:
+        info = path.lstat()
+        if stat.S_ISLNK(info.st_mode):
+            return ("link", os.readlink(path))
+        if stat.S_ISREG(info.st_mode):
+            return ("file", hashlib.sha256(path.read_bytes()).hexdigest())
+        if stat.S_ISDIR(info.st_mode) and depth < 4:
+            entries = sorted(os.listdir(path))
+            return ("dir", tuple((n, _fingerprint(path / n, depth + 1)) for n in entries))
+        return ("other", stat.S_IFMT(info.st_mode))
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        return ("unreadable", error.errno)
+
+
+def _lock(parent: Path) -> int | None:
+    """Create and hold ``parent``'s lock; the descriptor, closed when the sandbox goes."""
+    if fcntl is None:
+        return None
+    descriptor = os.open(parent / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return descriptor
 
 
 async def _is_git_repo(path: Path) -> bool:
@@ -147,10 +312,26 @@ async def _is_git_repo(path: Path) -> bool:
     return Path(top.strip()).resolve() == path
 
 
-async def _make_worktree(workspace: Path, root: Path) -> list[str]:
+async def _make_worktree(box: Sandbox, parent: Path) -> list[str]:
     """A worktree of HEAD with the workspace's uncommitted changes; the paths they touch."""
+    workspace, root = box.workspace, box.root
+    common = await _git(workspace, "rev-parse", "--path-format=absolute", "--git-common-dir")
+    box.common_dir = Path(common.strip()).resolve()
+    (parent / REPOSITORY).write_text(str(box.common_dir), encoding="utf-8")  # for pruning
     await _git(workspace, "worktree", "add", "--detach", "--quiet", str(root), "HEAD")
-    dirty = await _git(workspace, "status", "--porcelain=v1", "-z", "--untracked-files=all")
+    # Asked once, now, before the agent could write root/.git; never read from it again.
+    own = await _git(root, "rev-parse", "--absolute-git-dir", env=git_env())
+    box.git_dir = Path(own.strip()).resolve()
+    if box.git_dir.parent != box.common_dir / "worktrees":
+        raise SandboxError(f"git put the worktree's metadata in {box.git_dir}, not in worktrees/")
+    dirty = await _git(
+        workspace,
+        "status",
+        "--porcelain=v1",
+        "-z",
+        "--untracked-files=all",
+        "--ignore-submodules=all",
+    )
     entries = [e for e in dirty.split("\0") if e]
     changed = []
     index = 0
@@ -170,8 +351,9 @@ async def _make_worktree(workspace: Path, root: Path) -> list[str]:
     return changed
 
 
-async def _add_paths(root: Path, paths: list[str]) -> None:
+async def _add_paths(box: Sandbox, paths: list[str]) -> None:
     """Record these paths (only) in the index: added or changed, or removed."""
+    root = box.root
     unique = list(dict.fromkeys(paths))
     present = [p for p in unique if (root / p).exists() or (root / p).is_symlink()]
     gone = [p for p in unique if p not in present]
@@ -182,7 +364,7 @@ async def _add_paths(root: Path, paths: list[str]) -> None:
         listing = root.parent / "agentls-paths"
         listing.write_bytes(b"\0".join(p.encode() for p in chosen))
         pathspecs = ["--pathspec-from-file", str(listing), "--pathspec-file-nul"]
-        await _git(root, "--literal-pathspecs", *command, *pathspecs)
+        await box.git("--literal-pathspecs", *command, *pathspecs)
 
 
 def _copy_tree(workspace: Path, root: Path) -> None:
@@ -215,39 +397,191 @@ def _ignore_patterns(workspace: Path) -> list[str]:
     return patterns
 
 
-def _lay_over(root: Path, overlay: Mapping[str, str | None]) -> None:
+def _lay_over(workspace: Path, root: Path, overlay: Mapping[str, str | None]) -> None:
+    """The editor's buffers and earlier steps' changes, in each file's own format."""
     for path, text in overlay.items():
         target = root / path
         if text is None:
             target.unlink(missing_ok=True)
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-
-
-async def _remove(box: Sandbox, parent: Path) -> None:
-    if box.kind == "worktree":
         try:
-            await _git(box.workspace, "worktree", "remove", "--force", str(box.root))
-        except SandboxError as error:
-            log.warning("could not remove the worktree", path=str(box.root), error=str(error))
-        with contextlib.suppress(SandboxError):
-            await _git(box.workspace, "worktree", "prune")
-    await asyncio.to_thread(shutil.rmtree, parent, True)
+            kind = textfile.read(workspace / path, path) or textfile.new_file(path)
+        except (OSError, textfile.TextFileError):
+            kind = textfile.new_file(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(kind.encode(text))
 
 
-async def _git(cwd: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"}
+async def _remove(box: Sandbox, parent: Path, lock: int | None) -> None:
+    """Remove the sandbox and its worktree entry. No git runs: the agent may have changed
+    what git would read. The lock goes last, so no pruner races this."""
+    try:
+        await asyncio.to_thread(_remove_worktree, box)
+        await asyncio.to_thread(shutil.rmtree, parent, True)
+    finally:
+        if lock is not None:
+            os.close(lock)
+
+
+def _remove_worktree(box: Sandbox) -> None:
+    """The worktree's entry in the repository (what ``git worktree prune`` removes)."""
+    entry, common = box.git_dir, box.common_dir
+    if box.kind != "worktree" or entry is None or common is None:
+        return
+    shutil.rmtree(box.root, ignore_errors=True)
+    if entry.parent == common / "worktrees" and entry.is_dir() and not entry.is_symlink():
+        try:
+            shutil.rmtree(entry)
+        except OSError as error:
+            log.warning("could not remove the worktree", path=str(entry), error=str(error))
+
+
+def prune_leftovers(workspaces: Iterable[Path] = ()) -> int:
+    """Remove what agentls processes that died (SIGKILL, power loss) left behind: sandbox
+    folders whose lock nobody holds, with their worktree entries, and the entries in these
+    workspaces' repositories of agentls worktrees that are gone. Never a live sandbox (another
+    agentls holds its lock) nor a worktree agentls did not make. How many were removed."""
+    removed = 0
+    if fcntl is None:
+        return removed
+    temp = Path(tempfile.gettempdir())
+    try:
+        folders = [temp / name for name in os.listdir(temp) if name.startswith(PREFIX)]
+    except OSError:
+        folders = []
+    for folder in folders:
+        removed += _prune_folder(folder)
+    for workspace in workspaces:
+        common = _common_dir(workspace)
+        if common is not None:
+            removed += _prune_entries(common, None)
+    if removed:
+        log.info("removed leftover sandboxes", count=removed)
+    return removed
+
+
+def prune_leftovers_later(workspaces: Iterable[Path] = ()) -> threading.Thread:
+    """``prune_leftovers`` in a background thread, so nothing waits for it."""
+
+    def prune() -> None:
+        try:
+            prune_leftovers(list(workspaces))
+        except Exception:  # a leftover stays until the next start
+            log.exception("pruning leftover sandboxes failed")
+
+    thread = threading.Thread(target=prune, name="agentls-prune", daemon=True)
+    thread.start()
+    return thread
+
+
+def _prune_folder(folder: Path) -> int:
+    with _stale(folder) as stale:
+        if not stale:
+            return 0
+        try:
+            common = Path((folder / REPOSITORY).read_text(encoding="utf-8").strip())
+        except (OSError, UnicodeDecodeError):
+            common = None
+        if common is not None and common.is_absolute():
+            _prune_entries(common, folder)
+        shutil.rmtree(folder, ignore_errors=True)
+        return 1
+
+
+@contextlib.contextmanager
+def _stale(folder: Path) -> Iterator[bool]:
+    """Whether ``folder`` is a sandbox folder of this user that no live process holds; it
+    stays held (locked) for the block."""
+    assert fcntl is not None
+    try:
+        info = folder.lstat()
+    except OSError:
+        yield False
+        return
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        yield False
+        return
+    try:
+        descriptor = os.open(folder / LOCK, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        yield time.time() - info.st_mtime > UNLOCKED_STALE_S
+        return
+    except OSError:
+        yield False
+        return
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # held: a live sandbox
+            yield False
+            return
+        yield True
+    finally:
+        os.close(descriptor)
+
+
+def _prune_entries(common: Path, folder: Path | None) -> int:
+    """Remove the worktree entries of ``common`` that point into ``folder`` (a stale sandbox
+    folder), or, without one, into any sandbox folder that is stale or gone."""
+    try:
+        entries = list((common / "worktrees").iterdir())
+    except OSError:
+        return 0
+    removed = 0
+    for entry in entries:
+        try:
+            link = Path((entry / "gitdir").read_text(encoding="utf-8").strip())
+        except (OSError, UnicodeDecodeError):
+            continue
+        owner = link.parent.parent  # <temp>/agentls-sandbox-XXXX/<name>/.git
+        if not link.is_absolute() or not owner.name.startswith(PREFIX):
+            continue
+        if folder is not None:
+            if owner.resolve() != folder.resolve():
+                continue
+        elif owner.exists():
+            with _stale(owner) as stale:
+                if not stale:
+                    continue
+                shutil.rmtree(owner, ignore_errors=True)
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def _common_dir(workspace: Path) -> Path | None:
+    """The repository's git folder, read from ``.git`` itself (no git runs)."""
+    dot = workspace / ".git"
+    if dot.is_dir():
+        return dot
+    try:
+        line = dot.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not line.startswith("gitdir:"):
+        return None
+    own = (workspace / line.removeprefix("gitdir:").strip()).resolve()
+    try:
+        return (own / (own / "commondir").read_text(encoding="utf-8").strip()).resolve()
+    except (OSError, UnicodeDecodeError):
+        return own
+
+
+async def _git(cwd: Path, *args: str, env: Mapping[str, str] | None = None) -> str:
+    """``git ARGS`` in ``cwd``, inert (see the module's docstring); ``env`` defaults to
+    ``git_env()``: for the user's own repository, found from ``cwd``."""
     try:
         process = await asyncio.create_subprocess_exec(
             "git",
+            *_GIT_INERT,
             *_GIT_IDENTITY,
             *args,
             cwd=cwd,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            env=env,
+            env=dict(env) if env is not None else git_env(),
         )
     except FileNotFoundError:
         raise SandboxError(

@@ -12,6 +12,7 @@ from agentls.adapters.registry import AdapterRegistry
 from agentls.adapters.runner import LineCallback
 from agentls.errors import TaskInputError
 from agentls.orchestration.config import AgentlsConfig
+from agentls.orchestration.containment import Confinement
 from agentls.orchestration.paths import screen_edits, workspace_relative
 from agentls.orchestration.prompts import PromptContext, build_prompt
 from agentls.orchestration.results import LineRange, RefusedPath, TaskKind, TaskResult
@@ -35,6 +36,8 @@ class TaskSpec:
     feedback: str | None = None
     session_id: str | None = None
     write: bool = False
+    confinement: Confinement | None = None
+    """How the agent is contained (agentic steps, see ``containment``)."""
 
 
 def make_adapter(
@@ -87,6 +90,7 @@ def prepare(
         selection=spec.selection,
         write=spec.write,
         session_id=spec.session_id,
+        confinement=spec.confinement,
     )
     return adapter, request
 

@@ -4,7 +4,9 @@ so, as VS Code's workspace trust and direnv's ``allow`` do.
 A cloned repository is someone else's file. Its workflows and prompts are harmless on the
 built-in agents, but a key that runs a program or changes what it sees (an agent's ``command``,
 ``adapter``, ``env``, ``set_env``, ``extra_args``, ``options``; ``settings.pass_env``) would run
-the author's program with the user's rights and keys. Those keys are left out until
+the author's program with the user's rights and keys, and one that loosens an agentic step's
+containment (``sandbox``, ``sandbox_paths``) would let an agent write outside its sandbox.
+Those keys are left out until
 ``agentls trust FOLDER`` records the sha256 of the file's exact bytes; any later change needs
 trusting again. ``settings.audit`` is never taken from a workspace file, trusted or not: a
 repository must not be able to turn auditing off or send it elsewhere.
@@ -22,7 +24,16 @@ from typing import Any
 from agentls.errors import AgentlsError
 from agentls.state import state_dir, write_private
 
-AGENT_PROGRAM_KEYS = ("adapter", "command", "env", "set_env", "extra_args", "options")
+AGENT_PROGRAM_KEYS = (
+    "adapter",
+    "command",
+    "env",
+    "set_env",
+    "extra_args",
+    "options",
+    "sandbox",
+    "sandbox_paths",
+)
 SETTINGS_PROGRAM_KEYS = ("pass_env",)
 NEVER_FROM_WORKSPACE = ("audit",)
 """Keys of ``settings`` a workspace file can never set."""
@@ -51,8 +62,9 @@ class Screened:
         parts = []
         if self.untrusted:
             parts.append(
-                f"{self.file}: ignored {', '.join(self.untrusted)} (they run programs and "
-                f"this file is not trusted); after reading it, run `agentls trust {self.folder}`"
+                f"{self.file}: ignored {', '.join(self.untrusted)} (they run programs or "
+                "loosen their sandbox, and this file is not trusted); after reading it, run "
+                f"`agentls trust {self.folder}`"
             )
         if self.refused:
             parts.append(

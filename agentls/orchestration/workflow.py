@@ -18,11 +18,13 @@ from typing import Any
 
 import structlog
 
+from agentls import textfile
 from agentls.adapters.registry import AdapterRegistry
 from agentls.errors import AgentlsError, TaskInputError
 from agentls.metrics import WORKFLOW_DURATION, active_run
 from agentls.orchestration.conditions import parse_condition
 from agentls.orchestration.config import AgentlsConfig, ParallelGroup, StepConfig, WorkflowConfig
+from agentls.orchestration.containment import Guard, state_locations
 from agentls.orchestration.edits import apply_edits, diff_edits, remap_range
 from agentls.orchestration.events import (
     AgentOutput,
@@ -53,7 +55,7 @@ from agentls.orchestration.results import (
 )
 from agentls.orchestration.runtime import Runtime, cli_client
 from agentls.orchestration.sandbox import sandbox
-from agentls.orchestration.tasks import TaskSpec, record_refused, run_task
+from agentls.orchestration.tasks import TaskSpec, make_adapter, record_refused, run_task
 from agentls.redaction import redact_value
 
 EDITING_TASKS = (TaskKind.IMPLEMENT, TaskKind.REFINE)
@@ -116,10 +118,10 @@ class WorkingCopy:
         if path in self.buffers:
             return self.buffers[path]
         try:
-            return (self.workspace / path).read_text(encoding="utf-8")
-        except (FileNotFoundError, IsADirectoryError):
+            return textfile.read_text(self.workspace / path, path)
+        except IsADirectoryError:
             return None
-        except (OSError, UnicodeDecodeError) as error:
+        except (OSError, textfile.TextFileError) as error:
             raise TaskInputError(f"cannot read {path}: {error}") from None
 
     def apply(self, edits: list[ProposedEdit]) -> None:
@@ -176,6 +178,7 @@ class _Run:
     iterations: int = 0
     failed: bool = False
     refused: list[RefusedPath] = field(default_factory=list)
+    containment_note: str | None = None
 
 
 class WorkflowEngine:
@@ -379,19 +382,41 @@ class WorkflowEngine:
             )
             return result
         async with sandbox(run.working.workspace, run.working.changed()) as box:
-            boxed = replace(spec, workspace=box.root, write=True)
+            guard = await self._guard(run, step, box.root)
+            boxed = replace(spec, workspace=box.root, write=True, confinement=guard.confinement)
             result = await run_task(
                 self.config, boxed, on_line, self.registry, self.runtime, run.run_id
             )
+            result = await guard.finish(result)  # before agentls reads the sandbox's git
+            if guard.escaped:
+                self.runtime.record(
+                    "sandbox_escape", run_id=run.run_id, agent=step.agent, paths=guard.escaped
+                )
             if not result.ok:
                 return result
-            changes = await box.changes(self.config.settings.protected_paths)
+            try:
+                changes = await box.changes(self.config.settings.protected_paths)
+            except AgentlsError as error:  # e.g. it changed the sandbox's git metadata
+                failure = TaskError(kind=ErrorKind.AGENT_ERROR, message=str(error))
+                return result.failed(failure).model_copy(update={"edits": []})
         refused = [r.model_copy(update={"agent": step.agent}) for r in changes.refused]
         record_refused(self.runtime, run.run_id, refused)
         # What the agent wrote in the sandbox did not pass the runtime's redaction.
         edits = redact_value(changes.edits)
         refused = [*result.refused, *refused]
         return result.model_copy(update={"edits": edits, "refused": refused})
+
+    async def _guard(self, run: _Run, step: StepConfig, root: Path) -> Guard:
+        """The containment of an agentic step's agent, as its ``sandbox`` setting says."""
+        adapter = make_adapter(self.config, step.agent, self.registry)
+        config = adapter.config
+        state = state_locations(adapter.state_paths, config.sandbox_paths, adapter.environment())
+        guard = await Guard.start(
+            config.sandbox, run.working.workspace, root, [place.path for place in state]
+        )
+        if guard.note:
+            run.containment_note = guard.note
+        return guard
 
     def _instruction(self, step: StepConfig, user: str | None) -> str:
         template = step.instruction
@@ -486,6 +511,8 @@ class WorkflowEngine:
             duration_s=duration_s,
         )
         result.summary = _summary(result, run.workflow)
+        if run.containment_note:
+            result.summary += f"; {run.containment_note}"
         return result
 
 

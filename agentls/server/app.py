@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from pathlib import Path
 
 from lsprotocol import types
 from pygls.capabilities import get_capability
@@ -14,7 +15,9 @@ from pygls.capabilities import get_capability
 from agentls.log import get_logger
 from agentls.metrics import timed_lsp
 from agentls.orchestration.config_loader import WORKSPACE_FILE
+from agentls.orchestration.sandbox import prune_leftovers_later
 from agentls.server import code_actions, commands
+from agentls.server.convert import uri_to_path
 from agentls.server.language_server import AgentlsServer
 from agentls.server.settings import SECTION, parse_settings
 
@@ -33,6 +36,7 @@ def create_server() -> AgentlsServer:
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: AgentlsServer, params: types.InitializedParams) -> None:
+        prune_leftovers_later(_folders(ls))  # what killed runs left in these repositories
         if get_capability(
             ls.client_capabilities,
             "workspace.did_change_configuration.dynamic_registration",
@@ -95,3 +99,8 @@ def create_server() -> AgentlsServer:
 
     commands.register(server)
     return server
+
+
+def _folders(ls: AgentlsServer) -> list[Path]:
+    paths = [ls.workspace.root_path, *(uri_to_path(f.uri) for f in ls.workspace.folders.values())]
+    return [Path(p) for p in dict.fromkeys(paths) if p]

@@ -33,6 +33,8 @@ from pygls.protocol import JsonRPCProtocol
 
 from agentls.log import get_logger
 from agentls.server.language_server import NEEDS_TOKEN, AgentlsProtocol, AgentlsServer
+from agentls.signals import Terminated
+from agentls.signals import run as run_until_signalled
 from agentls.state import state_dir, write_private
 
 if TYPE_CHECKING:
@@ -47,6 +49,9 @@ MAX_HEADER_BYTES = 8192
 READ_CHUNK = 65536
 _HEADER_START = re.compile(rb"content-(?:length|type)[ \t]*:", re.IGNORECASE)
 _connections = itertools.count(1)
+_sessions: dict[AgentlsServer, tuple[Callable[[], None], asyncio.Task[Any] | None]] = {}
+"""The network sessions open now (how to close each, the task serving it), ended together
+when the process is told to stop."""
 
 
 # -- the token ---------------------------------------------------------------------------
@@ -229,11 +234,13 @@ def _new_session(
     protocol = cast(AgentlsProtocol, server.protocol)
     protocol.attach(close, token, authenticated)
     server.session.client = f"lsp:{os.getpid()}:{next(_connections)}"
+    _sessions[server] = (close, asyncio.current_task())
     return server, protocol
 
 
 async def end_session(server: AgentlsServer) -> None:
     """Stop what a session left running: its runs (and their processes), its requests."""
+    _sessions.pop(server, None)
     with contextlib.suppress(Exception):
         await server.runs.shutdown()
     for future in list(server.protocol._request_futures.values()):
@@ -269,11 +276,33 @@ def run_stdio(
     """Serve the editor on stdin/stdout until stdin ends or ``exit`` (which ends the process)."""
     server.protocol.set_writer(_StdoutWriter(stdout or sys.stdout.buffer))
     try:
-        asyncio.run(_serve_stdio(server, stdin or sys.stdin.buffer))
+        run_until_signalled(_serve_stdio(server, stdin or sys.stdin.buffer))
     except BrokenPipeError:
         log.warning("the client closed stdout; stopping")
     except KeyboardInterrupt:
         pass
+    except Terminated as stopped:
+        _stopped(stopped)
+
+
+def _stopped(stopped: Terminated) -> None:
+    """After SIGTERM or SIGHUP: the runs were cancelled, their agents stopped and their
+    sandboxes removed; exit as a process that signal ended."""
+    log.warning("stopped by a signal; every run was cancelled", signal=stopped.name)
+    sys.exit(stopped.exit_code)
+
+
+async def _end_sessions() -> None:
+    """Every network session: its runs stopped, its connection closed, its task done (so
+    nothing is left for the event loop to cancel)."""
+    sessions = dict(_sessions)
+    await asyncio.gather(*(end_session(s) for s in sessions), return_exceptions=True)
+    for close, _ in sessions.values():
+        with contextlib.suppress(Exception):
+            close()
+    tasks = [t for _, t in sessions.values() if t is not None and t is not asyncio.current_task()]
+    if tasks:
+        await asyncio.wait(tasks, timeout=10)
 
 
 async def _serve_stdio(server: AgentlsServer, stdin: BinaryIO) -> None:
@@ -329,15 +358,22 @@ class _StreamWriter:
 
 
 def run_tcp(host: str, port: int, token: str) -> None:
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve_tcp(host, port, token))
+    try:
+        run_until_signalled(serve_tcp(host, port, token))
+    except KeyboardInterrupt:
+        pass
+    except Terminated as stopped:
+        _stopped(stopped)
 
 
 async def serve_tcp(host: str, port: int, token: str) -> None:
     listener = await asyncio.start_server(partial(_tcp_connection, token=token), host, port)
     _listening("tcp", listener.sockets)
     async with listener:
-        await listener.serve_forever()
+        try:
+            await listener.serve_forever()
+        finally:
+            await _end_sessions()
 
 
 async def _tcp_connection(
@@ -425,8 +461,12 @@ def check_handshake(
 
 
 def run_ws(host: str, port: int, token: str, origins: frozenset[str]) -> None:
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve_ws(host, port, token, origins))
+    try:
+        run_until_signalled(serve_ws(host, port, token, origins))
+    except KeyboardInterrupt:
+        pass
+    except Terminated as stopped:
+        _stopped(stopped)
 
 
 async def serve_ws(host: str, port: int, token: str, origins: frozenset[str]) -> None:
@@ -440,7 +480,10 @@ async def serve_ws(host: str, port: int, token: str, origins: frozenset[str]) ->
         max_size=MAX_FRAME_BYTES,
     ) as listener:
         _listening("ws", listener.sockets)
-        await listener.serve_forever()
+        try:
+            await listener.serve_forever()
+        finally:
+            await _end_sessions()
 
 
 async def _ws_connection(connection: ServerConnection, token: str) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from lsprotocol import types
 
+from agentls import textfile
 from agentls.orchestration.paths import screen_edits
 from agentls.orchestration.results import ProposedEdit, RefusedPath, WorkflowResult
 from agentls.server.convert import path_to_uri, text_edit
@@ -148,6 +149,6 @@ def _document_edit(
 
 def _disk(path: Path) -> str | None:
     try:
-        return path.read_text(encoding="utf-8")
-    except (FileNotFoundError, IsADirectoryError, UnicodeDecodeError):
+        return textfile.read_text(path)  # as the workflow read it for the run's originals
+    except (IsADirectoryError, textfile.TextFileError):
         return None

@@ -15,7 +15,7 @@ from agentls.orchestration.config_loader import load_config
 from agentls.orchestration.results import ErrorKind, LineRange, TaskKind, TaskResult
 from agentls.orchestration.tasks import TaskSpec, run_task
 from tests.conftest import FAKES_BIN, Scenario, write_trusted
-from tests.processes import alive
+from tests.processes import alive, marked
 
 TOOLS = ["claude", "codex", "gemini", "copilot"]
 READ_ONLY_FLAGS = {
@@ -311,14 +311,4 @@ def test_copilot_refuses_a_prompt_too_large_for_argv(
 
 def fake_processes(tool: str) -> list[int]:
     """Processes still running the fake of ``tool``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
-        except OSError:
-            continue
-        if str(FAKES_BIN / tool) in cmdline and alive(int(entry.name)):
-            found.append(int(entry.name))
-    return found
+    return marked(str(FAKES_BIN / tool))

@@ -52,17 +52,22 @@ class Setup:
         self.logs: dict[str, Path] = {}
 
     def agent(self, name: str, *replies: str, behavior: str = "ok", **fields: Any) -> None:
-        """Scripted answers: the first call answers replies[0], and so on (the last repeats)."""
-        scenario = self.tmp / f"scenario-{name}.json"
+        """Scripted answers: the first call answers replies[0], and so on (the last repeats).
+        The fake's files are in a folder it may write when contained, its home a test's own."""
+        fakes = self.tmp / "fake"
+        fakes.mkdir(exist_ok=True)
+        scenario = fakes / f"scenario-{name}.json"
         sequence = [{"reply": reply} for reply in replies]
         scenario.write_text(json.dumps({"behavior": behavior, "sequence": sequence, **fields}))
-        log = self.tmp / f"log-{name}.jsonl"
+        log = fakes / f"log-{name}.jsonl"
         self.logs[name] = log
-        agents = self.config.setdefault("agents", {})
-        agents.setdefault(name, {})["set_env"] = {
+        agent = self.config.setdefault("agents", {}).setdefault(name, {})
+        agent["set_env"] = {
             "AGENTLS_FAKE_SCENARIO": str(scenario),
             "AGENTLS_FAKE_LOG": str(log),
+            "HOME": str(self.tmp / "home"),
         }
+        agent["sandbox_paths"] = [str(fakes)]
 
     def workflow(self, name: str, **definition: Any) -> None:
         self.config.setdefault("workflows", {})[name] = definition

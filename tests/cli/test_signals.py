@@ -1,0 +1,105 @@
+"""SIGTERM or SIGHUP to ``agentls run`` or ``exec`` mid-run: the agents end (daemons too), the
+sandbox and its worktree go, and the exit is 128 + the signal with one line saying so."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.agentic import agentic, calls, make_repository, worktrees
+from tests.processes import alive, daemonizing_command, marked, wait_for_pids, wait_until
+
+pytestmark = pytest.mark.usefixtures("credentials")
+
+
+def start(workspace: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "agentls", *args],
+        cwd=workspace,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["TERM", "HUP"])
+def test_a_signal_to_run_ends_the_agent_and_removes_its_sandbox(
+    workspace: Path, tmp_path: Path, signum: signal.Signals
+) -> None:
+    folder = tmp_path / "fake"
+    folder.mkdir()
+    command, pid_file = daemonizing_command(folder, linger_s=120)  # a slow tool call
+    agentic(workspace, folder, commands=[command])
+    make_repository(workspace)
+    cli = start(workspace, "run", "agentic", "calc.py")
+    try:
+        [daemon] = wait_for_pids(pid_file, 1, timeout_s=60)
+        [call] = calls(folder)
+        sandbox = Path(call["cwd"])
+        assert sandbox.exists() and str(sandbox) in worktrees(workspace)
+        cli.send_signal(signum)
+        _, stderr = cli.communicate(timeout=60)
+    finally:
+        cli.kill()
+    assert cli.returncode == 128 + signum, stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert lines[-1] == (
+        f"agentls: stopped by {signum.name}; every agent was stopped, its sandbox removed"
+    )
+    assert "Traceback" not in stderr
+    assert not alive(call["pid"]) and not alive(daemon)
+    assert marked(str(folder)) == []
+    assert not sandbox.parent.exists()
+    assert worktrees(workspace) == [str(workspace)]
+
+
+def test_sigterm_to_exec_ends_the_agent_and_what_it_started(
+    workspace: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "fake"
+    scenario = agentic(workspace, folder, behavior="orphan", delay_s=120)
+    cli = start(workspace, "exec", "codex", "calc.py", "--task", "explain")
+    try:
+        [orphan] = wait_for_pids(Path(f"{scenario}.orphan_pid"), 1, timeout_s=60)
+        [call] = calls(folder)
+        cli.send_signal(signal.SIGTERM)
+        _, stderr = cli.communicate(timeout=60)
+    finally:
+        cli.kill()
+    assert cli.returncode == 128 + signal.SIGTERM, stderr
+    assert stderr.strip().splitlines()[-1] == ("agentls: stopped by SIGTERM; the agent was stopped")
+    assert not alive(orphan) and not alive(call["pid"])
+
+
+def test_after_sigkill_the_agent_ends_and_the_next_run_prunes_the_rest(
+    workspace: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "fake"
+    folder.mkdir()
+    command, pid_file = daemonizing_command(folder, linger_s=120)
+    agentic(workspace, folder, commands=[command])
+    make_repository(workspace)
+    cli = start(workspace, "run", "agentic", "calc.py")
+    try:
+        [daemon] = wait_for_pids(pid_file, 1, timeout_s=60)
+        [call] = calls(folder)
+        cli.kill()
+        cli.communicate(timeout=60)
+    finally:
+        cli.kill()
+    wait_until(lambda: marked(str(folder)) == [], "the agent's processes ending")
+    assert not alive(call["pid"]) and not alive(daemon)
+    sandbox = Path(call["cwd"])
+    assert sandbox.exists() and str(sandbox) in worktrees(workspace)  # nothing cleaned up
+    (workspace / "bad.py").write_text("import os\n")
+    again = start(workspace, "run", "offline", "bad.py", "--json")
+    _, stderr = again.communicate(timeout=120)
+    assert again.returncode == 0, stderr
+    assert not sandbox.parent.exists()
+    assert worktrees(workspace) == [str(workspace)]
