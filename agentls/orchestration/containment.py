@@ -262,7 +262,7 @@ def bwrap_argv(
             layers.append((socket, ["--ro-bind", "/dev/null", socket]))
     shown: list[str | Path] = [home, *confinement.visible, *files]  # home stays readable
     if "/" in program:
-        shown.append(Path(program).parent)
+        shown += [Path(program).parent, _installation(program, hidden)]
     for path in dict.fromkeys(os.path.realpath(p) for p in shown):
         if path not in hidden and any(_within(path, h) for h in hidden) and os.path.exists(path):
             layers.append((path, ["--ro-bind", path, path]))
@@ -310,6 +310,18 @@ def _allowed(place: Writable, home: str, protect: Sequence[str]) -> str | None:
         )
         return None
     return real
+
+
+def _installation(program: str, hidden: Sequence[str]) -> str:
+    """What stays readable of a program the private temp folders would hide: its whole
+    folder below the temp folder (a checkout or an npm prefix there: its libraries beside
+    it), else the folder it really is in."""
+    real = os.path.realpath(program)
+    for folder in hidden:
+        if _within(real, folder) and real != folder:
+            first = real[len(folder.rstrip("/")) + 1 :].split("/")[0]
+            return os.path.join(folder, first)
+    return os.path.dirname(real)
 
 
 def _program(program: str, env: Mapping[str, str]) -> str:

@@ -406,3 +406,18 @@ def test_doctor_says_whether_agents_are_contained_and_how_to_fix_it(workspace: P
     assert "codex: sandbox: off: its agentic steps are not contained" in doctor(
         dict(os.environ), workspace
     )
+
+
+def test_a_program_installed_under_the_temp_folder_keeps_its_installation_readable(
+    tmp_path: Path,
+) -> None:
+    from agentls.orchestration.containment import _installation
+
+    program = tmp_path / "checkout" / "tests" / "fakes" / "bin" / "codex"
+    program.parent.mkdir(parents=True)
+    program.write_text("")
+    hidden = str(tmp_path)
+    assert _installation(str(program), [hidden]) == str(tmp_path / "checkout")
+    assert _installation("/usr/bin/env", [hidden]) == os.path.dirname(
+        os.path.realpath("/usr/bin/env")
+    )
