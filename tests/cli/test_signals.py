@@ -78,8 +78,12 @@ def test_sigterm_to_exec_ends_the_agent_and_what_it_started(
 
 
 def test_after_sigkill_the_agent_ends_and_the_next_run_prunes_the_rest(
-    workspace: Path, tmp_path: Path
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A temp folder of this test's own: another agentls starting meanwhile (a concurrent test
+    # run) would rightly prune the killed run's sandbox before the test looks at it.
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
     folder = tmp_path / "fake"
     folder.mkdir()
     command, pid_file = daemonizing_command(folder, linger_s=120)

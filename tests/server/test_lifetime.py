@@ -103,8 +103,12 @@ async def test_sigterm_to_the_tcp_server_ends_every_sessions_runs(
 
 
 async def test_after_sigkill_the_agents_end_and_the_next_start_prunes_the_rest(
-    workspace: Path, tmp_path: Path
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A temp folder of this test's own: another agentls starting meanwhile (a concurrent test
+    # run) would rightly prune the killed run's sandbox before the test looks at it.
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
     running = Running(workspace, tmp_path)
     server = await StdioServer.start(tmp_path)
     try:
