@@ -17,3 +17,8 @@ class TaskInputError(AgentlsError):
 
 class UnsafePathError(TaskInputError):
     """A path resolves outside the workspace, through a symlink out of it, or into ``.git``."""
+
+
+class TaskDeclined(TaskInputError):
+    """An agent does not handle this kind of file (ruff and a Markdown file): a workflow step
+    is skipped with this message as its reason; a single task (``exec``) stops with it."""

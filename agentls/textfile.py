@@ -9,7 +9,8 @@ changed encodes back to exactly its bytes, and an edited CRLF or latin-1 file st
 A file with mixed line endings keeps each unchanged line's own ending; a new or changed line
 gets the file's most common ending (the first line's on a tie). A Python file is encoded as its
 new text declares (a coding line the edit removed means UTF-8, as Python reads it). Bytes that
-are not valid in the file's encoding are refused (``TextFileError``), never replaced.
+are not valid in the file's encoding are refused (``TextFileError``), never replaced, and a
+binary file (a NUL byte in its first 8 KiB) is refused as one (``BinaryFileError``).
 """
 
 from __future__ import annotations
@@ -22,17 +23,26 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 
 from agentls.errors import TaskInputError
+from agentls.lines import LINE_BREAK as _LINE_BREAK
 
 UTF8 = "utf-8"
 _BOM = codecs.BOM_UTF8
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _COOKIE = re.compile(r"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.ASCII)
 _BLANK = re.compile(r"^[ \t\f]*(?:#|$)", re.ASCII)
 _PYTHON_SUFFIXES = frozenset({".py", ".pyi", ".pyw"})
+BINARY_SNIFF = 8192
+"""How many leading bytes are searched for a NUL, the mark of a binary file (as git does)."""
 
 
 class TextFileError(TaskInputError):
     """A file's bytes are not text agentls can edit and write back exactly."""
+
+
+class BinaryFileError(TextFileError):
+    """A file is binary (a NUL byte in its first ``BINARY_SNIFF`` bytes), not text."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"{name} is not a text file (binary); agentls reviews and edits text")
 
 
 @dataclass(frozen=True)
@@ -73,12 +83,21 @@ def new_file(name: str) -> TextFile:
     return TextFile(name=name, text="")
 
 
+def looks_binary(data: bytes | str) -> bool:
+    """Whether a file's bytes (or an editor's text of it) are binary: a NUL near the start."""
+    if isinstance(data, bytes):
+        return b"\0" in data[:BINARY_SNIFF]
+    return "\0" in data[:BINARY_SNIFF]
+
+
 def is_python(name: str | PurePath) -> bool:
     return PurePath(name).suffix.lower() in _PYTHON_SUFFIXES
 
 
 def decode(data: bytes, name: str) -> TextFile:
     """``data``, the bytes of the file ``name`` (a path: its suffix says if it is Python)."""
+    if looks_binary(data):
+        raise BinaryFileError(name)
     bom = data.startswith(_BOM)
     body = data[len(_BOM) :] if bom else data
     encoding = UTF8

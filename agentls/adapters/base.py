@@ -35,6 +35,7 @@ from agentls.adapters.runner import (
     minimal_env,
     run_process,
 )
+from agentls.lines import lines as text_lines
 from agentls.orchestration.config import AgentConfig, Settings
 from agentls.orchestration.containment import Confinement, StatePath
 from agentls.orchestration.replies import interpret_reply
@@ -180,7 +181,7 @@ def json_values(text: str) -> Iterator[dict[str, Any]]:
             items = whole if isinstance(whole, list) else [whole]
             yield from (item for item in items if isinstance(item, dict))
             return
-    for line in text.splitlines():
+    for line in text_lines(text):  # a JSON string may hold a raw \u2028
         value = json_object(line)
         if value is not None:
             yield value
@@ -247,6 +248,13 @@ class Adapter(ABC):
     def describe_line(self, line: str) -> str | None:
         """A human line for progress from one raw stdout line, or None to show nothing."""
         return line.strip() or None
+
+    def declines(self, target: str) -> str | None:
+        """Why this tool does not handle the file ``target`` (workspace-relative), or None.
+
+        Checked before the tool runs: a declined file is never given to it (see
+        ``TaskDeclined``). Agents read any text, so the default declines nothing."""
+        return None
 
     # -- shared behaviour ----------------------------------------------------------------
 

@@ -1,22 +1,33 @@
 """The built-in offline reviewer: ruff's diagnostics as findings, its fixes as suggestions.
 
 Runs ``ruff check --output-format json --exit-zero --stdin-filename PATH -`` with the file's
-current text on stdin, so unsaved editor buffers are reviewed as they are. Needs no network
-and no credentials; ruff is installed with agentls.
+current text on stdin, so unsaved editor buffers are reviewed as they are. That text is what
+agentls decoded (``textfile``: a latin-1 file by its PEP 263 coding line), sent as UTF-8, the
+only encoding ruff reads; ruff's rows and columns count lines and characters, so its findings
+land on the file's own lines whatever its encoding. Needs no network and no credentials; ruff
+is installed with agentls.
+
+Only Python source is given to ruff (``RuffAdapter.suffixes``); any other file is declined
+before ruff runs, and a workflow's step says so instead of reporting findings on it.
+Notebooks are declined too: ruff's rows for a ``.ipynb`` are cell-relative, not the file's.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+from pathlib import PurePath
 from typing import Any, ClassVar
 
 from agentls.adapters.base import Adapter, AgentReply, Invocation, TaskRequest
 from agentls.adapters.runner import ProcessOutcome
+from agentls.lines import lines as text_lines
 from agentls.orchestration.results import ErrorKind, Finding, LineRange, Severity, TaskKind
 
 # Rules flake8 users know as "stop the build": syntax errors, undefined names, bad comparisons.
 _ERROR_PREFIXES = ("E9", "F63", "F7", "F82")
+# How ruff names a file that does not parse: E999 until 0.5, then no code, now "invalid-syntax".
+_SYNTAX_CODES = ("invalid-syntax", "syntax-error")
 # A fix that reaches further than this from its diagnostic (e.g. adding an import at the top)
 # is not offered as a suggestion: it would have to replace everything in between.
 _MAX_FIX_REACH = 3
@@ -36,6 +47,13 @@ class RuffAdapter(Adapter):
     default_command = ("ruff",)
     install_hint = "install it with `pip install ruff` (it comes with agentls)"
     tasks: ClassVar[frozenset[TaskKind]] = frozenset({TaskKind.REVIEW})
+    suffixes: ClassVar[frozenset[str]] = frozenset({".py", ".pyi", ".pyw"})
+    """The files ruff lints as Python source; others are declined before it runs."""
+
+    def declines(self, target: str) -> str | None:
+        if PurePath(target).suffix.lower() in self.suffixes:
+            return None
+        return f"ruff reviews Python files; {target} is not one"
 
     def command(self) -> list[str]:
         return list(self.config.command) if self.config.command else [_bundled_ruff()]
@@ -59,7 +77,7 @@ class RuffAdapter(Adapter):
             return AgentReply(
                 error=self.failure(ErrorKind.BAD_OUTPUT, "its output is not a JSON list")
             )
-        lines = request.file_text.splitlines(keepends=True)
+        lines = text_lines(request.file_text, keepends=True)  # ruff's rows: \n, \r\n, \r
         findings = [
             finding
             for item in diagnostics
@@ -79,11 +97,7 @@ def _finding(item: dict[str, Any], path: str, lines: list[str]) -> Finding | Non
         return None
     end = end if isinstance(end, int) else start
     code = item.get("code")
-    severity = (
-        Severity.ERROR
-        if code is None or str(code).startswith(_ERROR_PREFIXES)
-        else Severity.WARNING
-    )
+    severity = Severity.ERROR if _is_error(item) else Severity.WARNING
     message = str(item.get("message", "")).strip()
     line, end_line, suggestion = start, max(end, start), None
     fix = item.get("fix")
@@ -104,6 +118,16 @@ def _finding(item: dict[str, Any], path: str, lines: list[str]) -> Finding | Non
         code=str(code) if code else "syntax-error",
         suggestion=suggestion,
     )
+
+
+def _is_error(item: dict[str, Any]) -> bool:
+    """A syntax error (however this ruff spells it) or a rule that stops the build."""
+    code = item.get("code")
+    if code is None or code in _SYNTAX_CODES or item.get("name") in _SYNTAX_CODES:
+        return True
+    if str(item.get("message", "")).startswith("SyntaxError"):
+        return True
+    return str(code).startswith(_ERROR_PREFIXES)
 
 
 def _apply_fix(edits: list[dict[str, Any]], lines: list[str]) -> tuple[int, int, str] | None:

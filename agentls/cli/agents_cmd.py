@@ -18,9 +18,10 @@ from agentls.cli.common import (
     print_json,
     say,
 )
+from agentls.errors import AgentlsError
 from agentls.orchestration.agent_status import AgentStatus, agent_statuses
 from agentls.orchestration.config import AgentlsConfig
-from agentls.orchestration.config_loader import config_files
+from agentls.orchestration.config_loader import config_files, load_config
 from agentls.orchestration.containment import probe
 
 _WORKSPACE = click.option(
@@ -63,29 +64,39 @@ def agents(workspace: Path, as_json: bool) -> None:
 @click.command()
 @_WORKSPACE
 def doctor(workspace: Path) -> None:
-    """Check the configuration and every enabled agent; say what to fix."""
+    """Check the configuration and every enabled agent; say what to fix.
+
+    Exits 0 when at least one agent can run (the built-in offline reviewer counts: agents
+    that are not installed are then notes), 1 when none can or the configuration is invalid.
+    """
     root = find_workspace(workspace)
-    config = load_or_fail(root)
+    try:
+        config = load_config(root)
+    except AgentlsError as error:
+        say(FIX, f" {error}")
+        raise SystemExit(EXIT_FAILED) from None
     say(OK, "  configuration is valid: " + ", ".join(map(str, config_files(root))))
+    if config.screened is not None:
+        say(NOTE, f" {config.screened.message()}")
     _sandbox(config)
-    statuses = asyncio.run(agent_statuses(config))
-    ready = 0
-    for status in statuses:
-        if not status.enabled:
-            continue
+    enabled = [s for s in asyncio.run(agent_statuses(config)) if s.enabled]
+    ready = [s for s in enabled if s.ready]
+    missing = NOTE if ready else FIX  # with one agent that runs, the others are optional
+    for status in enabled:
         if status.ready:
-            ready += 1
             version = f" ({status.version})" if status.version else ""
             say(OK, f"  {status.name}: {status.binary}{version}")
         for problem in status.problems:
-            say(FIX, f" {status.name}: {problem}")
+            say(missing, f" {status.name}: {problem}")
         for note in status.notes:
             say(NOTE, f" {status.name}: {note}")
-    if ready == 0:
+    if not ready:
         say(FIX, " no agent can run: install one of the CLIs above")
         raise SystemExit(EXIT_FAILED)
-    if any(s.enabled and not s.ready for s in statuses):
-        raise SystemExit(EXIT_FAILED)
+    names = ", ".join(
+        f"{s.name} (the offline reviewer)" if s.adapter == "ruff" else s.name for s in ready
+    )
+    say(OK, f"  {len(ready)} of {len(enabled)} enabled agents can run: {names}")
 
 
 def _sandbox(config: AgentlsConfig) -> None:

@@ -12,6 +12,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
+from agentls import textfile
 from agentls.orchestration.edits import apply_edit, unified_diff
 from agentls.orchestration.results import ProposedEdit, Severity, TaskResult
 
@@ -101,6 +102,8 @@ def _findings_table(result: TaskResult) -> Table:
         if finding.end_line and finding.end_line != finding.line:
             where += f"-{finding.end_line}"
         message = Text(finding.message)
+        if len(finding.agents) > 1:  # merged: several reviewers reported it
+            message.append(f"  ({finding.reported_by})", style="dim")
         if finding.suggestion is not None:
             message.append("  (has a fix)", style="dim")
         table.add_row(
@@ -115,8 +118,8 @@ def _findings_table(result: TaskResult) -> Table:
 def _edit_panel(edit: ProposedEdit, workspace: Path) -> Panel:
     path = workspace / edit.path
     try:
-        before = path.read_text(encoding="utf-8") if path.is_file() else ""
-    except (OSError, UnicodeDecodeError):
+        before = textfile.read_text(path, edit.path) or ""  # as the task read it
+    except (OSError, textfile.TextFileError):
         before = ""
     diff = unified_diff(edit.path, before, apply_edit(before, edit)) or "(no change)\n"
     title = f"proposed {edit.kind}: {edit.path}" + (f" lines {edit.range}" if edit.range else "")

@@ -26,6 +26,7 @@ from agentls.cli.common import (
 )
 from agentls.cli.exec_cmd import EXIT_INTERRUPTED, parse_target
 from agentls.errors import AgentlsError
+from agentls.log import get_logger
 from agentls.orchestration.apply import apply_result, undo
 from agentls.orchestration.config import AgentlsConfig, ParallelGroup
 from agentls.orchestration.conversation import follow_up
@@ -46,11 +47,12 @@ from agentls.signals import Terminated
 from agentls.signals import run as run_until_signalled
 
 T = TypeVar("T")
+log = get_logger("agentls.cli")
 
 _OUTPUT_MODES = [
     click.option("--no-cache", is_flag=True, help="Ignore cached review/explain results."),
-    click.option("--apply", "mode", flag_value="apply", help="Write the edits (with backups)."),
-    click.option("--diff", "mode", flag_value="diff", help="Print a unified diff of the edits."),
+    click.option("--apply", is_flag=True, help="Write the edits (with backups)."),
+    click.option("--diff", is_flag=True, help="Print a unified diff of the edits."),
     click.option("--json", "as_json", is_flag=True, help="Print one JSON object."),
 ]
 
@@ -59,6 +61,16 @@ def _output_modes(function: Callable[..., None]) -> Callable[..., None]:
     for option in reversed(_OUTPUT_MODES):
         function = option(function)
     return function
+
+
+def _mode(apply: bool, diff: bool, as_json: bool) -> str | None:
+    """The output mode: apply, diff or None. Flags that contradict each other are refused
+    (exit 2) before anything runs."""
+    if apply and diff:
+        fail("give --apply or --diff, not both (--apply --json shows what was written)")
+    if diff and as_json:
+        fail("give --diff or --json, not both (the JSON holds each edit's diff)")
+    return "apply" if apply else "diff" if diff else None
 
 
 @click.command()
@@ -103,10 +115,12 @@ def run(
     instruction: str | None,
     workspace: Path | None,
     no_cache: bool,
-    mode: str | None,
+    apply: bool,
+    diff: bool,
     as_json: bool,
 ) -> None:
     """Run a workflow on a file or a line range."""
+    mode = _mode(apply, diff, as_json)
     path, selection = parse_target(target)
     root = (workspace or find_workspace(Path(path))).resolve()
     config = load_or_fail(root)
@@ -140,10 +154,12 @@ def followup(
     message: str,
     workspace: Path | None,
     no_cache: bool,
-    mode: str | None,
+    apply: bool,
+    diff: bool,
     as_json: bool,
 ) -> None:
     """Continue an earlier run with a new message."""
+    mode = _mode(apply, diff, as_json)
     root = (workspace or find_workspace(Path.cwd())).resolve()
     config = load_or_fail(root)
     history = History(root)
@@ -171,14 +187,16 @@ def history_cmd(workspace: Path, limit: int, as_json: bool) -> None:
         print_json([info.__dict__ | {"selection": str(info.selection or "")} for info in runs])
         return
     table = Table(title="agentls history")
-    for column in ("run", "when", "workflow", "file", "turns", "status", "summary"):
+    for column in ("run", "when", "workflow", "file", "turns", "status", "edits", "summary"):
         table.add_column(column)
     for info in runs:
         where = info.path + (f":{info.selection}" if info.selection else "")
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.created))
+        state = info.state or Text("-", style="dim")
         table.add_row(
-            info.run_id, when, info.workflow, where, str(info.turns), info.status, info.summary
-        )
+            info.run_id, when, info.workflow, where, str(info.turns), info.status, state,
+            info.summary,
+        )  # fmt: skip
     out.print(table)
 
 
@@ -209,15 +227,29 @@ def _drive(
     token = CancelToken()
     engine = WorkflowEngine(config, bus, runtime=runtime)
 
+    async def interruptible() -> T:
+        """``go``; interrupted (Ctrl-C, SIGTERM, SIGHUP), the workflow is cancelled through its
+        token, so ``go`` still records it (status cancelled) before the interrupt goes on."""
+        work = asyncio.ensure_future(go(engine, token))
+        try:
+            return await asyncio.shield(work)
+        except asyncio.CancelledError:
+            token.cancel()
+            try:
+                await work
+            except Exception as error:  # the interrupt is what the user hears about
+                log.info("interrupted run not recorded", error=str(error))
+            raise
+
     async def main() -> T:
         if not show_progress:
-            return await go(engine, token)
+            return await interruptible()
         progress = _Progress()
         bus.subscribe(progress.on_event)
         with err.status("starting…") as status:
             ticker = asyncio.ensure_future(progress.tick(status.update))
             try:
-                return await go(engine, token)
+                return await interruptible()
             finally:
                 ticker.cancel()
                 with suppress(asyncio.CancelledError):
@@ -297,12 +329,20 @@ def _finish(
         payload["applied"] = written
         print_json(payload)
     elif mode == "diff":
-        click.echo("".join(edit_diffs(result).values()), nl=False)
+        if result.edits:
+            click.echo("".join(edit_diffs(result).values()), nl=False)
+        else:  # stdout stays an (empty) patch; the terminal still hears why it is empty
+            say(f"agentls: no changes proposed (run {result.run_id})", console=err)
     else:
         out.print(Markdown(workflow_markdown(result)))
         if written:
             out.print(f"applied to {', '.join(written)}; undo with `agentls undo {result.run_id}`")
-        elif result.edits:
+        elif not result.edits:
+            out.print("no changes proposed" + ("; nothing to apply" if mode == "apply" else ""))
+        elif mode == "apply" and result.status in ("failed", "cancelled"):
+            how = "failed" if result.status == "failed" else "was cancelled"
+            out.print(f"not applied: the run {how}; nothing was written (run {result.run_id})")
+        else:
             out.print(f"not applied; `agentls run … --apply` writes them (run {result.run_id})")
     if result.status in ("failed", "cancelled"):
         raise SystemExit(EXIT_FAILED)

@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from agentls import textfile
 from agentls.errors import UnsafePathError
+from agentls.lines import lines as text_lines
 from agentls.orchestration.paths import (
     ProtectedPathError,
     agent_path,
@@ -43,7 +45,7 @@ class BlockEdits:
 def code_blocks(text: str) -> list[CodeBlock]:
     """Fenced blocks in order; an unclosed last block runs to the end of the text."""
     blocks: list[CodeBlock] = []
-    lines = text.splitlines(keepends=True)
+    lines = text_lines(text, keepends=True)
     index = 0
     while index < len(lines):
         opening = _FENCE_OPEN.match(lines[index].rstrip("\r\n"))
@@ -130,15 +132,20 @@ def edits_from_blocks(
             continue
         seen.add(path)
         exists = (workspace / path).is_file()
-        if (
-            exists
-            and (workspace / path).read_text(encoding="utf-8", errors="replace") == block.code
-        ):
+        if exists and _text_of(workspace / path, path) == block.code:
             continue
         result.edits.append(
             ProposedEdit(path=path, kind="replace" if exists else "create", new_text=block.code)
         )
     return result
+
+
+def _text_of(file: Path, path: str) -> str | None:
+    """The file's text as the working copy reads it (None: not text agentls can read)."""
+    try:
+        return textfile.read_text(file, path)
+    except (OSError, textfile.TextFileError):
+        return None
 
 
 def _same_path(path: str, target: str, workspace: Path) -> bool:
@@ -151,7 +158,7 @@ def _same_path(path: str, target: str, workspace: Path) -> bool:
 def _target_edit(
     code: str, target: str, file_text: str, selection: LineRange | None
 ) -> ProposedEdit | None:
-    lines = file_text.splitlines(keepends=True)
+    lines = text_lines(file_text, keepends=True)
     if selection is None:
         if code == file_text:
             return None

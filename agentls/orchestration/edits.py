@@ -1,9 +1,13 @@
-"""Applying proposed edits to text, and showing them as diffs (pure functions)."""
+"""Applying proposed edits to text, and showing them as diffs (pure functions).
+
+Lines are ``agentls.lines``'s: a form feed or ``\\u2028`` does not end one.
+"""
 
 from __future__ import annotations
 
 import difflib
 
+from agentls.lines import lines as text_lines
 from agentls.orchestration.results import LineRange, ProposedEdit
 
 
@@ -13,7 +17,7 @@ def apply_edit(text: str, edit: ProposedEdit) -> str:
         return ""
     if edit.range is None:
         return edit.new_text
-    lines = text.splitlines(keepends=True)
+    lines = text_lines(text, keepends=True)
     start, end = edit.range.start, edit.range.end
     return "".join([*lines[: start - 1], edit.new_text, *lines[end:]])
 
@@ -33,8 +37,8 @@ def apply_edits(text: str, edits: list[ProposedEdit]) -> str:
 
 def diff_edits(path: str, before: str, after: str) -> list[ProposedEdit]:
     """The smallest line edits that turn ``before`` into ``after`` (one per changed hunk)."""
-    old = before.splitlines(keepends=True)
-    new = after.splitlines(keepends=True)
+    old = text_lines(before, keepends=True)
+    new = text_lines(after, keepends=True)
     matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
     return [
         ProposedEdit(
@@ -50,7 +54,7 @@ def diff_edits(path: str, before: str, after: str) -> list[ProposedEdit]:
 def remap_range(before: str, after: str, selection: LineRange) -> LineRange | None:
     """Where ``selection`` of ``before`` lies in ``after``: kept lines move, and a change that
     touches the selection widens it to the new text. None when nothing of it is left."""
-    matcher = difflib.SequenceMatcher(a=before.splitlines(), b=after.splitlines(), autojunk=False)
+    matcher = difflib.SequenceMatcher(a=text_lines(before), b=text_lines(after), autojunk=False)
     start, end = selection.start - 1, selection.end  # 0-based, half-open
     new_start: int | None = None
     new_end: int | None = None
@@ -76,6 +80,6 @@ def unified_diff(path: str, before: str, after: str) -> str:
     new = "/dev/null" if after == "" else f"b/{path}"
     return "".join(
         difflib.unified_diff(
-            before.splitlines(keepends=True), after.splitlines(keepends=True), old, new
+            text_lines(before, keepends=True), text_lines(after, keepends=True), old, new
         )
     )

@@ -81,6 +81,10 @@ class RunInfo:
     turns: int
     status: str
     summary: str
+    state: str | None = None
+    """What became of the run's edits, or of the run: "applied" (written, not undone),
+    "undone", "apply interrupted" (an apply killed part-way, rolled back), "interrupted" (its
+    latest turn was cancelled: in the editor, by Ctrl-C or a signal), or None."""
 
 
 @dataclass(frozen=True)
@@ -214,7 +218,13 @@ class History:
                           count(t.turn), (select status from turns where run_id = r.run_id
                                           order by turn desc limit 1),
                           (select summary from turns where run_id = r.run_id
-                           order by turn desc limit 1)
+                           order by turn desc limit 1),
+                          (select count(*) from applied where run_id = r.run_id
+                                                          and undone is null),
+                          (select max(undone) from applied where run_id = r.run_id),
+                          (select max(applied) from applied where run_id = r.run_id),
+                          (select max(recovered) from interrupted where run_id = r.run_id
+                                                                   and kind = 'apply')
                    from runs r join turns t on t.run_id = r.run_id
                    where r.run_id like ? escape '\\'
                    group by r.run_id order by r.created desc limit ?""",
@@ -282,7 +292,19 @@ def _like_prefix(prefix: str) -> str:
 
 
 def _run_info(row: tuple[object, ...]) -> RunInfo:
-    run_id, workflow, path, selection, instruction, created, turns, status, summary = row
+    run_id, workflow, path, selection, instruction, created, turns, status, summary = row[:9]
+    live, undone, applied, apply_interrupted = row[9:]
+    state = None
+    if live:
+        state = "applied"
+    elif isinstance(apply_interrupted, float) and apply_interrupted > max(
+        x if isinstance(x, float) else 0.0 for x in (undone, applied)
+    ):
+        state = "apply interrupted"
+    elif undone is not None:
+        state = "undone"
+    elif status == "cancelled":
+        state = "interrupted"
     parsed = None
     if isinstance(selection, str):
         start, _, end = selection.partition("-")
@@ -297,4 +319,5 @@ def _run_info(row: tuple[object, ...]) -> RunInfo:
         turns=int(turns),  # type: ignore[call-overload]
         status=str(status),
         summary=str(summary),
+        state=state,
     )

@@ -1,4 +1,9 @@
-"""Findings from several reviewers merged into one list without duplicates."""
+"""Findings from several reviewers merged into one list: the one place findings are merged.
+
+Two findings merge only when different reviewers report the same thing: the same file and
+lines, the same code (or both none) and the same message once case, spaces and punctuation
+are ignored. Every other finding stays, even the same rule twice on one line.
+"""
 
 from __future__ import annotations
 
@@ -10,27 +15,38 @@ _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2, "hint": 3}
 
 
 def merge_findings(findings: list[Finding]) -> list[Finding]:
-    """One finding per (file, lines, problem): the same code, or the same message once case,
-    spaces and punctuation are ignored. The most severe wins; agents are listed together."""
-    merged: dict[tuple[str, int, int, str], Finding] = {}
+    """``findings`` with each one several reviewers agree on merged into one, which lists
+    them in ``agents``. The most severe report wins; a suggestion is kept with its agent."""
+    groups: dict[tuple[str, int, int, str, str], list[Finding]] = {}
+    merged: list[Finding] = []
     for finding in findings:
-        key = (finding.path, finding.line, finding.last_line, _identity(finding))
-        known = merged.get(key)
+        same = groups.setdefault(_identity(finding), [])
+        known = next((k for k in same if _another_reviewer(k, finding)), None)
         if known is None:
-            merged[key] = finding.model_copy()
+            copy = finding.model_copy(update={"agents": list(finding.agents)})
+            same.append(copy)
+            merged.append(copy)
             continue
-        agents = [a for a in (known.agent or "").split(", ") if a]
-        if finding.agent and finding.agent not in agents:
-            agents.append(finding.agent)
-        better = _SEVERITY_ORDER[finding.severity] < _SEVERITY_ORDER[known.severity]
-        winner = finding.model_copy() if better else known
-        winner.agent = ", ".join(agents) or None
-        winner.suggestion = known.suggestion if known.suggestion is not None else finding.suggestion
-        merged[key] = winner
-    return sorted(merged.values(), key=lambda f: (f.path, f.line, _SEVERITY_ORDER[f.severity]))
+        agents = _agents(known) + [a for a in _agents(finding) if a not in _agents(known)]
+        if _SEVERITY_ORDER[finding.severity] < _SEVERITY_ORDER[known.severity]:
+            known.severity = finding.severity
+        if known.suggestion is None and finding.suggestion is not None:
+            known.suggestion, known.agent = finding.suggestion, finding.agent
+        known.agents = agents
+    return sorted(merged, key=lambda f: (f.path, f.line, _SEVERITY_ORDER[f.severity]))
 
 
-def _identity(finding: Finding) -> str:
-    if finding.code:
-        return "code:" + finding.code.lower()
-    return "message:" + re.sub(r"[\W_]+", " ", finding.message.lower()).strip()
+def _identity(finding: Finding) -> tuple[str, int, int, str, str]:
+    message = re.sub(r"[\W_]+", " ", finding.message.casefold()).strip()
+    code = (finding.code or "").casefold()
+    return (finding.path, finding.line, finding.last_line, code, message)
+
+
+def _agents(finding: Finding) -> list[str]:
+    return finding.agents or ([finding.agent] if finding.agent else [])
+
+
+def _another_reviewer(known: Finding, finding: Finding) -> bool:
+    """Whether ``finding`` comes from reviewers none of whom already reported ``known``."""
+    theirs = _agents(finding)
+    return bool(theirs) and not set(theirs) & set(_agents(known))

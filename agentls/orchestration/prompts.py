@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from agentls.lines import lines as text_lines
 from agentls.orchestration.results import LineRange, TaskKind
 
 PROMPT_VERSION = "1"
@@ -92,7 +93,7 @@ def language_of(path: str) -> str:
 
 
 def build_prompt(task: TaskKind, context: PromptContext, max_context_bytes: int) -> str:
-    lines = context.file_text.splitlines()
+    lines = text_lines(context.file_text)
     language = language_of(context.path)
     selection = context.selection
     scope = (

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agentls.errors import UnsafePathError
+from agentls.lines import line_count
 from agentls.orchestration.code_blocks import edits_from_blocks
 from agentls.orchestration.findings import parse_findings
 from agentls.orchestration.paths import printable, protected_reason, workspace_relative
@@ -67,7 +68,7 @@ def interpret_reply(
 def _review(
     text: str, workspace: Path, target: str, file_text: str, protected: Sequence[str]
 ) -> Interpreted:
-    parsed = parse_findings(text, target, line_count=max(1, len(file_text.splitlines())))
+    parsed = parse_findings(text, target, line_count=max(1, line_count(file_text)))
     if not parsed.found_contract:
         excerpt = " ".join(text.split())[:120] or "an empty reply"
         return Interpreted(

@@ -101,7 +101,7 @@ def workflow_markdown(result: WorkflowResult) -> str:
             if finding.end_line and finding.end_line != finding.line:
                 where += f"-{finding.end_line}"
             code = f" `{finding.code}`" if finding.code else ""
-            by = f" ({finding.agent})" if finding.agent else ""
+            by = f" ({finding.reported_by})" if finding.reported_by else ""
             lines.append(f"- **{finding.severity}** {where}{code}: {finding.message}{by}")
     if result.refused:
         lines += ["", "## Refused paths", ""]

@@ -57,10 +57,20 @@ class Finding(BaseModel):
     code: str | None = None
     suggestion: str | None = None
     agent: str | None = None
+    """The reviewer that reported it (when several did, the one whose suggestion it has)."""
+    agents: list[str] = Field(default_factory=list)
+    """The reviewers that agree on it when several reported it (see ``merge``), else empty."""
 
     @property
     def last_line(self) -> int:
         return self.end_line if self.end_line is not None else self.line
+
+    @property
+    def reported_by(self) -> str:
+        """Who reported it, as shown to the user: ``gemini``, ``gemini, claude agree`` or ""."""
+        if len(self.agents) > 1:
+            return ", ".join(self.agents) + " agree"
+        return self.agent or ""
 
 
 class ProposedEdit(BaseModel):

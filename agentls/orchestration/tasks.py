@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from agentls import textfile
 from agentls.adapters.base import Adapter, TaskRequest
 from agentls.adapters.registry import AdapterRegistry
 from agentls.adapters.runner import LineCallback
-from agentls.errors import TaskInputError
+from agentls.errors import TaskDeclined, TaskInputError
+from agentls.lines import line_count as count_lines
 from agentls.orchestration.config import AgentlsConfig
 from agentls.orchestration.containment import Confinement
 from agentls.orchestration.paths import screen_edits, workspace_relative
@@ -63,8 +65,16 @@ def prepare(
     check_instruction(spec.instruction, config.settings.max_instruction_bytes)
     workspace = spec.workspace.resolve()
     target = workspace_relative(workspace, spec.path)
-    text = spec.file_text if spec.file_text is not None else _read(workspace / target)
-    line_count = len(text.splitlines())
+    if spec.file_text is None:
+        text = _read(workspace / target, target)
+    elif textfile.looks_binary(spec.file_text):
+        raise textfile.BinaryFileError(target)
+    else:
+        text = spec.file_text
+    declined = adapter.declines(target)
+    if declined is not None:
+        raise TaskDeclined(declined)
+    line_count = count_lines(text)
     if spec.selection is not None and spec.selection.end > line_count:
         raise TaskInputError(
             f"lines {spec.selection} are outside {target}, which has {line_count} lines"
@@ -147,18 +157,15 @@ def _neighbours(workspace: Path, target: str) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _read(path: Path) -> str:
+def _read(path: Path, name: str) -> str:
+    """The file's text as the workflow reads it (``textfile``: its coding line, its BOM);
+    ``TextFileError`` (a ``TaskInputError``) names ``name`` when it is binary or undecodable."""
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise TaskInputError(f"{path} does not exist") from None
+        text = textfile.read_text(path, name)
     except IsADirectoryError:
         raise TaskInputError(f"{path} is a folder; give a file") from None
     except OSError as error:
         raise TaskInputError(f"cannot read {path}: {error.strerror}") from None
-    if b"\0" in data[:8192]:
-        raise TaskInputError(f"{path} looks binary; agents work on text files")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise TaskInputError(f"{path} is not UTF-8 text; agentls reads files as UTF-8") from None
+    if text is None:
+        raise TaskInputError(f"{path} does not exist")
+    return text

@@ -20,7 +20,9 @@ import structlog
 
 from agentls import textfile
 from agentls.adapters.registry import AdapterRegistry
-from agentls.errors import AgentlsError, TaskInputError
+from agentls.errors import AgentlsError, TaskDeclined, TaskInputError
+from agentls.lines import line_count as count_lines
+from agentls.lines import lines as text_lines
 from agentls.metrics import WORKFLOW_DURATION, active_run
 from agentls.orchestration.conditions import parse_condition
 from agentls.orchestration.config import AgentlsConfig, ParallelGroup, StepConfig, WorkflowConfig
@@ -116,13 +118,16 @@ class WorkingCopy:
 
     def _load(self, path: str) -> str | None:
         if path in self.buffers:
+            if textfile.looks_binary(self.buffers[path]):
+                raise textfile.BinaryFileError(path)
             return self.buffers[path]
         try:
             return textfile.read_text(self.workspace / path, path)
         except IsADirectoryError:
             return None
-        except (OSError, textfile.TextFileError) as error:
+        except OSError as error:
             raise TaskInputError(f"cannot read {path}: {error}") from None
+        # a TextFileError (binary, not in its encoding) names the file: it is the message
 
     def apply(self, edits: list[ProposedEdit]) -> None:
         by_path: dict[str, list[ProposedEdit]] = {}
@@ -179,6 +184,8 @@ class _Run:
     failed: bool = False
     refused: list[RefusedPath] = field(default_factory=list)
     containment_note: str | None = None
+    declined: dict[str, str] = field(default_factory=dict)
+    """Steps whose agent does not handle the file, and why (see ``Adapter.declines``)."""
 
 
 class WorkflowEngine:
@@ -217,8 +224,15 @@ class WorkflowEngine:
             workspace=str(workspace),
         )
         working = WorkingCopy(workspace, request.buffers, request.start_texts)
-        if working.text(target) is None:
+        text = working.text(target)
+        if text is None:
             raise TaskInputError(f"{workspace / target} does not exist")
+        lines = count_lines(text)
+        if request.selection is not None and request.selection.end > lines:
+            # bad input, like a missing file: no run starts (none is recorded)
+            raise TaskInputError(
+                f"lines {request.selection} are outside {target}, which has {lines} lines"
+            )
         run = _Run(
             run_id=run_id or uuid.uuid4().hex[:12],
             name=request.workflow,
@@ -236,6 +250,8 @@ class WorkflowEngine:
         token = token or CancelToken()
         inner = asyncio.ensure_future(self._run(run))
         token._task = inner
+        if token.cancelled:  # cancelled before the run started: it stops at once
+            inner.cancel()
         stop_reason = "completed"
         with active_run(), structlog.contextvars.bound_contextvars(run_id=run.run_id):
             try:
@@ -343,6 +359,16 @@ class WorkflowEngine:
         )
         try:
             result = await self._execute(run, step)
+        except TaskDeclined as declined:  # not a file this agent handles: nothing to run
+            record = self._record(run, step, "skipped", reason=str(declined))
+            run.records.append(record)
+            run.declined.setdefault(step.step_id, str(declined))
+            self.bus.emit(
+                StepFinished(
+                    run.run_id, step.step_id, run.iterations, "skipped", None, record.reason
+                )
+            )
+            return record
         except AgentlsError as error:  # unknown or disabled agent, unreadable file, no git
             result = TaskResult(agent=step.agent, task=step.task).failed(
                 TaskError(kind=ErrorKind.AGENT_ERROR, message=str(error))
@@ -359,6 +385,9 @@ class WorkflowEngine:
         return record
 
     async def _execute(self, run: _Run, step: StepConfig) -> TaskResult:
+        declined = make_adapter(self.config, step.agent, self.registry).declines(run.target)
+        if declined is not None:  # before any sandbox is made for it
+            raise TaskDeclined(declined)
         text = run.working.text(run.target) or ""
         feedback = _feedback(run, step)
 
@@ -511,6 +540,8 @@ class WorkflowEngine:
             duration_s=duration_s,
         )
         result.summary = _summary(result, run.workflow)
+        for step_id, reason in run.declined.items():
+            result.summary += f"; {step_id} skipped: {reason}"
         if run.containment_note:
             result.summary += f"; {run.containment_note}"
         return result
@@ -572,7 +603,7 @@ def _feedback(run: _Run, step: StepConfig) -> str | None:
 
 
 def _indent(text: str) -> str:
-    return "\n".join("    " + line for line in text.splitlines())
+    return "\n".join("    " + line for line in text_lines(text))
 
 
 def _overlaps(edit: ProposedEdit, taken: list[ProposedEdit]) -> bool:

@@ -16,6 +16,7 @@ from lsprotocol import types
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pygls.exceptions import JsonRpcInvalidParams
 
+from agentls import textfile
 from agentls.errors import AgentlsError
 from agentls.metrics import LSP_REQUESTS, timed_lsp
 from agentls.orchestration.agent_status import agent_statuses
@@ -204,11 +205,14 @@ T = TypeVar("T")
 
 
 def _guard(ls: AgentlsServer, action: Any) -> Any:
-    """Run ``action``; an AgentlsError becomes a shown message and an InvalidParams error."""
+    """Run ``action``; an AgentlsError becomes a shown message and an InvalidParams error
+    (a warning for a binary file: nothing is wrong, agentls just does not edit such files)."""
     try:
         return action()
     except AgentlsError as error:
-        ls.show(types.MessageType.Error, f"agentls: {error}")
+        binary = isinstance(error, textfile.BinaryFileError)
+        kind = types.MessageType.Warning if binary else types.MessageType.Error
+        ls.show(kind, f"agentls: {error}")
         raise JsonRpcInvalidParams(str(error)) from None
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.uris import from_fs_path, to_fs_path
 
+from agentls.lines import lsp_lines
 from agentls.orchestration.results import Finding, LineRange, ProposedEdit, Severity
 
 SOURCE = "agentls"
@@ -27,15 +28,9 @@ def utf16_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def split_lines(text: str) -> list[str]:
-    """Lines as LSP counts them: only \\n, \\r\\n and \\r end a line (not \\f or \\u2028)."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    return lines
-
-
 def lines_range(text: str, lines: LineRange | None) -> types.Range:
     """The LSP range covering whole lines ``lines`` of ``text`` (all of it for None)."""
-    all_lines = split_lines(text)
+    all_lines = lsp_lines(text)
     last_index = len(all_lines) - 1  # the (possibly empty) text after the last newline
     if lines is None:
         return types.Range(
@@ -64,11 +59,12 @@ def text_edit(text: str, edit: ProposedEdit) -> types.TextEdit:
 
 
 def finding_diagnostic(finding: Finding, lines: list[str], run_id: str) -> types.Diagnostic:
-    """``lines``: the document's ``split_lines``."""
+    """``lines``: the document's ``agentls.lines.lsp_lines``."""
     last = min(finding.last_line, len(lines))
     end_character = utf16_length(lines[last - 1]) if 0 < last <= len(lines) else 0
     data: dict[str, Any] = {
         "agent": finding.agent,
+        "agents": finding.agents,
         "runId": run_id,
         "line": finding.line,
         "endLine": finding.last_line,
@@ -83,7 +79,7 @@ def finding_diagnostic(finding: Finding, lines: list[str], run_id: str) -> types
         severity=_SEVERITY[finding.severity],
         code=finding.code,
         source=SOURCE,
-        message=f"{finding.message} ({finding.agent})" if finding.agent else finding.message,
+        message=f"{finding.message} ({by})" if (by := finding.reported_by) else finding.message,
         data=data,
     )
 

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 
 from lsprotocol import types
 
+from agentls.lines import lsp_lines
 from agentls.orchestration.results import Finding
-from agentls.server.convert import finding_diagnostic, split_lines
+from agentls.server.convert import finding_diagnostic
 from agentls.server.rebase import LineMap
 
 
@@ -31,7 +32,7 @@ class DiagnosticStore:
 
     def replace(self, uri: str, findings: list[Finding], text: str, run_id: str) -> None:
         entries = []
-        lines = split_lines(text)
+        lines = lsp_lines(text)
         for finding in findings:
             diagnostic = finding_diagnostic(finding, lines, run_id)
             entries.append(_Entry(diagnostic, finding.line - 1, finding.last_line))
@@ -58,7 +59,7 @@ class DiagnosticStore:
                 self.texts[uri] = text
             return False
         mapping = LineMap(old, text)
-        lines = split_lines(text)
+        lines = lsp_lines(text)
         kept = []
         for entry in entries:
             if mapping.changed(entry.start, entry.end):

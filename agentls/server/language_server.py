@@ -6,6 +6,7 @@ import asyncio
 import hmac
 import sys
 from collections.abc import Callable, Generator
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ from lsprotocol import types
 from lsprotocol.types import ResponseError
 from pygls.capabilities import get_capability
 from pygls.exceptions import (
+    JsonRpcException,
+    JsonRpcInternalError,
     JsonRpcInvalidParams,
     JsonRpcInvalidRequest,
     JsonRpcServerNotInitialized,
@@ -68,6 +71,9 @@ class AgentlsProtocol(LanguageServerProtocol):
     - A request whose parameters do not match the LSP types is answered InvalidParams (pygls
       answers nothing, and the client waits forever).
     - ``exit`` on a network connection closes that connection, never the process.
+    - A request that fails with an expected error (an ``AgentlsError``, or a JSON-RPC error a
+      handler raised on purpose, such as InvalidParams) is answered with it and logged as one
+      warning line; only unexpected exceptions are logged with their traceback.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -78,6 +84,8 @@ class AgentlsProtocol(LanguageServerProtocol):
         self._refused = False
         self._initialize_seen = False
         self._shutdown_seen = False
+        self._requests: dict[MsgId, str] = {}
+        """The method (or command) of each request not yet answered, for the log."""
 
     def attach(self, close: Callable[[], None], token: str, authenticated: bool = False) -> None:
         """Serve one network connection: ``close`` ends it; ``token`` is what it must present
@@ -141,7 +149,23 @@ class AgentlsProtocol(LanguageServerProtocol):
                 _drop_token(message.params)
             elif method == types.SHUTDOWN:
                 self._shutdown_seen = True
+            if method in self.fm.builtin_features or method in self.fm.features:  # answered
+                command = getattr(getattr(message, "params", None), "command", None)
+                self._requests[request_id] = command if isinstance(command, str) else method
             super().handle_message(message)
+
+    def _send_handler_result(self, future: Future[Any], *, msg_id: MsgId) -> None:
+        """pygls's answer to a request, except that an expected error is logged as one line
+        (pygls logs every error a handler raises with its traceback)."""
+        method = self._requests.pop(msg_id, "")
+        error = None if future.cancelled() else future.exception()
+        expected = _expected_error(error)
+        if error is None or expected is None:
+            super()._send_handler_result(future, msg_id=msg_id)
+            return
+        self._request_futures.pop(msg_id, None)
+        log.warning("request failed", method=method, error=str(error))
+        self._send_response(msg_id, error=expected.to_response_error())
 
     def _check_token(self, message: Any) -> bool:
         """Whether ``initialize`` carries the token; if not, refuse it and close."""
@@ -174,6 +198,16 @@ class AgentlsProtocol(LanguageServerProtocol):
                 self.writer.close()
             sys.exit(0 if self._shutdown_seen else 1)
         yield from ()
+
+
+def _expected_error(error: BaseException | None) -> JsonRpcException | None:
+    """The JSON-RPC error to answer ``error`` with when it is an expected one (None when it
+    is not: a bug, whose traceback belongs in the log)."""
+    if isinstance(error, AgentlsError):
+        return JsonRpcInvalidParams(str(error))
+    if isinstance(error, JsonRpcException) and not isinstance(error, JsonRpcInternalError):
+        return error
+    return None
 
 
 def _drop_token(params: Any) -> None:

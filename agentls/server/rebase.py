@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 
+from agentls.lines import lines as text_lines
 from agentls.orchestration.results import LineRange, ProposedEdit
 
 
@@ -17,7 +18,7 @@ class LineMap:
 
     def __init__(self, before: str, after: str) -> None:
         self.opcodes = difflib.SequenceMatcher(
-            a=before.splitlines(), b=after.splitlines(), autojunk=False
+            a=text_lines(before), b=text_lines(after), autojunk=False
         ).get_opcodes()
 
     def changed(self, start: int, end: int) -> bool:

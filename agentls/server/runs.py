@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 from pygls.capabilities import get_capability
 
+from agentls import textfile
 from agentls.errors import AgentlsError, TaskInputError
+from agentls.lines import line_count
 from agentls.orchestration.config import AgentlsConfig, Settings, StepConfig, WorkflowConfig
 from agentls.orchestration.conversation import follow_up
 from agentls.orchestration.events import (
@@ -130,13 +132,15 @@ class RunManager:
             raise TaskInputError(
                 f"{target.uri} is not open in the editor; open it before running agentls on it"
             )
-        lines = len(document.source.splitlines())
+        lines = line_count(document.source)
         if target.selection is not None and target.selection.end > max(lines, 1):
             raise TaskInputError(
                 f"lines {target.selection} are outside the document, which has {lines} lines"
             )
         path = uri_to_path(target.uri)
         assert path is not None
+        if textfile.looks_binary(document.source):  # refused before a run starts (a warning)
+            raise textfile.BinaryFileError(_display(folder, path))
         run_id = uuid.uuid4().hex[:12]
         run = ServerRun(run_id=run_id, title=title, uri=target.uri, folder=folder)
         self.runs[run_id] = run
@@ -211,7 +215,12 @@ class RunManager:
             result = await work
         except AgentlsError as error:
             run.status = "failed"
-            self._tell(run, types.MessageType.Error, f"{run.title}: {error}")
+            kind = (
+                types.MessageType.Warning
+                if isinstance(error, textfile.BinaryFileError)
+                else types.MessageType.Error
+            )
+            self._tell(run, kind, f"{run.title}: {error}")
             progress.end(f"failed: {error}")
             return
         except asyncio.CancelledError:
@@ -459,6 +468,11 @@ class _Progress:
             # A result's summary names its workflow; other endings need the run's title.
             prefix = "agentls" if self.run.result is not None else self.run.title
             self.server.show(types.MessageType.Info, f"{prefix}: {message}")
+
+
+def _display(folder: Path, path: str) -> str:
+    """``path`` as messages name it: relative to the workspace folder when inside it."""
+    return str(Path(path).relative_to(folder)) if Path(path).is_relative_to(folder) else path
 
 
 def _refused_message(title: str, result: WorkflowResult) -> str:

@@ -145,14 +145,14 @@ def test_agents_table_reports_binaries_versions_and_credentials(
     assert "claude" in table.stdout and "not found" not in table.stdout.split("aider")[0]
 
 
-def test_doctor_says_what_to_fix(workspace: Path, tmp_path: Path) -> None:
+def test_doctor_says_what_is_missing(workspace: Path, tmp_path: Path) -> None:
     write_trusted(
         workspace / ".agentls.yaml", "agents:\n  codex:\n    command: [codex-not-installed]\n"
     )
     done = agentls("doctor", cwd=workspace)
-    assert done.returncode == 1
+    assert done.returncode == 0  # other agents can run: a missing one is a note
     assert "configuration is valid" in done.stdout
-    assert "fix codex: `codex-not-installed` is not on PATH" in done.stdout
+    assert "note codex: `codex-not-installed` is not on PATH" in done.stdout
     assert "npm install -g @openai/codex" in done.stdout
     assert "ok  ruff" in done.stdout
 

@@ -76,6 +76,8 @@ def test_killed_after_the_first_file_the_next_start_rolls_back_and_undo_says_so(
     )
     assert files(ws) == ORIGINALS and leftovers(ws) == [] and not (ws / "new").exists()
     assert not (workspace_state_dir(ws) / JOURNAL_NAME).exists()
+    [run] = json.loads(listed.stdout)
+    assert run["state"] == "apply interrupted"
 
     undone = agentls("undo", RUN_ID, "--workspace", str(ws), cwd=ws)
     assert undone.returncode == 2

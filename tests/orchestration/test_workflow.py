@@ -189,11 +189,12 @@ def test_parallel_reviews_are_merged_and_a_failing_reviewer_does_not_stop_the_ot
     statuses = {r.step: r.status for r in result.steps}
     assert statuses == {"claude_review": "ok", "gemini_review": "ok", "codex_review": "failed"}
     assert result.status == "failed" and "codex_review" in result.summary
-    assert [(f.line, f.agent) for f in result.findings] == [
+    assert [(f.line, f.reported_by) for f in result.findings] == [
         (2, "claude"),
-        (5, "claude, gemini"),
+        (5, "claude, gemini agree"),
         (6, "gemini"),
     ]
+    assert result.findings[1].agents == ["claude", "gemini"]
 
 
 def test_fail_fast_cancels_the_siblings(setup: Setup) -> None:

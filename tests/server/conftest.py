@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,7 +146,8 @@ class Editor:
 
 
 def apply_text_edits(text: str, edits: Any) -> str:
-    lines = text.splitlines(keepends=True)
+    """As an editor applies them: only \\n, \\r\\n and \\r end a line (LSP's lines)."""
+    lines = [line for line in re.split(r"(?<=\n)|(?<=\r)(?!\n)", text) if line]
     offsets = [0]
     for line in lines:
         offsets.append(offsets[-1] + len(line))

@@ -1,0 +1,39 @@
+"""What a line is, everywhere in agentls: the Language Server Protocol's definition.
+
+A line ends at ``\\n``, ``\\r\\n`` or ``\\r`` and nowhere else. ``str.splitlines`` also breaks
+at ``\\v``, ``\\f``, ``\\x1c``-``\\x1e``, ``\\x85``, ``\\u2028`` and ``\\u2029``, which editors,
+git and Python's tokenizer keep inside a line; counting with it would put a finding or an edit
+after a form feed on the wrong line. Everything that numbers lines (prompts, findings, edits,
+adapters, the server) splits text with these functions. This module imports nothing of agentls.
+"""
+
+from __future__ import annotations
+
+import re
+
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
+"""A line ending: ``\\r\\n``, ``\\r`` or ``\\n``."""
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+
+
+def lines(text: str, keepends: bool = False) -> list[str]:
+    """``text``'s lines, as ``str.splitlines`` gives them but broken only at line endings:
+    no empty last line after a final line ending, none at all for ``""``. With ``keepends``
+    each line keeps its ending, so ``"".join(lines(text, keepends=True)) == text``."""
+    if keepends:
+        return _LINE.findall(text)
+    pieces = LINE_BREAK.split(text)
+    if pieces[-1] == "":
+        pieces.pop()
+    return pieces
+
+
+def line_count(text: str) -> int:
+    """How many lines ``text`` has (a last line without an ending counts; ``""`` has 0)."""
+    return len(lines(text))
+
+
+def lsp_lines(text: str) -> list[str]:
+    """The lines an LSP client sees: always one more than ``text`` has line endings, the
+    last being the (possibly empty) text after the final line ending."""
+    return LINE_BREAK.split(text)
