@@ -29,14 +29,6 @@ RUN_AND_LIST = Path(__file__).with_name("run_and_list.py")
 APPLY = [sys.executable, "-m", "agentls", "run", "one", "calc.py:5-6", "--apply", "--json"]
 
 
-@pytest.fixture
-def one_step(workspace: Path) -> Path:
-    config = yaml.safe_load((workspace / ".agentls.yaml").read_text())
-    config["workflows"] = {"one": {"steps": [{"agent": "codex", "task": "implement"}]}}
-    write_trusted(workspace / ".agentls.yaml", yaml.safe_dump(config))
-    return workspace
-
-
 def reply(*blocks: tuple[str | None, str]) -> str:
     """A reply with a code block per (path or None for the selection, code)."""
     return "".join(

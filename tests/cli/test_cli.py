@@ -27,6 +27,18 @@ def agentls(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def start(workspace: Path, *args: str) -> subprocess.Popen[str]:
+    """``agentls ARGS`` started in ``workspace``, not waited for (to signal it mid-run)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "agentls", *args],
+        cwd=workspace,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+
+
 @pytest.mark.parametrize("agent", ["claude", "codex", "gemini", "copilot"])
 def test_exec_json_against_each_fake(
     agent: str, workspace: Path, scenario: Scenario, credentials: None

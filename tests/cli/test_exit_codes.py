@@ -6,10 +6,8 @@ each run (applied, undone, interrupted)."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.cli.test_cli import agentls
+from tests.cli.test_cli import agentls, start
 from tests.cli.test_run_cli import NEW_MEAN
 from tests.conftest import Scenario, write_trusted
 from tests.processes import wait_until
@@ -25,14 +23,6 @@ from tests.processes import wait_until
 pytestmark = pytest.mark.usefixtures("credentials")
 
 FakeLog = Callable[[], list[dict[str, Any]]]
-
-
-@pytest.fixture
-def one_step(workspace: Path) -> Path:
-    config = yaml.safe_load((workspace / ".agentls.yaml").read_text())
-    config["workflows"] = {"one": {"steps": [{"agent": "codex", "task": "implement"}]}}
-    write_trusted(workspace / ".agentls.yaml", yaml.safe_dump(config))
-    return workspace
 
 
 def history(workspace: Path) -> list[dict[str, Any]]:
@@ -224,17 +214,6 @@ def test_history_says_which_runs_were_applied_and_undone(
     states = {run["run_id"]: run["state"] for run in history(one_step)}
     assert states[applied["run_id"]] == "undone" and states[proposed["run_id"]] is None
     assert " undone " in agentls("history", cwd=one_step).stdout
-
-
-def start(workspace: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "agentls", *args],
-        cwd=workspace,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "COLUMNS": "200"},
-    )
 
 
 def interrupt(cli: subprocess.Popen[str], fake_log: FakeLog, signum: int, calls: int) -> str:

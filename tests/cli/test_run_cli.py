@@ -16,14 +16,6 @@ pytestmark = pytest.mark.usefixtures("credentials")
 NEW_MEAN = "def mean(values):\n    return sum(values) / len(values) if values else 0.0\n"
 
 
-@pytest.fixture
-def one_step(workspace: Path) -> Path:
-    config = yaml.safe_load((workspace / ".agentls.yaml").read_text())
-    config["workflows"] = {"one": {"steps": [{"agent": "codex", "task": "implement"}]}}
-    write_trusted(workspace / ".agentls.yaml", yaml.safe_dump(config))
-    return workspace
-
-
 def test_workflows_lists_the_built_in_ones(workspace: Path) -> None:
     done = agentls("workflows", cwd=workspace)
     assert done.returncode == 0

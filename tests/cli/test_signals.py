@@ -3,29 +3,16 @@ sandbox and its worktree go, and the exit is 128 + the signal with one line sayi
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.agentic import agentic, calls, make_repository, worktrees
+from tests.cli.test_cli import start
 from tests.processes import alive, daemonizing_command, marked, wait_for_pids, wait_until
 
 pytestmark = pytest.mark.usefixtures("credentials")
-
-
-def start(workspace: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "agentls", *args],
-        cwd=workspace,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "COLUMNS": "200"},
-    )
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["TERM", "HUP"])
