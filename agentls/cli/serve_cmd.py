@@ -118,9 +118,6 @@ def serve(
         from agentls.metrics import serve as serve_metrics
 
         serve_metrics(metrics_port, metrics_address)
-    from agentls.orchestration.sandbox import prune_leftovers_later
-
-    prune_leftovers_later()  # of agentls processes that were killed; in the background
     kind = f"tcp {tcp}" if tcp else f"ws {ws}" if ws else "stdio"
     get_logger("agentls.server").info("agentls serving", version=__version__, transport=kind)
     if address and tcp:
