@@ -1,8 +1,12 @@
 """Results of read-only tasks (review, explain), cached in memory (LRU) and in SQLite.
 
-The key is a SHA-256 over the agent, its model and arguments, the task kind, the prompt
-template version and the prompt itself (which holds the code and its context), with secrets
-redacted first. Failures are never cached; entries expire after ``ttl_s``.
+The key is a SHA-256 over everything that changes the answer: the tool (its adapter, its
+version, its command, model, arguments and options, the names of the environment variables
+it gets), the task kind, the prompt template version, the prompt itself (the code and its
+context), the texts of the files the task covers and the contents of the files the tool reads
+on its own (``Adapter.answer_inputs``: ruff's configuration), with secrets redacted first.
+Failures are never cached; entries expire after ``ttl_s``. A result read back is marked
+``cached``; one is never stored so.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ import json
 import sqlite3
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from agentls.orchestration.results import TaskResult
 from agentls.redaction import redact, redact_value
@@ -20,10 +26,41 @@ from agentls.state import private_file
 
 
 def cache_key(
-    agent: str, model: str | None, args: list[str], task: str, version: str, prompt: str
+    tool: Mapping[str, Any],
+    task: str,
+    prompt_version: str,
+    prompt: str,
+    inputs: Mapping[str, str],
 ) -> str:
-    material = json.dumps([agent, model, args, task, version, redact(prompt)])
-    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+    """``inputs``: a digest (``file_digest``) per file the answer depends on, by name."""
+    material = json.dumps(
+        {
+            "tool": tool,
+            "task": task,
+            "prompt_version": prompt_version,
+            "prompt": prompt,
+            "inputs": inputs,
+        },
+        sort_keys=True,
+        default=str,
+    )
+    return _digest(redact(material).encode("utf-8"))
+
+
+def file_digest(path: Path) -> str:
+    """The SHA-256 of the file's contents, or ``missing``."""
+    try:
+        return _digest(path.read_bytes())
+    except OSError:
+        return "missing"
+
+
+def text_digest(text: str) -> str:
+    return _digest(text.encode("utf-8", errors="surrogatepass"))
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 class ResultCache:
@@ -56,12 +93,13 @@ class ResultCache:
         if entry is None or now - entry[0] > self.ttl_s:
             return None
         self._remember(key, entry)
-        return TaskResult.model_validate_json(entry[1])
+        return TaskResult.model_validate_json(entry[1]).model_copy(update={"cached": True})
 
     def put(self, key: str, result: TaskResult) -> None:
         if not result.ok:
             return
-        entry = (time.time(), redact_value(result).model_dump_json())
+        stored = result.model_copy(update={"cached": False})
+        entry = (time.time(), redact_value(stored).model_dump_json())
         self._remember(key, entry)
         if self.path is not None:
             with self._db() as db:

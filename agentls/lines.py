@@ -37,3 +37,20 @@ def lsp_lines(text: str) -> list[str]:
     """The lines an LSP client sees: always one more than ``text`` has line endings, the
     last being the (possibly empty) text after the final line ending."""
     return LINE_BREAK.split(text)
+
+
+def to_lf(text: str) -> str:
+    """``text`` with every line ending ``\\n``: how agentls holds texts (an editor's buffer
+    may use ``\\r\\n``); the lines stay the same lines."""
+    return LINE_BREAK.sub("\n", text)
+
+
+def newline_of(text: str) -> str:
+    """The line ending ``text`` uses most (the first of equals; ``\\n`` when it has none)."""
+    endings = LINE_BREAK.findall(text)
+    return max(dict.fromkeys(endings), key=endings.count) if endings else "\n"
+
+
+def with_newline(text: str, newline: str) -> str:
+    """``text`` with every line ending ``newline``: new text in a document's own style."""
+    return LINE_BREAK.sub(newline, text)

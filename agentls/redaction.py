@@ -68,7 +68,8 @@ def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
 def encoded_forms(secret: str) -> set[str]:
     """``secret`` and the encodings an agent's output might carry it in."""
     raw = secret.encode("utf-8")
-    forms = {secret, json.dumps(secret)[1:-1], raw.hex(), raw.hex().upper()}
+    forms = {secret, raw.hex(), raw.hex().upper()}
+    forms |= {json.dumps(secret, ensure_ascii=ascii)[1:-1] for ascii in (True, False)}
     for url in (quote(secret, safe=""), quote_plus(secret), quote(secret)):
         forms |= {url, re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), url)}
     for encode in (base64.b64encode, base64.urlsafe_b64encode):
@@ -123,8 +124,17 @@ class Redactor:
         return value
 
     def model(self, model: Model) -> Model:
-        """A copy of ``model`` with every string field redacted."""
+        """A copy of ``model`` with every string field redacted; ``model`` itself when its
+        JSON holds no secret in any form (a secret in a string is in its JSON, escaped as
+        ``encoded_forms`` has it)."""
+        if not self._finds(model.model_dump_json()):
+            return model
         return type(model).model_validate(self._value(model.model_dump(mode="json")))
+
+    def _finds(self, text: str) -> bool:
+        if self._pattern is not None and self._pattern.search(text):
+            return True
+        return _KEY_SHAPES.search(text) is not None
 
 
 def redact(text: str, secrets: Iterable[str] | None = None) -> str:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agentls.lines import line_count, lines, lsp_lines
+from agentls.lines import line_count, lines, lsp_lines, newline_of, to_lf, with_newline
 from agentls.orchestration.config_loader import load_config
 from agentls.orchestration.edits import (
     apply_edit,
@@ -176,3 +176,13 @@ def test_the_server_follows_edits_above_a_form_feed() -> None:
     [moved] = rebase(TEXT, edited, [edit]) or []
     assert moved.range == LineRange(start=4, end=4)
     assert apply_edit(edited, moved) == "import re\nimport os\n\x0c\nx = 2\nimport sys\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "newline"),
+    [("", "\n"), ("a", "\n"), ("a\r\nb\r\nc\n", "\r\n"), ("a\nb\r\n", "\n"), ("a\rb\r", "\r")],
+)
+def test_a_texts_own_line_ending_and_new_text_in_it(text: str, newline: str) -> None:
+    assert newline_of(text) == newline
+    assert with_newline("x\ny\r\nz\r", newline) == f"x{newline}y{newline}z{newline}"
+    assert lines(to_lf(text)) == lines(text) and "\r" not in to_lf(text)

@@ -11,7 +11,7 @@ import re
 import shutil
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +73,21 @@ class TaskRequest:
     """Continue this session of the agent (follow-ups)."""
     confinement: Confinement | None = None
     """How the agent process is contained (agentic steps; see ``containment``)."""
+    more_files: tuple[TargetFile, ...] = ()
+    """Further files of the same task, for adapters that take many in one process
+    (``Adapter.many_files``); each file's text is the one on disk."""
+
+    @property
+    def files(self) -> tuple[TargetFile, ...]:
+        """Every file of the task, ``target`` first."""
+        return (TargetFile(self.target, self.file_text), *self.more_files)
+
+
+@dataclass(frozen=True)
+class TargetFile:
+    path: str
+    """Relative to the request's workspace."""
+    text: str
 
 
 @dataclass(frozen=True)
@@ -216,6 +231,11 @@ class Adapter(ABC):
     Options: ClassVar[type[BaseModel]] = NoOptions
     state_paths: ClassVar[tuple[StatePath, ...]] = ()
     """Where the CLI keeps its own state (login, sessions, logs): writable when contained."""
+    shows_progress: ClassVar[bool] = True
+    """Whether its output has lines worth showing as progress (see ``describe_line``)."""
+    many_files: ClassVar[bool] = False
+    """Reviews many files in one process (``TaskRequest.more_files``); other adapters get one
+    request per file."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -255,6 +275,12 @@ class Adapter(ABC):
         Checked before the tool runs: a declined file is never given to it (see
         ``TaskDeclined``). Agents read any text, so the default declines nothing."""
         return None
+
+    def answer_inputs(self, workspace: Path, targets: Sequence[str]) -> list[Path]:
+        """Files besides the prompt whose contents change the answer about ``targets``
+        (workspace-relative), e.g. the tool's own configuration: the result cache keys on
+        their contents. Agents answer from the prompt, so the default is none."""
+        return []
 
     # -- shared behaviour ----------------------------------------------------------------
 
@@ -305,7 +331,7 @@ class Adapter(ABC):
                     f"it supports: {supported}. Pick another agent for this task.",
                 )
             )
-        progress = _progress_filter(self.progress_line, on_line)
+        progress = _progress_filter(self.progress_line, on_line if self.shows_progress else None)
         attempts = 0
         try:
             async for attempt in AsyncRetrying(

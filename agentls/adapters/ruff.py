@@ -7,6 +7,11 @@ only encoding ruff reads; ruff's rows and columns count lines and characters, so
 land on the file's own lines whatever its encoding. Needs no network and no credentials; ruff
 is installed with agentls.
 
+Several files are reviewed by one ``ruff check --force-exclude -- PATH...``, which reads them
+from disk (the workflow engine batches only files whose text is the one on disk, in UTF-8);
+``--force-exclude`` makes ruff honour its own ``exclude`` settings as ``ruff check FOLDER``
+would.
+
 Only Python source is given to ruff (``RuffAdapter.suffixes``); any other file is declined
 before ruff runs, and a workflow's step says so instead of reporting findings on it.
 Notebooks are declined too: ruff's rows for a ``.ipynb`` are cell-relative, not the file's.
@@ -16,10 +21,12 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import PurePath
+from collections.abc import Sequence
+from pathlib import Path, PurePath
 from typing import Any, ClassVar
 
 from agentls.adapters.base import Adapter, AgentReply, Invocation, TaskRequest
+from agentls.adapters.ruff_config import config_chain
 from agentls.adapters.runner import ProcessOutcome
 from agentls.lines import lines as text_lines
 from agentls.orchestration.results import ErrorKind, Finding, LineRange, Severity, TaskKind
@@ -49,6 +56,8 @@ class RuffAdapter(Adapter):
     tasks: ClassVar[frozenset[TaskKind]] = frozenset({TaskKind.REVIEW})
     suffixes: ClassVar[frozenset[str]] = frozenset({".py", ".pyi", ".pyw"})
     """The files ruff lints as Python source; others are declined before it runs."""
+    many_files = True
+    shows_progress = False  # one JSON document: nothing readable to stream
 
     def declines(self, target: str) -> str | None:
         if PurePath(target).suffix.lower() in self.suffixes:
@@ -58,13 +67,20 @@ class RuffAdapter(Adapter):
     def command(self) -> list[str]:
         return list(self.config.command) if self.config.command else [_bundled_ruff()]
 
+    def answer_inputs(self, workspace: Path, targets: Sequence[str]) -> list[Path]:
+        chains = (
+            config_chain(workspace / target, workspace, self.config.extra_args, self.environment())
+            for target in targets
+        )
+        return list(dict.fromkeys(path for chain in chains for path in chain))
+
     def invocation(self, request: TaskRequest) -> Invocation:
         argv = ["check", "--output-format", "json", "--exit-zero", *self.config.extra_args]
+        if request.more_files:  # each as on disk: ruff reads them itself, in one process
+            paths = [str(request.workspace / file.path) for file in request.files]
+            return Invocation(argv=[*argv, "--force-exclude", "--", *paths])
         argv += ["--stdin-filename", str(request.workspace / request.target), "-"]
         return Invocation(argv=argv, stdin=request.file_text)
-
-    def describe_line(self, line: str) -> str | None:
-        return None  # one JSON document; nothing readable to stream
 
     def read_output(self, request: TaskRequest, outcome: ProcessOutcome) -> AgentReply:
         if outcome.exit_code != 0:
@@ -77,17 +93,49 @@ class RuffAdapter(Adapter):
             return AgentReply(
                 error=self.failure(ErrorKind.BAD_OUTPUT, "its output is not a JSON list")
             )
-        lines = text_lines(request.file_text, keepends=True)  # ruff's rows: \n, \r\n, \r
-        findings = [
-            finding
-            for item in diagnostics
-            if isinstance(item, dict)
-            and (finding := _finding(item, request.target, lines)) is not None
-            and _within(finding, request.selection)
-        ]
+        files = _files_by_name(request)
+        findings = []
+        for item in diagnostics:
+            if not isinstance(item, dict):
+                continue
+            named = _named(files, item.get("filename"), batch=bool(request.more_files))
+            if named is None:
+                continue
+            finding = _finding(item, *named)
+            if finding is not None and _within(finding, request.selection):
+                findings.append(finding)
         count = len(findings)
-        text = f"ruff found {count} problem{'s' if count != 1 else ''} in {request.target}"
+        where = request.target if not request.more_files else f"{len(files)} files"
+        text = f"ruff found {count} problem{'s' if count != 1 else ''} in {where}"
         return AgentReply(text=text, findings=findings)
+
+
+_FIRST = ""
+"""In ``_files_by_name``: the request's first file (ruff names a file on stdin as told)."""
+
+
+def _named(
+    files: dict[str, tuple[str, list[str]]], name: object, batch: bool
+) -> tuple[str, list[str]] | None:
+    """The file a diagnostic is about: by its name, else (a file on stdin) the only one."""
+    found = files.get(str(name))
+    if found is None and batch:
+        try:
+            found = files.get(str(Path(str(name)).resolve()))
+        except (OSError, RuntimeError):
+            found = None
+    return found if found is not None or batch else files[_FIRST]
+
+
+def _files_by_name(request: TaskRequest) -> dict[str, tuple[str, list[str]]]:
+    """Each file of the request by the name ruff gives it (as on its command line), with its
+    lines as ruff counts rows (``\n``, ``\r\n``, ``\r``)."""
+    files = {
+        str(request.workspace / file.path): (file.path, text_lines(file.text, keepends=True))
+        for file in request.files
+    }
+    files[_FIRST] = files[str(request.workspace / request.target)]
+    return files
 
 
 def _finding(item: dict[str, Any], path: str, lines: list[str]) -> Finding | None:

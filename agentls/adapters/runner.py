@@ -131,9 +131,16 @@ class _LineSplitter:
         self.on_line = on_line
         self.pending = bytearray()
         self.overlong = False
+        self.unterminated = False
+        """Counting only: the output so far does not end with a line break."""
         self.count = 0
 
     def feed(self, chunk: bytes) -> None:
+        if self.on_line is None:  # nobody reads the lines: count them
+            self.count += chunk.count(b"\n")
+            if chunk:
+                self.unterminated = not chunk.endswith(b"\n")
+            return
         start = 0
         while (end := chunk.find(b"\n", start)) != -1:
             self._take(chunk[start:end])
@@ -142,7 +149,7 @@ class _LineSplitter:
         self._take(chunk[start:])
 
     def close(self) -> None:
-        if self.pending or self.overlong:
+        if self.pending or self.overlong or self.unterminated:
             self._emit()
 
     def _take(self, piece: bytes) -> None:

@@ -21,6 +21,7 @@ COMMANDS = {
     "run": "agentls.cli.run_cmd:run",
     "followup": "agentls.cli.run_cmd:followup",
     "history": "agentls.cli.run_cmd:history_cmd",
+    "apply": "agentls.cli.run_cmd:apply_cmd",
     "undo": "agentls.cli.run_cmd:undo_cmd",
     "shell": "agentls.cli.shell_cmd:shell",
     "serve": "agentls.cli.serve_cmd:serve",

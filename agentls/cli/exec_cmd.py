@@ -56,7 +56,9 @@ def parse_target(target: str) -> tuple[str, LineRange | None]:
 )
 @click.option("--instruction", help="What you want, in your words.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--no-cache", is_flag=True, help="Run the agent even if a cached result exists.")
+@click.option(
+    "--no-cache", is_flag=True, help="Run the agent even if a cached answer exists (then cache it)."
+)
 @click.option(
     "--workspace",
     type=click.Path(path_type=Path, file_okay=False, exists=True),
@@ -76,6 +78,11 @@ def exec_task(
     Nothing is written to your files: edits are shown as proposals.
     """
     path, selection = parse_target(target)
+    if Path(path).is_dir():
+        fail(
+            f"{path} is a folder; exec runs one agent on one file, and "
+            f"`agentls run WORKFLOW {path}` runs a workflow on every file in it"
+        )
     root = (workspace or find_workspace(Path(path))).resolve()
     config = load_or_fail(root)
     spec = TaskSpec(

@@ -52,6 +52,7 @@ def result_json(result: TaskResult) -> dict[str, Any]:
             "cost_usd": result.usage.cost_usd,
         },
         "duration_s": round(result.duration_s, 3),
+        "cached": result.cached,
         "error": result.error.model_dump(mode="json") if result.error else None,
     }
 
@@ -73,9 +74,8 @@ def render_result(console: Console, result: TaskResult, workspace: Path) -> None
 
 def _header(result: TaskResult) -> Text:
     status = Text("ok", style="bold green") if result.ok else Text("failed", style="bold red")
-    text = Text.assemble(
-        (f"{result.agent} ", "bold"), f"{result.task} ", status, f" in {result.duration_s:.1f}s"
-    )
+    took = " (cached)" if result.cached else f" in {result.duration_s:.1f}s"
+    text = Text.assemble((f"{result.agent} ", "bold"), f"{result.task} ", status, took)
     usage = result.usage
     parts = []
     if usage.input_tokens is not None or usage.output_tokens is not None:

@@ -1,4 +1,4 @@
-"""``agentls workflows``, ``run``, ``history``, ``followup`` and ``undo``."""
+"""``agentls workflows``, ``run``, ``history``, ``followup``, ``apply`` and ``undo``."""
 
 from __future__ import annotations
 
@@ -42,6 +42,7 @@ from agentls.orchestration.report import edit_diffs, workflow_json, workflow_mar
 from agentls.orchestration.results import WorkflowResult
 from agentls.orchestration.runtime import Runtime, cli_client
 from agentls.orchestration.sandbox import prune_leftovers_later
+from agentls.orchestration.targets import expand
 from agentls.orchestration.workflow import CancelToken, WorkflowEngine, WorkflowRequest
 from agentls.signals import Terminated
 from agentls.signals import run as run_until_signalled
@@ -50,7 +51,9 @@ T = TypeVar("T")
 log = get_logger("agentls.cli")
 
 _OUTPUT_MODES = [
-    click.option("--no-cache", is_flag=True, help="Ignore cached review/explain results."),
+    click.option(
+        "--no-cache", is_flag=True, help="Run every agent afresh (its answer is cached anew)."
+    ),
     click.option("--apply", is_flag=True, help="Write the edits (with backups)."),
     click.option("--diff", is_flag=True, help="Print a unified diff of the edits."),
     click.option("--json", "as_json", is_flag=True, help="Print one JSON object."),
@@ -105,13 +108,21 @@ def workflows(workspace: Path, as_json: bool) -> None:
 
 @click.command()
 @click.argument("workflow")
-@click.argument("target", metavar="PATH[:START-END]")
+@click.argument("targets", metavar="[PATH[:START-END] | FOLDER | GLOB]...", nargs=-1)
+@click.option(
+    "--changed",
+    metavar="REF",
+    is_flag=False,
+    flag_value="HEAD",
+    help="Also the files changed since REF (default HEAD), untracked ones included.",
+)
 @click.option("--instruction", help="What you want, in your words.")
 @click.option("--workspace", type=click.Path(path_type=Path, file_okay=False, exists=True))
 @_output_modes
 def run(
     workflow: str,
-    target: str,
+    targets: tuple[str, ...],
+    changed: str | None,
     instruction: str | None,
     workspace: Path | None,
     no_cache: bool,
@@ -119,24 +130,32 @@ def run(
     diff: bool,
     as_json: bool,
 ) -> None:
-    """Run a workflow on a file or a line range."""
+    """Run a workflow on a file, a line range, several files, a folder, a glob (quoted, as in
+    'src/**/*.py') or what changed (--changed)."""
     mode = _mode(apply, diff, as_json)
-    path, selection = parse_target(target)
-    root = (workspace or find_workspace(Path(path))).resolve()
+    if not targets and changed is None:
+        fail("give a file, folder or glob to run on, or --changed for what changed")
+    parsed = [parse_target(target) for target in targets]
+    if len(parsed) > 1 and any(selection for _, selection in parsed):
+        fail("a line range needs a single file; give one file or no range")
+    given = [path for path, _ in parsed]
+    selection = parsed[0][1] if parsed else None
+    root = (workspace or find_workspace(Path(given[0] if given else "."))).resolve()
     config = load_or_fail(root)
-    request = WorkflowRequest(
-        workflow=workflow,
-        workspace=root,
-        path=str(Path(path).resolve()),
-        selection=selection,
-        instruction=instruction,
-    )
     history = History(root)
 
     async def go(engine: WorkflowEngine, token: CancelToken) -> WorkflowResult:
+        files = await expand(root, given, changed)
+        request = WorkflowRequest(
+            workflow=workflow,
+            workspace=root,
+            path=files[0],
+            more_paths=tuple(files[1:]),
+            selection=selection,
+            instruction=instruction,
+        )
         result = await engine.run(request, token)
-        relative = str(Path(path).resolve().relative_to(root))
-        history.record_run(result, relative, selection, instruction)
+        history.record_run(result, files[0], selection, instruction)
         return result
 
     runtime = Runtime.create(config, cli_client(), use_cache=not no_cache)
@@ -200,6 +219,32 @@ def history_cmd(workspace: Path, limit: int, as_json: bool) -> None:
     out.print(table)
 
 
+@click.command("apply")
+@click.argument("run_id")
+@click.option("--turn", type=int, help="The turn to apply (0: the run; default: the latest).")
+@click.option("--workspace", type=click.Path(path_type=Path, file_okay=False), default=".")
+def apply_cmd(run_id: str, turn: int | None, workspace: Path) -> None:
+    """Write the edits an earlier run proposed, without running it again."""
+    root = find_workspace(workspace).resolve()
+    config = load_or_fail(root)
+    history = History(root)
+    try:
+        run_id = history.run(run_id).run_id
+    except AgentlsError as error:
+        fail(str(error))
+    turns = history.turns(run_id)
+    chosen = len(turns) - 1 if turn is None else turn
+    if not 0 <= chosen < len(turns):
+        fail(f"run {run_id} has turns 0 to {len(turns) - 1}; give one of them with --turn")
+    result = turns[chosen][1]
+    if result.status not in ("ok", "partial") or not result.edits:
+        fail(f"turn {chosen} of run {run_id} has no changes to apply ({result.summary})")
+    if chosen in history.applied_turns(run_id):
+        fail(f"turn {chosen} of run {run_id} is applied already; `agentls undo {run_id}` undoes it")
+    runtime = Runtime.create(config, cli_client())
+    _say_applied(_write(root, history, result, chosen, runtime), run_id)
+
+
 @click.command("undo")
 @click.argument("run_id")
 @click.option("--workspace", type=click.Path(path_type=Path, file_okay=False), default=".")
@@ -216,6 +261,24 @@ def undo_cmd(run_id: str, workspace: Path, force: bool) -> None:
         out.print(f"restored {path}")
 
 
+async def interruptibly(
+    go: Callable[[CancelToken], Awaitable[T]], token: CancelToken | None = None
+) -> T:
+    """``go(token)``; interrupted (Ctrl-C, SIGTERM, SIGHUP), the workflow is cancelled through
+    its token, so ``go`` still records it (status cancelled) before the interrupt goes on."""
+    token = token or CancelToken()
+    work = asyncio.ensure_future(go(token))
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:
+        token.cancel()
+        try:
+            await work
+        except Exception as error:  # the interrupt is what the user hears about
+            log.info("interrupted run not recorded", error=str(error))
+        raise
+
+
 def _drive(
     config: AgentlsConfig,
     go: Callable[[WorkflowEngine, CancelToken], Awaitable[T]],
@@ -227,19 +290,8 @@ def _drive(
     token = CancelToken()
     engine = WorkflowEngine(config, bus, runtime=runtime)
 
-    async def interruptible() -> T:
-        """``go``; interrupted (Ctrl-C, SIGTERM, SIGHUP), the workflow is cancelled through its
-        token, so ``go`` still records it (status cancelled) before the interrupt goes on."""
-        work = asyncio.ensure_future(go(engine, token))
-        try:
-            return await asyncio.shield(work)
-        except asyncio.CancelledError:
-            token.cancel()
-            try:
-                await work
-            except Exception as error:  # the interrupt is what the user hears about
-                log.info("interrupted run not recorded", error=str(error))
-            raise
+    def interruptible() -> Awaitable[T]:
+        return interruptibly(lambda token: go(engine, token), token)
 
     async def main() -> T:
         if not show_progress:
@@ -290,7 +342,7 @@ class _Progress:
             mark = {"ok": ("✓", "green"), "failed": ("✗", "red"), "skipped": ("–", "dim")}
             detail = ""
             if event.result is not None:
-                detail = f" {event.result.duration_s:.1f}s"
+                detail = " cached" if event.result.cached else f" {event.result.duration_s:.1f}s"
                 if event.result.findings:
                     detail += f", {len(event.result.findings)} findings"
                 if event.result.containment:
@@ -316,14 +368,7 @@ def _finish(
 ) -> None:
     written: list[str] = []
     if mode == "apply" and result.edits and result.status in ("ok", "partial"):
-        try:
-            protected = runtime.config.settings.protected_paths
-            outcome = apply_result(root, history, result, turn, protected)
-        except AgentlsError as error:
-            runtime.record("refused", run_id=result.run_id, reason=str(error))
-            fail(str(error), EXIT_FAILED)
-        written = outcome.written + outcome.deleted
-        runtime.record("edits_applied", run_id=result.run_id, files=written, via="cli")
+        written = _write(root, history, result, turn, runtime)
     if as_json:
         payload = workflow_json(result)
         payload["applied"] = written
@@ -336,13 +381,33 @@ def _finish(
     else:
         out.print(Markdown(workflow_markdown(result)))
         if written:
-            out.print(f"applied to {', '.join(written)}; undo with `agentls undo {result.run_id}`")
+            _say_applied(written, result.run_id)
         elif not result.edits:
             out.print("no changes proposed" + ("; nothing to apply" if mode == "apply" else ""))
-        elif mode == "apply" and result.status in ("failed", "cancelled"):
+        elif result.status in ("failed", "cancelled"):
             how = "failed" if result.status == "failed" else "was cancelled"
             out.print(f"not applied: the run {how}; nothing was written (run {result.run_id})")
         else:
-            out.print(f"not applied; `agentls run … --apply` writes them (run {result.run_id})")
+            out.print(f"not applied; `agentls apply {result.run_id}` writes them")
     if result.status in ("failed", "cancelled"):
         raise SystemExit(EXIT_FAILED)
+
+
+def _write(
+    root: Path, history: History, result: WorkflowResult, turn: int, runtime: Runtime
+) -> list[str]:
+    """Write a turn's edits with backups (``run --apply``, ``apply``); the files written.
+    A refusal (a file changed since, read-only, protected) is one line and exit 1."""
+    try:
+        protected = runtime.config.settings.protected_paths
+        outcome = apply_result(root, history, result, turn, protected)
+    except AgentlsError as error:
+        runtime.record("refused", run_id=result.run_id, reason=str(error))
+        fail(str(error), EXIT_FAILED)
+    written = outcome.written + outcome.deleted
+    runtime.record("edits_applied", run_id=result.run_id, files=written, via="cli")
+    return written
+
+
+def _say_applied(written: list[str], run_id: str) -> None:
+    out.print(f"applied to {', '.join(written)}; undo with `agentls undo {run_id}`")

@@ -15,6 +15,7 @@ from rich.markdown import Markdown
 
 from agentls.cli.common import err, fail, find_workspace, load_or_fail, out, say
 from agentls.cli.exec_cmd import parse_target
+from agentls.cli.run_cmd import interruptibly
 from agentls.errors import AgentlsError
 from agentls.orchestration.apply import apply_result, undo
 from agentls.orchestration.conversation import follow_up
@@ -23,7 +24,7 @@ from agentls.orchestration.report import edit_diffs, workflow_markdown
 from agentls.orchestration.results import LineRange, WorkflowResult
 from agentls.orchestration.runtime import Runtime, cli_client
 from agentls.orchestration.sandbox import prune_leftovers_later
-from agentls.orchestration.workflow import WorkflowEngine, WorkflowRequest
+from agentls.orchestration.workflow import CancelToken, WorkflowEngine, WorkflowRequest
 from agentls.signals import Terminated
 from agentls.signals import run as run_until_signalled
 
@@ -137,14 +138,23 @@ class _Shell:
             selection=self.selection,
             instruction=message or None,
         )
-        result = run_until_signalled(self.engine.run(request))
-        self.history.record_run(result, self.path, self.selection, message or None)
-        self._show(result, 0)
+        path, selection = self.path, self.selection
+
+        async def go(token: CancelToken) -> WorkflowResult:
+            result = await self.engine.run(request, token)
+            self.history.record_run(result, path, selection, message or None)
+            return result
+
+        self._show(run_until_signalled(interruptibly(go)), 0)
 
     def _follow(self, message: str) -> None:
         last = self._need_last()
-        done = run_until_signalled(follow_up(self.engine, self.history, last.run_id, message))
-        self._show(done.result, done.turn)
+
+        async def go(token: CancelToken) -> tuple[WorkflowResult, int]:
+            done = await follow_up(self.engine, self.history, last.run_id, message, token)
+            return done.result, done.turn
+
+        self._show(*run_until_signalled(interruptibly(go)))
 
     def _need_last(self) -> WorkflowResult:
         if self.last is None:

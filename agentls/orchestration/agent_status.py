@@ -6,14 +6,11 @@ import asyncio
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from agentls.adapters.base import Adapter
 from agentls.adapters.registry import AdapterRegistry
-from agentls.adapters.runner import MissingBinaryError, ProcessSpec, minimal_env, run_process
+from agentls.adapters.versions import read_version
 from agentls.orchestration.config import AgentlsConfig
-
-VERSION_TIMEOUT_S = 10.0
 
 
 @dataclass
@@ -69,7 +66,7 @@ async def _status(adapter: Adapter, environ: Mapping[str, str]) -> AgentStatus:
         program = status.command[0] if status.command else "(no command)"
         status.problems.append(f"`{program}` is not on PATH: {adapter.install_hint}")
         return status
-    status.version = await _version(status.binary)
+    status.version = await read_version(status.binary)
     if status.credentials is False:
         names = " or ".join(adapter.credential_env)
         status.notes.append(
@@ -84,20 +81,3 @@ async def _status(adapter: Adapter, environ: Mapping[str, str]) -> AgentStatus:
             f"agents.{adapter.agent_name}.env"
         )
     return status
-
-
-async def _version(binary: str) -> str | None:
-    spec = ProcessSpec(
-        argv=[binary, "--version"],
-        cwd=Path.cwd(),
-        env=minimal_env(()),
-        timeout_s=VERSION_TIMEOUT_S,
-        kill_grace_s=0.5,
-        max_output_bytes=64 * 1024,
-    )
-    try:
-        outcome = await run_process(spec)
-    except MissingBinaryError:
-        return None
-    text = (outcome.stdout.strip() or outcome.stderr.strip()).splitlines()
-    return text[0][:80] if text and outcome.exit_code == 0 else None

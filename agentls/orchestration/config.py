@@ -188,6 +188,9 @@ class Settings(_Model):
     """Environment variables every agent may see (proxies, certificates)."""
     max_instruction_bytes: int = Field(default=20_000, ge=100)
     """Longest instruction accepted from a user."""
+    files_at_once: int = Field(default=4, ge=1, le=64)
+    """Files a step works on at the same time when its agent takes one file per run (every
+    agent but ruff, which takes them all at once); agentic steps take them one by one."""
     results_in_memory: int = Field(default=20, ge=1, le=1000)
     """Runs whose results the language server keeps in memory; older ones are read back from
     the history when asked for."""

@@ -1,8 +1,10 @@
 """Follow-ups: a message that continues an earlier run.
 
-The follow-up runs the same workflow on the same file, starting from the code as the last turn
-proposed it (or as it is on disk, once applied), with the earlier requests and outcomes as
-context, and resumes each agent's own session where its CLI supports that.
+The follow-up runs the same workflow on the same file (or files), starting from the code as
+the last turn proposed it (or as it is on disk, once applied), with the earlier requests and
+outcomes as context, and resumes each agent's own session where its CLI supports that. A
+quick task's follow-up reruns its one task with the same agent. The run's selection follows
+the changes made since, applied or proposed.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from pathlib import Path
 
 from agentls import textfile
 from agentls.errors import TaskInputError
+from agentls.orchestration.config import AgentlsConfig
 from agentls.orchestration.edits import apply_edits, remap_range
-from agentls.orchestration.history import History
-from agentls.orchestration.results import ProposedEdit, WorkflowResult
+from agentls.orchestration.history import History, RunInfo
+from agentls.orchestration.quick_tasks import with_task_workflow
+from agentls.orchestration.results import LineRange, ProposedEdit, WorkflowResult
 from agentls.orchestration.workflow import CancelToken, WorkflowEngine, WorkflowRequest
 
 
@@ -33,13 +37,17 @@ async def follow_up(
     token: CancelToken | None = None,
     buffers: Mapping[str, str] | None = None,
 ) -> FollowUp:
-    """``buffers``: the editor's unsaved texts, which count as the files' current text."""
+    """``buffers``: the editor's unsaved texts, which count as the files' current text.
+    For a quick task, ``engine`` gets the task's one-step workflow added to its config."""
     buffers = buffers or {}
     info = history.run(run_id)
+    workflow = info.workflow
+    if info.task is not None and info.agent is not None:
+        engine.config, workflow = with_task_workflow(engine.config, info.task, info.agent)
     turns = history.turns(info.run_id)
     first_instruction = info.instruction
     last = turns[-1][1]
-    applied = bool(history.applied(info.run_id))
+    applied = len(turns) - 1 in history.applied_turns(info.run_id)
     start_texts = {} if applied else proposal(last)
     for path, proposed in list(start_texts.items()):
         current = buffers.get(path, _disk_text(history.workspace / path))
@@ -50,16 +58,16 @@ async def follow_up(
                 f"{path} changed since run {info.run_id} proposed its edits, so they no longer "
                 "fit; start a new run on the current text"
             )
-    selection = info.selection
-    target_before = last.originals.get(info.path)
-    target_after = start_texts.get(info.path)
-    if selection is not None and target_before is not None and target_after is not None:
-        selection = remap_range(target_before, target_after, selection)
+    if info.path in start_texts:
+        start_text = start_texts[info.path]
+    else:
+        start_text = buffers.get(info.path, _disk_text(history.workspace / info.path))
     request = WorkflowRequest(
-        workflow=info.workflow,
+        workflow=workflow,
         workspace=history.workspace,
         path=info.path,
-        selection=selection,
+        more_paths=tuple(path for path in turns[0][1].files if path != info.path),
+        selection=_selection_now(info, turns, start_text),
         instruction=message,
         context=_context(first_instruction, turns),
         sessions=_sessions(last),
@@ -68,6 +76,31 @@ async def follow_up(
     )
     result = await engine.run(request, token, run_id=info.run_id)
     return FollowUp(result=result, turn=history.record_turn(info.run_id, message, result))
+
+
+def followable(config: AgentlsConfig, info: RunInfo) -> bool:
+    """Whether a follow-up on the run can start with ``config``: its quick task's agent is
+    configured, or its workflow still is."""
+    if info.task is not None:
+        return info.agent in config.agents
+    return info.workflow in config.workflows
+
+
+def _selection_now(
+    info: RunInfo, turns: list[tuple[str | None, WorkflowResult]], start_text: str | None
+) -> LineRange | None:
+    """The run's selection where it lies in ``start_text`` (the target's text the follow-up
+    starts from), moved through the changes since the run: kept lines move, changed ones widen
+    it. None, the whole file, when none of its lines are left."""
+    if info.selection is None or start_text is None:
+        return info.selection
+    before = next(
+        (r.originals[info.path] for _, r in turns if r.originals.get(info.path) is not None),
+        None,
+    )
+    if before is None:  # no turn changed the file
+        return info.selection
+    return remap_range(before, start_text, info.selection)
 
 
 def _disk_text(path: Path) -> str | None:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from agentls.errors import TaskInputError
 from agentls.orchestration.journal import Journal, journal_path, locked, recover
-from agentls.orchestration.results import LineRange, WorkflowResult
+from agentls.orchestration.results import LineRange, TaskKind, WorkflowResult
 from agentls.redaction import Redactor, redact
 from agentls.state import private_dir, private_file, state_dir
 
@@ -62,7 +62,10 @@ create table if not exists interrupted (
 );
 """
 # Columns added since the first version of the schema, added to older databases as they open.
-_ADDED_COLUMNS = {"applied": {"apply_id": "text", "mode": "integer"}}
+_ADDED_COLUMNS = {
+    "applied": {"apply_id": "text", "mode": "integer"},
+    "runs": {"task": "text", "agent": "text"},
+}
 
 
 def workspace_state_dir(workspace: Path) -> Path:
@@ -85,6 +88,10 @@ class RunInfo:
     """What became of the run's edits, or of the run: "applied" (written, not undone),
     "undone", "apply interrupted" (an apply killed part-way, rolled back), "interrupted" (its
     latest turn was cancelled: in the editor, by Ctrl-C or a signal), or None."""
+    task: TaskKind | None = None
+    """For a quick task (one task for one agent, not a workflow of the configuration), the
+    task; a follow-up reruns it with ``agent``."""
+    agent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -172,11 +179,16 @@ class History:
         path: str,
         selection: LineRange | None,
         instruction: str | None,
+        task: tuple[TaskKind, str] | None = None,
     ) -> None:
+        """``task``: (task, agent) of a quick task, which ran as the one-step workflow
+        ``result.workflow`` names."""
         instruction = redact(instruction) if instruction is not None else None
         with self._db() as db:
             db.execute(
-                "insert into runs values (?, ?, ?, ?, ?, ?)",
+                """insert into runs (run_id, workflow, path, selection, instruction, created,
+                                     task, agent)
+                   values (?, ?, ?, ?, ?, ?, ?, ?)""",
                 (
                     result.run_id,
                     result.workflow,
@@ -184,6 +196,8 @@ class History:
                     str(selection) if selection else None,
                     instruction,
                     time.time(),
+                    task[0].value if task else None,
+                    task[1] if task else None,
                 ),
             )
         self.record_turn(result.run_id, None, result)
@@ -224,7 +238,8 @@ class History:
                           (select max(undone) from applied where run_id = r.run_id),
                           (select max(applied) from applied where run_id = r.run_id),
                           (select max(recovered) from interrupted where run_id = r.run_id
-                                                                   and kind = 'apply')
+                                                                   and kind = 'apply'),
+                          r.task, r.agent
                    from runs r join turns t on t.run_id = r.run_id
                    where r.run_id like ? escape '\\'
                    group by r.run_id order by r.created desc limit ?""",
@@ -278,6 +293,14 @@ class History:
             ).fetchall()
         return [AppliedFile(p, Path(b) if b else None, h, m) for p, b, h, m in rows]
 
+    def applied_turns(self, run_id: str) -> set[int]:
+        """The turns of a run whose edits are written and not undone."""
+        with self._db() as db:
+            rows = db.execute(
+                "select distinct turn from applied where run_id = ? and undone is null", (run_id,)
+            ).fetchall()
+        return {int(turn) for (turn,) in rows}
+
     def mark_undone(self, run_id: str) -> None:
         with self._db() as db:
             db.execute(
@@ -293,7 +316,7 @@ def _like_prefix(prefix: str) -> str:
 
 def _run_info(row: tuple[object, ...]) -> RunInfo:
     run_id, workflow, path, selection, instruction, created, turns, status, summary = row[:9]
-    live, undone, applied, apply_interrupted = row[9:]
+    live, undone, applied, apply_interrupted, task, agent = row[9:15]
     state = None
     if live:
         state = "applied"
@@ -320,4 +343,6 @@ def _run_info(row: tuple[object, ...]) -> RunInfo:
         status=str(status),
         summary=str(summary),
         state=state,
+        task=TaskKind(task) if isinstance(task, str) and task else None,
+        agent=agent if isinstance(agent, str) else None,
     )

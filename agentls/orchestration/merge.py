@@ -17,6 +17,8 @@ _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2, "hint": 3}
 def merge_findings(findings: list[Finding]) -> list[Finding]:
     """``findings`` with each one several reviewers agree on merged into one, which lists
     them in ``agents``. The most severe report wins; a suggestion is kept with its agent."""
+    if len({finding.agent for finding in findings}) <= 1:  # one reviewer: nothing to merge
+        return sorted(findings, key=_order)
     groups: dict[tuple[str, int, int, str, str], list[Finding]] = {}
     merged: list[Finding] = []
     for finding in findings:
@@ -33,7 +35,11 @@ def merge_findings(findings: list[Finding]) -> list[Finding]:
         if known.suggestion is None and finding.suggestion is not None:
             known.suggestion, known.agent = finding.suggestion, finding.agent
         known.agents = agents
-    return sorted(merged, key=lambda f: (f.path, f.line, _SEVERITY_ORDER[f.severity]))
+    return sorted(merged, key=_order)
+
+
+def _order(finding: Finding) -> tuple[str, int, int]:
+    return (finding.path, finding.line, _SEVERITY_ORDER[finding.severity])
 
 
 def _identity(finding: Finding) -> tuple[str, int, int, str, str]:

@@ -20,6 +20,7 @@ import posixpath
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 from agentls.errors import UnsafePathError
@@ -53,26 +54,49 @@ def workspace_relative(workspace: Path, candidate: str | Path) -> str:
     Refuses absolute paths outside the workspace, ``..`` escapes, symlinks that resolve out of
     it, and anything under ``.git`` in any spelling (``ProtectedPathError``).
     """
-    root = workspace.resolve()
-    raw = Path(candidate)
-    if not str(candidate).strip():
-        raise UnsafePathError("an empty path was given")
-    try:
-        full = (raw if raw.is_absolute() else root / raw).resolve()
-    except (OSError, RuntimeError):
-        raise UnsafePathError(f"{candidate} cannot be resolved (a symbolic link loop?)") from None
-    try:
-        relative = full.relative_to(root)
-    except ValueError:
-        raise UnsafePathError(
-            f"{candidate} is outside the workspace {root}; agentls only touches files inside it"
-        ) from None
-    parts = PurePosixPath(relative.as_posix()).parts
-    if not parts:
-        raise UnsafePathError(f"{candidate} is the workspace folder itself, not a file")
-    if any(_builtin_reason(form) == GIT_REASON for form in _forms(root, str(candidate))):
-        raise ProtectedPathError(str(candidate), GIT_REASON)
-    return relative.as_posix()
+    return WorkspacePaths(workspace).relative(candidate)
+
+
+class WorkspacePaths:
+    """``workspace_relative`` for many paths of one workspace: each folder is resolved once
+    (a path's real location is its folder's plus its name, unless the name is a link)."""
+
+    def __init__(self, workspace: Path) -> None:
+        self.root = workspace.resolve()
+        self._folders: dict[Path, Path] = {}
+
+    def relative(self, candidate: str | Path) -> str:
+        root = self.root
+        raw = Path(candidate)
+        if not str(candidate).strip():
+            raise UnsafePathError("an empty path was given")
+        try:
+            full = self._real(raw if raw.is_absolute() else root / raw)
+        except (OSError, RuntimeError):
+            raise UnsafePathError(
+                f"{candidate} cannot be resolved (a symbolic link loop?)"
+            ) from None
+        try:
+            relative = full.relative_to(root)
+        except ValueError:
+            raise UnsafePathError(
+                f"{candidate} is outside the workspace {root}; agentls only touches files inside it"
+            ) from None
+        parts = PurePosixPath(relative.as_posix()).parts
+        if not parts:
+            raise UnsafePathError(f"{candidate} is the workspace folder itself, not a file")
+        forms = set(_forms(root, str(candidate), resolved=parts))
+        if any(_builtin_reason(form) == GIT_REASON for form in forms):
+            raise ProtectedPathError(str(candidate), GIT_REASON)
+        return relative.as_posix()
+
+    def _real(self, path: Path) -> Path:
+        if ".." in path.parts or path.is_symlink():
+            return path.resolve()
+        folder = self._folders.get(path.parent)
+        if folder is None:
+            folder = self._folders[path.parent] = path.parent.resolve()
+        return folder / path.name
 
 
 def protected_reason(workspace: Path, path: str | Path, patterns: Sequence[str] = ()) -> str | None:
@@ -138,6 +162,7 @@ def glob_match(relative: str, pattern: str) -> bool:
     return any(fnmatch.fnmatchcase(relative, variant) for variant in _variants(pattern))
 
 
+@lru_cache(maxsize=4096)
 def normalized_name(component: str) -> str:
     """The name some filesystem may take ``component`` for, folded for comparison."""
     name = "".join(ch for ch in component if ch not in _HFS_IGNORED)
@@ -162,14 +187,17 @@ def _builtin_reason(parts: Sequence[str]) -> str | None:
     return None
 
 
-def _forms(root: Path, path: str) -> list[tuple[str, ...]]:
-    """``path``'s components relative to ``root``: as written, with ``..`` folded, resolved."""
+def _forms(root: Path, path: str, resolved: tuple[str, ...] | None = None) -> list[tuple[str, ...]]:
+    """``path``'s components relative to ``root``: as written, with ``..`` folded, resolved
+    (``resolved``, when the caller knows them)."""
     written = _written(root, path)
     folded = posixpath.normpath("/".join(written)) if written else "."
     forms = [written, _parts(folded)]
-    resolved = _resolved(root, path)
+    if resolved is None:
+        real = _resolved(root, path)
+        resolved = _parts(real.as_posix()) if real is not None else None
     if resolved is not None:
-        forms.append(_parts(resolved.as_posix()))
+        forms.append(resolved)
     return forms
 
 

@@ -6,7 +6,13 @@ import re
 from typing import Any
 
 from agentls.orchestration.edits import apply_edits, unified_diff
-from agentls.orchestration.results import ProposedEdit, TaskKind, Usage, WorkflowResult
+from agentls.orchestration.results import (
+    ProposedEdit,
+    TaskKind,
+    TaskResult,
+    Usage,
+    WorkflowResult,
+)
 from agentls.redaction import redact
 
 
@@ -38,6 +44,7 @@ def workflow_json(result: WorkflowResult) -> dict[str, Any]:
         "status": result.status,
         "stop_reason": result.stop_reason,
         "iterations": result.iterations,
+        "files": result.files,
         "steps": [
             {
                 "step": record.step,
@@ -48,6 +55,7 @@ def workflow_json(result: WorkflowResult) -> dict[str, Any]:
                 "duration_s": round(record.result.duration_s, 3) if record.result else 0.0,
                 "reason": record.reason or None,
                 "containment": record.result.containment if record.result else None,
+                "cached": bool(record.result and record.result.cached),
             }
             for record in result.steps
         ],
@@ -71,7 +79,7 @@ def workflow_markdown(result: WorkflowResult) -> str:
     ]
     for record in result.steps:
         usage = record.result.usage if record.result else Usage()
-        duration = f"{record.result.duration_s:.1f}s" if record.result else "-"
+        duration = _duration(record.result)
         cost = f"${usage.cost_usd:.4f}" if usage.cost_usd is not None else "-"
         tokens = (
             f"{usage.input_tokens or 0}/{usage.output_tokens or 0}"
@@ -90,6 +98,9 @@ def workflow_markdown(result: WorkflowResult) -> str:
     }
     if contained:
         lines += ["", "Agentic steps: " + "; ".join(contained) + "."]
+    cached = {f"{r.step} ({r.agent})": None for r in result.cached_steps}
+    if cached:
+        lines += ["", f"Cached answers, no agent ran: {', '.join(cached)}; {_AFRESH}."]
     answers = [r for r in result.steps if r.task is TaskKind.EXPLAIN and r.result and r.result.text]
     for record in answers:
         assert record.result is not None
@@ -116,11 +127,19 @@ def workflow_markdown(result: WorkflowResult) -> str:
     return redact("\n".join(lines).rstrip() + "\n")
 
 
+_AFRESH = "`--no-cache` (in the editor: *run again without the cache*) asks afresh"
+
 _CONTAINMENT = {
     "os": "contained by the OS (bubblewrap)",
     "detect": "checked for changes outside its sandbox",
     "off": "not contained",
 }
+
+
+def _duration(result: TaskResult | None) -> str:
+    if result is None:
+        return "-"
+    return "cached" if result.cached else f"{result.duration_s:.1f}s"
 
 
 def _code(text: str) -> str:

@@ -148,6 +148,8 @@ class TaskResult(BaseModel):
     """Paths the agent's output named that it may not change (see ``paths``)."""
     containment: Literal["os", "detect", "off"] | None = None
     """How an agentic step's agent was contained (see ``containment``); None for text steps."""
+    cached: bool = False
+    """The answer came from the result cache (``agentls.cache``): no agent ran for it."""
 
     @property
     def ok(self) -> bool:
@@ -155,6 +157,32 @@ class TaskResult(BaseModel):
 
     def failed(self, error: TaskError) -> TaskResult:
         return self.model_copy(update={"status": "failed", "error": error})
+
+
+def combine_results(results: list[TaskResult]) -> TaskResult:
+    """One step's results on several files as one: everything each found, proposed and used;
+    failed when one failed (its error), with every file's text; cached when all were."""
+    first = results[0]
+    failed = next((r for r in results if not r.ok), None)
+    usage = total_usage(r.usage for r in results)
+    return first.model_copy(
+        update={
+            "status": "failed" if failed else "ok",
+            "text": "\n\n".join(r.text for r in results if r.text),
+            "findings": [f for r in results for f in r.findings],
+            "edits": [e for r in results for e in r.edits],
+            "changed_files": list(dict.fromkeys(p for r in results for p in r.changed_files)),
+            "session_id": None,  # one per file: none of them continues the whole
+            "usage": usage,
+            "duration_s": max(r.duration_s for r in results),
+            "exit_code": failed.exit_code if failed else first.exit_code,
+            "output_truncated": any(r.output_truncated for r in results),
+            "attempts": max(r.attempts for r in results),
+            "error": failed.error if failed else None,
+            "refused": [p for r in results for p in r.refused],
+            "cached": all(r.cached for r in results),
+        }
+    )
 
 
 class StepRecord(BaseModel):
@@ -190,10 +218,26 @@ class WorkflowResult(BaseModel):
     """Each edited file's text when the run started (None: it did not exist)."""
     refused: list[RefusedPath] = Field(default_factory=list)
     """Paths the agents' output named that they may not change; the other edits stand."""
+    files: list[str] = Field(default_factory=list)
+    """The files the run covered, workspace-relative."""
 
     @property
     def usage(self) -> Usage:
         return total_usage(self.usage_by_agent.values())
+
+    @property
+    def cached_steps(self) -> list[StepRecord]:
+        """The steps answered from the result cache: no agent ran for them."""
+        return [r for r in self.steps if r.result is not None and r.result.cached]
+
+    @property
+    def cached_reviewers(self) -> set[str]:
+        """The agents whose latest review answer came from the result cache."""
+        latest: dict[str, bool] = {}
+        for record in self.steps:
+            if record.task is TaskKind.REVIEW and record.status == "ok" and record.result:
+                latest[record.agent] = record.result.cached
+        return {agent for agent, cached in latest.items() if cached}
 
 
 def total_usage(usages: Iterable[Usage]) -> Usage:

@@ -7,16 +7,18 @@ result cache, the audit log, metrics and a structured log line.
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from agentls.adapters.base import Adapter, InvocationRefused, TaskRequest
 from agentls.adapters.runner import LineCallback
+from agentls.adapters.versions import cli_version
 from agentls.audit import AuditLog
-from agentls.cache import ResultCache, cache_key
+from agentls.cache import ResultCache, cache_key, file_digest, text_digest
 from agentls.log import get_logger
 from agentls.metrics import CACHE, COST, RATE_LIMITED, TASK_DURATION, TASKS, TOKENS
 from agentls.orchestration.config import AgentlsConfig, RateLimit
@@ -62,7 +64,7 @@ class Runtime:
                 Path(path).expanduser(), settings.audit.max_bytes, settings.audit.keep_files
             )
         cache = None
-        if settings.cache.enabled and use_cache:
+        if settings.cache.enabled:  # without use_cache fresh answers are still stored
             cache = ResultCache(
                 state_dir() / "cache.sqlite", settings.cache.ttl_s, settings.cache.memory_entries
             )
@@ -79,6 +81,11 @@ class Runtime:
             use_cache=use_cache,
             prompt_versions={kind: p.version for kind, p in config.prompts.items()},
         )
+
+    def fresh(self) -> Runtime:
+        """This runtime, running every agent even when a cached answer exists; the fresh
+        answers are still stored, so the next run with the cache gets them."""
+        return replace(self, use_cache=False)
 
     def record(self, event: str, **fields: Any) -> None:
         if self.audit is not None:
@@ -115,8 +122,8 @@ class Runtime:
             RATE_LIMITED.labels(refused.scope).inc()
             self.record("refused", agent=agent, run_id=run_id, reason=str(refused))
             raise
-        key = self._cache_key(adapter, request)
-        if key is not None and self.cache is not None:
+        key = await self._cache_key(adapter, request)
+        if key is not None and self.cache is not None and self.use_cache:
             cached = self.cache.get(key)
             CACHE.labels("hit" if cached else "miss").inc()
             if cached is not None:
@@ -161,18 +168,18 @@ class Runtime:
             self.cache.put(key, result)
         return result
 
-    def _cache_key(self, adapter: Adapter, request: TaskRequest) -> str | None:
+    async def _cache_key(self, adapter: Adapter, request: TaskRequest) -> str | None:
+        if self.cache is None:
+            return None
         if request.task not in CACHEABLE or request.write or request.session_id:
             return None
-        version = self.prompt_versions.get(request.task, PROMPT_VERSION)
-        config = adapter.config
+        inputs = await asyncio.to_thread(_input_digests, adapter, request)
         return cache_key(
-            adapter.agent_name,
-            config.model,
-            [*adapter.command(), *config.extra_args],
+            await _tool_identity(adapter),
             request.task.value,
-            version,
+            self.prompt_versions.get(request.task, PROMPT_VERSION),
             request.prompt,
+            inputs,
         )
 
     @staticmethod
@@ -194,6 +201,31 @@ class Runtime:
             TOKENS.labels(result.agent, "output").inc(usage.output_tokens)
         if usage.cost_usd:
             COST.labels(result.agent).inc(usage.cost_usd)
+
+
+async def _tool_identity(adapter: Adapter) -> dict[str, Any]:
+    """What makes the tool answer as it does; of its environment, only the names."""
+    config = adapter.config
+    environment = adapter.environment()
+    return {
+        "agent": adapter.agent_name,
+        "adapter": config.adapter,
+        "version": await cli_version(adapter.command(), environment),
+        "command": adapter.command(),
+        "model": config.model,
+        "extra_args": config.extra_args,
+        "options": config.options,
+        "env": sorted(environment),
+    }
+
+
+def _input_digests(adapter: Adapter, request: TaskRequest) -> dict[str, str]:
+    """The texts of the request's files and the files the tool reads about them."""
+    files = request.files
+    digests = {f"file:{file.path}": text_digest(file.text) for file in files}
+    for path in adapter.answer_inputs(request.workspace, [file.path for file in files]):
+        digests[f"input:{path}"] = file_digest(path)
+    return digests
 
 
 def _redacting(on_line: LineCallback | None, redactor: Redactor) -> LineCallback | None:

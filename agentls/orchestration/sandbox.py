@@ -30,7 +30,7 @@ import stat
 import tempfile
 import threading
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +39,7 @@ from agentls import textfile
 from agentls.errors import AgentlsError, UnsafePathError
 from agentls.log import get_logger
 from agentls.orchestration.edits import diff_edits
+from agentls.orchestration.git import GitError, git, git_env
 from agentls.orchestration.paths import agent_path, refusal
 from agentls.orchestration.results import ProposedEdit, RefusedPath
 
@@ -71,22 +72,6 @@ COPY_GIT = "git"
 UNLOCKED_STALE_S = 24 * 3600.0
 """A sandbox folder without a lock file is a leftover once this old: a new one gets its lock
 right after it is made, but an agentls from before locks may still be using its own."""
-_GIT_IDENTITY = ["-c", "user.name=agentls", "-c", "user.email=agentls@localhost"]
-_GIT_INERT = [
-    "--no-pager",
-    "-c", "core.fsmonitor=false",
-    "-c", "core.hooksPath=/dev/null",
-    "-c", "core.untrackedCache=false",
-    "-c", "core.pager=cat",
-    "-c", "protocol.allow=never",
-    "-c", "submodule.recurse=false",
-    "-c", "diff.ignoreSubmodules=all",
-    "-c", "status.submoduleSummary=false",
-    "-c", "gc.auto=0",
-    "-c", "maintenance.auto=false",
-    "-c", "init.defaultBranch=agentls",
-]  # fmt: skip
-_ENV_KEPT = ("PATH", "HOME", "LANG", "LANGUAGE", "TZ")
 _METADATA = ("config", "config.worktree", "commondir", "gitdir", "info/attributes", "hooks")
 """In a git folder: what could make git run something or read another folder."""
 _COMMON_METADATA = ("config", "config.worktree", "info/attributes", "hooks")
@@ -258,25 +243,6 @@ async def sandbox(workspace: Path, overlay: Mapping[str, str | None]) -> AsyncIt
         await _remove(box, parent, lock)
 
 
-def git_env(**extra: str) -> dict[str, str]:
-    """The environment of every git agentls runs: PATH, HOME and locale, no system or global
-    configuration, no prompts, no optional locks; nothing else of agentls's environment."""
-    source = os.environ
-    env = {name: source[name] for name in _ENV_KEPT if name in source}
-    env.update({name: value for name, value in source.items() if name.startswith("LC_")})
-    env.setdefault("PATH", os.defpath)
-    env.update(
-        GIT_CONFIG_NOSYSTEM="1",
-        GIT_CONFIG_GLOBAL=os.devnull,
-        GIT_ATTR_NOSYSTEM="1",
-        GIT_TERMINAL_PROMPT="0",
-        GIT_OPTIONAL_LOCKS="0",
-        GIT_PAGER="cat",
-    )
-    env.update(extra)
-    return env
-
-
 def _fingerprint(path: Path, depth: int = 0) -> object:
     """What ``path`` is: absent, a link and its target, a file's sha256, a folder's entries."""
     try:
@@ -368,6 +334,12 @@ async def _add_paths(box: Sandbox, paths: list[str]) -> None:
 
 
 def _copy_tree(workspace: Path, root: Path) -> None:
+    shutil.copytree(workspace, root, symlinks=True, ignore=copy_ignores(workspace))
+
+
+def copy_ignores(workspace: Path) -> Callable[[str, list[str]], set[str]]:
+    """What a copy of ``workspace`` leaves out (``shutil.copytree``'s ``ignore``): the folders
+    in ``ALWAYS_SKIPPED`` and what the top-level ``.gitignore`` names (for folders not in git)."""
     patterns = _ignore_patterns(workspace)
 
     def ignore(folder: str, names: list[str]) -> set[str]:
@@ -381,7 +353,7 @@ def _copy_tree(workspace: Path, root: Path) -> None:
                 skipped.add(name)
         return skipped
 
-    shutil.copytree(workspace, root, symlinks=True, ignore=ignore)
+    return ignore
 
 
 def _ignore_patterns(workspace: Path) -> list[str]:
@@ -569,26 +541,7 @@ def _common_dir(workspace: Path) -> Path | None:
 
 
 async def _git(cwd: Path, *args: str, env: Mapping[str, str] | None = None) -> str:
-    """``git ARGS`` in ``cwd``, inert (see the module's docstring); ``env`` defaults to
-    ``git_env()``: for the user's own repository, found from ``cwd``."""
     try:
-        process = await asyncio.create_subprocess_exec(
-            "git",
-            *_GIT_INERT,
-            *_GIT_IDENTITY,
-            *args,
-            cwd=cwd,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=dict(env) if env is not None else git_env(),
-        )
-    except FileNotFoundError:
-        raise SandboxError(
-            "git is not on PATH; agentic steps need git for their sandbox: install git"
-        ) from None
-    stdout, stderr = await process.communicate()
-    if process.returncode != 0:
-        message = stderr.decode(errors="replace").strip().splitlines()
-        raise SandboxError(f"git {args[0]} failed in {cwd}: {message[-1] if message else ''}")
-    return stdout.decode("utf-8", errors="surrogateescape")
+        return await git(cwd, *args, env=env, needed_for="an agentic step's sandbox")
+    except GitError as error:
+        raise SandboxError(str(error)) from None

@@ -1,4 +1,5 @@
-"""One task for one agent on one file or line range: input checks, prompt, run."""
+"""One task for one agent on one file or line range (or, for an adapter that takes many,
+several files): input checks, prompt, run."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agentls import textfile
-from agentls.adapters.base import Adapter, TaskRequest
+from agentls.adapters.base import Adapter, TargetFile, TaskRequest
 from agentls.adapters.registry import AdapterRegistry
 from agentls.adapters.runner import LineCallback
 from agentls.errors import TaskDeclined, TaskInputError
@@ -40,6 +41,8 @@ class TaskSpec:
     write: bool = False
     confinement: Confinement | None = None
     """How the agent is contained (agentic steps, see ``containment``)."""
+    more_files: tuple[TargetFile, ...] = ()
+    """Further files for an adapter that takes many (``Adapter.many_files``), as on disk."""
 
 
 def make_adapter(
@@ -101,6 +104,7 @@ def prepare(
         write=spec.write,
         session_id=spec.session_id,
         confinement=spec.confinement,
+        more_files=spec.more_files if adapter.many_files else (),
     )
     return adapter, request
 

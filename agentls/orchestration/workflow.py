@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 import structlog
 
 from agentls import textfile
+from agentls.adapters.base import TargetFile
 from agentls.adapters.registry import AdapterRegistry
 from agentls.errors import AgentlsError, TaskDeclined, TaskInputError
 from agentls.lines import line_count as count_lines
@@ -38,7 +39,7 @@ from agentls.orchestration.events import (
     WorkflowStarted,
 )
 from agentls.orchestration.merge import merge_findings
-from agentls.orchestration.paths import screen_edits, workspace_relative
+from agentls.orchestration.paths import WorkspacePaths, screen_edits
 from agentls.orchestration.prompts import DEFAULT_INSTRUCTIONS
 from agentls.orchestration.results import (
     ErrorKind,
@@ -53,6 +54,7 @@ from agentls.orchestration.results import (
     TaskResult,
     Usage,
     WorkflowResult,
+    combine_results,
     total_usage,
 )
 from agentls.orchestration.runtime import Runtime, cli_client
@@ -71,6 +73,9 @@ class WorkflowRequest:
     """The file, absolute or relative to ``workspace``."""
     selection: LineRange | None = None
     instruction: str | None = None
+    more_paths: tuple[str, ...] = ()
+    """Further files the run covers (several files, a folder, a glob, what changed: see
+    ``targets``); a selection needs a single file."""
     buffers: Mapping[str, str] = field(default_factory=dict)
     """Unsaved editor texts by workspace-relative path; they win over the files on disk."""
     context: str | None = None
@@ -109,6 +114,7 @@ class WorkingCopy:
         self.start_texts = dict(start_texts or {})
         self.original: dict[str, str | None] = {}
         self.current: dict[str, str | None] = {}
+        self._utf8_on_disk: set[str] = set()
 
     def text(self, path: str) -> str | None:
         if path not in self.current:
@@ -122,12 +128,27 @@ class WorkingCopy:
                 raise textfile.BinaryFileError(path)
             return self.buffers[path]
         try:
-            return textfile.read_text(self.workspace / path, path)
+            file = textfile.read(self.workspace / path, path)
         except IsADirectoryError:
             return None
         except OSError as error:
             raise TaskInputError(f"cannot read {path}: {error}") from None
         # a TextFileError (binary, not in its encoding) names the file: it is the message
+        if file is None:
+            return None
+        if file.encoding == textfile.UTF8:
+            self._utf8_on_disk.add(path)
+        return file.text
+
+    def on_disk(self, path: str) -> bool:
+        """Whether a tool reading ``path`` from disk sees the text the steps see: no editor
+        buffer, no earlier edit, and UTF-8 (what tools read)."""
+        text = self.text(path)
+        return (
+            path in self._utf8_on_disk
+            and path not in self.start_texts
+            and text == self.original.get(path)
+        )
 
     def apply(self, edits: list[ProposedEdit]) -> None:
         by_path: dict[str, list[ProposedEdit]] = {}
@@ -173,7 +194,8 @@ class _Run:
     name: str
     workflow: WorkflowConfig
     request: WorkflowRequest
-    target: str
+    targets: list[str]
+    """The files the run covers; a selection is in the first (and only) one."""
     working: WorkingCopy
     selection: LineRange | None
     records: list[StepRecord] = field(default_factory=list)
@@ -185,7 +207,14 @@ class _Run:
     refused: list[RefusedPath] = field(default_factory=list)
     containment_note: str | None = None
     declined: dict[str, str] = field(default_factory=dict)
-    """Steps whose agent does not handle the file, and why (see ``Adapter.declines``)."""
+    """Steps whose agent does not handle (some of) the files: what the summary says of it
+    (see ``Adapter.declines``)."""
+    not_text: list[str] = field(default_factory=list)
+    """Files of a folder, glob or change that are left out: binary, or not in their encoding."""
+
+    @property
+    def target(self) -> str:
+        return self.targets[0]
 
 
 class WorkflowEngine:
@@ -213,38 +242,41 @@ class WorkflowEngine:
             known = ", ".join(self.config.workflows)
             raise TaskInputError(f"no workflow named {request.workflow!r}; known: {known}")
         workspace = request.workspace.resolve()
-        target = workspace_relative(workspace, request.path)
+        checked = WorkspacePaths(workspace)
+        named = [checked.relative(path) for path in (request.path, *request.more_paths)]
+        targets = list(dict.fromkeys(named))
+        if request.selection is not None and len(targets) > 1:
+            raise TaskInputError("a line range needs a single file; give one file or no range")
         agents = sorted({s.agent for stage in workflow.steps for s in _members(stage)})
         self.runtime.admit(
             "workflow",
             request.instruction,
             workflow=request.workflow,
             agents=agents,
-            files=[target],
+            files=targets,
             workspace=str(workspace),
         )
         working = WorkingCopy(workspace, request.buffers, request.start_texts)
-        text = working.text(target)
-        if text is None:
-            raise TaskInputError(f"{workspace / target} does not exist")
-        lines = count_lines(text)
+        targets, not_text = _text_files(working, targets)
+        lines = count_lines(working.text(targets[0]) or "")
         if request.selection is not None and request.selection.end > lines:
             # bad input, like a missing file: no run starts (none is recorded)
             raise TaskInputError(
-                f"lines {request.selection} are outside {target}, which has {lines} lines"
+                f"lines {request.selection} are outside {targets[0]}, which has {lines} lines"
             )
         run = _Run(
             run_id=run_id or uuid.uuid4().hex[:12],
             name=request.workflow,
             workflow=workflow,
             request=request,
-            target=target,
+            targets=targets,
             working=working,
             selection=request.selection,
+            not_text=not_text,
         )
         started = time.monotonic()
         self.runtime.record(
-            "run_started", run_id=run.run_id, workflow=run.name, agents=agents, files=[target]
+            "run_started", run_id=run.run_id, workflow=run.name, agents=agents, files=targets
         )
         self.bus.emit(WorkflowStarted(run.run_id, run.name, agents, _pass_size(workflow)))
         token = token or CancelToken()
@@ -362,7 +394,7 @@ class WorkflowEngine:
         except TaskDeclined as declined:  # not a file this agent handles: nothing to run
             record = self._record(run, step, "skipped", reason=str(declined))
             run.records.append(record)
-            run.declined.setdefault(step.step_id, str(declined))
+            run.declined.setdefault(step.step_id, f"skipped: {declined}")
             self.bus.emit(
                 StepFinished(
                     run.run_id, step.step_id, run.iterations, "skipped", None, record.reason
@@ -385,11 +417,39 @@ class WorkflowEngine:
         return record
 
     async def _execute(self, run: _Run, step: StepConfig) -> TaskResult:
-        declined = make_adapter(self.config, step.agent, self.registry).declines(run.target)
-        if declined is not None:  # before any sandbox is made for it
-            raise TaskDeclined(declined)
-        text = run.working.text(run.target) or ""
-        feedback = _feedback(run, step)
+        """The step on the run's files: one request for an adapter that takes many files (those
+        it can read from disk), else one per file, ``settings.files_at_once`` at a time."""
+        adapter = make_adapter(self.config, step.agent, self.registry)
+        reasons = {path: adapter.declines(path) for path in run.targets}
+        files = [path for path, reason in reasons.items() if reason is None]
+        declined = {path: reason for path, reason in reasons.items() if reason is not None}
+        if not files:  # before any sandbox is made for it
+            raise TaskDeclined(_declined_text(declined, whole=True))
+        if declined:
+            run.declined.setdefault(step.step_id, f"skipped {_declined_text(declined, False)}")
+        agentic = step.mode != "text" and step.task in EDITING_TASKS
+        together: list[str] = []
+        if adapter.many_files and not agentic:
+            together = [path for path in files if run.working.on_disk(path)]
+            if len(together) < 2:
+                together = []
+        groups = ([together] if together else []) + [[p] for p in files if p not in together]
+        at_once = asyncio.Semaphore(1 if agentic else self.config.settings.files_at_once)
+
+        async def one(paths: list[str]) -> TaskResult:
+            async with at_once:
+                result = await self._execute_files(run, step, paths)
+            if result.error is not None and len(groups) > 1:
+                where = f"on {_some(paths)}: {result.error.message}"
+                result = result.failed(result.error.model_copy(update={"message": where}))
+            return result
+
+        results = await asyncio.gather(*(one(paths) for paths in groups))
+        return results[0] if len(results) == 1 else combine_results(results)
+
+    async def _execute_files(self, run: _Run, step: StepConfig, paths: list[str]) -> TaskResult:
+        text = run.working.text(paths[0]) or ""
+        feedback = _feedback(run, step, set(paths))
 
         def on_line(line: str) -> None:
             self.bus.emit(AgentOutput(run.run_id, step.step_id, step.agent, line))
@@ -398,12 +458,13 @@ class WorkflowEngine:
             agent=step.agent,
             task=step.task,
             workspace=run.working.workspace,
-            path=run.target,
+            path=paths[0],
             selection=run.selection,
             instruction=self._instruction(step, run.request.instruction),
             file_text=text,
             feedback=feedback,
             session_id=run.request.sessions.get(step.agent),
+            more_files=tuple(TargetFile(p, run.working.text(p) or "") for p in paths[1:]),
         )
         if step.mode == "text" or step.task not in EDITING_TASKS:
             result = await run_task(
@@ -536,15 +597,54 @@ class WorkflowEngine:
             edits=edits,
             originals={e.path: run.working.original.get(e.path) for e in edits},
             refused=run.refused,
+            files=run.targets,
             usage_by_agent={agent: total_usage(u) for agent, u in usage.items()},
             duration_s=duration_s,
         )
         result.summary = _summary(result, run.workflow)
         for step_id, reason in run.declined.items():
-            result.summary += f"; {step_id} skipped: {reason}"
+            result.summary += f"; {step_id} {reason}"
+        if run.not_text:
+            result.summary += f"; left out, not text: {_some(run.not_text)}"
         if run.containment_note:
             result.summary += f"; {run.containment_note}"
         return result
+
+
+def _text_files(working: WorkingCopy, targets: list[str]) -> tuple[list[str], list[str]]:
+    """``targets`` split into the text files and the others. One file that is not text, or
+    that is missing, is bad input (an error); among several, the run goes on without them."""
+    texts, others = [], []
+    for path in targets:
+        try:
+            text = working.text(path)
+        except textfile.TextFileError:
+            if len(targets) == 1:
+                raise
+            others.append(path)
+            continue
+        if text is None:
+            raise TaskInputError(f"{working.workspace / path} does not exist")
+        texts.append(path)
+    if not texts:
+        raise TaskInputError(f"none of the {len(targets)} files is text: {_some(targets)}")
+    return texts, others
+
+
+def _declined_text(declined: Mapping[str, str], whole: bool) -> str:
+    """Why a step's agent left out files: its one reason (``whole``: it had nothing to do),
+    or how many files it skipped and why."""
+    if whole and len(declined) == 1:
+        return next(iter(declined.values()))
+    reasons = list(dict.fromkeys(reason.split(";")[0] for reason in declined.values()))
+    reason = reasons[0] if len(reasons) == 1 else "not files it handles"
+    return f"{len(declined)} file{'s' if len(declined) != 1 else ''} ({reason}): {_some(declined)}"
+
+
+def _some(paths: Iterable[str], shown: int = 5) -> str:
+    names = list(paths)
+    more = f", … {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
 
 
 def _members(stage: StepConfig | ParallelGroup) -> list[StepConfig]:
@@ -585,13 +685,14 @@ def _scope_entry(result: TaskResult) -> dict[str, Any]:
     }
 
 
-def _feedback(run: _Run, step: StepConfig) -> str | None:
+def _feedback(run: _Run, step: StepConfig, paths: set[str]) -> str | None:
     parts = []
     if run.request.context:
         parts.append(run.request.context.strip())
-    if step.task in EDITING_TASKS and run.feedback:
+    findings = [f for f in run.feedback if f.path in paths]
+    if step.task in EDITING_TASKS and findings:
         lines = ["Review findings to address (line numbers are the file's own):"]
-        for finding in run.feedback:
+        for finding in findings:
             where = f"{finding.path}:{finding.line}"
             if finding.end_line and finding.end_line != finding.line:
                 where += f"-{finding.end_line}"
@@ -619,8 +720,9 @@ def _overlaps(edit: ProposedEdit, taken: list[ProposedEdit]) -> bool:
 
 def _summary(result: WorkflowResult, workflow: WorkflowConfig) -> str:
     files = len({e.path for e in result.edits})
+    covered = f" on {len(result.files)} files" if len(result.files) > 1 else ""
     text = (
-        f"{result.workflow}: {result.status}, {result.iterations} iteration"
+        f"{result.workflow}{covered}: {result.status}, {result.iterations} iteration"
         f"{'s' if result.iterations != 1 else ''}, {len(result.findings)} finding"
         f"{'s' if len(result.findings) != 1 else ''}, {files} file{'s' if files != 1 else ''} "
         "changed"

@@ -1,5 +1,6 @@
-"""Code actions: one per workflow and quick task (instant: no agent, no I/O), and quick fixes
-for agentls's own review diagnostics (their edit computed in ``codeAction/resolve``)."""
+"""Code actions: one per workflow and quick task (instant: no agent, no I/O), quick fixes
+for agentls's own review diagnostics (their edit computed in ``codeAction/resolve``), and on
+diagnostics from a cached answer, their run again without the cache."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from lsprotocol import types
 from pygls.capabilities import get_capability
 
 from agentls.orchestration.config import AgentlsConfig, ParallelGroup
-from agentls.orchestration.results import LineRange, TaskKind
-from agentls.server.convert import SOURCE, lines_range, lsp_to_lines
+from agentls.orchestration.results import LineRange, ProposedEdit, TaskKind
+from agentls.server.convert import SOURCE, lsp_to_lines, text_edit
 
 if TYPE_CHECKING:
     from agentls.server.language_server import AgentlsServer
@@ -26,11 +27,12 @@ TASK_KINDS = {
     TaskKind.EXPLAIN: KIND_EXPLAIN,
 }
 OPTIONS = types.CodeActionOptions(code_action_kinds=KINDS, resolve_provider=True)
+RERUN_TITLE = "agentls: run again without the cache"
 
 
 def code_actions(ls: AgentlsServer, params: types.CodeActionParams) -> list[types.CodeAction]:
     uri = params.text_document.uri
-    actions = _quick_fixes(ls, params)
+    actions = [*_quick_fixes(ls, params), *_fresh_runs(params)]
     config = ls.config_if_loaded(uri)
     if config is None:
         return actions
@@ -103,7 +105,7 @@ def _quick_fixes(ls: AgentlsServer, params: types.CodeActionParams) -> list[type
             "suggestion": data["suggestion"],
         }
         action = types.CodeAction(
-            title=f"agentls: apply {data.get('agent') or 'the reviewer'}'s suggestion",
+            title=_fix_title(data, diagnostic),
             kind=types.CodeActionKind.QuickFix,
             diagnostics=[diagnostic],
             is_preferred=True,
@@ -115,10 +117,40 @@ def _quick_fixes(ls: AgentlsServer, params: types.CodeActionParams) -> list[type
     return fixes
 
 
+def _fresh_runs(params: types.CodeActionParams) -> list[types.CodeAction]:
+    """For diagnostics from a cached answer: their run again, every agent asked afresh."""
+    by_run: dict[str, list[types.Diagnostic]] = {}
+    for diagnostic in params.context.diagnostics:
+        data = diagnostic.data if isinstance(diagnostic.data, dict) else {}
+        if diagnostic.source == SOURCE and data.get("cached") and data.get("runId"):
+            by_run.setdefault(str(data["runId"]), []).append(diagnostic)
+    return [
+        types.CodeAction(
+            title=RERUN_TITLE,
+            kind=types.CodeActionKind.QuickFix,
+            diagnostics=diagnostics,
+            command=types.Command(
+                title=RERUN_TITLE,
+                command="agentls.rerun",
+                arguments=[{"runId": run_id, "noCache": True}],
+            ),
+        )
+        for run_id, diagnostics in by_run.items()
+    ]
+
+
+def _fix_title(data: dict[str, Any], diagnostic: types.Diagnostic) -> str:
+    """Names the finding, so that two overlapping findings' fixes differ."""
+    agent = data.get("agent") or "the reviewer"
+    finding = data.get("label") or diagnostic.code or diagnostic.message  # label: convert.py
+    return f"agentls: apply {agent}'s suggestion for {finding}"
+
+
 def _fix_edit(ls: AgentlsServer, data: dict[str, Any]) -> types.WorkspaceEdit:
     document = ls.workspace.get_text_document(data["uri"])
     lines = LineRange(start=int(data["line"]), end=int(data["endLine"]))
-    edit = types.TextEdit(range=lines_range(document.source, lines), new_text=data["suggestion"])
+    suggestion = ProposedEdit(path="", range=lines, new_text=data["suggestion"])
+    edit = text_edit(document.source, suggestion)
     if get_capability(ls.client_capabilities, "workspace.workspace_edit.document_changes", False):
         identifier = types.OptionalVersionedTextDocumentIdentifier(
             uri=data["uri"], version=document.version

@@ -10,7 +10,7 @@ import functools
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from lsprotocol import types
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -35,10 +35,15 @@ class _Args(BaseModel):
 
 class TargetArgs(_Args):
     uri: str
+    """A document, or a folder (its files as git sees them)."""
     range: dict[str, Any] | None = None
     """An LSP Range, or {"start": N, "end": M} in 1-based lines."""
     instruction: str | None = None
     diagnostics: list[str] = []
+    noCache: bool = False
+    """Run every agent even when a cached answer exists (the fresh answer is cached)."""
+    changed: str | None = None
+    """Run on the files changed since this revision (e.g. "HEAD") in ``uri``'s workspace."""
 
     def target(self) -> RunTarget:
         return RunTarget(
@@ -46,6 +51,7 @@ class TargetArgs(_Args):
             selection=_selection(self.range),
             instruction=self.instruction,
             editor_diagnostics=tuple(self.diagnostics),
+            changed=self.changed,
         )
 
 
@@ -69,6 +75,10 @@ class CancelArgs(_Args):
 
 class FollowUpArgs(RunIdArgs):
     message: str
+
+
+class RerunArgs(RunIdArgs):
+    noCache: bool = False
 
 
 class UriArgs(_Args):
@@ -106,13 +116,24 @@ def register(server: AgentlsServer) -> None:
     @_command(server, "agentls.runWorkflow")
     def run_workflow(ls: AgentlsServer, *arguments: Any) -> dict[str, str]:
         args = _parse(ls, RunWorkflowArgs, arguments)
-        return {"runId": _guard(ls, lambda: ls.runs.start_workflow(args.target(), args.workflow))}
+        run_id = _guard(
+            ls, lambda: ls.runs.start_workflow(args.target(), args.workflow, not args.noCache)
+        )
+        return {"runId": run_id}
 
     @_command(server, "agentls.runTask")
     def run_task(ls: AgentlsServer, *arguments: Any) -> dict[str, str]:
         args = _parse(ls, RunTaskArgs, arguments)
-        run_id = _guard(ls, lambda: ls.runs.start_task(args.target(), args.agent, args.task))
+        run_id = _guard(
+            ls, lambda: ls.runs.start_task(args.target(), args.agent, args.task, not args.noCache)
+        )
         return {"runId": run_id}
+
+    @_command(server, "agentls.rerun")
+    def rerun(ls: AgentlsServer, *arguments: Any) -> dict[str, str]:
+        """The same workflow or task on the same target, as a new run."""
+        args = _parse(ls, RerunArgs, arguments)
+        return {"runId": _guard(ls, lambda: ls.runs.rerun(args.runId, not args.noCache))}
 
     @_command(server, "agentls.cancel")
     def cancel(ls: AgentlsServer, *arguments: Any) -> dict[str, bool]:
@@ -131,6 +152,18 @@ def register(server: AgentlsServer) -> None:
     def show_run(ls: AgentlsServer, *arguments: Any) -> dict[str, Any]:
         args = _parse(ls, RunIdArgs, arguments)
         return dict(_guard(ls, lambda: ls.runs.describe(args.runId)))
+
+    @_command(server, "agentls.listRuns")
+    def list_runs(ls: AgentlsServer, *arguments: Any) -> list[dict[str, Any]]:
+        return ls.runs.list_runs()
+
+    @_command(server, "agentls.applyRun")
+    async def apply_run(ls: AgentlsServer, *arguments: Any) -> dict[str, Any]:
+        args = _parse(ls, RunIdArgs, arguments)
+        try:
+            return await ls.runs.apply_run(args.runId)
+        except AgentlsError as error:
+            _refuse(ls, error)
 
     @_command(server, "agentls.listWorkflows")
     def list_workflows(ls: AgentlsServer, *arguments: Any) -> list[dict[str, Any]]:
@@ -210,10 +243,14 @@ def _guard(ls: AgentlsServer, action: Any) -> Any:
     try:
         return action()
     except AgentlsError as error:
-        binary = isinstance(error, textfile.BinaryFileError)
-        kind = types.MessageType.Warning if binary else types.MessageType.Error
-        ls.show(kind, f"agentls: {error}")
-        raise JsonRpcInvalidParams(str(error)) from None
+        _refuse(ls, error)
+
+
+def _refuse(ls: AgentlsServer, error: AgentlsError) -> NoReturn:
+    binary = isinstance(error, textfile.BinaryFileError)
+    kind = types.MessageType.Warning if binary else types.MessageType.Error
+    ls.show(kind, f"agentls: {error}")
+    raise JsonRpcInvalidParams(str(error)) from None
 
 
 def _selection(raw: dict[str, Any] | None) -> LineRange | None:

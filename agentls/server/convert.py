@@ -11,10 +11,12 @@ from typing import Any
 from lsprotocol import types
 from pygls.uris import from_fs_path, to_fs_path
 
-from agentls.lines import lsp_lines
+from agentls.lines import lsp_lines, newline_of, with_newline
 from agentls.orchestration.results import Finding, LineRange, ProposedEdit, Severity
 
 SOURCE = "agentls"
+CACHED_MARK = " (cached)"
+"""Ends the message of a diagnostic whose finding came from a cached answer."""
 
 _SEVERITY = {
     Severity.ERROR: types.DiagnosticSeverity.Error,
@@ -55,11 +57,16 @@ def lsp_to_lines(selection: types.Range) -> LineRange:
 
 
 def text_edit(text: str, edit: ProposedEdit) -> types.TextEdit:
-    return types.TextEdit(range=lines_range(text, edit.range), new_text=edit.new_text)
+    """``edit`` of the document ``text``, its new lines ending as the document's do."""
+    new_text = with_newline(edit.new_text, newline_of(text))
+    return types.TextEdit(range=lines_range(text, edit.range), new_text=new_text)
 
 
-def finding_diagnostic(finding: Finding, lines: list[str], run_id: str) -> types.Diagnostic:
-    """``lines``: the document's ``agentls.lines.lsp_lines``."""
+def finding_diagnostic(
+    finding: Finding, lines: list[str], run_id: str, cached: bool = False
+) -> types.Diagnostic:
+    """``lines``: the document's ``agentls.lines.lsp_lines``; ``cached``: the finding comes
+    from a cached answer (the message ends with ``CACHED_MARK`` and ``data.cached`` is set)."""
     last = min(finding.last_line, len(lines))
     end_character = utf16_length(lines[last - 1]) if 0 < last <= len(lines) else 0
     data: dict[str, Any] = {
@@ -68,9 +75,14 @@ def finding_diagnostic(finding: Finding, lines: list[str], run_id: str) -> types
         "runId": run_id,
         "line": finding.line,
         "endLine": finding.last_line,
+        "label": finding_label(finding),
     }
     if finding.suggestion is not None:
         data["suggestion"] = finding.suggestion
+    message = f"{finding.message} ({by})" if (by := finding.reported_by) else finding.message
+    if cached:
+        data["cached"] = True
+        message += CACHED_MARK
     return types.Diagnostic(
         range=types.Range(
             start=types.Position(line=finding.line - 1, character=0),
@@ -79,9 +91,19 @@ def finding_diagnostic(finding: Finding, lines: list[str], run_id: str) -> types
         severity=_SEVERITY[finding.severity],
         code=finding.code,
         source=SOURCE,
-        message=f"{finding.message} ({by})" if (by := finding.reported_by) else finding.message,
+        message=message,
         data=data,
     )
+
+
+def finding_label(finding: Finding, width: int = 40) -> str:
+    """What names a finding in a short title: its code, or its message's start."""
+    if finding.code:
+        return finding.code
+    message = " ".join(finding.message.split())
+    if len(message) <= width:
+        return message
+    return message[:width].rsplit(" ", 1)[0].rstrip(" ,.;:") + "…"
 
 
 def uri_to_path(uri: str) -> str | None:

@@ -1,18 +1,21 @@
 """Review findings as diagnostics that follow the code they talk about.
 
 Each diagnostic remembers the text of the lines it points at. When the user edits the
-document, diagnostics below or above the edit move with their lines; a diagnostic whose lines
-were edited is dropped, never left pointing at the wrong code.
+document (or agentls applies an edit), diagnostics below or above the edit move with their
+lines; a diagnostic whose lines were edited or rewritten is dropped, never left pointing at the
+wrong code. A review replaces only what its own reviewers said before about the lines it
+reviewed: other agents' findings, and findings outside those lines, stay.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from lsprotocol import types
 
 from agentls.lines import lsp_lines
-from agentls.orchestration.results import Finding
+from agentls.orchestration.results import Finding, LineRange
 from agentls.server.convert import finding_diagnostic
 from agentls.server.rebase import LineMap
 
@@ -22,6 +25,8 @@ class _Entry:
     diagnostic: types.Diagnostic
     start: int  # 0-based first line
     end: int  # 0-based, exclusive
+    agents: frozenset[str] = frozenset()
+    """The reviewers that reported it (empty: unknown)."""
 
 
 @dataclass
@@ -30,13 +35,33 @@ class DiagnosticStore:
     texts: dict[str, str] = field(default_factory=dict)
     """The text each uri's entries refer to."""
 
-    def replace(self, uri: str, findings: list[Finding], text: str, run_id: str) -> None:
-        entries = []
+    def replace(
+        self,
+        uri: str,
+        findings: list[Finding],
+        text: str,
+        run_id: str,
+        reviewers: Collection[str] | None = None,
+        reviewed: LineRange | None = None,
+        cached: Collection[str] = (),
+    ) -> None:
+        """Show ``findings`` on ``uri``, whose text is ``text``. They replace the findings
+        ``reviewers`` reported before on the ``reviewed`` lines (None: the whole file); with
+        no ``reviewers``, every finding of ``uri``. ``cached``: the reviewers whose answer
+        came from the cache; the findings only they reported say so."""
+        self.follow_edit(uri, text)
+        kept = [
+            entry
+            for entry in self.entries.get(uri, [])
+            if not _superseded(entry, reviewers, reviewed)
+        ]
         lines = lsp_lines(text)
         for finding in findings:
-            diagnostic = finding_diagnostic(finding, lines, run_id)
-            entries.append(_Entry(diagnostic, finding.line - 1, finding.last_line))
-        self.entries[uri] = entries
+            agents = frozenset(finding.agents or ([finding.agent] if finding.agent else []))
+            from_cache = bool(agents) and agents.issubset(cached)
+            diagnostic = finding_diagnostic(finding, lines, run_id, from_cache)
+            kept.append(_Entry(diagnostic, finding.line - 1, finding.last_line, agents))
+        self.entries[uri] = sorted(kept, key=lambda entry: entry.start)
         self.texts[uri] = text
 
     def diagnostics(self, uri: str) -> list[types.Diagnostic]:
@@ -62,7 +87,7 @@ class DiagnosticStore:
         lines = lsp_lines(text)
         kept = []
         for entry in entries:
-            if mapping.changed(entry.start, entry.end):
+            if mapping.rewritten(entry.start, entry.end):
                 continue
             start = mapping.position(entry.start)
             shift = start - entry.start
@@ -79,6 +104,18 @@ class DiagnosticStore:
         return changed
 
 
+def _superseded(
+    entry: _Entry, reviewers: Collection[str] | None, reviewed: LineRange | None
+) -> bool:
+    """Whether a new review by ``reviewers`` of lines ``reviewed`` replaces ``entry``: one of
+    them reported it (or nobody knows who did), and it touches those lines."""
+    if reviewers is None:
+        return True
+    if entry.agents and entry.agents.isdisjoint(reviewers):
+        return False
+    return reviewed is None or (entry.start < reviewed.end and entry.end > reviewed.start - 1)
+
+
 def _moved(entry: _Entry, shift: int) -> _Entry:
     old = entry.diagnostic.range
     moved = types.Range(
@@ -93,7 +130,7 @@ def _moved(entry: _Entry, shift: int) -> _Entry:
         source=entry.diagnostic.source,
         data=_shift_data(entry.diagnostic.data, shift),
     )
-    return _Entry(diagnostic, entry.start + shift, entry.end + shift)
+    return _Entry(diagnostic, entry.start + shift, entry.end + shift, entry.agents)
 
 
 def _shift_data(data: object, shift: int) -> object:

@@ -34,6 +34,20 @@ class LineMap:
                 return True
         return False
 
+    def rewritten(self, start: int, end: int) -> bool:
+        """Whether lines [start, end) were changed, or were kept only because a rewrite of
+        the code around them repeats them: unchanged lines with a change on each side, each
+        change longer than they are (a blank line or a ``return x`` inside a rewritten
+        function). Two small edits around a line leave it kept."""
+        if self.changed(start, end):
+            return True
+        for index, (tag, i1, i2, _j1, _j2) in enumerate(self.opcodes):
+            if tag == "equal" and i1 <= start and end <= i2:
+                return 0 < index < len(self.opcodes) - 1 and all(
+                    i2 - i1 < _length(self.opcodes[side]) for side in (index - 1, index + 1)
+                )
+        return False
+
     def position(self, line: int) -> int:
         """Where 0-based line ``line`` of ``before`` (or the end, ``len``) now starts."""
         for tag, i1, i2, j1, _j2 in self.opcodes:
@@ -42,6 +56,12 @@ class LineMap:
             if line < i1:
                 return j1
         return self.opcodes[-1][4] if self.opcodes else line
+
+
+def _length(opcode: tuple[str, int, int, int, int]) -> int:
+    """How many lines a change spans, before or after it (whichever is more)."""
+    _tag, i1, i2, j1, j2 = opcode
+    return max(i2 - i1, j2 - j1)
 
 
 def rebase(base: str, current: str, edits: list[ProposedEdit]) -> list[ProposedEdit] | None:

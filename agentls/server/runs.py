@@ -13,16 +13,16 @@ import uuid
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from lsprotocol import types
 from pygls.capabilities import get_capability
 
 from agentls import textfile
 from agentls.errors import AgentlsError, TaskInputError
-from agentls.lines import line_count
-from agentls.orchestration.config import AgentlsConfig, Settings, StepConfig, WorkflowConfig
-from agentls.orchestration.conversation import follow_up
+from agentls.lines import line_count, to_lf
+from agentls.orchestration.config import AgentlsConfig, Settings
+from agentls.orchestration.conversation import follow_up, followable, proposal
 from agentls.orchestration.events import (
     AgentOutput,
     Event,
@@ -32,8 +32,10 @@ from agentls.orchestration.events import (
     StepStarted,
 )
 from agentls.orchestration.history import History, workspace_state_dir
+from agentls.orchestration.quick_tasks import with_task_workflow
 from agentls.orchestration.report import workflow_markdown
 from agentls.orchestration.results import LineRange, TaskKind, WorkflowResult
+from agentls.orchestration.targets import expand
 from agentls.orchestration.tasks import record_refused
 from agentls.orchestration.workflow import CancelToken, WorkflowEngine, WorkflowRequest
 from agentls.redaction import redact, redact_value
@@ -44,6 +46,9 @@ from agentls.state import write_private
 if TYPE_CHECKING:
     from agentls.server.language_server import AgentlsServer
 
+Delivery = Literal["applied", "refused", "nothing"]
+"""What became of a run's edits sent to the editor ("nothing": no edit was left to send)."""
+
 
 @dataclass
 class ServerRun:
@@ -51,6 +56,8 @@ class ServerRun:
     title: str
     uri: str
     folder: Path
+    selection: LineRange | None = None
+    """The lines of ``uri`` the run was asked about (None: the whole file)."""
     cancel: CancelToken = field(default_factory=CancelToken)
     task: asyncio.Task[None] | None = None
     progress_token: str | None = None
@@ -61,6 +68,8 @@ class ServerRun:
     """What happened to the edits (applied, refused, conflicts)."""
     told: bool = False
     """Whether a message already told the user how the run ended."""
+    recorded: bool = False
+    """Whether the history has the run (a run refused before it started has none)."""
 
 
 @dataclass(frozen=True)
@@ -70,46 +79,91 @@ class RunTarget:
     instruction: str | None
     editor_diagnostics: tuple[str, ...] = ()
     """Other tools' diagnostics in the selection, as lines of text for the prompt."""
+    changed: str | None = None
+    """Run on what changed since this revision (``targets.changed_files``) instead."""
+
+    @property
+    def many(self) -> bool:
+        """Whether it names several files: what changed, or a folder (``uri``)."""
+        path = uri_to_path(self.uri)
+        return self.changed is not None or (path is not None and Path(path).is_dir())
+
+
+@dataclass(frozen=True)
+class RunOrigin:
+    """What a run was started as, to start it again (``agentls.rerun``)."""
+
+    target: RunTarget
+    workflow: str
+    quick_task: tuple[TaskKind, str] | None = None
+    """The task and agent of a quick task (then ``workflow`` is its one-step workflow)."""
 
 
 class RunManager:
     def __init__(self, server: AgentlsServer) -> None:
         self.server = server
         self.runs: dict[str, ServerRun] = {}
+        self.origins: dict[str, RunOrigin] = {}
 
     # -- starting ------------------------------------------------------------------------
 
-    def start_workflow(self, target: RunTarget, workflow: str | None) -> str:
+    def start_workflow(
+        self, target: RunTarget, workflow: str | None, use_cache: bool = True
+    ) -> str:
+        """``use_cache``: False runs every agent, even when a cached answer exists."""
         folder, config = self._folder_config(target.uri)
         name = workflow or config.settings.default_workflow
         if name not in config.workflows:
             raise TaskInputError(
                 f"no workflow named {name!r}; known: {', '.join(config.workflows)}"
             )
-        return self._start(target, folder, config, name, f"agentls: {name}")
+        run_id = self._start(target, folder, config, name, f"agentls: {name}", use_cache=use_cache)
+        self.origins[run_id] = RunOrigin(target, name)
+        return run_id
 
-    def start_task(self, target: RunTarget, agent: str | None, task: TaskKind) -> str:
+    def start_task(
+        self, target: RunTarget, agent: str | None, task: TaskKind, use_cache: bool = True
+    ) -> str:
         folder, config = self._folder_config(target.uri)
         agent = agent or config.settings.task_agents.get(task)
         if agent is None or agent not in config.agents:
-            raise TaskInputError(f"no agent named {agent!r}; see agentls.listAgents")
-        name = f"{task.value} ({agent})"
-        single = WorkflowConfig(
-            description=f"{agent} {task.value}", steps=[StepConfig(agent=agent, task=task)]
+            raise TaskInputError(
+                f"no agent named {agent!r}; configured agents: {', '.join(config.agents)}"
+            )
+        config, name = with_task_workflow(config, task, agent)
+        title = f"agentls: {task.value} with {agent}"
+        run_id = self._start(
+            target, folder, config, name, title, quick_task=(task, agent), use_cache=use_cache
         )
-        config = config.model_copy(update={"workflows": {**config.workflows, name: single}})
-        return self._start(target, folder, config, name, f"agentls: {task.value} with {agent}")
+        self.origins[run_id] = RunOrigin(target, name, (task, agent))
+        return run_id
+
+    def rerun(self, run_id: str, use_cache: bool = True) -> str:
+        """The run ``run_id`` (its workflow or task, on its target) as a new run."""
+        origin = self.origins.get(run_id)
+        if origin is None:
+            raise TaskInputError(f"no run {run_id!r} in this session")
+        if origin.quick_task is not None:
+            task, agent = origin.quick_task
+            return self.start_task(origin.target, agent, task, use_cache)
+        return self.start_workflow(origin.target, origin.workflow, use_cache)
 
     def follow_up(self, run_id: str, message: str) -> str:
         previous = self.runs.get(run_id)
         if previous is None:
             raise TaskInputError(f"no run {run_id!r} in this session")
+        if previous.status == "running":
+            raise TaskInputError(f"run {run_id} is still going; follow up once it ends")
+        if not previous.recorded:
+            raise TaskInputError(f"run {run_id} never started, so it has no conversation to go on")
         config = self.server.session.config(previous.folder)
         run = ServerRun(
             run_id=run_id,
-            title=f"{previous.title} (follow-up)",
+            title=previous.title.removesuffix(" (follow-up)") + " (follow-up)",
             uri=previous.uri,
             folder=previous.folder,
+            selection=previous.selection,
+            recorded=True,
         )
         self.runs.pop(run_id)  # to the end: the newest result is the last one forgotten
         self.runs[run_id] = run
@@ -119,14 +173,24 @@ class RunManager:
         async def work() -> WorkflowResult:
             history = History(previous.folder)
             done = await follow_up(engine, history, run_id, message, run.cancel, buffers)
+            run.recorded = True
             return done.result
 
         run.task = asyncio.ensure_future(self._drive(run, bus, work()))
         return run_id
 
     def _start(
-        self, target: RunTarget, folder: Path, config: AgentlsConfig, name: str, title: str
+        self,
+        target: RunTarget,
+        folder: Path,
+        config: AgentlsConfig,
+        name: str,
+        title: str,
+        quick_task: tuple[TaskKind, str] | None = None,
+        use_cache: bool = True,
     ) -> str:
+        if target.many:
+            return self._start_many(target, folder, config, name, title, quick_task, use_cache)
         document = self.server.workspace.get_text_document(target.uri)
         if document.version is None:
             raise TaskInputError(
@@ -142,7 +206,9 @@ class RunManager:
         if textfile.looks_binary(document.source):  # refused before a run starts (a warning)
             raise textfile.BinaryFileError(_display(folder, path))
         run_id = uuid.uuid4().hex[:12]
-        run = ServerRun(run_id=run_id, title=title, uri=target.uri, folder=folder)
+        run = ServerRun(
+            run_id=run_id, title=title, uri=target.uri, folder=folder, selection=target.selection
+        )
         self.runs[run_id] = run
         request = WorkflowRequest(
             workflow=name,
@@ -153,14 +219,58 @@ class RunManager:
             buffers=self._buffers(folder),
             context=self._context(folder, path, target),
         )
-        engine, bus = self._engine(folder, config)
+        engine, bus = self._engine(folder, config, use_cache)
 
         async def work() -> WorkflowResult:
             result = await engine.run(request, run.cancel, run_id=run_id)
             relative = str(Path(path).relative_to(folder))
-            History(folder).record_run(result, relative, target.selection, target.instruction)
+            History(folder).record_run(
+                result, relative, target.selection, target.instruction, quick_task
+            )
+            run.recorded = True
             return result
 
+        run.task = asyncio.ensure_future(self._drive(run, bus, work()))
+        return run_id
+
+    def _start_many(
+        self,
+        target: RunTarget,
+        folder: Path,
+        config: AgentlsConfig,
+        name: str,
+        title: str,
+        quick_task: tuple[TaskKind, str] | None,
+        use_cache: bool,
+    ) -> str:
+        """A run on a folder's files or on what changed (``targets``), the editor's unsaved
+        texts included."""
+        if target.selection is not None:
+            raise TaskInputError("a line range needs a single file; run on the file instead")
+        where = uri_to_path(target.uri)
+        assert where is not None
+        given = [where] if target.changed is None else []
+        run_id = uuid.uuid4().hex[:12]
+        run = ServerRun(run_id=run_id, title=title, uri=target.uri, folder=folder)
+        engine, bus = self._engine(folder, config, use_cache)
+        buffers = self._buffers(folder)
+
+        async def work() -> WorkflowResult:
+            files = await expand(folder, given, target.changed, cwd=folder)
+            request = WorkflowRequest(
+                workflow=name,
+                workspace=folder,
+                path=files[0],
+                more_paths=tuple(files[1:]),
+                instruction=target.instruction,
+                buffers=buffers,
+            )
+            result = await engine.run(request, run.cancel, run_id=run_id)
+            History(folder).record_run(result, files[0], None, target.instruction, quick_task)
+            run.recorded = True
+            return result
+
+        self.runs[run_id] = run
         run.task = asyncio.ensure_future(self._drive(run, bus, work()))
         return run_id
 
@@ -168,18 +278,23 @@ class RunManager:
         folder = self.server.session.folder_for(self.server.workspace, uri)
         return folder, self.server.session.config(folder)
 
-    def _engine(self, folder: Path, config: AgentlsConfig) -> tuple[WorkflowEngine, EventBus]:
+    def _engine(
+        self, folder: Path, config: AgentlsConfig, use_cache: bool = True
+    ) -> tuple[WorkflowEngine, EventBus]:
         bus = EventBus()
         runtime = self.server.session.runtime(folder)
+        if not use_cache:
+            runtime = runtime.fresh()
         return WorkflowEngine(config, bus, runtime=runtime), bus
 
     def _buffers(self, folder: Path) -> dict[str, str]:
-        """The editor's text of every open document in ``folder``, saved or not."""
+        """The editor's text of every open document in ``folder``, saved or not, with
+        ``\n`` line endings as agentls holds texts (edits go back in the document's own)."""
         buffers = {}
         for document in list(self.server.workspace.text_documents.values()):
             path = uri_to_path(document.uri)
             if path and Path(path).is_relative_to(folder):
-                buffers[str(Path(path).relative_to(folder))] = document.source
+                buffers[str(Path(path).relative_to(folder))] = to_lf(document.source)
         return buffers
 
     def _context(self, folder: Path, path: str, target: RunTarget) -> str | None:
@@ -245,48 +360,69 @@ class RunManager:
             self._tell(run, types.MessageType.Error, f"agentls: {result.summary}")
         elif result.status == "cancelled":
             run.note = "nothing applied"
+        if run.note:
+            self._write_report(run, result)  # with what became of the edits
         progress.end(_end_message(result, run.note))
 
     def _publish(self, run: ServerRun, result: WorkflowResult) -> None:
         by_path: dict[str, list[Any]] = {}
-        reviewed = any(s.task is TaskKind.REVIEW and s.status == "ok" for s in result.steps)
-        if not reviewed:
+        reviewers = {
+            s.agent for s in result.steps if s.task is TaskKind.REVIEW and s.status == "ok"
+        }
+        if not reviewers:
             return
         for finding in result.findings:
             by_path.setdefault(finding.path, []).append(finding)
         target = uri_to_path(run.uri)
-        if target is not None:
-            by_path.setdefault(str(Path(target).relative_to(run.folder)), [])
+        for path in result.files:  # a reviewed file without findings has none left
+            by_path.setdefault(path, [])
         for path, findings in by_path.items():
             full = run.folder / path
             uri = run.uri if str(full) == target else path_to_uri(str(full))
             document = self.server.workspace.get_text_document(uri)
-            self.server.session.diagnostics.replace(uri, findings, document.source, run.run_id)
+            reviewed = run.selection if uri == run.uri else None
+            self.server.session.diagnostics.replace(
+                uri,
+                findings,
+                document.source,
+                run.run_id,
+                reviewers,
+                reviewed,
+                cached=result.cached_reviewers,
+            )
             self.server.publish(uri)
 
     async def _deliver(self, run: ServerRun, result: WorkflowResult) -> None:
         mode = self.server.session.settings.apply_mode
-        support = self.server.edit_support()
-        if mode == "preview" and not support.change_annotations:
+        if mode == "preview" and not self.server.edit_support().change_annotations:
             mode = "ask"
-        if mode == "ask":
-            choice = await self.server.ask(
-                f"{run.title} proposes changes to {len({e.path for e in result.edits})} "
-                "file(s). Apply them?",
-                ["Apply", "Show report", "Discard"],
-            )
-            if choice == "Show report" and run.report_uri:
-                await self.server.show_document(run.report_uri)
-            if choice != "Apply":
-                run.note = "not applied; the proposal stays in the run's report"
-                return
+        if mode == "ask" and not await self._confirmed(run, result):
+            run.note = f"not applied; {_apply_later(run.run_id)}"
+            return
+        if await self._send(run, result, preview=mode == "preview") == "refused":
+            self._warn_without_progress(run)
+
+    async def _confirmed(self, run: ServerRun, result: WorkflowResult) -> bool:
+        """Whether the user wants the edits (applyMode "ask"); after Show report, asked again."""
+        question = (
+            f"{run.title} proposes changes to {len({e.path for e in result.edits})} "
+            "file(s). Apply them?"
+        )
+        choice = await self.server.ask(question, ["Apply", "Show report", "Discard"])
+        if choice == "Show report" and run.report_uri:
+            await self.server.show_document(run.report_uri)
+            choice = await self.server.ask(question, ["Apply", "Discard"])
+        return choice == "Apply"
+
+    async def _send(self, run: ServerRun, result: WorkflowResult, preview: bool) -> Delivery:
+        """Send the edits to the editor as one edit; ``run.note`` says what became of them."""
         runtime = self.server.session.runtime(run.folder)
         built = build_workspace_edit(
             result,
             run.folder,
             lambda path: self._open_document(run.folder, path),
-            support,
-            needs_confirmation=mode == "preview",
+            self.server.edit_support(),
+            needs_confirmation=preview,
             protected=runtime.config.settings.protected_paths,
         )
         record_refused(runtime, run.run_id, built.refused)
@@ -298,24 +434,30 @@ class RunManager:
                 files=built.conflicts,
             )
             run.note = (
-                f"not applied: {', '.join(built.conflicts)} changed where the agents worked "
-                "while they ran; your text is untouched (agentls.showRun has the proposal)"
+                f"not applied: {', '.join(built.conflicts)} changed where the agents worked; "
+                "your text is untouched and the proposal stays in the run's report"
             )
-            self._tell(run, types.MessageType.Warning, f"{run.title}: {run.note}")
-            return
+            return "refused"
         if built.edit is None:
             run.note = "nothing to apply"
-            return
+            return "nothing"
         applied = await self.server.apply_edit(built.edit, run.title)
-        if applied.applied:
-            runtime.record("edits_applied", run_id=run.run_id, files=built.files, via="lsp")
-            run.note = f"applied to {', '.join(built.files)}"
-            if built.skipped:
-                run.note += f" (skipped: {', '.join(built.skipped)})"
-        else:
-            reason = applied.failure_reason or "the editor did not apply it"
-            runtime.record("refused", run_id=run.run_id, reason=f"editor: {reason}")
-            run.note = f"not applied: {reason}; the proposal stays in agentls.showRun"
+        if not applied.applied:
+            # VS Code gives no reason when the user discards its refactor preview.
+            reason = applied.failure_reason
+            runtime.record("refused", run_id=run.run_id, reason=f"editor: {reason or 'declined'}")
+            run.note = f"not applied{f': {reason}' if reason else ''}; {_apply_later(run.run_id)}"
+            return "refused"
+        runtime.record("edits_applied", run_id=run.run_id, files=built.files, via="lsp")
+        run.note = f"applied to {', '.join(built.files)}"
+        if built.skipped:
+            run.note += f" (skipped: {', '.join(built.skipped)})"
+        return "applied"
+
+    def _warn_without_progress(self, run: ServerRun) -> None:
+        """Tell ``run.note`` as a warning, unless the run's progress is going: its end message
+        says it then (once: the editor shows that)."""
+        if run.progress_token is None:
             self._tell(run, types.MessageType.Warning, f"{run.title}: {run.note}")
 
     def _tell(self, run: ServerRun, kind: types.MessageType, message: str) -> None:
@@ -393,8 +535,79 @@ class RunManager:
                 "markdown": markdown,
                 "reportUri": run.report_uri,
                 "note": run.note,
+                "applicable": result is not None and self._applicable(run, result),
             }
         )
+
+    def list_runs(self) -> list[dict[str, Any]]:
+        """This session's runs, the newest first, with what can be done with each."""
+        listed = []
+        for run in reversed(list(self.runs.values())):
+            result = None if run.status == "running" else self._result(run)
+            listed.append(
+                {
+                    "runId": run.run_id,
+                    "title": run.title,
+                    "status": run.status,
+                    "note": run.note,
+                    "uri": run.uri,
+                    "followable": self._followable(run),
+                    "applicable": result is not None and self._applicable(run, result),
+                }
+            )
+        return redact_value(listed)
+
+    def _followable(self, run: ServerRun) -> bool:
+        if run.status == "running" or not run.recorded:
+            return False
+        try:
+            info = History(run.folder).run(run.run_id)
+        except AgentlsError:
+            return False
+        return followable(self.server.session.config(run.folder), info)
+
+    def _applicable(self, run: ServerRun, result: WorkflowResult) -> bool:
+        """Whether the run proposes edits that its files do not hold yet."""
+        return (
+            run.status != "running"
+            and result.status in ("ok", "partial")
+            and bool(result.edits)
+            and not self._holds(run, proposal(result))
+        )
+
+    def _holds(self, run: ServerRun, texts: Mapping[str, str | None]) -> bool:
+        """Whether every file has its text of ``texts`` (in the editor, else on disk)."""
+        for path, text in texts.items():
+            document = self._open_document(run.folder, path)
+            if document is not None:
+                current: str | None = document.text
+            else:
+                try:
+                    current = textfile.read_text(run.folder / path, path)
+                except (OSError, AgentlsError):
+                    return False
+            if current != text:
+                return False
+        return True
+
+    async def apply_run(self, run_id: str) -> dict[str, Any]:
+        """Apply a finished run's proposal that was not applied (declined, discarded in a
+        preview, refused), without running the agents again."""
+        run = self.runs.get(run_id)
+        if run is None:
+            raise TaskInputError(f"no run {run_id!r} in this session")
+        if run.status == "running":
+            raise TaskInputError(f"run {run_id} is still going; apply it once it ends")
+        result = self._result(run)
+        if result is None or result.status not in ("ok", "partial") or not result.edits:
+            raise TaskInputError(f"run {run_id} has no changes to apply")
+        if self._holds(run, proposal(result)):
+            raise TaskInputError(f"run {run_id} is applied already")
+        delivered = await self._send(run, result, preview=False)
+        self._write_report(run, result)
+        if delivered != "applied":
+            raise TaskInputError(f"{run.title}: {run.note}")
+        return {"applied": True, "note": run.note}
 
 
 class _Progress:
@@ -450,7 +663,8 @@ class _Progress:
         elif isinstance(event, AgentOutput):
             message = f"{self.step}: {event.line[:120]}"
         elif isinstance(event, StepFinished):
-            message = f"{event.step}: {event.status}"
+            cached = event.result is not None and event.result.cached
+            message = f"{event.step}: {event.status}" + (" (cached)" if cached else "")
         elif isinstance(event, IterationFinished):
             message = f"iteration {event.iteration} done, {event.findings} findings open"
         if message is not None:
@@ -479,5 +693,17 @@ def _refused_message(title: str, result: WorkflowResult) -> str:
     return f"{title}: " + "; ".join(str(r) for r in result.refused)
 
 
+def _apply_later(run_id: str) -> str:
+    return (
+        f"Apply run (in a terminal: `agentls apply {run_id}`) applies it while its files are "
+        "unchanged"
+    )
+
+
 def _end_message(result: WorkflowResult, note: str) -> str:
-    return result.summary + (f"; {note}" if note else "")
+    return result.summary + _cached_note(result) + (f"; {note}" if note else "")
+
+
+def _cached_note(result: WorkflowResult) -> str:
+    agents = sorted({record.agent for record in result.cached_steps})
+    return f"; cached answer of {', '.join(agents)}" if agents else ""

@@ -4,6 +4,14 @@ Edits were computed against each file's text when the run started. An open docum
 user changed since gets the edits moved onto its new text when no change overlaps them, and
 otherwise nothing is applied at all: the user's keystrokes win and the proposal stays in the
 run's report.
+
+A preview (applyMode "preview") is for VS Code's refactor preview, which opens when any change
+of an edit needs confirmation, and shows each change that needs it unticked (its bulk edit
+preview starts with ``checked.updateChecked(edit, !edit.metadata?.needsConfirmation)``), so
+Apply would apply nothing. The changes themselves are therefore annotated without needing
+confirmation, and one no-op change that needs it opens the preview: a "soft" create
+(``ignoreIfExists``) of a file that exists, which the preview leaves out of its list and
+Apply leaves out of the edit.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from agentls.server.convert import path_to_uri, text_edit
 from agentls.server.rebase import rebase
 
 ANNOTATION_ID = "agentls"
+CONFIRM_ID = "agentls-preview"
 
 
 @dataclass(frozen=True)
@@ -110,21 +119,45 @@ def build_workspace_edit(
     if built.conflicts or not built.files:
         return built
     if support.document_changes:
-        built.edit = types.WorkspaceEdit(
-            document_changes=document_changes,
-            change_annotations={
+        annotations = None
+        if annotation:
+            opener = _preview_opener(workspace, built.files, support)
+            annotations = {
                 ANNOTATION_ID: types.ChangeAnnotation(
                     label=f"agentls: {result.workflow}",
-                    needs_confirmation=True,
+                    needs_confirmation=opener is None,
                     description=result.summary,
                 )
             }
-            if annotation
-            else None,
+            if opener is not None:
+                document_changes.insert(0, opener)
+                annotations[CONFIRM_ID] = types.ChangeAnnotation(
+                    label="agentls: preview", needs_confirmation=True
+                )
+        built.edit = types.WorkspaceEdit(
+            document_changes=document_changes, change_annotations=annotations
         )
     else:
         built.edit = types.WorkspaceEdit(changes=changes)
     return built
+
+
+def _preview_opener(
+    workspace: Path, files: list[str], support: ClientEditSupport
+) -> types.CreateFile | None:
+    """The no-op change that opens the preview with every change ticked (see the module's
+    docstring), or None when the client cannot take it: then every change needs
+    confirmation."""
+    if "create" not in support.resource_operations:
+        return None
+    existing = next((path for path in files if (workspace / path).is_file()), None)
+    if existing is None:
+        return None
+    return types.CreateFile(
+        uri=path_to_uri(str(workspace / existing)),
+        options=types.CreateFileOptions(ignore_if_exists=True),
+        annotation_id=CONFIRM_ID,
+    )
 
 
 def _text_edit(

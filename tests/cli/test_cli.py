@@ -58,6 +58,7 @@ def test_exec_json_against_each_fake(
         "session_id",
         "usage",
         "duration_s",
+        "cached",
         "error",
     }
     assert (result["agent"], result["task"], result["status"]) == (agent, "review", "ok")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -269,3 +270,37 @@ def test_an_interrupted_follow_up_is_recorded_as_its_turn(
     assert cli.returncode == 130, stderr
     [run] = history(one_step)
     assert (run["status"], run["state"], run["turns"]) == ("cancelled", "interrupted", 2)
+
+
+def test_a_run_interrupted_in_the_shell_is_in_the_history_as_interrupted(
+    one_step: Path, scenario: Scenario, fake_log: FakeLog
+) -> None:
+    scenario("ok", reply=f"```python\n{NEW_MEAN}```", delay_s=120)
+    shell = subprocess.Popen(
+        [sys.executable, "-m", "agentls", "shell", "calc.py:5-6", "--workflow", "one"],
+        cwd=one_step,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert shell.stdin is not None
+    shell.stdin.write("handle empty lists\n")
+    shell.stdin.flush()
+    stderr = interrupt_then(shell, fake_log, "/quit\n")
+    assert shell.returncode == 0, stderr
+    assert "interrupted; the agents were stopped" in stderr and "Traceback" not in stderr
+    [run] = history(one_step)
+    assert (run["status"], run["state"], run["turns"]) == ("cancelled", "interrupted", 1)
+
+
+def interrupt_then(shell: subprocess.Popen[str], fake_log: FakeLog, line: str) -> str:
+    """Ctrl-C once the shell's agent started, then ``line``; the shell's stderr."""
+    assert shell.stdin is not None
+    try:
+        wait_until(lambda: len(fake_log()) >= 1, "the agent to start", timeout_s=60)
+        shell.send_signal(signal.SIGINT)
+        _, stderr = shell.communicate(line, timeout=60)
+    finally:
+        shell.kill()
+    return stderr

@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 from typing import Any, NoReturn
 
-from fakelib import Call, Edit, emit, node_crash, read_stdin, run, usage_error
+from fakelib import Call, Edit, emit, node_crash, read_stdin, reported_version, run, usage_error
 
 VERSION = "2.1.258 (Claude Code)"
 WRITE_MODES = {"acceptEdits", "bypassPermissions"}
@@ -199,7 +199,7 @@ class Claude:
 
 def main(argv: list[str]) -> NoReturn:
     if "--version" in argv or "-v" in argv:
-        print(VERSION)
+        print(reported_version(VERSION))
         sys.exit(0)
     parser = _Parser(prog="claude", add_help=False)
     parser.add_argument("prompt", nargs="?")

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-from fakelib import Call, Edit, emit, read_stdin, run, usage_error
+from fakelib import Call, Edit, emit, read_stdin, reported_version, run, usage_error
 
 VERSION = "codex-cli 0.150.0"
 VALUE_FLAGS = {
@@ -148,7 +148,7 @@ class Codex:
 
 def main(argv: list[str]) -> NoReturn:
     if argv[:1] in (["--version"], ["-V"]):
-        print(VERSION)
+        print(reported_version(VERSION))
         sys.exit(0)
     if argv[:1] not in (["exec"], ["e"]):
         usage_error("error: this fake only knows `codex exec`", 2)

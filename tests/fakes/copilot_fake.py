@@ -9,7 +9,17 @@ import uuid
 from pathlib import Path
 from typing import Any, NoReturn
 
-from fakelib import Call, Edit, emit, node_crash, now, run, split_reply, usage_error
+from fakelib import (
+    Call,
+    Edit,
+    emit,
+    node_crash,
+    now,
+    reported_version,
+    run,
+    split_reply,
+    usage_error,
+)
 
 VERSION = "1.0.80"
 ERRORS = {
@@ -170,7 +180,7 @@ class Copilot:
 
 def main(argv: list[str]) -> NoReturn:
     if "--version" in argv or "-v" in argv:
-        print(VERSION)
+        print(reported_version(VERSION))
         sys.exit(0)
     parser = _Parser(prog="copilot", add_help=False)
     parser.add_argument("-p", "--prompt")

@@ -105,6 +105,15 @@ def load_scenario() -> Scenario:
     return Scenario(**known, path=path)
 
 
+def reported_version(default: str) -> str:
+    """What ``--version`` prints: the scenario's ``version`` (an upgraded CLI), else ``default``.
+    Read without counting a call of a ``sequence``."""
+    raw_path = os.environ.get("AGENTLS_FAKE_SCENARIO")
+    if not raw_path or not Path(raw_path).exists():
+        return default
+    return str(json.loads(Path(raw_path).read_text()).get("version") or default)
+
+
 def _bump(path: Path, suffix: str) -> int:
     """How many times this counter was read before (and count this time)."""
     counter = Path(f"{path}{suffix}")

@@ -10,7 +10,18 @@ import uuid
 from pathlib import Path
 from typing import Any, NoReturn
 
-from fakelib import Call, Edit, emit, node_crash, now, read_stdin, run, split_reply, usage_error
+from fakelib import (
+    Call,
+    Edit,
+    emit,
+    node_crash,
+    now,
+    read_stdin,
+    reported_version,
+    run,
+    split_reply,
+    usage_error,
+)
 
 VERSION = "0.56.0"
 WRITE_MODES = {"auto_edit", "yolo"}
@@ -180,7 +191,7 @@ class Gemini:
 
 def main(argv: list[str]) -> NoReturn:
     if "--version" in argv or "-v" in argv:
-        print(VERSION)
+        print(reported_version(VERSION))
         sys.exit(0)
     parser = _Parser(prog="gemini", add_help=False)
     parser.add_argument("query", nargs="?")

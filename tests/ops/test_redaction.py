@@ -163,7 +163,8 @@ def test_an_echoed_key_is_stored_and_printed_redacted(workspace: Path, scenario:
     assert done.returncode == 0, done.stderr
     assert REDACTED in done.stdout and not leaks(done.stdout)
     again = agentls("exec", "claude", "calc.py:1-2", "--task", "review", "--json", cwd=workspace)
-    assert json.loads(again.stdout) == json.loads(done.stdout)  # from the cache, still redacted
+    cached = json.loads(again.stdout)
+    assert cached == {**json.loads(done.stdout), "cached": True}  # from the cache, still redacted
 
     config = yaml.safe_load((workspace / ".agentls.yaml").read_text())
     config["workflows"] = {"one": {"steps": [{"agent": "claude", "task": "review"}]}}

@@ -91,7 +91,7 @@ async def test_a_follow_up_that_cannot_start_is_told_once(eglot: Any) -> None:
     editor.scenario("codex", code(NEW_MEAN))
     uri = editor.open("calc.py")
     answer = await editor.command("agentls.runTask", uri=uri, task="implement", agent="codex")
-    await messages_until(editor, "not applied; the proposal stays")
+    await messages_until(editor, "not applied; Apply run")
     editor.type(uri, "# mine\n" + editor.text(uri))
     await editor.command("agentls.followUp", runId=answer["runId"], message="shorter")
     await messages_until(editor, "changed since run")

@@ -8,7 +8,6 @@ import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
-from agentls.lines import lines
 from tests.server.conftest import Editor
 from tests.server.test_server import code_actions
 
@@ -39,8 +38,7 @@ async def test_a_finding_after_a_form_feed_and_its_fix_land_on_its_line(
         fix = await editor.client.code_action_resolve_async(fix)
     assert fix.edit is not None
     editor.apply(types.ApplyWorkspaceEditParams(edit=fix.edit))
-    # (the suggestion's own "\n" ends the new line: editors write it in the buffer's style)
-    assert lines(editor.text(uri)) == ["import os", "\x0c", "x = 2", "import sys"]
+    assert editor.text(uri) == text.replace("x = 1  # a\u2028b\x1c", "x = 2")  # its own endings
 
 
 async def test_ruffs_findings_after_a_form_feed_are_on_the_editors_lines(editor: Editor) -> None:
@@ -66,3 +64,26 @@ async def test_a_selection_past_the_last_line_is_refused(editor: Editor) -> None
     past = {"start": 5, "end": 5}  # line 5 of a file of 4 (str.splitlines sees 6)
     with pytest.raises(JsonRpcException, match="which has 4 lines"):
         await editor.command("agentls.runTask", uri=uri, task="review", agent="ruff", range=past)
+
+
+async def test_a_crlf_buffer_gets_only_the_changed_lines_in_its_own_endings(
+    editor: Editor,
+) -> None:
+    """An editor sends a Windows file's text with \\r\\n; the agent answers with \\n."""
+    text = "def add(a, b):\r\n    return a + b\r\n\r\n\r\ndef mean(values):\r\n    return 0\r\n"
+    (editor.workspace / "w.py").write_bytes(text.encode())
+    refined = "def add(a, b):\n    return a + b\n\n\ndef mean(values):\n    return 1\n"
+    editor.scenario("claude", f"Here:\n```python\n{refined}```\n")
+    uri = editor.open("w.py", text)
+    answer = await editor.command("agentls.runTask", uri=uri, task="refine", agent="claude")
+    params = await editor.wait_edit()
+    await editor.finished(answer["runId"])
+    if params.edit.document_changes:
+        [change] = params.edit.document_changes
+        assert isinstance(change, types.TextDocumentEdit)
+        [edit] = change.edits
+    else:
+        [edit] = (params.edit.changes or {})[uri]
+    assert (edit.range.start.line, edit.range.end.line) == (5, 6)  # line 6 only
+    assert edit.new_text == "    return 1\r\n"
+    assert editor.text(uri) == text.replace("return 0", "return 1")

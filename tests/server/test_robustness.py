@@ -24,6 +24,8 @@ COMMANDS = [
     "agentls.cancel",
     "agentls.followUp",
     "agentls.showRun",
+    "agentls.listRuns",
+    "agentls.applyRun",
     "agentls.listWorkflows",
     "agentls.clearDiagnostics",
 ]

@@ -207,7 +207,9 @@ async def test_typing_where_the_agent_worked_refuses_the_edit(editor: Editor) ->
     reports = await editor.finished(run_id)
     assert editor.edits == [] and editor.text(uri) == mine
     assert "changed where the agents worked" in (reports[-1].message or "")
-    assert any("your text is untouched" in m.message for m in editor.client.messages)
+    assert "your text is untouched" in (reports[-1].message or "")
+    told = [m for m in editor.client.messages if "your text is untouched" in m.message]
+    assert told == [], "the progress's end says it: once"
     report = await editor.command("agentls.showRun", runId=run_id)
     assert "if values else 0.0" in report["markdown"]  # the proposal is kept
 
@@ -337,7 +339,8 @@ async def test_ask_mode_asks_before_applying(editor: Editor) -> None:
     assert "if values else 0.0" in editor.text(uri)
 
 
-async def test_preview_mode_marks_edits_for_confirmation(editor: Editor) -> None:
+async def test_preview_mode_annotates_the_edits(editor: Editor) -> None:
+    """What the annotations hold: tests/server/test_follow_ups_and_apply.py."""
     editor.client.set_configuration({"applyMode": "preview"}, section="agentls")
     editor.client.workspace_did_change_configuration(
         types.DidChangeConfigurationParams(settings=None)
@@ -356,8 +359,8 @@ async def test_preview_mode_marks_edits_for_confirmation(editor: Editor) -> None
     [params] = editor.edits
     if supports_annotations:
         annotations = params.edit.change_annotations or {}
-        assert annotations["agentls"].needs_confirmation
-        [change] = params.edit.document_changes or []
+        assert annotations["agentls-preview"].needs_confirmation
+        _opener, change = params.edit.document_changes or []
         assert isinstance(change, types.TextDocumentEdit)
         assert all(isinstance(e, types.AnnotatedTextEdit) for e in change.edits)
     assert "if values else 0.0" in editor.text(uri)

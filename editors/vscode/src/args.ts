@@ -95,5 +95,6 @@ export function taskArgs(uri: string, selection: Selection | undefined, task: Ta
 export function runTitle(command: string, args: { workflow?: string; task?: string; agent?: string }): string {
   if (command === "agentls.runTask") return `agentls: ${args.task ?? "task"}${args.agent ? ` with ${args.agent}` : ""}`;
   if (command === "agentls.followUp") return "agentls: follow-up";
+  if (command === "agentls.rerun") return "agentls: run again";
   return `agentls: ${args.workflow ?? "default workflow"}`;
 }

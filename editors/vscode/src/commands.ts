@@ -10,6 +10,11 @@ export interface Executor {
   execute<T>(command: string, argument: object): Promise<T | undefined>;
 }
 
+/** The extension's output channel (the server's log). */
+export interface Output {
+  show(): void;
+}
+
 /** Shows markdown to the user (ReportView). */
 export interface MarkdownView {
   show(name: string, markdown: string): Promise<unknown>;
@@ -29,6 +34,27 @@ interface RunReport {
   markdown: string;
   reportUri: string | null;
   note: string;
+  /** Its proposed changes are not in the files yet, and Apply run can apply them. */
+  applicable?: boolean;
+}
+
+/** One of `agentls.listRuns`'s runs: the server's runs of this session, the newest first. */
+export interface ListedRun {
+  runId: string;
+  title: string;
+  status: string;
+  note: string;
+  uri: string;
+  /** A follow-up can continue it. */
+  followable: boolean;
+  /** Its proposed changes are not in the files yet. */
+  applicable: boolean;
+}
+
+function asRun(listed: ListedRun): Run {
+  const status = listed.status === "running" || listed.status === "failed" || listed.status === "cancelled"
+    ? listed.status : "done";
+  return { runId: listed.runId, title: listed.title, status, message: listed.note };
 }
 
 interface Target {
@@ -79,22 +105,29 @@ function describe(run: Run): string {
 }
 
 export class Commands {
-  constructor(private server: Executor, private book: RunBook, private view: MarkdownView) {}
+  constructor(private server: Executor, private book: RunBook, private view: MarkdownView,
+    private output: Output = { show: () => undefined }) {}
 
   /** The command id → handler table that `activate` registers. */
   handlers(): Record<string, (...args: unknown[]) => unknown> {
     return {
       "agentls.runWorkflowPick": () => this.runWorkflowPick(),
+      "agentls.runOnChanges": () => this.runOnChanges(),
+      "agentls.runOnFolder": (folder?: unknown) =>
+        this.runOnFiles(folder instanceof vscode.Uri ? folder : undefined),
       "agentls.reviewSelection": () => this.task("review"),
       "agentls.implement": () => this.implement(),
       "agentls.refine": () => this.task("refine"),
       "agentls.explain": () => this.task("explain"),
       "agentls.followUpPick": () => this.followUp(),
+      "agentls.applyRunPick": (runId?: unknown) => this.applyRun(typeof runId === "string" ? runId : undefined),
+      "agentls.rerunPick": (runId?: unknown) => this.rerun(typeof runId === "string" ? runId : undefined),
       "agentls.cancelRun": () => this.cancelRun(),
       "agentls.showAgents": () => this.showAgents(),
       "agentls.clearReview": () => this.clearReview(),
       "agentls.showReport": (runId?: unknown) => this.showReport(typeof runId === "string" ? runId : undefined),
       "agentls.showMenu": () => this.showMenu(),
+      "agentls.runMenu": () => this.runMenu(),
     };
   }
 
@@ -110,6 +143,37 @@ export class Commands {
     if (!pick) return undefined;
     const args = workflowArgs(target.uri, target.selection, { workflow: pick.label, diagnostics: target.diagnostics });
     return this.start("agentls.runWorkflow", args);
+  }
+
+  /** Run workflow… on the files changed since a revision (HEAD unless the user says). */
+  async runOnChanges(): Promise<string | undefined> {
+    const revision = await vscode.window.showInputBox({
+      title: "agentls: run a workflow on what changed",
+      prompt: "Since which revision? The files whose text differs from it, and untracked ones.",
+      value: "HEAD",
+      ignoreFocusOut: true,
+    });
+    if (!revision?.trim()) return undefined;
+    return this.runOnFiles(undefined, revision.trim());
+  }
+
+  /** Run workflow… on a folder's files (the explorer's folder, else the workspace's), or with
+   * `changed` on what changed in it. */
+  async runOnFiles(folder?: vscode.Uri, changed?: string): Promise<string | undefined> {
+    const root = folder ?? vscode.workspace.workspaceFolders?.[0]?.uri;
+    if (!root) {
+      void vscode.window.showWarningMessage("agentls: open a folder first.");
+      return undefined;
+    }
+    const uri = root.toString();
+    const workflows = await this.server.execute<Workflow[]>("agentls.listWorkflows", { uri });
+    if (!workflows) return undefined;
+    const scope = changed ? `what changed since ${changed}` : `the files of ${root.path.split("/").pop()}`;
+    const pick = await vscode.window.showQuickPick(
+      workflows.map((w) => ({ label: w.name, description: w.default ? "default" : "", detail: w.description })),
+      { title: `agentls: run a workflow on ${scope}`, placeHolder: "workflow" });
+    if (!pick) return undefined;
+    return this.start("agentls.runWorkflow", { uri, workflow: pick.label, ...(changed ? { changed } : {}) });
   }
 
   async task(task: Task, instruction?: string): Promise<string | undefined> {
@@ -149,10 +213,18 @@ export class Commands {
     return pick?.run;
   }
 
+  /** The server's runs of this session that `wanted` accepts, as runs to pick from. */
+  private async serverRuns(wanted: (run: ListedRun) => boolean): Promise<{ runs: Run[]; listed: ListedRun[] } | undefined> {
+    const listed = await this.server.execute<ListedRun[]>("agentls.listRuns", {});
+    return listed && { runs: listed.filter(wanted).map(asRun), listed };
+  }
+
   async followUp(): Promise<string | undefined> {
-    const runs = this.book.recent().filter((run) => run.status !== "running" && run.status !== "lost");
+    const answer = await this.serverRuns((run) => run.followable);
+    if (!answer) return undefined;
+    const { runs, listed } = answer;
     if (runs.length === 0) {
-      void vscode.window.showInformationMessage(this.book.running().length
+      void vscode.window.showInformationMessage(listed.some((run) => run.status === "running")
         ? "agentls: wait for the run to finish before following up on it."
         : "agentls: no finished run to follow up on yet.");
       return undefined;
@@ -168,6 +240,22 @@ export class Commands {
     return this.start("agentls.followUp", { runId: run.runId, message: message.trim() });
   }
 
+  /** Runs a run's workflow or task again on the same code, every agent asked afresh (no
+   * cached answer): `runId`'s, else the only finished run or the one picked. */
+  async rerun(runId?: string): Promise<string | undefined> {
+    let id = runId;
+    if (!id) {
+      const runs = this.book.recent().filter((run) => run.status !== "running" && run.status !== "lost");
+      if (runs.length === 0) {
+        void vscode.window.showInformationMessage("agentls: no finished run to run again yet.");
+        return undefined;
+      }
+      id = (await this.pickRun(runs, "Which run to run again without the cache?"))?.runId;
+      if (!id) return undefined;
+    }
+    return this.start("agentls.rerun", { runId: id, noCache: true });
+  }
+
   async cancelRun(): Promise<boolean> {
     const running = this.book.running();
     if (running.length === 0) {
@@ -176,6 +264,10 @@ export class Commands {
     }
     const run = await this.pickRun(running, "Which run to cancel?");
     if (!run) return false;
+    return this.cancel(run);
+  }
+
+  private async cancel(run: Run): Promise<boolean> {
     const answer = await this.server.execute<{ cancelled: boolean }>("agentls.cancel", { runId: run.runId });
     if (answer && !answer.cancelled) this.book.finished(run.runId, "it had already finished");
     return answer?.cancelled ?? false;
@@ -207,7 +299,54 @@ export class Commands {
       if (!run) return;
     }
     const report = await this.server.execute<RunReport>("agentls.showRun", { runId: run.runId });
-    if (report) await this.view.show(`run-${run.runId}`, report.markdown);
+    if (!report) return;
+    await this.view.show(`run-${run.runId}`, report.markdown);
+    // The markdown preview runs no command links (microsoft/vscode#215939): a button instead.
+    if (report.applicable) await this.offerApply(run.runId, "agentls: this run's changes are not applied.");
+  }
+
+  /** A message with an Apply button for a run whose changes are not applied. */
+  async offerApply(runId: string, message: string, ...others: string[]): Promise<string | undefined> {
+    const choice = await vscode.window.showWarningMessage(message, "Apply", ...others);
+    if (choice === "Apply") await this.applyRun(runId);
+    return choice;
+  }
+
+  /** Applies a run's proposed changes that were not applied (declined, discarded, refused)
+   * without running its agents again: `runId`'s, else the only such run or the one picked. */
+  async applyRun(runId?: string): Promise<boolean> {
+    let id = runId;
+    if (!id) {
+      const answer = await this.serverRuns((run) => run.applicable);
+      if (!answer) return false;
+      if (answer.runs.length === 0) {
+        void vscode.window.showInformationMessage("agentls: no run has changes left to apply.");
+        return false;
+      }
+      id = (await this.pickRun(answer.runs, "Which run's changes to apply?"))?.runId;
+      if (!id) return false;
+    }
+    const applied = await this.server.execute<{ applied: boolean; note: string }>("agentls.applyRun", { runId: id });
+    if (applied?.applied) vscode.window.setStatusBarMessage(`agentls: ${applied.note}`, 5000);
+    return applied?.applied ?? false;
+  }
+
+  /** The status bar item's click while runs go: what to do with them. Nothing is cancelled
+   * unless the user picks "Cancel <run>". */
+  async runMenu(): Promise<void> {
+    const running = this.book.running();
+    if (running.length === 0) return this.showMenu();
+    const items: (vscode.QuickPickItem & { act: () => unknown })[] = [
+      { label: "$(bell) Show progress", description: "the runs' notifications",
+        act: () => vscode.commands.executeCommand("notifications.showList") },
+      { label: "$(output) Show output", description: "the agentls log", act: () => this.output.show() },
+      ...running.map((run) => ({ label: `$(stop-circle) Cancel ${run.title}`, description: run.runId,
+        detail: run.message, act: () => this.cancel(run) })),
+      { label: "$(book) Open report…", act: () => this.showReport() },
+    ];
+    const going = `${running.length} run${running.length === 1 ? "" : "s"} going`;
+    const pick = await vscode.window.showQuickPick(items, { title: `agentls: ${going}`, placeHolder: "What to do?" });
+    await pick?.act();
   }
 
   async showMenu(): Promise<void> {
@@ -216,6 +355,8 @@ export class Commands {
       { label: "$(checklist) Review selection", command: "agentls.reviewSelection" },
       { label: "$(edit) Implement…", command: "agentls.implement" },
       { label: "$(comment-discussion) Follow up…", command: "agentls.followUpPick" },
+      { label: "$(refresh) Run again without the cache…", command: "agentls.rerunPick" },
+      { label: "$(check) Apply run…", command: "agentls.applyRunPick" },
       { label: "$(output) Show run report", command: "agentls.showReport" },
       { label: "$(hubot) Show agents", command: "agentls.showAgents" },
       { label: "$(clear-all) Clear review diagnostics", command: "agentls.clearReview" },

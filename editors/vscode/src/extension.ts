@@ -29,7 +29,7 @@ import {
   SETTINGS_ACTION,
 } from "./settings";
 
-const RUN_COMMANDS = new Set(["agentls.runWorkflow", "agentls.runTask", "agentls.followUp"]);
+const RUN_COMMANDS = new Set(["agentls.runWorkflow", "agentls.runTask", "agentls.followUp", "agentls.rerun"]);
 
 function isExecutable(file: string): boolean {
   try {
@@ -157,6 +157,10 @@ class Server implements Executor {
     await this.start();
   }
 
+  showOutput(): void {
+    this.output.show(true);
+  }
+
   async execute<T>(command: string, argument: object): Promise<T | undefined> {
     const client = this.client;
     if (!client || !client.isRunning()) {
@@ -201,7 +205,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     status.command = shown.command;
   };
   book.onChange(refresh);
-  const commands = new Commands({ execute: (c, a) => server!.execute(c, a) }, book, view);
+  const commands = new Commands({ execute: (c, a) => server!.execute(c, a) }, book, view,
+    { show: () => server?.showOutput() });
   const onRunEnd = (run: Run) => {
     if (run.status !== "done") return; // failures are shown by the server; cancels by the user
     if (run.task === "explain") {
@@ -209,7 +214,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       return;
     }
     // The summary names the workflow: "default: ok, 1 iteration, 0 findings, 1 file changed; …"
-    void vscode.window.showInformationMessage(`agentls: ${run.message}`, "Show report").then((choice) => {
+    const message = `agentls: ${run.message}`;
+    if (/\bnot applied\b/.test(run.message)) {
+      void commands.offerApply(run.runId, message, "Show report").then((choice) => {
+        if (choice === "Show report") void commands.showReport(run.runId);
+      });
+      return;
+    }
+    void vscode.window.showInformationMessage(message, "Show report").then((choice) => {
       if (choice) void commands.showReport(run.runId);
     });
   };

@@ -165,8 +165,8 @@ export class RunBook {
     const lines = running.map((run) => `${run.title}: ${run.message}`);
     return {
       text: `$(sync~spin) agentls: ${running.length}`,
-      tooltip: `${running.length} agentls run${running.length === 1 ? "" : "s"} going (click to cancel one)\n${lines.join("\n")}`,
-      command: "agentls.cancelRun",
+      tooltip: `${running.length} agentls run${running.length === 1 ? "" : "s"} going (click for progress, output, cancel, report)\n${lines.join("\n")}`,
+      command: "agentls.runMenu",
     };
   }
 }

@@ -49,4 +49,5 @@ test("run titles until the server names the run", () => {
   assert.equal(runTitle("agentls.runTask", { task: "explain" }), "agentls: explain");
   assert.equal(runTitle("agentls.runWorkflow", { workflow: "thorough" }), "agentls: thorough");
   assert.equal(runTitle("agentls.runWorkflow", {}), "agentls: default workflow");
+  assert.equal(runTitle("agentls.rerun", {}), "agentls: run again");
 });

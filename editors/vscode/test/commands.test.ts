@@ -91,15 +91,78 @@ test("Cancel run cancels the only run, or the one picked", async () => {
   assert.equal(fake.quickPicks[0].items[0].description, "bbb (latest)");
 });
 
-test("Follow up… continues the last finished run with the message", async () => {
-  const { sent, book, commands } = setUp({ "agentls.followUp": { runId: "aaa" } });
+test("the runs' menu cancels nothing by itself: each choice does what it names", async () => {
+  const { sent, book, commands } = setUp({ "agentls.cancel": { cancelled: true } });
+  book.started("aaa", "agentls: review with gemini");
+  book.started("bbb", "agentls: implement with codex");
+  fake.quickPickAnswers.push(undefined); // dismissed
+  await commands.runMenu();
+  assert.deepEqual(fake.quickPicks[0].items.map((i: { label: string }) => i.label), [
+    "$(bell) Show progress",
+    "$(output) Show output",
+    "$(stop-circle) Cancel agentls: implement with codex",
+    "$(stop-circle) Cancel agentls: review with gemini",
+    "$(book) Open report…",
+  ]);
+  assert.equal(fake.quickPicks[0].options.title, "agentls: 2 runs going");
+  assert.deepEqual(sent, []);
+  fake.quickPickAnswers.push("$(bell) Show progress");
+  await commands.runMenu();
+  assert.deepEqual(fake.executed.map((e) => e.command), ["notifications.showList"]);
+  assert.deepEqual(sent, []);
+  fake.quickPickAnswers.push("$(stop-circle) Cancel agentls: review with gemini");
+  await commands.runMenu();
+  assert.deepEqual(sent, [{ command: "agentls.cancel", argument: { runId: "aaa" } }]);
+});
+
+test("with no run going the status bar's menu is the commands' menu", async () => {
+  const { commands } = setUp();
+  fake.quickPickAnswers.push(undefined);
+  await commands.runMenu();
+  assert.match(fake.quickPicks[0].items[0].label, /Run workflow/);
+});
+
+const listed = (runId: string, title: string, fields: Record<string, unknown> = {}) => ({
+  runId, title, status: "ok", note: "", uri: "file:///ws/calc.py", followable: true, applicable: false, ...fields,
+});
+
+test("Follow up… offers the runs the server can follow up, and sends the message", async () => {
+  const answers: Record<string, unknown> = { "agentls.listRuns": [], "agentls.followUp": { runId: "aaa" } };
+  const { sent, commands } = setUp(answers);
   await commands.followUp();
   assert.match(fake.messages[0].message, /no finished run/);
-  book.started("aaa", "agentls: default");
-  book.progressEnd("agentls-aaa-000001", "ok");
+  answers["agentls.listRuns"] = [
+    listed("bbb", "agentls: explain with claude"),
+    listed("ccc", "agentls: review with gemini", { status: "running", followable: false }),
+    listed("aaa", "agentls: default", { note: "applied to calc.py" }),
+  ];
+  fake.quickPickAnswers.push("agentls: default");
   fake.inputAnswers.push("  also handle None  ");
   await commands.followUp();
-  assert.deepEqual(sent, [{ command: "agentls.followUp", argument: { runId: "aaa", message: "also handle None" } }]);
+  assert.deepEqual(fake.quickPicks[0].items.map((i: { label: string }) => i.label),
+    ["agentls: explain with claude", "agentls: default"]);
+  assert.deepEqual(sent.at(-1), { command: "agentls.followUp", argument: { runId: "aaa", message: "also handle None" } });
+});
+
+test("Apply run… applies the only run with changes left to apply; the report offers it too", async () => {
+  const answers: Record<string, unknown> = {
+    "agentls.listRuns": [listed("aaa", "agentls: default"), listed("bbb", "agentls: implement with codex",
+      { applicable: true, note: "not applied; Apply run applies it" })],
+    "agentls.applyRun": { applied: true, note: "applied to calc.py" },
+    "agentls.showRun": { runId: "bbb", status: "ok", markdown: "# implement\n", reportUri: null, note: "", applicable: true },
+  };
+  const { sent, commands } = setUp(answers);
+  assert.equal(await commands.applyRun(), true);
+  assert.deepEqual(sent.at(-1), { command: "agentls.applyRun", argument: { runId: "bbb" } });
+  assert.equal(fake.quickPicks.length, 0, "one candidate: no pick");
+  fake.messageAnswers.push("Apply");
+  await commands.showReport("bbb");
+  assert.equal(fake.messages.at(-2)?.kind, "warning");
+  assert.deepEqual(fake.messages.at(-2)?.actions, ["Apply"]);
+  assert.deepEqual(sent.filter((c) => c.command === "agentls.applyRun").length, 2);
+  answers["agentls.listRuns"] = [];
+  assert.equal(await commands.applyRun(), false);
+  assert.match(fake.messages.at(-1)!.message, /no run has changes left to apply/);
 });
 
 test("Show run report and Show agents render markdown", async () => {
@@ -132,4 +195,48 @@ test("a keybinding's run command without a uri runs on the active editor", () =>
   assert.deepEqual(withEditorTarget("agentls.runTask", { uri: "file:///other.py", task: "review" }),
     { uri: "file:///other.py", task: "review" });
   assert.deepEqual(withEditorTarget("agentls.cancel", { runId: "aaa" }), { runId: "aaa" });
+});
+
+test("Run again without the cache… re-runs a finished run with noCache; none: it says so", async () => {
+  const { sent, book, commands } = setUp({ "agentls.rerun": { runId: "bbb" } });
+  assert.equal(await commands.rerun(), undefined);
+  assert.match(fake.messages[0].message, /no finished run to run again/);
+  book.started("aaa", "agentls: review with ruff");
+  book.progressEnd("agentls-aaa-1", "review (ruff): ok, 1 iteration, 1 finding; cached answer of ruff");
+  assert.equal(await commands.rerun(), "bbb");
+  assert.equal(await commands.rerun("ccc"), "bbb");
+  assert.deepEqual(sent, [
+    { command: "agentls.rerun", argument: { runId: "aaa", noCache: true } },
+    { command: "agentls.rerun", argument: { runId: "ccc", noCache: true } },
+  ]);
+});
+
+test("Run workflow on what changed… asks for the revision and sends it with the folder", async () => {
+  const { sent, commands } = setUp({
+    "agentls.listWorkflows": [{ name: "offline", description: "ruff", default: true, steps: [], maxIterations: 1 }],
+  });
+  fake.reset();
+  const vscode = await import("./fake-vscode");
+  vscode.workspace.workspaceFolders = [{ uri: vscode.Uri.file("/ws"), name: "ws", index: 0 }];
+  fake.inputAnswers.push("main");
+  fake.quickPickAnswers.push("offline");
+  assert.equal(await commands.runOnChanges(), "run1");
+  assert.equal(fake.inputBoxes[0].value, "HEAD");
+  assert.deepEqual(sent.map((s) => [s.command, s.argument]), [
+    ["agentls.listWorkflows", { uri: "file:///ws" }],
+    ["agentls.runWorkflow", { uri: "file:///ws", workflow: "offline", changed: "main" }],
+  ]);
+});
+
+test("Run workflow on folder… runs on the explorer's folder; without a folder it says so", async () => {
+  const { sent, commands } = setUp({
+    "agentls.listWorkflows": [{ name: "offline", description: "ruff", default: true, steps: [], maxIterations: 1 }],
+  });
+  const vscode = await import("./fake-vscode");
+  assert.equal(await commands.runOnFiles(), undefined);
+  assert.match(fake.messages[0].message, /open a folder first/);
+  fake.quickPickAnswers.push("offline");
+  await commands.runOnFiles(vscode.Uri.file("/ws/src") as never);
+  assert.equal(fake.quickPicks[0].options.title, "agentls: run a workflow on the files of src");
+  assert.deepEqual(sent.at(-1), { command: "agentls.runWorkflow", argument: { uri: "file:///ws/src", workflow: "offline" } });
 });

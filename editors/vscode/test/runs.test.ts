@@ -19,7 +19,7 @@ test("how a run ended, from its end message", () => {
   assert.equal(endStatus("thorough: failed, 1 iteration, 0 findings, 0 files changed; codex failed"), "failed");
 });
 
-test("the status bar counts running runs and clicking it cancels one", () => {
+test("the status bar counts running runs and clicking it opens the runs' menu", () => {
   const book = new RunBook();
   let changes = 0;
   book.onChange(() => changes++);
@@ -32,7 +32,7 @@ test("the status bar counts running runs and clicking it cancels one", () => {
   book.progressReport("agentls-bbb222-000002", "iteration 1 · step 1/3 implement (codex)");
   const busy = book.status("running");
   assert.equal(busy.text, "$(sync~spin) agentls: 2");
-  assert.equal(busy.command, "agentls.cancelRun");
+  assert.equal(busy.command, "agentls.runMenu");
   assert.match(busy.tooltip, /2 agentls runs going/);
   assert.match(busy.tooltip, /agentls: default: iteration 1 · step 1\/3 implement \(codex\)/);
   assert.deepEqual(book.running().map((r) => r.runId), ["bbb222", "aaa111"]);

@@ -36,7 +36,7 @@ def test_review_findings_are_flymake_diagnostics_and_the_quick_fix_applies(emacs
 (T-wait (lambda () (T-diagnostics)) "Flymake shows the finding")
 (T-put "diagnostics" (vconcat (T-diagnostics)))
 (T-type "C-SPC C-SPC M-g g 6 RET")
-(T-code-action "agentls: apply gemini's suggestion")
+(T-code-action "agentls: apply gemini's suggestion for empty-mean")
 (T-wait (lambda () (string-search "max(len(values), 1)" (T-text))) "the fix")
 (T-put "text" (T-text))
 (T-wait (lambda () (null (T-diagnostics))) "the fixed finding goes")

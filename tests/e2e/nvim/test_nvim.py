@@ -73,7 +73,7 @@ T.result.text = T.text()
     assert outcome.notified("agentls: review with gemini: started (run ")
     assert outcome.notified("agentls: review (gemini): ok, 1 iteration, 1 finding, 0 files changed")
     # The menu had the fix and the server's runs.
-    assert "agentls: apply gemini's suggestion" in outcome.shown
+    assert "agentls: apply gemini's suggestion for empty-mean" in outcome.shown
     assert any(title.startswith("agentls: run ") for title in outcome.shown)
     assert outcome.result["text"] == SAMPLE.replace("    return sum(values) / len(values)\n", FIX)
     [call] = neovim.calls("gemini")
@@ -163,6 +163,107 @@ T.result.text = T.text()
     )
 
 
+def test_the_follow_up_menu_offers_the_runs_and_a_quick_task_goes_on_where_its_edit_left(
+    neovim: Neovim,
+) -> None:
+    """An Implement (a quick task) made lines 5-6 one line, the last of the file; a Review
+    ran after it. :AgentFollowUp asks which run to go on with, and the Implement's follow-up
+    works on line 5, where its edit left the code."""
+    one_line = "def mean(values): return sum(values) / len(values) if values else 0.0\n"
+    shorter = "def mean(values):\n    return sum(values) / len(values) if values else 0\n"
+    neovim.scenario("codex", fenced(one_line, "python"), fenced(shorter, "python"))
+    neovim.scenario("gemini", fenced(json.dumps({"findings": []})))
+    outcome = neovim.run(
+        """
+T.open("calc.py")
+T.cmd("5,6AgentImplement make it one line")
+T.wait_runs(1)
+T.result.implemented = T.text()
+T.cmd("AgentReview")
+T.wait_runs(2)
+T.select(function(title) return title:find("implement", 1, true) ~= nil end)
+T.cmd("AgentFollowUp two lines please")
+T.wait_runs(3)
+T.result.text = T.text()
+"""
+    )
+    implement, review = outcome.ended[0]["id"], outcome.ended[1]["id"]
+    assert outcome.result["implemented"] == SAMPLE.replace(OLD_MEAN, one_line)
+    assert outcome.shown == [
+        f"agentls: review with gemini ({review})",
+        f"agentls: implement with codex ({implement})",
+    ]
+    [follow] = commands(outcome, "agentls.followUp")
+    assert follow == {"runId": implement, "message": "two lines please"}
+    assert outcome.ended[2]["status"] == "ok"
+    assert outcome.result["text"] == SAMPLE.replace(OLD_MEAN, shorter)
+    assert "lines 5-5 of calc.py" in neovim.calls("codex")[1]["prompt"]
+
+
+def test_a_discarded_proposal_is_applied_later_with_agent_apply(neovim: Neovim) -> None:
+    neovim.scenario("codex", fenced(NEW_MEAN, "python"))
+    outcome = neovim.run(
+        """
+T.open("calc.py")
+local calc = vim.api.nvim_get_current_buf()
+T.select(function(title) return title == "Discard" end)
+T.cmd("5,6AgentImplement")
+T.wait_runs(1)
+T.result.discarded = T.text()
+T.cmd("AgentReport")
+T.wait(function() return vim.api.nvim_buf_get_name(0):find("agentls://run/", 1, true) end,
+  "the report opens")
+T.result.report = T.lines()
+T.cmd("AgentApply")
+T.wait(function() return #vim.tbl_filter(function(m) return m.message:find("applied to calc.py",
+  1, true) end, T.messages) > 0 end, "the apply")
+T.result.applied = table.concat(vim.api.nvim_buf_get_lines(calc, 0, -1, false), "\\n") .. "\\n"
+T.cmd("AgentApply")
+T.wait(function() return #vim.tbl_filter(function(m) return m.message:find("no run has", 1, true)
+  end, T.messages) > 0 end, "nothing left to apply")
+""",
+        setup={"settings": {"applyMode": "ask"}},
+    )
+    assert outcome.result["discarded"] == SAMPLE
+    report = "\n".join(outcome.result["report"])
+    assert ":AgentApply (in a terminal: `agentls apply " in report
+    assert "Apply run" not in report and "agentls.applyRun" not in report
+    assert outcome.result["applied"] == SAMPLE_NEW_MEAN
+    [apply] = commands(outcome, "agentls.applyRun")
+    assert apply == {"runId": outcome.ended[0]["id"]}
+    assert len(neovim.calls("codex")) == 1, "applied without running the agent again"
+    assert level_of(outcome, "no run has changes left to apply") == WARN
+
+
+def test_agent_changed_reviews_what_changed_and_agent_run_folder_a_folder(
+    neovim: Neovim,
+) -> None:
+    root = neovim.workspace
+    (root / "pkg").mkdir()
+    (root / "pkg" / "unused.py").write_text("import os\n")
+    for args in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-qm", "start"]):
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=root, check=True
+        )
+    (root / "changed.py").write_text("import sys\n")  # untracked: what changed
+    outcome = neovim.run(
+        """
+T.open("calc.py")
+T.type(":AgentChanged offline<CR>", ":AgentChanged offline")
+T.wait_runs(1)
+T.type(":AgentRunFolder offline pkg<CR>", ":AgentRunFolder offline pkg")
+T.wait_runs(2)
+T.result.changed = #vim.diagnostic.get(vim.fn.bufadd("changed.py"))
+T.result.folder = #vim.diagnostic.get(vim.fn.bufadd("pkg/unused.py"))
+"""
+    )
+    changed, folder = commands(outcome, "agentls.runWorkflow")
+    assert changed == {"uri": root.as_uri(), "workflow": "offline", "changed": "HEAD"}
+    assert folder == {"uri": (root / "pkg").as_uri(), "workflow": "offline"}
+    assert outcome.notified("agentls: offline: ok, 1 iteration, 1 finding, 0 files changed")
+    assert (outcome.result["changed"], outcome.result["folder"]) == (1, 1)
+
+
 def test_cancel_ends_the_progress_and_leaves_no_agent_process(neovim: Neovim) -> None:
     one_codex_step(neovim)
     neovim.scenario("codex", behavior="hang")
@@ -193,6 +294,77 @@ T.result.running = require("agentls").status()
     assert outcome.result["text"] == SAMPLE
     assert outcome.result["running"] == ""
     assert neovim.agents_alive() == []
+
+
+def test_the_runs_menu_cancels_only_when_its_cancel_is_chosen(neovim: Neovim) -> None:
+    one_codex_step(neovim)
+    neovim.scenario("codex", behavior="hang")
+    outcome = neovim.run(
+        """
+T.open("calc.py")
+T.cmd("AgentRun one")
+T.wait_agent("codex")
+local run = require("agentls").running()[1]
+T.select(function() return false end) -- the menu dismissed
+T.cmd("Agentls")
+T.result.menu = T.shown
+T.result.running = require("agentls").running()
+T.select(function(title) return title == "Show progress" end)
+T.cmd("Agentls")
+T.select(function(title) return vim.startswith(title, "Cancel ") end)
+T.cmd("Agentls")
+T.wait_runs(1)
+T.result.run = run
+T.result.status = require("agentls").runs[run].status
+"""
+    )
+    run = outcome.result["run"]
+    assert outcome.result["menu"] == [
+        "Show progress",
+        "Show output (the LSP log)",
+        f"Cancel agentls: one (run {run})",
+        f"Open report (run {run})",
+    ]
+    assert outcome.result["running"] == [run], "opening the menu cancelled nothing"
+    assert outcome.notified(f"agentls: agentls: one (run {run})")
+    [cancel] = commands(outcome, "agentls.cancel")
+    assert cancel["runId"] == run and outcome.result["status"] == "cancelled"
+
+
+def test_findings_follow_the_code_an_implement_drops_the_one_it_fixed(neovim: Neovim) -> None:
+    two = {
+        "findings": [
+            {"line": 2, "severity": "warning", "message": "add has no type hints"},
+            FINDINGS["findings"][0],
+        ]
+    }
+    neovim.scenario("gemini", fenced(json.dumps(two)), fenced('{"findings": []}'))
+    neovim.scenario("codex", fenced(NEW_MEAN, "python"))
+    outcome = neovim.run(
+        """
+T.open("calc.py")
+T.cmd("AgentReview")
+T.wait(function() return #vim.diagnostic.get(0) == 2 end, "both findings")
+T.cmd("5,6AgentImplement handle empty lists")
+T.wait_runs(2)
+T.wait(function() return #vim.diagnostic.get(0) == 1 end, "the fixed finding goes")
+T.result.after_implement = T.diagnostics()
+T.result.text = T.text()
+T.cmd("5,6AgentReview")
+T.wait_runs(3)
+T.result.after_range_review = T.diagnostics()
+"""
+    )
+    assert outcome.result["text"] == SAMPLE_NEW_MEAN
+    [kept] = outcome.result["after_implement"]
+    assert (kept["lnum"], kept["message"]) == (1, "add has no type hints (gemini)")
+    # A review of lines 5-6 that finds nothing keeps the finding on line 2.
+    assert outcome.result["after_range_review"] == outcome.result["after_implement"]
+    assert [c.get("range") for c in commands(outcome, "agentls.runTask")] == [
+        None,
+        {"start": 5, "end": 6},
+        {"start": 5, "end": 6},
+    ]
 
 
 def test_typing_beside_the_lines_of_a_run_keeps_it_and_the_edit_moves(neovim: Neovim) -> None:
@@ -356,7 +528,7 @@ T.result.agents = T.lines()
     # applyMode "ask" reached the server: it asked, and Discard left the buffer alone.
     assert "Apply" in outcome.shown and "Discard" in outcome.shown
     assert outcome.result["text"] == SAMPLE
-    assert outcome.notified("not applied; the proposal stays in the run's report")
+    assert outcome.notified("not applied; :AgentApply (in a terminal: `agentls apply ")
     # The follow-up continued the proposal, and was applied.
     [follow] = commands(outcome, "agentls.followUp")
     assert follow == {"runId": outcome.ended[0]["id"], "message": "return 0 for an empty list"}
@@ -382,7 +554,7 @@ def test_the_help_file_has_a_tag_for_every_command(tmp_path: Path) -> None:
     commands = set(
         re.findall(r'command\("(Agent\w+)"', (PLUGIN / "lua/agentls/commands.lua").read_text())
     )
-    assert len(commands) == 8
+    assert len(commands) == 13
     assert {f":{name}" for name in commands} | {"agentls-options", "agentls-health"} <= tags
 
 

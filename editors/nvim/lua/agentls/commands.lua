@@ -125,6 +125,32 @@ function M.run(opts)
   )
 end
 
+--- A run on several files: the files of `folder` as git sees them, or with `changed` the
+--- files changed since that revision. From the current buffer's server, else any.
+local function run_on_files(workflow, folder, changed)
+  local argument = { uri = vim.uri_from_fname(folder), changed = changed }
+  if workflow and workflow ~= "" then
+    argument.workflow = workflow
+  end
+  agentls.execute(
+    "agentls.runWorkflow",
+    argument,
+    started("agentls: " .. (argument.workflow or "workflow")),
+    { any = true }
+  )
+end
+
+--- :AgentChanged [workflow] [revision]: what changed since the revision (HEAD).
+function M.changed(opts)
+  run_on_files(opts.fargs[1], vim.fn.getcwd(), opts.fargs[2] or "HEAD")
+end
+
+--- :AgentRunFolder [workflow] [folder]: every file of the folder (the current one).
+function M.run_folder(opts)
+  local folder = vim.fn.fnamemodify(opts.fargs[2] or vim.fn.getcwd(), ":p"):gsub("/$", "")
+  run_on_files(opts.fargs[1], folder, nil)
+end
+
 function M.task(task)
   return function(opts)
     local bufnr = file_buffer()
@@ -140,17 +166,61 @@ function M.task(task)
   end
 end
 
+--- Pick one of the server's runs that `wanted` accepts (agentls.listRuns, the newest first):
+--- the only one, or one chosen with vim.ui.select; `on_run(run)` gets it. `none` is said
+--- when there is none.
+local function pick_run(wanted, prompt, none, on_run)
+  agentls.execute("agentls.listRuns", vim.empty_dict(), function(listed)
+    local runs = vim.tbl_filter(wanted, listed or {})
+    if #runs == 0 then
+      agentls.notify(none, levels.WARN)
+    elseif #runs == 1 then
+      on_run(runs[1])
+    else
+      vim.ui.select(runs, {
+        prompt = prompt,
+        format_item = function(run)
+          return run.title .. " (" .. run.runId .. ")"
+        end,
+      }, function(run)
+        if run then
+          on_run(run)
+        end
+      end)
+    end
+  end, { any = true })
+end
+
 function M.follow_up(opts)
-  local run_id = agentls.last_run
-  if not run_id then
-    agentls.notify("no run yet in this session to follow up", levels.WARN)
+  pick_run(function(run)
+    return run.followable
+  end, "Follow up on which run?", "no finished run to follow up on yet", function(run)
+    local argument = { runId = run.runId, message = opts.args }
+    agentls.execute("agentls.followUp", argument, started("agentls: follow-up"), {
+      client = run_client(run.runId),
+      any = true,
+    })
+  end)
+end
+
+local function apply_run(run_id)
+  agentls.execute("agentls.applyRun", { runId = run_id }, function(result)
+    if result and result.applied then
+      agentls.notify(result.note)
+    end
+  end, { client = run_client(run_id), any = true })
+end
+
+function M.apply(opts)
+  if opts.args ~= "" then
+    apply_run(opts.args)
     return
   end
-  local argument = { runId = run_id, message = opts.args }
-  agentls.execute("agentls.followUp", argument, started("agentls: follow-up"), {
-    client = run_client(run_id),
-    any = true,
-  })
+  pick_run(function(run)
+    return run.applicable
+  end, "Apply which run's changes?", "no run has changes left to apply", function(run)
+    apply_run(run.runId)
+  end)
 end
 
 function M.cancel(opts)
@@ -205,7 +275,8 @@ function M.report(opts)
     return
   end
   agentls.execute("agentls.showRun", { runId = run_id }, function(report)
-    local lines = vim.split(vim.trim(report.markdown or ""), "\n", { plain = true })
+    local markdown = require("agentls.handlers").humanize(vim.trim(report.markdown or ""))
+    local lines = vim.split(markdown, "\n", { plain = true })
     if type(report.reportUri) == "string" then
       vim.list_extend(
         lines,
@@ -214,6 +285,22 @@ function M.report(opts)
     end
     M.scratch("agentls://run/" .. run_id, lines)
   end, { client = run_client(run_id), any = true })
+end
+
+--- :AgentRerun [runId]: the run's workflow or task again on the same lines, every agent
+--- asked afresh, not answered from the cache (default: the last run).
+function M.rerun(opts)
+  local run_id = opts.args ~= "" and opts.args or agentls.last_run
+  if not run_id then
+    agentls.notify("no run yet in this session to run again", levels.WARN)
+    return
+  end
+  agentls.execute(
+    "agentls.rerun",
+    { runId = run_id, noCache = true },
+    started("agentls: run again"),
+    { client = run_client(run_id), any = true }
+  )
 end
 
 function M.clear(opts)
@@ -225,13 +312,97 @@ function M.clear(opts)
   agentls.execute("agentls.clearDiagnostics", argument, nil, { any = true })
 end
 
+--- Each run's latest progress, as one notification.
+local function show_progress(ids)
+  local lines = {}
+  for _, id in ipairs(ids) do
+    local run = agentls.runs[id] or {}
+    local percent = run.percentage and (" " .. run.percentage .. "%") or ""
+    table.insert(
+      lines,
+      string.format("%s (run %s)%s: %s", run.title or "run", id, percent, run.message or "starting")
+    )
+  end
+  agentls.notify(table.concat(lines, "\n"))
+end
+
+local function show_output()
+  vim.cmd("botright split " .. vim.fn.fnameescape(vim.lsp.log.get_filename()))
+end
+
+--- What the runs' menu offers for the runs `ids`: their progress, the server's output, a
+--- Cancel naming each run, a report. Nothing here cancels unless its item is chosen.
+function M.menu_items(ids)
+  local items = {}
+  if #ids > 0 then
+    table.insert(items, {
+      title = "Show progress",
+      action = function()
+        show_progress(ids)
+      end,
+    })
+  end
+  table.insert(items, { title = "Show output (the LSP log)", action = show_output })
+  for _, id in ipairs(ids) do
+    local title = (agentls.runs[id] or {}).title or "run"
+    table.insert(items, {
+      title = string.format("Cancel %s (run %s)", title, id),
+      action = function()
+        M.cancel({ args = id })
+      end,
+    })
+  end
+  local report = ids[1] or agentls.last_run
+  if report then
+    table.insert(items, {
+      title = string.format("Open report (run %s)", report),
+      action = function()
+        M.report({ args = report })
+      end,
+    })
+  end
+  return items
+end
+
+--- :Agentls [run]: the runs' menu (what VS Code's status bar item opens), for the runs
+--- still going or the run given.
+function M.menu(opts)
+  local ids = opts.args ~= "" and { opts.args } or agentls.running()
+  local going = #ids == 1 and "1 run going" or (#ids .. " runs going")
+  vim.ui.select(M.menu_items(ids), {
+    prompt = "agentls: " .. going,
+    format_item = function(item)
+      return item.title
+    end,
+  }, function(item)
+    if item then
+      item.action()
+    end
+  end)
+end
+
 function M.define()
   local command = vim.api.nvim_create_user_command
+  command("Agentls", M.menu, {
+    nargs = "?",
+    complete = completer(all_runs),
+    desc = "agentls: the runs' menu: progress, output, cancel a run, its report",
+  })
   command("AgentRun", M.run, {
     range = "%",
     nargs = "?",
     complete = completer(M.workflow_names),
     desc = "agentls: run a workflow on the lines (default: the whole buffer)",
+  })
+  command("AgentChanged", M.changed, {
+    nargs = "*",
+    complete = completer(M.workflow_names),
+    desc = "agentls: run a workflow [name] on what changed since [revision] (HEAD)",
+  })
+  command("AgentRunFolder", M.run_folder, {
+    nargs = "*",
+    complete = "file",
+    desc = "agentls: run a workflow [name] on every file of [folder] (the current folder)",
   })
   command("AgentReview", M.task("review"), {
     range = "%",
@@ -244,7 +415,17 @@ function M.define()
   })
   command("AgentFollowUp", M.follow_up, {
     nargs = "+",
-    desc = "agentls: continue the last run with a message",
+    desc = "agentls: continue a run with a message (a menu when several can go on)",
+  })
+  command("AgentApply", M.apply, {
+    nargs = "?",
+    complete = completer(all_runs),
+    desc = "agentls: apply a run's changes that were not applied, without running it again",
+  })
+  command("AgentRerun", M.rerun, {
+    nargs = "?",
+    complete = completer(all_runs),
+    desc = "agentls: run a run again without the cache (default: the last run)",
   })
   command("AgentCancel", M.cancel, {
     nargs = "?",

@@ -17,9 +17,10 @@ local pending = {} -- showMessage notifications waiting: entry -> true
 local WAIT_MS = 250
 local KEEP_MS = 10000
 
---- A server message as a Neovim user reads it: the server names its LSP commands.
+--- A server message as a Neovim user reads it: the server names the editors' commands as
+--- VS Code titles them.
 function M.humanize(text)
-  return (text:gsub("agentls%.showRun", ":AgentReport"))
+  return (text:gsub("agentls%.showRun", ":AgentReport"):gsub("Apply run", ":AgentApply"))
 end
 
 local function show(message, level)
