@@ -276,6 +276,11 @@ class Adapter(ABC):
         ``TaskDeclined``). Agents read any text, so the default declines nothing."""
         return None
 
+    def starts_processes(self) -> bool:
+        """Whether the tool may start processes of its own (agents run shells and servers):
+        then it runs under the supervisor, which ends whatever it leaves behind."""
+        return True
+
     def answer_inputs(self, workspace: Path, targets: Sequence[str]) -> list[Path]:
         """Files besides the prompt whose contents change the answer about ``targets``
         (workspace-relative), e.g. the tool's own configuration: the result cache keys on
@@ -375,6 +380,7 @@ class Adapter(ABC):
             kill_grace_s=self.settings.kill_grace_s,
             cancel_grace_s=self.settings.cancel_grace_s,
             max_output_bytes=self.settings.max_output_bytes,
+            supervised=self.starts_processes() or request.confinement is not None,
         )
         with written_files(invocation.files):
             outcome = await run_process(spec, on_line)

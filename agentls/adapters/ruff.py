@@ -67,10 +67,15 @@ class RuffAdapter(Adapter):
     def command(self) -> list[str]:
         return list(self.config.command) if self.config.command else [_bundled_ruff()]
 
+    def starts_processes(self) -> bool:
+        return bool(self.config.command)  # the bundled ruff starts none; a command might
+
     def answer_inputs(self, workspace: Path, targets: Sequence[str]) -> list[Path]:
-        chains = (
-            config_chain(workspace / target, workspace, self.config.extra_args, self.environment())
-            for target in targets
+        environment = self.environment()
+        folders = dict.fromkeys((workspace / target).parent for target in targets)
+        chains = (  # a file's chain is its folder's: one search per folder
+            config_chain(folder / "-", workspace, self.config.extra_args, environment)
+            for folder in folders
         )
         return list(dict.fromkeys(path for chain in chains for path in chain))
 

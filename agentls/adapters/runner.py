@@ -76,6 +76,9 @@ class ProcessSpec:
     cancel_grace_s: float = 0.05
     """SIGTERM to SIGKILL when the user cancels: they are waiting for it to stop."""
     max_output_bytes: int = 10 * 1024 * 1024
+    supervised: bool = True
+    """Under the supervisor (where it runs): False only for a tool that starts no process of
+    its own (ruff), which its process group holds whole."""
 
 
 @dataclass
@@ -176,7 +179,7 @@ async def run_process(spec: ProcessSpec, on_line: LineCallback | None = None) ->
     started = time.monotonic()
     log.debug("agent starting", argv=redact_argv(spec.argv), cwd=str(spec.cwd))
     loop = asyncio.get_running_loop()
-    supervised = SUPERVISED
+    supervised = SUPERVISED and spec.supervised
     argv = supervised_argv(spec) if supervised else spec.argv
     # A cancel while the process starts must not reach asyncio's own clean-up: it would
     # SIGKILL the supervisor alone (orphaning the agent) and wait for the agent's pipes.

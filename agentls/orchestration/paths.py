@@ -59,44 +59,46 @@ def workspace_relative(workspace: Path, candidate: str | Path) -> str:
 
 class WorkspacePaths:
     """``workspace_relative`` for many paths of one workspace: each folder is resolved once
-    (a path's real location is its folder's plus its name, unless the name is a link)."""
+    (a path's real location is its folder's plus its name, unless the name is a link), with
+    string operations where no link or ``..`` is involved."""
 
     def __init__(self, workspace: Path) -> None:
         self.root = workspace.resolve()
-        self._folders: dict[Path, Path] = {}
+        self._prefix = os.path.join(str(self.root), "")
+        self._folders: dict[str, str] = {}
 
     def relative(self, candidate: str | Path) -> str:
-        root = self.root
-        raw = Path(candidate)
-        if not str(candidate).strip():
+        text = os.fspath(candidate)
+        if not text.strip():
             raise UnsafePathError("an empty path was given")
         try:
-            full = self._real(raw if raw.is_absolute() else root / raw)
+            full = self._real(os.path.join(self._prefix, text))
         except (OSError, RuntimeError):
             raise UnsafePathError(
                 f"{candidate} cannot be resolved (a symbolic link loop?)"
             ) from None
-        try:
-            relative = full.relative_to(root)
-        except ValueError:
-            raise UnsafePathError(
-                f"{candidate} is outside the workspace {root}; agentls only touches files inside it"
-            ) from None
-        parts = PurePosixPath(relative.as_posix()).parts
-        if not parts:
+        if full == str(self.root):
             raise UnsafePathError(f"{candidate} is the workspace folder itself, not a file")
-        forms = set(_forms(root, str(candidate), resolved=parts))
+        if not full.startswith(self._prefix):
+            raise UnsafePathError(
+                f"{candidate} is outside the workspace {self.root}; agentls only touches files "
+                "inside it"
+            )
+        relative = full[len(self._prefix) :]
+        forms = set(_forms(self.root, text, resolved=tuple(relative.split(os.sep))))
         if any(_builtin_reason(form) == GIT_REASON for form in forms):
-            raise ProtectedPathError(str(candidate), GIT_REASON)
-        return relative.as_posix()
+            raise ProtectedPathError(text, GIT_REASON)
+        return PurePosixPath(relative).as_posix() if os.sep != "/" else relative
 
-    def _real(self, path: Path) -> Path:
-        if ".." in path.parts or path.is_symlink():
-            return path.resolve()
-        folder = self._folders.get(path.parent)
-        if folder is None:
-            folder = self._folders[path.parent] = path.parent.resolve()
-        return folder / path.name
+    def _real(self, path: str) -> str:
+        """``path`` (absolute) through every link, as ``Path.resolve`` gives it."""
+        folder, name = os.path.split(path)
+        if name in ("", ".", "..") or "/." in folder or os.path.islink(path):
+            return str(Path(path).resolve())  # links, loops, "..": pathlib's rules
+        real = self._folders.get(folder)
+        if real is None:
+            real = self._folders[folder] = str(Path(folder).resolve())
+        return os.path.join(real, name)
 
 
 def protected_reason(workspace: Path, path: str | Path, patterns: Sequence[str] = ()) -> str | None:
@@ -203,7 +205,10 @@ def _forms(root: Path, path: str, resolved: tuple[str, ...] | None = None) -> li
 
 def _written(root: Path, path: str) -> tuple[str, ...]:
     text = path.replace("\\", "/")  # Windows reads a backslash as a separator
-    if text.startswith("/"):
+    prefix = root.as_posix().rstrip("/") + "/"
+    if text.startswith(prefix):
+        text = text[len(prefix) :]
+    elif text.startswith("/"):
         try:
             text = PurePosixPath(text).relative_to(root.as_posix()).as_posix()
         except ValueError:

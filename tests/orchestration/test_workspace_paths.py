@@ -1,0 +1,61 @@
+"""``WorkspacePaths`` (the fast path for many files) answers as ``Path.resolve`` would."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from agentls.errors import UnsafePathError
+from agentls.orchestration.paths import WorkspacePaths
+
+NAMES = ["a", "b", ".hidden", "..", ".", "", "link", "out", "loop", "file.py", ".git"]
+
+
+def reference(root: Path, candidate: str) -> str | None:
+    """The workspace-relative path by ``Path.resolve``, or None when outside or the root."""
+    try:
+        full = (root / candidate).resolve()
+    except (OSError, RuntimeError):
+        return None
+    try:
+        relative = full.relative_to(root.resolve())
+    except ValueError:
+        return None
+    return relative.as_posix() if relative.parts else None
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("paths")
+    root = base / "ws"
+    (root / "a" / "b").mkdir(parents=True)
+    (root / ".hidden").mkdir()
+    (root / "a" / "file.py").write_text("x\n")
+    (base / "outside").mkdir()
+    os.symlink(root / "a", root / "link")
+    os.symlink(base / "outside", root / "a" / "out")
+    os.symlink(root / "loop", root / "loop")
+    return root
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(st.sampled_from(NAMES), min_size=1, max_size=5))
+def test_the_fast_path_agrees_with_resolve(tree: Path, parts: list[str]) -> None:
+    candidate = "/".join(parts)
+    if not candidate.strip() or ".git" in parts:
+        return  # refused before resolving, or protected: other tests cover them
+    expected = reference(tree, candidate)
+    shared = SHARED.setdefault(tree, WorkspacePaths(tree))  # its folders' cache kept
+    for paths in (WorkspacePaths(tree), shared):
+        try:
+            got: str | None = paths.relative(candidate)
+        except UnsafePathError:
+            got = None
+        assert got == expected, candidate
+
+
+SHARED: dict[Path, WorkspacePaths] = {}
