@@ -375,10 +375,11 @@ async def offline_tree_rows(base: Path, files: int, repeats: int) -> list[Row]:
             f"{ratio:.2f}x",
             "<= 2x, the same findings",
             ratio <= 2 and same,
-            f"agentls found {seen.agentls_findings} findings, ruff {seen.ruff_findings}. Of "
-            "the rest, per file: git lists it, the path is checked (links, `.git`), the file "
-            "is read and decoded as agentls edits it, and each finding gets its fix as a "
-            "suggestion; the agent supervisor adds a Python start (see the one-step row)",
+            f"agentls found {seen.agentls_findings} findings, ruff {seen.ruff_findings}. "
+            "Besides ruff's own run (one process for all files): git lists the files, each "
+            "path is checked (links, `.git`) by the listing and again by the engine, each "
+            "file is read and decoded as agentls edits it, and each finding is built with its "
+            "fix as a suggestion (about 45 ms for 2,000), then redacted and merged",
         ),
         Row(
             f"the same from a terminal (`agentls run offline .`, {files} files)",

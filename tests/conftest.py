@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,16 @@ def workspace(tmp_path: Path) -> Path:
     (root / "calc.py").write_text(SAMPLE)
     write_trusted(root / ".agentls.yaml", TEST_SETTINGS)
     return root
+
+
+def git(root: Path, *args: str) -> None:
+    """``git ARGS`` in ``root`` as a test's user, who has a name and an email."""
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
 
 
 def write_trusted(path: Path, text: str, state_home: Path | None = None) -> None:

@@ -689,7 +689,9 @@ def _feedback(run: _Run, step: StepConfig, paths: set[str]) -> str | None:
     parts = []
     if run.request.context:
         parts.append(run.request.context.strip())
-    findings = [f for f in run.feedback if f.path in paths]
+    findings = run.feedback  # a request on one of several files hears of that file only
+    if len(run.targets) > 1:
+        findings = [f for f in run.feedback if f.path in paths]
     if step.task in EDITING_TASKS and findings:
         lines = ["Review findings to address (line numbers are the file's own):"]
         for finding in findings:

@@ -22,19 +22,10 @@ import yaml
 from agentls.errors import TaskInputError
 from agentls.orchestration.targets import changed_files
 from tests.cli.test_cli import agentls
-from tests.conftest import TEST_SETTINGS, Scenario, write_trusted
+from tests.conftest import TEST_SETTINGS, Scenario, git, write_trusted
 
 UNUSED = "import {name}\n"
 """A file ruff finds one problem in (F401, the import is unused)."""
-
-
-def git(root: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        cwd=root,
-        check=True,
-        capture_output=True,
-    )
 
 
 @pytest.fixture

@@ -134,15 +134,20 @@ export class Commands {
   async runWorkflowPick(): Promise<string | undefined> {
     const target = activeTarget();
     if (!target) return undefined;
-    const workflows = await this.server.execute<Workflow[]>("agentls.listWorkflows", { uri: target.uri });
+    const workflow = await this.pickWorkflow(target.uri, target.selection.isEmpty ? "the file" : "the selection");
+    if (!workflow) return undefined;
+    const args = workflowArgs(target.uri, target.selection, { workflow, diagnostics: target.diagnostics });
+    return this.start("agentls.runWorkflow", args);
+  }
+
+  /** One of the server's workflows for `uri`, picked to run on `scope`. */
+  private async pickWorkflow(uri: string, scope: string): Promise<string | undefined> {
+    const workflows = await this.server.execute<Workflow[]>("agentls.listWorkflows", { uri });
     if (!workflows) return undefined;
-    const scope = target.selection.isEmpty ? "the file" : "the selection";
     const pick = await vscode.window.showQuickPick(
       workflows.map((w) => ({ label: w.name, description: w.default ? "default" : "", detail: w.description })),
       { title: `agentls: run a workflow on ${scope}`, placeHolder: "workflow" });
-    if (!pick) return undefined;
-    const args = workflowArgs(target.uri, target.selection, { workflow: pick.label, diagnostics: target.diagnostics });
-    return this.start("agentls.runWorkflow", args);
+    return pick?.label;
   }
 
   /** Run workflow… on the files changed since a revision (HEAD unless the user says). */
@@ -166,14 +171,10 @@ export class Commands {
       return undefined;
     }
     const uri = root.toString();
-    const workflows = await this.server.execute<Workflow[]>("agentls.listWorkflows", { uri });
-    if (!workflows) return undefined;
     const scope = changed ? `what changed since ${changed}` : `the files of ${root.path.split("/").pop()}`;
-    const pick = await vscode.window.showQuickPick(
-      workflows.map((w) => ({ label: w.name, description: w.default ? "default" : "", detail: w.description })),
-      { title: `agentls: run a workflow on ${scope}`, placeHolder: "workflow" });
-    if (!pick) return undefined;
-    return this.start("agentls.runWorkflow", { uri, workflow: pick.label, ...(changed ? { changed } : {}) });
+    const workflow = await this.pickWorkflow(uri, scope);
+    if (!workflow) return undefined;
+    return this.start("agentls.runWorkflow", { uri, workflow, ...(changed ? { changed } : {}) });
   }
 
   async task(task: Task, instruction?: string): Promise<string | undefined> {

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, git
 from tests.e2e.nvim.harness import PLUGIN, Neovim, Outcome, find_nvim
 from tests.e2e.workspace import FINDINGS, FIX, NEW_MEAN, OLD_MEAN, ROOT, docs_snippet, fenced
 
@@ -242,9 +242,7 @@ def test_agent_changed_reviews_what_changed_and_agent_run_folder_a_folder(
     (root / "pkg").mkdir()
     (root / "pkg" / "unused.py").write_text("import os\n")
     for args in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-qm", "start"]):
-        subprocess.run(
-            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=root, check=True
-        )
+        git(root, *args)
     (root / "changed.py").write_text("import sys\n")  # untracked: what changed
     outcome = neovim.run(
         """
