@@ -59,14 +59,24 @@ def workspace(tmp_path: Path) -> Path:
     return root
 
 
-def git(root: Path, *args: str) -> None:
-    """``git ARGS`` in ``root`` as a test's user, who has a name and an email."""
-    subprocess.run(
+def git(root: Path, *args: str) -> str:
+    """``git ARGS`` in ``root`` as a test's user, who has a name and an email; its output."""
+    return subprocess.run(
         ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
         cwd=root,
         check=True,
         capture_output=True,
-    )
+        text=True,
+    ).stdout
+
+
+def fsmonitor(tmp_path: Path) -> tuple[Path, Path]:
+    """A program that, run by git as its fsmonitor, leaves a marker file; and the marker."""
+    marker = tmp_path / "fsmonitor-ran"
+    script = tmp_path / "fsmonitor.sh"
+    script.write_text(f"#!/bin/sh\ntouch {marker}\nexit 1\n")
+    script.chmod(0o755)
+    return script, marker
 
 
 def write_trusted(path: Path, text: str, state_home: Path | None = None) -> None:

@@ -35,6 +35,7 @@ from agentls.adapters.runner import (
     minimal_env,
     run_process,
 )
+from agentls.adapters.versions import cli_version
 from agentls.lines import lines as text_lines
 from agentls.orchestration.config import AgentConfig, Settings
 from agentls.orchestration.containment import Confinement, StatePath
@@ -275,6 +276,10 @@ class Adapter(ABC):
         Checked before the tool runs: a declined file is never given to it (see
         ``TaskDeclined``). Agents read any text, so the default declines nothing."""
         return None
+
+    async def version(self) -> str:
+        """The tool's version (what ``--version`` says, read once per process)."""
+        return await cli_version(self.command(), self.environment())
 
     def starts_processes(self) -> bool:
         """Whether the tool may start processes of its own (agents run shells and servers):

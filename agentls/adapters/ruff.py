@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path, PurePath
 from typing import Any, ClassVar
 
@@ -69,6 +70,14 @@ class RuffAdapter(Adapter):
 
     def starts_processes(self) -> bool:
         return bool(self.config.command)  # the bundled ruff starts none; a command might
+
+    async def version(self) -> str:
+        if self.config.command:
+            return await super().version()
+        try:  # the bundled binary is the ruff package's: no process to ask
+            return f"ruff {metadata.version('ruff')}"
+        except metadata.PackageNotFoundError:
+            return await super().version()
 
     def answer_inputs(self, workspace: Path, targets: Sequence[str]) -> list[Path]:
         environment = self.environment()

@@ -16,7 +16,6 @@ from typing import Any
 
 from agentls.adapters.base import Adapter, InvocationRefused, TaskRequest
 from agentls.adapters.runner import LineCallback
-from agentls.adapters.versions import cli_version
 from agentls.audit import AuditLog
 from agentls.cache import ResultCache, cache_key, file_digest, text_digest
 from agentls.log import get_logger
@@ -210,7 +209,7 @@ async def _tool_identity(adapter: Adapter) -> dict[str, Any]:
     return {
         "agent": adapter.agent_name,
         "adapter": config.adapter,
-        "version": await cli_version(adapter.command(), environment),
+        "version": await adapter.version(),
         "command": adapter.command(),
         "model": config.model,
         "extra_args": config.extra_args,

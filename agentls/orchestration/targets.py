@@ -67,8 +67,11 @@ async def changed_files(workspace: Path, revision: str) -> list[str]:
             needed_for="--changed",
         )  # fmt: skip
     except GitError as error:
-        raise TaskInputError(f"cannot diff against {revision!r}: {_reason(error)}") from None
-    untracked = await _git_files(workspace, workspace, tracked=False)
+        raise TaskInputError(
+            f"cannot diff against {revision!r} ({_reason(error)}); give a branch, tag or commit "
+            "of this repository"
+        ) from None
+    untracked = await _git_files(workspace, tracked=False)
     names = [name for name in diff.split("\0") if name] + untracked
     return _existing(workspace, names)
 
@@ -91,10 +94,13 @@ async def _expand_one(workspace: Path, here: Path, name: str) -> list[str]:
 
 
 async def _folder_files(workspace: Path, folder: Path) -> list[str]:
-    if folder.resolve() != workspace and not folder.resolve().is_relative_to(workspace):
-        raise TaskInputError(f"{folder} is outside the workspace {workspace}")
+    if not folder.resolve().is_relative_to(workspace):
+        raise TaskInputError(
+            f"{folder} is outside the workspace {workspace}; give a folder inside it, or "
+            "--workspace"
+        )
     try:
-        names = sorted(await _git_files(workspace, folder, tracked=True))
+        names = sorted(await _git_files(folder, tracked=True))
     except GitError:  # not in a git repository (or no git): the files a copy would hold
         return _existing(workspace, await asyncio.to_thread(_walk, workspace, folder))
     return _existing(workspace, [str(folder / name) for name in names])
@@ -112,7 +118,7 @@ def _walk(workspace: Path, folder: Path) -> list[str]:
     return files
 
 
-async def _git_files(workspace: Path, folder: Path, tracked: bool) -> list[str]:
+async def _git_files(folder: Path, tracked: bool) -> list[str]:
     """Files under ``folder`` (relative to it) git lists: untracked ones not ignored, and with
     ``tracked`` the tracked ones too."""
     which = ["--cached", "--others"] if tracked else ["--others"]

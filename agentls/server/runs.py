@@ -166,7 +166,6 @@ class RunManager:
             recorded=True,
         )
         self.runs.pop(run_id)  # to the end: the newest result is the last one forgotten
-        self.runs[run_id] = run
         buffers = self._buffers(previous.folder)
         engine, bus = self._engine(previous.folder, config)
 
@@ -176,8 +175,7 @@ class RunManager:
             run.recorded = True
             return done.result
 
-        run.task = asyncio.ensure_future(self._drive(run, bus, work()))
-        return run_id
+        return self._launch(run, bus, work())
 
     def _start(
         self,
@@ -209,7 +207,6 @@ class RunManager:
         run = ServerRun(
             run_id=run_id, title=title, uri=target.uri, folder=folder, selection=target.selection
         )
-        self.runs[run_id] = run
         request = WorkflowRequest(
             workflow=name,
             workspace=folder,
@@ -230,8 +227,7 @@ class RunManager:
             run.recorded = True
             return result
 
-        run.task = asyncio.ensure_future(self._drive(run, bus, work()))
-        return run_id
+        return self._launch(run, bus, work())
 
     def _start_many(
         self,
@@ -249,6 +245,13 @@ class RunManager:
             raise TaskInputError("a line range needs a single file; run on the file instead")
         where = uri_to_path(target.uri)
         assert where is not None
+        if self.server.session.workspace_folder(self.server.workspace, target.uri) is None:
+            # a single file must be open (the editor sent its text); files read from disk
+            # must be in a folder the editor opened
+            raise TaskInputError(
+                f"{where} is outside the editor's workspace folders; agentls runs on a folder, "
+                "or on what changed, only inside them"
+            )
         given = [where] if target.changed is None else []
         run_id = uuid.uuid4().hex[:12]
         run = ServerRun(run_id=run_id, title=title, uri=target.uri, folder=folder)
@@ -270,9 +273,13 @@ class RunManager:
             run.recorded = True
             return result
 
-        self.runs[run_id] = run
-        run.task = asyncio.ensure_future(self._drive(run, bus, work()))
-        return run_id
+        return self._launch(run, bus, work())
+
+    def _launch(self, run: ServerRun, bus: EventBus, work: Awaitable[WorkflowResult]) -> str:
+        """Keep ``run`` (the newest last) and do its ``work`` in the background."""
+        self.runs[run.run_id] = run
+        run.task = asyncio.ensure_future(self._drive(run, bus, work))
+        return run.run_id
 
     def _folder_config(self, uri: str) -> tuple[Path, AgentlsConfig]:
         folder = self.server.session.folder_for(self.server.workspace, uri)

@@ -27,19 +27,16 @@ class Session:
 
     def folder_for(self, workspace: Workspace, uri: str) -> Path:
         """The workspace folder holding ``uri`` (the innermost), else the document's folder."""
-        path = uri_to_path(uri)
-        if path is None:
-            raise TaskInputError(
-                f"{uri} is not a file on disk; agentls works on saved files' paths"
-            )
-        document = Path(path)
+        return self.workspace_folder(workspace, uri) or Path(_path(uri)).parent
+
+    def workspace_folder(self, workspace: Workspace, uri: str) -> Path | None:
+        """The editor's workspace folder holding ``uri`` (the innermost), or None."""
+        document = Path(_path(uri))
         roots = [uri_to_path(folder.uri) for folder in workspace.folders.values()]
         if workspace.root_path:
             roots.append(workspace.root_path)
         candidates = [Path(r) for r in roots if r and document.is_relative_to(r)]
-        if candidates:
-            return max(candidates, key=lambda p: len(p.parts))
-        return document.parent
+        return max(candidates, key=lambda p: len(p.parts)) if candidates else None
 
     def config(self, folder: Path) -> AgentlsConfig:
         """The folder's configuration (cached); ``ConfigError`` when its files are invalid."""
@@ -69,3 +66,10 @@ class Session:
     def forget_configs(self) -> None:
         self._configs.clear()
         self._runtimes.clear()
+
+
+def _path(uri: str) -> str:
+    path = uri_to_path(uri)
+    if path is None:
+        raise TaskInputError(f"{uri} is not a file on disk; agentls works on saved files' paths")
+    return path

@@ -4,6 +4,7 @@ sandbox and its worktree go, and the exit is 128 + the signal with one line sayi
 from __future__ import annotations
 
 import signal
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,16 +16,22 @@ from tests.processes import alive, daemonizing_command, marked, wait_for_pids, w
 pytestmark = pytest.mark.usefixtures("credentials")
 
 
+def start_daemonizing_run(workspace: Path, folder: Path) -> tuple[subprocess.Popen[str], Path]:
+    """``agentls run`` of an agentic step whose agent starts a daemon (a slow tool call) that
+    outlives it; the CLI and the file the daemon's pid is written to."""
+    folder.mkdir()
+    command, pid_file = daemonizing_command(folder, linger_s=120)
+    agentic(workspace, folder, commands=[command])
+    make_repository(workspace)
+    return start(workspace, "run", "agentic", "calc.py"), pid_file
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["TERM", "HUP"])
 def test_a_signal_to_run_ends_the_agent_and_removes_its_sandbox(
     workspace: Path, tmp_path: Path, signum: signal.Signals
 ) -> None:
     folder = tmp_path / "fake"
-    folder.mkdir()
-    command, pid_file = daemonizing_command(folder, linger_s=120)  # a slow tool call
-    agentic(workspace, folder, commands=[command])
-    make_repository(workspace)
-    cli = start(workspace, "run", "agentic", "calc.py")
+    cli, pid_file = start_daemonizing_run(workspace, folder)
     try:
         [daemon] = wait_for_pids(pid_file, 1, timeout_s=60)
         [call] = calls(folder)
@@ -72,11 +79,7 @@ def test_after_sigkill_the_agent_ends_and_the_next_run_prunes_the_rest(
     (tmp_path / "tmp").mkdir()
     monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
     folder = tmp_path / "fake"
-    folder.mkdir()
-    command, pid_file = daemonizing_command(folder, linger_s=120)
-    agentic(workspace, folder, commands=[command])
-    make_repository(workspace)
-    cli = start(workspace, "run", "agentic", "calc.py")
+    cli, pid_file = start_daemonizing_run(workspace, folder)
     try:
         [daemon] = wait_for_pids(pid_file, 1, timeout_s=60)
         [call] = calls(folder)

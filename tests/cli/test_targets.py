@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import stat
 import subprocess
 import sys
 from collections.abc import Callable
@@ -22,7 +21,7 @@ import yaml
 from agentls.errors import TaskInputError
 from agentls.orchestration.targets import changed_files
 from tests.cli.test_cli import agentls
-from tests.conftest import TEST_SETTINGS, Scenario, git, write_trusted
+from tests.conftest import TEST_SETTINGS, Scenario, fsmonitor, git, write_trusted
 
 UNUSED = "import {name}\n"
 """A file ruff finds one problem in (F401, the import is unused)."""
@@ -132,10 +131,7 @@ def test_a_repository_config_cannot_run_a_program_while_listing(
     project: Path, tmp_path: Path
 ) -> None:
     """A cloned repository's ``core.fsmonitor`` names a program git would run."""
-    ran = tmp_path / "fsmonitor-ran"
-    hook = tmp_path / "fsmonitor.sh"
-    hook.write_text(f"#!/bin/sh\ntouch {ran}\n")
-    hook.chmod(hook.stat().st_mode | stat.S_IXUSR)
+    hook, ran = fsmonitor(tmp_path)
     git(project, "config", "core.fsmonitor", str(hook))
     (project / "app" / "core.py").write_text("import os\nimport io\n")
     reviewed(project, "app")
@@ -230,3 +226,19 @@ def test_a_follow_up_covers_the_same_files(project: Path) -> None:
     done = agentls("followup", first["run_id"], "again", "--json", cwd=project)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["files"] == first["files"]
+
+
+def test_a_revision_git_does_not_know_says_what_to_give(project: Path) -> None:
+    done = agentls("run", "offline", "--changed", "no-such-branch", cwd=project)
+    assert done.returncode == 2
+    assert "cannot diff against 'no-such-branch'" in done.stderr
+    assert "give a branch, tag or commit of this repository" in done.stderr
+
+
+def test_a_folder_outside_the_workspace_is_refused(project: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "secret.py").write_text("import secrets\n")
+    done = agentls("run", "offline", str(outside), "--workspace", str(project), cwd=project)
+    assert done.returncode == 2
+    assert "is outside the workspace" in done.stderr and "secrets" not in done.stdout

@@ -13,6 +13,7 @@ from agentls.orchestration.config_loader import load_config
 from agentls.orchestration.results import WorkflowResult
 from agentls.orchestration.workflow import WorkflowEngine, WorkflowRequest
 from tests.agentic import agentic, calls, make_repository, worktrees
+from tests.conftest import fsmonitor
 from tests.processes import alive, daemonizing_command, marked, wait_for_pids
 
 pytestmark = pytest.mark.usefixtures("credentials")
@@ -24,14 +25,6 @@ def run(workspace: Path) -> WorkflowResult:
     engine = WorkflowEngine(load_config(workspace))
     request = WorkflowRequest(workflow="agentic", workspace=workspace, path="calc.py")
     return asyncio.run(engine.run(request))
-
-
-def fsmonitor(tmp_path: Path) -> tuple[Path, Path]:
-    marker = tmp_path / "fsmonitor-ran"
-    script = tmp_path / "fsmonitor.sh"
-    script.write_text(f"#!/bin/sh\ntouch {marker}\nexit 1\n")
-    script.chmod(0o755)
-    return script, marker
 
 
 @pytest.mark.parametrize(

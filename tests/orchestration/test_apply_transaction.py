@@ -14,6 +14,7 @@ from agentls.orchestration import journal
 from agentls.orchestration.apply import ApplyError, apply_result, undo
 from agentls.orchestration.history import History
 from agentls.orchestration.results import LineRange, ProposedEdit, WorkflowResult
+from tests.orchestration.test_history_and_apply import result
 
 CRLF = b"one\r\ntwo\r\n"
 BOM = b"\xef\xbb\xbfalpha\nbeta\n"
@@ -24,15 +25,7 @@ def make_result(run_id: str, edits: list[ProposedEdit], workspace: Path) -> Work
     """A run's result whose originals are the files as they are now."""
     from agentls import textfile
 
-    return WorkflowResult(
-        run_id=run_id,
-        workflow="w",
-        status="ok",
-        stop_reason="completed",
-        edits=edits,
-        originals={e.path: textfile.read_text(workspace / e.path) for e in edits},
-        summary="w: ok",
-    )
+    return result(run_id, edits, {e.path: textfile.read_text(workspace / e.path) for e in edits})
 
 
 def second_line(path: str, text: str) -> ProposedEdit:

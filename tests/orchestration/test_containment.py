@@ -25,7 +25,7 @@ from agentls.orchestration.report import workflow_json, workflow_markdown
 from agentls.orchestration.results import ErrorKind, WorkflowResult
 from agentls.orchestration.runtime import Runtime
 from agentls.orchestration.workflow import WorkflowEngine, WorkflowRequest
-from tests.conftest import FAKES_BIN
+from tests.conftest import FAKES_BIN, git
 from tests.orchestration.test_workflow import Setup
 
 pytestmark = pytest.mark.usefixtures("credentials")
@@ -106,13 +106,6 @@ class World:
         engine.runtime.record = record.__get__(engine.runtime)  # type: ignore[method-assign]
         request = WorkflowRequest(workflow="agentic", workspace=self.workspace, path="calc.py")
         return asyncio.run(engine.run(request)), records
-
-
-def git(cwd: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        cwd=cwd, check=True, capture_output=True,
-    )  # fmt: skip
 
 
 def outside_folder() -> Path:

@@ -16,7 +16,7 @@ import pytest
 
 from agentls.orchestration import sandbox as sandboxes
 from agentls.orchestration.sandbox import SandboxTamperedError, prune_leftovers, sandbox
-from tests.orchestration.test_sandbox import git
+from tests.conftest import fsmonitor, git
 
 
 @pytest.fixture
@@ -28,15 +28,6 @@ def repo(tmp_path: Path) -> Path:
     git(root, "add", "-A")
     git(root, "commit", "-qm", "init")
     return root
-
-
-def fsmonitor(tmp_path: Path) -> tuple[Path, Path]:
-    """A program that, run by git as its fsmonitor, leaves a marker file; and the marker."""
-    marker = tmp_path / "fsmonitor-ran"
-    script = tmp_path / "fsmonitor.sh"
-    script.write_text(f"#!/bin/sh\ntouch {marker}\nexit 1\n")
-    script.chmod(0o755)
-    return script, marker
 
 
 def worktrees(folder: Path) -> str:

@@ -9,7 +9,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
 from tests.server.conftest import Editor
-from tests.server.test_server import code_actions
+from tests.server.test_server import apply_quick_fix
 
 # Line 2 is a page break (a form feed alone); line 3 holds \u2028 and \x1c, which end no line.
 TEXT = "import os\n\x0c\nx = 1  # a\u2028b\x1c\nimport sys\n"
@@ -32,12 +32,7 @@ async def test_a_finding_after_a_form_feed_and_its_fix_land_on_its_line(
     assert (diagnostic.range.start.line, diagnostic.range.end.line) == (2, 2)
     assert diagnostic.range.end.character == len("x = 1  # a\u2028b\x1c")
     assert diagnostic.message == "x is unused (gemini)"
-    actions = await code_actions(editor, uri, diagnostic.range, diagnostics=[diagnostic])
-    [fix] = [a for a in actions if a.kind == types.CodeActionKind.QuickFix]
-    if fix.edit is None:
-        fix = await editor.client.code_action_resolve_async(fix)
-    assert fix.edit is not None
-    editor.apply(types.ApplyWorkspaceEditParams(edit=fix.edit))
+    await apply_quick_fix(editor, uri, diagnostic)
     assert editor.text(uri) == text.replace("x = 1  # a\u2028b\x1c", "x = 2")  # its own endings
 
 
@@ -50,12 +45,7 @@ async def test_ruffs_findings_after_a_form_feed_are_on_the_editors_lines(editor:
     await editor.finished(answer["runId"])
     diagnostics = sorted(editor.client.diagnostics[uri], key=lambda d: d.range.start.line)
     assert [(d.range.start.line, d.code) for d in diagnostics] == [(0, "F401"), (3, "E711")]
-    actions = await code_actions(editor, uri, diagnostics[1].range, diagnostics=[diagnostics[1]])
-    [fix] = [a for a in actions if a.kind == types.CodeActionKind.QuickFix]
-    if fix.edit is None:
-        fix = await editor.client.code_action_resolve_async(fix)
-    assert fix.edit is not None
-    editor.apply(types.ApplyWorkspaceEditParams(edit=fix.edit))
+    await apply_quick_fix(editor, uri, diagnostics[1])
     assert editor.text(uri) == text.replace("x == None", "x is None")  # made from line 4
 
 

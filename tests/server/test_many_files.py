@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pygls.exceptions import JsonRpcException
 
 from tests.conftest import git
 from tests.server.conftest import Editor
@@ -81,3 +82,14 @@ async def test_a_client_revision_is_never_an_option_for_git(
     reports = await editor.finished(run_id)
     assert "is not a revision" in (reports[-1].message or "")
     assert not written.exists()
+
+
+async def test_a_client_folder_outside_the_workspace_is_refused(
+    editor: Editor, repository: Path
+) -> None:
+    outside = repository.parent / "elsewhere"
+    outside.mkdir()
+    (outside / "secret.py").write_text("import secrets\n")
+    with pytest.raises(JsonRpcException, match="is outside the editor's workspace folders"):
+        await editor.command("agentls.runWorkflow", uri=outside.as_uri(), workflow="offline")
+    assert not editor.client.diagnostics.get((outside / "secret.py").as_uri())

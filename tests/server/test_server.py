@@ -39,6 +39,17 @@ async def code_actions(
     return [a for a in result or [] if isinstance(a, types.CodeAction)]
 
 
+async def apply_quick_fix(editor: Editor, uri: str, diagnostic: types.Diagnostic) -> None:
+    """Choose the diagnostic's one quick fix, as an editor does (resolving its edit when the
+    server defers it), and apply it."""
+    actions = await code_actions(editor, uri, diagnostic.range, diagnostics=[diagnostic])
+    [fix] = [a for a in actions if a.kind == types.CodeActionKind.QuickFix]
+    if fix.edit is None:
+        fix = await editor.client.code_action_resolve_async(fix)
+    assert fix.edit is not None
+    editor.apply(types.ApplyWorkspaceEditParams(edit=fix.edit))
+
+
 async def test_code_actions_list_workflows_and_quick_tasks(editor: Editor) -> None:
     uri = editor.open("calc.py")
     actions = await code_actions(editor, uri, diagnostics=[])
@@ -99,12 +110,7 @@ async def test_review_diagnostics_and_their_quick_fix(editor: Editor) -> None:
     assert diagnostic.source == "agentls" and diagnostic.code == "zero-div"
     assert diagnostic.severity == types.DiagnosticSeverity.Error
     assert diagnostic.range.start.line == 5 and "(gemini)" in diagnostic.message
-    actions = await code_actions(editor, uri, diagnostic.range, diagnostics=[diagnostic])
-    [fix] = [a for a in actions if a.kind == types.CodeActionKind.QuickFix]
-    if fix.edit is None:
-        fix = await editor.client.code_action_resolve_async(fix)
-    assert fix.edit is not None
-    editor.apply(types.ApplyWorkspaceEditParams(edit=fix.edit))
+    await apply_quick_fix(editor, uri, diagnostic)
     assert "    return sum(values) / max(len(values), 1)\n" in editor.text(uri)
     cleared = await editor.command("agentls.clearDiagnostics", uri=uri)
     assert cleared == {"cleared": 1}
