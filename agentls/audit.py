@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from agentls.redaction import redact_value
-from agentls.state import private_dir, private_file, state_dir, write_private
+from agentls.state import append_private, private_dir, private_file, state_dir, write_private
 
 GENESIS = "0" * 64
 KEY_BYTES = 32
@@ -301,11 +301,7 @@ class AuditLog:
         return head
 
     def _write_line(self, data: bytes) -> None:
-        private_file(self.path)
-        with open(self.path, "ab") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())  # on disk before the head that seals it
+        append_private(self.path, data)  # on disk before the head that seals it
 
     def _write_head(self, head: Head, key: bytes) -> None:
         write_private(self.head_path, head.sealed(key))

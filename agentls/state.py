@@ -46,6 +46,19 @@ def private_file(path: Path) -> Path:
     return path
 
 
+def append_private(path: Path, data: bytes) -> None:
+    """Append ``data`` to ``path`` (made 0600 when missing) and wait until it is on disk."""
+    private_dir(path.parent)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE)
+    try:
+        os.fchmod(descriptor, PRIVATE_FILE)
+        with os.fdopen(descriptor, "ab", closefd=False) as stream:
+            stream.write(data)
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
 def write_private(path: Path, data: bytes) -> None:
     """Replace ``path`` atomically with ``data``, 0600 from the first byte."""
     private_dir(path.parent)

@@ -123,6 +123,8 @@ def decode(data: bytes, name: str) -> TextFile:
             f"{name} is not {encoding} text (byte 0x{body[error.start]:02x} at offset {where})"
             + hint
         ) from None
+    if "\r" not in raw:  # the usual file: nothing to convert or remember
+        return TextFile(name=name, text=raw, encoding=encoding, bom=bom)
     pieces = _LINE_BREAK.split(raw)
     endings = _LINE_BREAK.findall(raw)
     counts = Counter(endings)

@@ -20,6 +20,7 @@ Notebooks are declined too: ruff's rows for a ``.ipynb`` are cell-relative, not 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Sequence
 from importlib import metadata
@@ -91,7 +92,8 @@ class RuffAdapter(Adapter):
     def invocation(self, request: TaskRequest) -> Invocation:
         argv = ["check", "--output-format", "json", "--exit-zero", *self.config.extra_args]
         if request.more_files:  # each as on disk: ruff reads them itself, in one process
-            paths = [str(request.workspace / file.path) for file in request.files]
+            root = str(request.workspace)
+            paths = [os.path.join(root, file.path) for file in request.files]
             return Invocation(argv=[*argv, "--force-exclude", "--", *paths])
         argv += ["--stdin-filename", str(request.workspace / request.target), "-"]
         return Invocation(argv=argv, stdin=request.file_text)
@@ -108,6 +110,7 @@ class RuffAdapter(Adapter):
                 error=self.failure(ErrorKind.BAD_OUTPUT, "its output is not a JSON list")
             )
         files = _files_by_name(request)
+        lines: dict[str, list[str]] = {}  # split only for files with findings
         findings = []
         for item in diagnostics:
             if not isinstance(item, dict):
@@ -115,11 +118,14 @@ class RuffAdapter(Adapter):
             named = _named(files, item.get("filename"), batch=bool(request.more_files))
             if named is None:
                 continue
-            finding = _finding(item, *named)
+            path, text = named
+            if path not in lines:
+                lines[path] = text_lines(text, keepends=True)
+            finding = _finding(item, path, lines[path])
             if finding is not None and _within(finding, request.selection):
                 findings.append(finding)
         count = len(findings)
-        where = request.target if not request.more_files else f"{len(files)} files"
+        where = request.target if not request.more_files else f"{len(request.files)} files"
         text = f"ruff found {count} problem{'s' if count != 1 else ''} in {where}"
         return AgentReply(text=text, findings=findings)
 
@@ -128,9 +134,7 @@ _FIRST = ""
 """In ``_files_by_name``: the request's first file (ruff names a file on stdin as told)."""
 
 
-def _named(
-    files: dict[str, tuple[str, list[str]]], name: object, batch: bool
-) -> tuple[str, list[str]] | None:
+def _named(files: dict[str, tuple[str, str]], name: object, batch: bool) -> tuple[str, str] | None:
     """The file a diagnostic is about: by its name, else (a file on stdin) the only one."""
     found = files.get(str(name))
     if found is None and batch:
@@ -141,14 +145,12 @@ def _named(
     return found if found is not None or batch else files[_FIRST]
 
 
-def _files_by_name(request: TaskRequest) -> dict[str, tuple[str, list[str]]]:
-    """Each file of the request by the name ruff gives it (as on its command line), with its
-    lines as ruff counts rows (``\n``, ``\r\n``, ``\r``)."""
-    files = {
-        str(request.workspace / file.path): (file.path, text_lines(file.text, keepends=True))
-        for file in request.files
-    }
-    files[_FIRST] = files[str(request.workspace / request.target)]
+def _files_by_name(request: TaskRequest) -> dict[str, tuple[str, str]]:
+    """Each file of the request (path and text) by the name ruff gives it, as on its command
+    line."""
+    root = str(request.workspace)
+    files = {os.path.join(root, file.path): (file.path, file.text) for file in request.files}
+    files[_FIRST] = files[os.path.join(root, request.target)]
     return files
 
 

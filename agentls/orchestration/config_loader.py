@@ -110,13 +110,17 @@ def load_config(
     return config
 
 
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's loader where PyYAML was built with it (ten times faster), else the pure one."""
+
+
 def _read_yaml(path: Path) -> tuple[bytes, dict[str, Any], dict[KeyPath, Origin]]:
     try:
         raw = path.read_bytes()
         text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: cannot read the configuration file: {error}") from None
-    loader = yaml.SafeLoader(text)
+    loader = _SafeLoader(text)
     origins: dict[KeyPath, Origin] = {}
     try:
         node = loader.get_single_node()

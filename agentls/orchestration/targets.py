@@ -154,10 +154,11 @@ def _copy_ignored(ignore: Callable[[str, list[str]], set[str]], workspace: Path,
 def _existing(workspace: Path, names: Iterable[str]) -> list[str]:
     """``names`` (absolute or relative to ``workspace``) that are files inside it, relative."""
     checked = WorkspacePaths(workspace)
+    root = str(workspace)
     files = []
     for name in names:
-        path = Path(name) if Path(name).is_absolute() else workspace / name
-        if not path.is_file():
+        path = os.path.join(root, name)  # an absolute name stays as it is
+        if not os.path.isfile(path):
             continue
         try:
             files.append(checked.relative(path))
