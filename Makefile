@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck pytest schema dev clean bench vscode vscode-test vsix vscode-e2e nvim-transcript emacs bubblewrap
+.PHONY: demo test lint typecheck pytest schema dev clean bench vscode vscode-test vsix vscode-e2e nvim-transcript emacs bubblewrap realcli realcli-latest
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,11 +49,20 @@ emacs:
 bubblewrap:
 	tools/install-bubblewrap.sh
 
+# The real agent CLIs from npm, at the versions in tests/realcli/versions.json, for the
+# contract tests (tests/realcli: each against a mock model API on 127.0.0.1).
+realcli: dev
+	$(BIN)/python tests/realcli/install.py
+
+# The same tier against the newest npm releases: prints which checks change.
+realcli-latest: dev
+	$(BIN)/python tests/realcli/drift.py
+
 # Regenerate editors/nvim/TRANSCRIPT.md from a real headless Neovim session.
 nvim-transcript: dev
 	$(BIN)/python tests/e2e/nvim/make_transcript.py
 
-test: lint typecheck vscode-test emacs bubblewrap pytest vscode-e2e
+test: lint typecheck vscode-test emacs bubblewrap realcli pytest vscode-e2e
 
 # Benchmarks (not part of the tests): writes bench/README.md.
 bench: dev
@@ -64,4 +73,4 @@ schema: dev
 	$(BIN)/agentls config schema > config/schema.json
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache editors/vscode/node_modules editors/vscode/dist editors/vscode/.cache editors/vscode/agentls.vsix
+	rm -rf $(VENV) .cache .mypy_cache .ruff_cache .pytest_cache editors/vscode/node_modules editors/vscode/dist editors/vscode/.cache editors/vscode/agentls.vsix

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -38,16 +39,47 @@ settings:
 """
 
 
+AGENT_CLIS = ("claude", "codex", "gemini", "copilot")
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No user config, no real credentials, and the fakes first on PATH."""
+    """No user config but the one below, no real credentials, the fakes first on PATH, and a
+    home folder of the test's own (where a contained agent's state folders are made)."""
     home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
+    # The fakes keep their scenario and log in fakes_io(): a contained agent may write there.
+    io = [str(fakes_io_root(tmp_path_factory))]
+    monkeypatch.setenv(FAKES_IO_VARIABLE, io[0])
+    user = {"agents": {name: {"sandbox_paths": io} for name in AGENT_CLIS}}
+    (home / ".config" / "agentls").mkdir(parents=True)
+    (home / ".config" / "agentls" / "config.yaml").write_text(json.dumps(user))
     for name in list(os.environ):
         if name.endswith(("_API_KEY", "_TOKEN")) or name.startswith("AGENTLS_FAKE"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("PATH", f"{FAKES_BIN}{os.pathsep}{os.environ['PATH']}")
+
+
+FAKES_IO_VARIABLE = "AGENTLS_TEST_FAKES_IO"
+
+
+def fakes_io_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.getbasetemp() / "fakes-io"
+    root.mkdir(exist_ok=True)
+    return root
+
+
+def new_fakes_io() -> Path:
+    """A folder of the test's own where the fake CLIs read their scenario and write their
+    log: agents contained in bubblewrap may write there (and nowhere else of the test's)."""
+    return Path(tempfile.mkdtemp(dir=os.environ[FAKES_IO_VARIABLE]))
+
+
+@pytest.fixture
+def fakes_io() -> Path:
+    return new_fakes_io()
 
 
 @pytest.fixture
@@ -100,11 +132,11 @@ Scenario = Callable[..., Path]
 
 
 @pytest.fixture
-def scenario(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Scenario:
+def scenario(fakes_io: Path, monkeypatch: pytest.MonkeyPatch) -> Scenario:
     """Steer the fakes: ``scenario("ok", reply="...")`` writes the file and points them to it."""
 
     def write(behavior: str = "ok", **fields: Any) -> Path:
-        path = tmp_path / "scenario.json"
+        path = fakes_io / "scenario.json"
         path.write_text(json.dumps({"behavior": behavior, **fields}))
         monkeypatch.setenv("AGENTLS_FAKE_SCENARIO", str(path))
         return path
@@ -114,10 +146,10 @@ def scenario(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Scenario:
 
 @pytest.fixture
 def fake_log(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    fakes_io: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Callable[[], list[dict[str, Any]]]]:
     """The invocations the fakes recorded, in order."""
-    path = tmp_path / "fake-log.jsonl"
+    path = fakes_io / "fake-log.jsonl"
     monkeypatch.setenv("AGENTLS_FAKE_LOG", str(path))
 
     def read() -> list[dict[str, Any]]:

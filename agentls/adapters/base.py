@@ -6,6 +6,7 @@ retryable failures, timeouts, and turning the reply into findings or edits.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
@@ -23,6 +24,7 @@ from tenacity import (
     RetryError,
     retry_if_exception_type,
     stop_after_attempt,
+    stop_before_delay,
     wait_exponential,
     wait_random,
 )
@@ -35,6 +37,7 @@ from agentls.adapters.runner import (
     minimal_env,
     run_process,
 )
+from agentls.adapters.scratch import private_tmpdir, temp_env
 from agentls.adapters.versions import cli_version
 from agentls.lines import lines as text_lines
 from agentls.orchestration.config import AgentConfig, Settings
@@ -234,6 +237,18 @@ class Adapter(ABC):
     """Where the CLI keeps its own state (login, sessions, logs): writable when contained."""
     shows_progress: ClassVar[bool] = True
     """Whether its output has lines worth showing as progress (see ``describe_line``)."""
+    package: ClassVar[str | None] = None
+    """The npm package the CLI installs from (for upgrade advice)."""
+    verified: ClassVar[tuple[str, str] | None] = None
+    """The oldest and newest versions of the CLI agentls was verified against (tests/realcli):
+    ``agentls doctor`` says when the installed one is outside them, and what to install."""
+    retries_itself: ClassVar[bool] = False
+    """The CLI retries a failed API call by itself: agentls adds no retries on top."""
+    retries_env: ClassVar[str | None] = None
+    """The variable that sets how often the CLI retries (``retries_itself``): the agent's
+    ``retries`` go there."""
+    lost_session_marks: ClassVar[tuple[str, ...]] = ()
+    """What the CLI prints when the session to resume does not exist (``lost_session``)."""
     many_files: ClassVar[bool] = False
     """Reviews many files in one process (``TaskRequest.more_files``); other adapters get one
     request per file."""
@@ -285,6 +300,43 @@ class Adapter(ABC):
         """Whether the tool may start processes of its own (agents run shells and servers):
         then it runs under the supervisor, which ends whatever it leaves behind."""
         return True
+
+    def version_advice(self, version: str | None) -> str | None:
+        """What to say of the installed version (its ``--version`` line), when it lies
+        outside the verified ones; None when it is verified, or says no version."""
+        found = _VERSION.search(version or "")
+        if self.verified is None or found is None:
+            return None
+        oldest, newest = self.verified
+        installed = _numbers(found[0])
+        pinned = f"{self.package}@{newest}" if self.package else newest
+        if installed < _numbers(oldest):
+            return (
+                f"version {found[0]} is older than agentls was verified with ({oldest} to "
+                f"{newest}); upgrade it: npm install -g {pinned}"
+            )
+        if installed > _numbers(newest):
+            return (
+                f"version {found[0]} is newer than agentls was verified with ({oldest} to "
+                f"{newest}); if it misbehaves, install {pinned}, and tell us"
+            )
+        return None
+
+    def hopeless(self, line: str) -> bool:
+        """Whether this output line (stdout or stderr) means the run cannot succeed any more
+        (the CLI retrying a key the API refused, or retrying past the agent's ``retries``):
+        the process is stopped at once and its output read."""
+        return False
+
+    def pending_error(self, outcome: ProcessOutcome) -> tuple[ErrorKind, str] | None:
+        """The API error the CLI was retrying when it was stopped, as its output so far says
+        (kind and what happened); a timeout then reports that error, not only the time."""
+        return None
+
+    def lost_session(self, outcome: ProcessOutcome) -> bool:
+        """Whether the run failed because the session it was to resume is not there."""
+        output = outcome.stdout + outcome.stderr
+        return any(mark in output for mark in self.lost_session_marks)
 
     def answer_inputs(self, workspace: Path, targets: Sequence[str]) -> list[Path]:
         """Files besides the prompt whose contents change the answer about ``targets``
@@ -342,11 +394,13 @@ class Adapter(ABC):
                 )
             )
         progress = _progress_filter(self.progress_line, on_line if self.shows_progress else None)
+        deadline = started + self.config.timeout_s  # every attempt and wait of the task
         attempts = 0
         try:
             async for attempt in AsyncRetrying(
                 retry=retry_if_exception_type(_RetryableFailure),
-                stop=stop_after_attempt(self.config.retries + 1),
+                stop=stop_after_attempt(1 if self.retries_itself else self.config.retries + 1)
+                | stop_before_delay(self.config.timeout_s),
                 wait=wait_exponential(
                     multiplier=self.settings.retry_backoff_s,
                     max=self.settings.retry_backoff_max_s,
@@ -356,7 +410,7 @@ class Adapter(ABC):
             ):
                 with attempt:
                     attempts += 1
-                    outcome, reply = await self._attempt(request, progress)
+                    outcome, reply = await self._attempt(request, progress, deadline)
         except MissingBinaryError as missing:
             return result.failed(self._missing_binary(missing))
         except InvocationRefused as refused:
@@ -365,13 +419,42 @@ class Adapter(ABC):
             failure = exhausted.last_attempt.exception()
             assert isinstance(failure, _RetryableFailure)
             outcome, reply = failure.outcome, failure.reply
+        if request.session_id and reply.error is not None and self.lost_session(outcome):
+            detail = f"it has no session {request.session_id} here ({reply.error.message})"
+            reply.error = TaskError(kind=ErrorKind.SESSION_LOST, message=detail)
         return self._result(request, result, outcome, reply, attempts, started)
 
     async def _attempt(
-        self, request: TaskRequest, on_line: LineCallback | None
+        self, request: TaskRequest, on_line: LineCallback | None, deadline: float
     ) -> tuple[ProcessOutcome, AgentReply]:
         invocation = self.invocation(request)
-        argv, env = invocation.full_argv(self.command()), self.environment(invocation.env)
+        timeout_s = max(deadline - time.monotonic(), 0.0)
+        # Each agent its own temp folder; the bundled ruff, which starts no process, needs none.
+        private = private_tmpdir() if self.starts_processes() else contextlib.nullcontext(None)
+        with private as scratch, written_files(invocation.files):
+            outcome = await self._process(request, invocation, scratch, on_line, timeout_s)
+        if outcome.timed_out:
+            return outcome, AgentReply(error=self._timeout_error(outcome))
+        reply = self.read(request, outcome)
+        if reply.error is not None and reply.error.kind.retryable:
+            raise _RetryableFailure(reply, outcome)
+        return outcome, reply
+
+    async def _process(
+        self,
+        request: TaskRequest,
+        invocation: Invocation,
+        scratch: Path | None,
+        on_line: LineCallback | None,
+        timeout_s: float,
+    ) -> ProcessOutcome:
+        argv = invocation.full_argv(self.command())
+        env = self.environment(invocation.env)
+        temps = temp_env(scratch) if scratch is not None else {}
+        own = {k: v for k, v in temps.items() if k not in self.config.set_env}
+        if self.retries_env and self.retries_env not in env:
+            own[self.retries_env] = str(self.config.retries)  # the task's budget, in the CLI
+        env.update(own)  # what the user set for the agent is theirs to choose
         if request.confinement is not None:
             argv, env = request.confinement.apply(
                 argv, env, self.state_paths, self.config.sandbox_paths, invocation.files
@@ -381,20 +464,14 @@ class Adapter(ABC):
             cwd=request.workspace,
             env=env,
             stdin=invocation.stdin,
-            timeout_s=self.config.timeout_s,
+            timeout_s=timeout_s,
             kill_grace_s=self.settings.kill_grace_s,
             cancel_grace_s=self.settings.cancel_grace_s,
             max_output_bytes=self.settings.max_output_bytes,
             supervised=self.starts_processes() or request.confinement is not None,
+            stop_when=self.hopeless,
         )
-        with written_files(invocation.files):
-            outcome = await run_process(spec, on_line)
-        if outcome.timed_out:
-            return outcome, AgentReply(error=self._timeout_error())
-        reply = self.read(request, outcome)
-        if reply.error is not None and reply.error.kind.retryable:
-            raise _RetryableFailure(reply, outcome)
-        return outcome, reply
+        return await run_process(spec, on_line)
 
     def _result(
         self,
@@ -442,7 +519,7 @@ class Adapter(ABC):
                 "findings": findings,
                 "edits": edits,
                 "refused": refused,
-                "changed_files": reply.changed_files,
+                "changed_files": _within(request.workspace, reply.changed_files),
                 "session_id": reply.session_id,
                 "usage": reply.usage,
                 "duration_s": time.monotonic() - started,
@@ -462,11 +539,16 @@ class Adapter(ABC):
             f"or set agents.{self.agent_name}.command to its path.",
         )
 
-    def _timeout_error(self) -> TaskError:
+    def _timeout_error(self, outcome: ProcessOutcome) -> TaskError:
+        limit = f"{self.config.timeout_s:g} s"
+        pending = self.pending_error(outcome)
+        if pending is not None:  # the CLI was still retrying an API error
+            kind, detail = pending
+            return self.failure(kind, f"{detail}, still so when its {limit} ran out")
         return TaskError(
             kind=ErrorKind.TIMEOUT,
-            message=f"{self.agent_name} did not finish within {self.config.timeout_s:g} s and "
-            f"was stopped; raise agents.{self.agent_name}.timeout_s or give it a smaller task.",
+            message=f"{self.agent_name} did not finish within {limit} and was stopped; raise "
+            f"agents.{self.agent_name}.timeout_s or give it a smaller task.",
         )
 
     def failure(self, kind: ErrorKind, detail: str) -> TaskError:
@@ -509,6 +591,29 @@ class Adapter(ABC):
         if kind is ErrorKind.AGENT_ERROR:
             kind = ErrorKind.CRASH
         return self.failure(kind, f"exit code {outcome.exit_code}: {detail or 'no output'}")
+
+
+_VERSION = re.compile(r"\d+\.\d+\.\d+")
+
+
+def _numbers(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def _within(workspace: Path, paths: Sequence[str]) -> list[str]:
+    """The files an agent says it changed, each once and workspace-relative (as edits name
+    them: the CLIs report absolute paths in their working folder, which for an agentic step is
+    a sandbox removed afterwards); paths outside the workspace are left out."""
+    root = workspace.resolve()
+    inside: dict[str, None] = {}
+    for path in paths:
+        try:
+            relative = (root / path).resolve().relative_to(root)
+        except (OSError, RuntimeError, ValueError):
+            continue
+        if relative.parts:
+            inside[relative.as_posix()] = None
+    return list(inside)
 
 
 def _progress_filter(

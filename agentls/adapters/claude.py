@@ -1,4 +1,4 @@
-"""Claude Code (``claude``), targeted at 2.1.2xx.
+"""Claude Code (``claude``), targeted at 2.1.332 (verified against the real CLI: tests/realcli).
 
 Headless: ``claude -p --output-format stream-json --verbose`` with the prompt on stdin.
 Read-only: ``--permission-mode default`` with the mutating tools disallowed (in ``-p`` anything
@@ -6,6 +6,9 @@ that would prompt is denied). Write: ``--permission-mode acceptEdits``.
 Output: NDJSON messages ending with a ``result`` object; ``json`` output (one object, or an
 array when verbose) is read too. API failures arrive as ``is_error: true`` with
 ``api_error_status``; a valid result may come with exit code 1.
+Retries: the CLI retries failed API calls itself (``system``/``api_retry`` lines);
+``CLAUDE_CODE_MAX_RETRIES`` gets the agent's ``retries``, a retried 401/403 stops it at once,
+and a timeout names the error it was retrying.
 """
 
 from __future__ import annotations
@@ -33,12 +36,17 @@ class ClaudeAdapter(Adapter):
     name = "claude"
     default_command = ("claude",)
     install_hint = "install Claude Code with `npm install -g @anthropic-ai/claude-code`"
+    package = "@anthropic-ai/claude-code"
+    verified = ("2.1.332", "2.1.332")
     credential_env: ClassVar[tuple[str, ...]] = (
         "ANTHROPIC_API_KEY",
         "CLAUDE_CODE_OAUTH_TOKEN",
         "ANTHROPIC_AUTH_TOKEN",
     )
     login_hint = "run `claude` once and /login"
+    retries_itself = True
+    retries_env = "CLAUDE_CODE_MAX_RETRIES"
+    lost_session_marks = ("No conversation found with session ID", "requires a valid session ID")
     state_paths = (
         StatePath(".claude", env="CLAUDE_CONFIG_DIR"),
         StatePath(".claude.json", file=True),
@@ -57,8 +65,28 @@ class ClaudeAdapter(Adapter):
             argv += ["--resume", request.session_id]
         return Invocation(argv=[*argv, *self.config.extra_args], stdin=request.prompt)
 
+    def hopeless(self, line: str) -> bool:
+        retry = _api_retry(json_object(line))
+        return retry is not None and retry.get("error_status") in (401, 403)
+
+    def pending_error(self, outcome: ProcessOutcome) -> tuple[ErrorKind, str] | None:
+        retries = [r for r in map(_api_retry, json_values(outcome.stdout)) if r is not None]
+        if not retries:
+            return None
+        status = retries[-1].get("error_status")
+        detail = f"the API answered {status} ({retries[-1].get('error') or 'error'})"
+        if status in (401, 403):
+            return ErrorKind.AUTH, detail
+        return ErrorKind.RATE_LIMIT if status == 429 else ErrorKind.TRANSIENT, detail
+
     def describe_line(self, line: str) -> str | None:
         message = json_object(line)
+        retry = _api_retry(message)
+        if retry is not None:
+            return (
+                f"API error {retry.get('error_status')}, retry {retry.get('attempt')} of "
+                f"{retry.get('max_retries')}"
+            )
         if message is None or message.get("type") != "assistant":
             return None
         shown = []
@@ -89,7 +117,10 @@ class ClaudeAdapter(Adapter):
                         if path:
                             edits.append((str(block.get("id", "")), str(path)))
         if result is None:
-            if outcome.exit_code != 0:
+            pending = self.pending_error(outcome)
+            if (outcome.stopped or outcome.timed_out) and pending is not None:
+                reply.error = self.failure(*pending)
+            elif outcome.stopped or outcome.timed_out or outcome.exit_code != 0:
                 reply.error = self.exit_failure(outcome)
             else:
                 reply.error = self.failure(ErrorKind.BAD_OUTPUT, "no result message in its output")
@@ -121,6 +152,13 @@ class ClaudeAdapter(Adapter):
             return self.failure(ErrorKind.TRANSIENT, detail or f"HTTP {status}")
         kind = classify_failure(detail)
         return self.failure(kind, detail or subtype or "is_error was set")
+
+
+def _api_retry(message: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Claude Code's note that an API call failed and will be tried again."""
+    if message and message.get("type") == "system" and message.get("subtype") == "api_retry":
+        return message
+    return None
 
 
 def _usage(result: dict[str, Any]) -> Usage:

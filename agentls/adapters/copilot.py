@@ -1,21 +1,33 @@
-"""GitHub Copilot CLI (``copilot``), targeted at 1.0.7x-1.0.8x.
+"""GitHub Copilot CLI (``copilot``), targeted at 1.0.102 (verified against the real CLI:
+tests/realcli).
 
-Headless: ``copilot -p PROMPT --output-format json --no-ask-user``. The prompt goes in argv
-(``-p`` is the documented headless form), so it is limited to what one argument may hold.
-Read-only: ``--deny-tool write --deny-tool shell`` (in ``-p`` mode mutating tools are denied
-unless allowed); write: ``--allow-tool write``. Output: JSONL session events ending with a bare
-``result`` record whose usage counts premium requests, not tokens.
+Headless: ``copilot --output-format json --no-ask-user --no-auto-update -C WORKSPACE`` (the
+version that runs is the one installed, which the cache keys on) with the prompt on stdin
+(piped, it runs as ``-p PROMPT`` does, with no limit on the prompt's size and without putting
+the user's code in the process list). ``-C`` keeps it in the task's workspace: on ``--resume``
+it otherwise returns to the folder the session was recorded in.
+Read-only: only the tools that read are offered (``--available-tools view,grep,glob``;
+``--deny-tool`` alone still offers ``edit``, ``create`` and ``bash`` and refuses them only when
+called), and ``--deny-tool write --deny-tool shell`` besides. Write: ``--allow-tool write``
+(it lets through shell commands that write by redirection, too).
+Output: JSONL session events (no ``session.start``: the session id is in the last record)
+ending with a bare ``result`` record whose usage counts premium requests (0 with a provider of
+one's own), not tokens. A failed model call ends in a ``session.error`` with ``errorType`` and
+the HTTP ``statusCode`` (after the CLI's own retries); a failure before the session starts (no
+login, a token it could not check, bad arguments, a session to resume that it does not have)
+is only stderr, whose first ``Error:`` line says what went wrong and the rest advises.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from agentls.adapters.base import (
     Adapter,
     AgentReply,
     Invocation,
-    InvocationRefused,
     TaskRequest,
     classify_failure,
     json_object,
@@ -23,24 +35,34 @@ from agentls.adapters.base import (
 )
 from agentls.adapters.runner import ProcessOutcome
 from agentls.orchestration.containment import StatePath
-from agentls.orchestration.results import ErrorKind, Usage
+from agentls.orchestration.results import ErrorKind, TaskError, Usage
+from agentls.redaction import redact
 
-# Linux refuses a single argument over 128 KiB (MAX_ARG_STRLEN); keep a margin.
-MAX_PROMPT_BYTES = 120 * 1024
+READ_ONLY_TOOLS = "view,grep,glob"
 _EDIT_TOOLS = {"edit", "create", "write", "str_replace_editor"}
 _ERROR_KINDS = {
     "authentication": ErrorKind.AUTH,
     "rate_limit": ErrorKind.RATE_LIMIT,
     "quota": ErrorKind.RATE_LIMIT,
 }
+_GAVE_UP = "Failed to get response from the AI model"
+"""How a ``session.error`` starts when the CLI retried the model call and gave up."""
+_ERROR_LINE = re.compile(r"^(?:\w*Error|error):\s*(?P<problem>\S.*)$")
+"""The stderr line that says what went wrong: ``Error: ...``, ``error: ...``, ``TypeError: ...``"""
+_TOKEN_UNCHECKED = "token found but could not be validated"
+_NETWORK = re.compile(r"network|fetch failed|ENOTFOUND|ECONN|EAI_AGAIN|timed? ?out", re.IGNORECASE)
 
 
 class CopilotAdapter(Adapter):
     name = "copilot"
     default_command = ("copilot",)
     install_hint = "install GitHub Copilot CLI with `npm install -g @github/copilot`"
+    package = "@github/copilot"
+    verified = ("1.0.102", "1.0.102")
     credential_env: ClassVar[tuple[str, ...]] = ("COPILOT_GITHUB_TOKEN", "GH_TOKEN", "GITHUB_TOKEN")
     login_hint = "run `copilot` once and /login"
+    lost_session_marks = ("No session, task, or name matched",)
+    retries_itself = True  # 429 and 5xx, five times, with no setting to say how often
     state_paths = (
         StatePath(".copilot", env="COPILOT_HOME"),
         StatePath(None, env="XDG_CONFIG_HOME", suffix="copilot"),
@@ -48,26 +70,24 @@ class CopilotAdapter(Adapter):
     )
 
     def invocation(self, request: TaskRequest) -> Invocation:
-        size = len(request.prompt.encode("utf-8"))
-        if size > MAX_PROMPT_BYTES:
-            raise InvocationRefused(
-                self.failure(
-                    ErrorKind.AGENT_ERROR,
-                    f"the prompt is {size} bytes and copilot takes it as one argument "
-                    f"(at most {MAX_PROMPT_BYTES}); select less code or lower "
-                    "settings.max_context_bytes",
-                )
-            )
-        argv = ["-p", request.prompt, "--output-format", "json", "--no-ask-user"]
+        argv = ["--output-format", "json", "--no-ask-user", "--no-auto-update"]
+        argv += ["-C", str(request.workspace)]
         if self.config.model:
             argv += ["--model", self.config.model]
         if request.write:
             argv += ["--allow-tool", "write"]
         else:
+            argv += [f"--available-tools={READ_ONLY_TOOLS}"]
             argv += ["--deny-tool", "write", "--deny-tool", "shell"]
         if request.session_id:
             argv.append(f"--resume={request.session_id}")
-        return Invocation(argv=[*argv, *self.config.extra_args])
+        return Invocation(argv=[*argv, *self.config.extra_args], stdin=request.prompt)
+
+    def credentials_present(self, environ: Mapping[str, str]) -> bool | None:
+        """A provider of one's own (``COPILOT_PROVIDER_BASE_URL``) needs no GitHub login."""
+        if environ.get("COPILOT_PROVIDER_BASE_URL"):
+            return True
+        return super().credentials_present(environ)
 
     def describe_line(self, line: str) -> str | None:
         event = json_object(line)
@@ -91,18 +111,17 @@ class CopilotAdapter(Adapter):
         for event in json_values(outcome.stdout):
             kind = event.get("type")
             data = event.get("data") or {}
-            if kind == "session.start":
-                reply.session_id = data.get("sessionId") or reply.session_id
-            elif kind == "assistant.message" and data.get("content"):
+            if kind == "assistant.message" and data.get("content"):
                 messages.append(str(data["content"]))
             elif kind == "tool.execution_start" and data.get("toolName") in _EDIT_TOOLS:
                 path = (data.get("arguments") or {}).get("path")
                 if path:
                     pending[str(data.get("toolCallId"))] = str(path)
-            elif kind == "tool.execution_complete" and data.get("success"):
+            elif kind == "tool.execution_complete":
                 path = pending.pop(str(data.get("toolCallId")), None)
-                if path:
-                    changed[path] = None
+                if data.get("success"):
+                    edits = [e.get("path") for e in data.get("fileEdits") or [] if e.get("path")]
+                    changed.update(dict.fromkeys(str(p) for p in edits or [path] if p))
             elif kind == "session.error":
                 session_error = data
             elif kind == "result":
@@ -120,11 +139,62 @@ class CopilotAdapter(Adapter):
         reply.changed_files = list(changed)
         exit_code = result.get("exitCode", outcome.exit_code) if result else outcome.exit_code
         if session_error is not None:
-            detail = str(session_error.get("message") or session_error.get("errorType") or "")
-            kind = _ERROR_KINDS.get(str(session_error.get("errorType")), classify_failure(detail))
-            reply.error = self.failure(kind, detail)
+            reply.error = self._session_error(session_error)
         elif result is None and outcome.exit_code == 0:
             reply.error = self.failure(ErrorKind.BAD_OUTPUT, "no result record in its output")
         elif exit_code != 0 or outcome.exit_code != 0:
-            reply.error = self.exit_failure(outcome)
+            reply.error = self._exit_error(outcome)
         return reply
+
+    def _session_error(self, data: dict[str, Any]) -> TaskError:
+        """A failed model call: the HTTP status says what kind, else the error type."""
+        detail = " ".join(str(data.get("message") or data.get("errorType") or "").split())
+        status = data.get("statusCode")
+        if status in (401, 403):
+            kind = ErrorKind.AUTH
+        elif status == 429:
+            kind = ErrorKind.RATE_LIMIT
+        elif isinstance(status, int) and status >= 500:
+            kind = ErrorKind.TRANSIENT
+        elif isinstance(status, int):
+            kind = ErrorKind.AGENT_ERROR
+        else:
+            kind = _ERROR_KINDS.get(str(data.get("errorType")), classify_failure(detail))
+            if kind is ErrorKind.AGENT_ERROR and detail.startswith(_GAVE_UP):
+                kind = ErrorKind.TRANSIENT  # it retried what it took for a passing failure
+        if kind is ErrorKind.AUTH and "COPILOT_PROVIDER_" in detail:
+            return self._own_failure(
+                kind,
+                f"{self.name} is not authenticated with its model provider: {detail}",
+                f"set it in the environment and allow it in agents.{self.agent_name}.env",
+            )
+        return self.failure(kind, detail)
+
+    def _exit_error(self, outcome: ProcessOutcome) -> TaskError:
+        """A run that stopped before its session: stderr's ``Error:`` line says why (the lines
+        after it advise); with a stack trace, or no such line, it crashed."""
+        lines = [line.strip() for line in outcome.stderr.splitlines() if line.strip()]
+        said = next((m for m in map(_ERROR_LINE.match, lines) if m), None)
+        if said is None:
+            return self.exit_failure(outcome)
+        if any(line.startswith("at ") for line in lines):  # an uncaught exception's stack
+            return self.exit_failure(outcome, said[0][:300])
+        problem = said["problem"][:300]
+        if _TOKEN_UNCHECKED in problem:  # each way it tried says why it failed
+            why = next((line for line in lines if line.startswith("Failed to ")), "")
+            if _NETWORK.search(why):
+                return self._own_failure(
+                    ErrorKind.TRANSIENT,
+                    f"{self.name} could not reach GitHub to check its token: {problem} ({why})",
+                    "the token may still be valid: check the network connection and proxy "
+                    "(HTTPS_PROXY), then try again",
+                )
+        kind = classify_failure(problem)
+        if kind is ErrorKind.AGENT_ERROR and "token" in problem.lower():
+            kind = ErrorKind.AUTH  # a token it does not take (a classic PAT)
+        return self.failure(kind, f"exit code {outcome.exit_code}: {problem}")
+
+    def _own_failure(self, kind: ErrorKind, what: str, advice: str) -> TaskError:
+        """An error whose words ``failure``'s fixed ones would get wrong."""
+        what = redact(what.strip().rstrip("."))
+        return TaskError(kind=kind, message=f"{what}. {advice}.")

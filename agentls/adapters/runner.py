@@ -79,6 +79,10 @@ class ProcessSpec:
     supervised: bool = True
     """Under the supervisor (where it runs): False only for a tool that starts no process of
     its own (ruff), which its process group holds whole."""
+    stop_when: Callable[[str], bool] | None = None
+    """A line (stdout or stderr) after which the run cannot succeed (the CLI retrying a
+    refused key, or past the task's retries):
+    the process is stopped then, as after a timeout, and ``ProcessOutcome.stopped`` says so."""
 
 
 @dataclass
@@ -90,6 +94,8 @@ class ProcessOutcome:
     timed_out: bool = False
     stdout_truncated: bool = False
     lines: int = 0
+    stopped: bool = False
+    """Stopped early, because of a line ``ProcessSpec.stop_when`` recognised."""
 
 
 def minimal_env(
@@ -212,18 +218,24 @@ async def run_process(spec: ProcessSpec, on_line: LineCallback | None = None) ->
     assert process.stdout is not None and process.stderr is not None
     stdout = _TailBuffer(spec.max_output_bytes)
     stderr = _TailBuffer(_STDERR_CAP)
-    splitter = _LineSplitter(on_line)
+    hopeless = loop.create_future()
+    splitter = _LineSplitter(_watching(on_line, spec.stop_when, hopeless))
+    watched = _watching(None, spec.stop_when, hopeless)
+    errors = _LineSplitter(watched) if watched is not None else None
     readers = [
         asyncio.ensure_future(_pump(process.stdout, stdout, splitter)),
-        asyncio.ensure_future(_pump(process.stderr, stderr, None)),
+        asyncio.ensure_future(_pump(process.stderr, stderr, errors)),
     ]
     writer = asyncio.ensure_future(_feed_stdin(process, spec.stdin))
-    timed_out = False
+    timed_out = stopped = False
     try:
-        try:
-            await asyncio.wait_for(asyncio.shield(exited), spec.timeout_s)
-        except TimeoutError:
-            timed_out = True
+        await asyncio.wait(
+            [asyncio.shield(exited), hopeless],
+            timeout=spec.timeout_s,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        if not exited.done():
+            timed_out, stopped = not hopeless.done(), hopeless.done()
             await _stop_group(process.pid, exited, spec.kill_grace_s, supervised)
         # Whatever the agent left running in its group (background shells) goes with it.
         await _stop_group(process.pid, exited, spec.kill_grace_s, supervised)
@@ -244,6 +256,7 @@ async def run_process(spec: ProcessSpec, on_line: LineCallback | None = None) ->
         timed_out=timed_out,
         stdout_truncated=stdout.truncated,
         lines=splitter.count,
+        stopped=stopped,
     )
     log.debug(
         "agent finished",
@@ -254,6 +267,24 @@ async def run_process(spec: ProcessSpec, on_line: LineCallback | None = None) ->
         truncated=outcome.stdout_truncated,
     )
     return outcome
+
+
+def _watching(
+    on_line: LineCallback | None,
+    stop_when: Callable[[str], bool] | None,
+    hopeless: asyncio.Future[None],
+) -> LineCallback | None:
+    """``on_line``, also settling ``hopeless`` at the first line ``stop_when`` recognises."""
+    if stop_when is None:
+        return on_line
+
+    def watch(line: str) -> None:
+        if on_line is not None:
+            on_line(line)
+        if not hopeless.done() and stop_when(line):
+            hopeless.set_result(None)
+
+    return watch
 
 
 def supervised_argv(spec: ProcessSpec) -> list[str]:

@@ -50,9 +50,13 @@ def result_json(result: TaskResult) -> dict[str, Any]:
             "input_tokens": result.usage.input_tokens,
             "output_tokens": result.usage.output_tokens,
             "cost_usd": result.usage.cost_usd,
+            "premium_requests": result.usage.premium_requests,
         },
         "duration_s": round(result.duration_s, 3),
+        "attempts": result.attempts,
         "cached": result.cached,
+        "containment": result.containment,
+        "notes": result.notes,
         "error": result.error.model_dump(mode="json") if result.error else None,
     }
 

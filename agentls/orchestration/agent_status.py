@@ -66,7 +66,10 @@ async def _status(adapter: Adapter, environ: Mapping[str, str]) -> AgentStatus:
         program = status.command[0] if status.command else "(no command)"
         status.problems.append(f"`{program}` is not on PATH: {adapter.install_hint}")
         return status
-    status.version = await read_version(status.binary)
+    status.version = await read_version(status.binary, adapter.environment())
+    advice = adapter.version_advice(status.version)
+    if advice is not None:
+        status.notes.append(advice)
     if status.credentials is False:
         names = " or ".join(adapter.credential_env)
         status.notes.append(

@@ -53,9 +53,11 @@ class AgentConfig(_Model):
     model: str | None = None
     """Model name passed to the CLI (e.g. sonnet, gpt-5-codex, gemini-2.5-pro)."""
     timeout_s: float = Field(default=600.0, gt=0)
-    """Wall-clock limit for one run; then its whole process group is stopped."""
+    """Wall-clock limit for one task, its retries included; then its process group is
+    stopped."""
     retries: int = Field(default=2, ge=0, le=10)
-    """Extra attempts after a rate limit or transient server error (never after auth errors)."""
+    """Extra attempts after a rate limit or transient server error (never after auth errors);
+    for a CLI that retries by itself, how often it may (see docs/agents.md)."""
     extra_args: list[str] = Field(default_factory=list)
     """Arguments appended after the adapter's own flags."""
     env: list[EnvName] = Field(default_factory=list)

@@ -2,7 +2,8 @@
 
 An agentic step's agent edits files itself, in a throwaway copy of the workspace (``sandbox``).
 Its tool's own permission rules are the tool's, not a boundary agentls relies on, so each agent
-is contained as its ``sandbox`` setting says:
+is contained as its ``sandbox`` setting says (and an agent that may not write at all runs in
+the workspace under ``os`` with the workspace read-only too: ``read_only``):
 
 ``os``
     bubblewrap (Linux): the whole filesystem read-only, a private ``/dev``, ``/proc`` and pid
@@ -160,6 +161,19 @@ def choose(requested: Mode) -> tuple[Mode, str | None]:
     return "detect", note
 
 
+def read_only(requested: Mode, workspace: Path) -> Confinement | None:
+    """How the agent of a step that may not write runs (a review, an explain, a text-mode
+    implement): where its ``sandbox`` setting is os and bubblewrap runs, in bubblewrap in the
+    workspace, which it can read but not write, like everything but its own state. Its CLI's
+    read-only flags are the tool's rules: a CLI whose own sandbox cannot start here runs its
+    shell unconfined. Else None: then those flags are all there is."""
+    if requested != "os" or not probe().usable:
+        return None
+    workspace = workspace.resolve()
+    real = sorted({p for p in git_dirs(workspace) if p is not None})
+    return Confinement(mode="os", root=workspace, protect=(workspace, *real), writable=False)
+
+
 # -- what an agent may write ------------------------------------------------------------
 
 
@@ -217,6 +231,9 @@ class Confinement:
     """Inside ``root`` but read-only: the sandbox's git metadata, which agentls reads later."""
     tmpdir: Path | None = None
     """``detect``: the agent's private ``TMPDIR``."""
+    writable: bool = True
+    """Whether the agent may write ``root`` (an agentic step's sandbox), or only read it (the
+    workspace, for a step that may not write: see ``read_only``)."""
 
     def apply(
         self,
@@ -269,7 +286,7 @@ def bwrap_argv(
     for _, layer in sorted(layers, key=lambda item: item[0].rstrip("/").count("/")):
         args += layer
     root = os.path.realpath(confinement.root)
-    args += ["--bind", root, root]
+    args += ["--bind" if confinement.writable else "--ro-bind", root, root]
     protect = [os.path.realpath(p) for p in confinement.protect]
     for place in writable:
         allowed = _allowed(place, home, protect)

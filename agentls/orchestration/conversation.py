@@ -2,7 +2,7 @@
 
 The follow-up runs the same workflow on the same file (or files), starting from the code as
 the last turn proposed it (or as it is on disk, once applied), with the earlier requests and
-outcomes as context, and resumes each agent's own session where its CLI supports that. A
+outcomes as context, and resumes each step's own session where its CLI supports that. A
 quick task's follow-up reruns its one task with the same agent. The run's selection follows
 the changes made since, applied or proposed.
 """
@@ -134,8 +134,10 @@ def _context(instruction: str | None, turns: list[tuple[str | None, WorkflowResu
 
 
 def _sessions(result: WorkflowResult) -> dict[str, str]:
+    """Each step's latest session: a follow-up's review resumes the reviewer's, its refine
+    the refiner's, even when one agent did both."""
     sessions: dict[str, str] = {}
     for record in result.steps:
         if record.result is not None and record.result.session_id:
-            sessions[record.agent] = record.result.session_id
+            sessions[record.step] = record.result.session_id
     return sessions

@@ -14,7 +14,7 @@ from pathlib import PurePosixPath
 from agentls.lines import lines as text_lines
 from agentls.orchestration.results import LineRange, TaskKind
 
-PROMPT_VERSION = "1"
+PROMPT_VERSION = "2"
 
 DEFAULT_INSTRUCTIONS = {
     TaskKind.IMPLEMENT: "Implement what the code's comments, docstrings and TODOs ask for.",
@@ -75,6 +75,13 @@ To create or replace another file of the workspace as well, add one block per fi
 info string names it, e.g. ```{language} path=relative/path/to/file.
 Do not edit files yourself and do not include line numbers."""
 
+_AGENTIC_CONTRACT = """\
+Make the change yourself: edit {what} in the working directory with your tools, and create, \
+change or delete any other file of the workspace the task needs. You work in a copy of the \
+workspace; agentls shows your changes to the user, who reviews them before anything is \
+applied. Change only what the task needs. When you are done, reply with a short summary of \
+what you changed."""
+
 
 @dataclass(frozen=True)
 class PromptContext:
@@ -86,6 +93,8 @@ class PromptContext:
     """What an earlier step said about this code (review findings for a refine)."""
     neighbours: tuple[str, ...] = ()
     """Other files in the file's folder, so the agent knows where it is."""
+    agentic: bool = False
+    """The agent edits the files itself (in a sandbox) instead of replying with code."""
 
 
 def language_of(path: str) -> str:
@@ -137,7 +146,11 @@ def build_prompt(task: TaskKind, context: PromptContext, max_context_bytes: int)
         body = "\n".join(lines[start - 1 : end])
         parts.append(f"## File {context.path} ({shown})\n{fence}{language}\n{body}\n{fence}")
         what = f"the file {context.path}"
-    parts.append(_EDIT_CONTRACT.format(what=what, language=language))
+    if context.agentic:
+        where = scope if selection is not None else f"the file {context.path}"
+        parts.append(_AGENTIC_CONTRACT.format(what=where))
+    else:
+        parts.append(_EDIT_CONTRACT.format(what=what, language=language))
     return "\n\n".join(parts) + "\n"
 
 

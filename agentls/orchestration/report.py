@@ -55,7 +55,9 @@ def workflow_json(result: WorkflowResult) -> dict[str, Any]:
                 "duration_s": round(record.result.duration_s, 3) if record.result else 0.0,
                 "reason": record.reason or None,
                 "containment": record.result.containment if record.result else None,
+                "attempts": record.result.attempts if record.result else 0,
                 "cached": bool(record.result and record.result.cached),
+                "notes": record.result.notes if record.result else [],
             }
             for record in result.steps
         ],
@@ -97,7 +99,7 @@ def workflow_markdown(result: WorkflowResult) -> str:
         if r.result is not None and r.result.containment is not None
     }
     if contained:
-        lines += ["", "Agentic steps: " + "; ".join(contained) + "."]
+        lines += ["", "Containment: " + "; ".join(contained) + "."]
     cached = {f"{r.step} ({r.agent})": None for r in result.cached_steps}
     if cached:
         lines += ["", f"Cached answers, no agent ran: {', '.join(cached)}; {_AFRESH}."]

@@ -116,6 +116,9 @@ class ErrorKind(StrEnum):
     UNSUPPORTED = "unsupported"
     ESCAPED = "escaped"
     """An agentic step's agent changed files outside its sandbox (see ``containment``)."""
+    SESSION_LOST = "session_lost"
+    """The session to resume is not there (the CLI lost it, or keeps it elsewhere); the
+    runtime then runs the task in a new session."""
 
     @property
     def retryable(self) -> bool:
@@ -147,9 +150,13 @@ class TaskResult(BaseModel):
     refused: list[RefusedPath] = Field(default_factory=list)
     """Paths the agent's output named that it may not change (see ``paths``)."""
     containment: Literal["os", "detect", "off"] | None = None
-    """How an agentic step's agent was contained (see ``containment``); None for text steps."""
+    """How the agent was contained (see ``containment``): an agentic step's as its setting
+    says; ``os`` for a step that may not write when bubblewrap kept the workspace read-only;
+    None when only the CLI's own read-only flags held it."""
     cached: bool = False
     """The answer came from the result cache (``agentls.cache``): no agent ran for it."""
+    notes: list[str] = Field(default_factory=list)
+    """What the user should know about how it ran (a session that could not be resumed)."""
 
     @property
     def ok(self) -> bool:
@@ -181,6 +188,7 @@ def combine_results(results: list[TaskResult]) -> TaskResult:
             "error": failed.error if failed else None,
             "refused": [p for r in results for p in r.refused],
             "cached": all(r.cached for r in results),
+            "notes": list(dict.fromkeys(n for r in results for n in r.notes)),
         }
     )
 

@@ -22,7 +22,7 @@ from agentls.log import get_logger
 from agentls.metrics import CACHE, COST, RATE_LIMITED, TASK_DURATION, TASKS, TOKENS
 from agentls.orchestration.config import AgentlsConfig, RateLimit
 from agentls.orchestration.prompts import PROMPT_VERSION
-from agentls.orchestration.results import TaskKind, TaskResult
+from agentls.orchestration.results import ErrorKind, TaskKind, TaskResult
 from agentls.rate_limit import Limit, RateLimited, RateLimiter
 from agentls.redaction import Redactor, redact_argv
 from agentls.redaction import register as register_secrets
@@ -129,6 +129,29 @@ class Runtime:
                 self.record("cache_hit", agent=agent, task=request.task.value, run_id=run_id)
                 log.info("cache hit", agent=agent, task=request.task.value, run_id=run_id)
                 return cached
+        result = await self._invoke(adapter, request, on_line, run_id)
+        if result.error is not None and result.error.kind is ErrorKind.SESSION_LOST:
+            # The session is not there: again in a new one, the prompt carrying the
+            # conversation so far, and the result says so.
+            fresh = await self._invoke(adapter, replace(request, session_id=None), on_line, run_id)
+            note = (
+                f"{agent} could not resume its session {request.session_id}, so it started a "
+                "new one with the conversation so far"
+            )
+            result = fresh.model_copy(update={"notes": [note, *fresh.notes]})
+        if key is not None and self.cache is not None:
+            self.cache.put(key, result)
+        return result
+
+    async def _invoke(
+        self,
+        adapter: Adapter,
+        request: TaskRequest,
+        on_line: LineCallback | None,
+        run_id: str | None,
+    ) -> TaskResult:
+        """One run of the agent, audited before and after, measured, redacted."""
+        agent = adapter.agent_name
         self.record(
             "agent_invocation",
             agent=agent,
@@ -152,6 +175,7 @@ class Runtime:
             status=result.status,
             error=result.error.kind.value if result.error else None,
             duration_s=round(elapsed, 3),
+            attempts=result.attempts,
             findings=len(result.findings),
             edits=sorted({e.path for e in result.edits}),
         )
@@ -163,8 +187,6 @@ class Runtime:
             status=result.status,
             duration_s=round(elapsed, 3),
         )
-        if key is not None and self.cache is not None:
-            self.cache.put(key, result)
         return result
 
     async def _cache_key(self, adapter: Adapter, request: TaskRequest) -> str | None:

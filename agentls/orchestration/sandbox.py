@@ -25,6 +25,7 @@ import contextlib
 import fnmatch
 import hashlib
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -36,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agentls import textfile
+from agentls.adapters import scratch
 from agentls.errors import AgentlsError, UnsafePathError
 from agentls.log import get_logger
 from agentls.orchestration.edits import diff_edits
@@ -63,7 +65,7 @@ ALWAYS_SKIPPED = {
 }
 PREFIX = "agentls-sandbox-"
 """Every sandbox's temp folder is named so (in the temp folder)."""
-LOCK = "agentls.lock"
+LOCK = scratch.LOCK
 """In the temp folder: held (flock) while the sandbox lives."""
 REPOSITORY = "agentls-repository"
 """In the temp folder of a worktree sandbox: the common git folder it is registered in."""
@@ -167,6 +169,8 @@ class Sandbox:
             index += 1
             if status[0] == "R":  # renamed in the index: the next entry is the old name
                 index += 1
+            if status != "??" and status[1] == " ":
+                continue  # only in the index: the starting point, nothing the agent did
             try:
                 relative = agent_path(self.root, path, protected)
             except UnsafePathError as error:  # whatever the change, a deletion too
@@ -176,10 +180,8 @@ class Sandbox:
         return result
 
     async def _collect(self, status: str, path: str, result: SandboxChanges) -> None:
-        """One ``git status`` entry. Only the working tree against the index counts (the
-        second column, or untracked): the index holds the starting point, not HEAD."""
-        if status != "??" and status[1] == " ":
-            return
+        """One ``git status`` entry the agent changed: the working tree against the index
+        (the second column, or untracked), since the index holds the starting point."""
         target = self.root / path
         if target.is_symlink():
             reason = "the agent made a symbolic link; links are skipped"
@@ -209,12 +211,15 @@ class Sandbox:
 
 
 @asynccontextmanager
-async def sandbox(workspace: Path, overlay: Mapping[str, str | None]) -> AsyncIterator[Sandbox]:
+async def sandbox(
+    workspace: Path, overlay: Mapping[str, str | None], name: str | None = None
+) -> AsyncIterator[Sandbox]:
     """A sandbox of ``workspace`` with ``overlay`` (workspace path -> text, None = deleted)
-    laid over it. Removed on exit, whatever happens."""
+    laid over it. Removed on exit, whatever happens. ``name`` (a run's step) gives it the same
+    folder every time (see ``_parent``)."""
     workspace = workspace.resolve()
-    parent = Path(tempfile.mkdtemp(prefix=PREFIX)).resolve()
-    lock = _lock(parent)
+    parent = await asyncio.to_thread(_parent, name)
+    lock = scratch.hold(parent)
     root = parent / workspace.name
     is_repo = (workspace / ".git").exists() and await _is_git_repo(workspace)
     box = Sandbox(root=root, workspace=workspace, kind="worktree" if is_repo else "copy")
@@ -243,6 +248,29 @@ async def sandbox(workspace: Path, overlay: Mapping[str, str | None]) -> AsyncIt
         await _remove(box, parent, lock)
 
 
+def _parent(name: str | None) -> Path:
+    """The sandbox's temp folder, new and this process's own. With ``name``, the same path
+    each time a run's step runs, so that a follow-up works in the folder where the agent's
+    CLI keeps the step's session (Claude Code and Gemini CLI keep sessions per folder); a
+    random one when that path is taken (the step runs now in another process, or someone
+    else made it), and the session then starts afresh."""
+    if name is not None:
+        folder = Path(tempfile.gettempdir()).resolve() / f"{PREFIX}{_SAFE.sub('_', name)[:80]}"
+        for _ in range(2):
+            try:
+                folder.mkdir(mode=0o700)
+                return folder
+            except FileExistsError:
+                if not _prune_folder(folder):  # only a leftover of ours is taken over
+                    break
+            except OSError:
+                break
+    return Path(tempfile.mkdtemp(prefix=PREFIX)).resolve()
+
+
+_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
 def _fingerprint(path: Path, depth: int = 0) -> object:
     """What ``path`` is: absent, a link and its target, a file's sha256, a folder's entries."""
     try:
@@ -259,15 +287,6 @@ def _fingerprint(path: Path, depth: int = 0) -> object:
         return None
     except OSError as error:
         return ("unreadable", error.errno)
-
-
-def _lock(parent: Path) -> int | None:
-    """Create and hold ``parent``'s lock; the descriptor, closed when the sandbox goes."""
-    if fcntl is None:
-        return None
-    descriptor = os.open(parent / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    return descriptor
 
 
 async def _is_git_repo(path: Path) -> bool:
@@ -410,7 +429,8 @@ def _remove_worktree(box: Sandbox) -> None:
 
 def prune_leftovers(workspaces: Iterable[Path] = ()) -> int:
     """Remove what agentls processes that died (SIGKILL, power loss) left behind: sandbox
-    folders whose lock nobody holds, with their worktree entries, and the entries in these
+    folders and agents' temp folders (``scratch``) whose lock nobody holds, with the sandboxes'
+    worktree entries, and the entries in these
     workspaces' repositories of agentls worktrees that are gone. Never a live sandbox (another
     agentls holds its lock) nor a worktree agentls did not make. How many were removed."""
     removed = 0
@@ -418,7 +438,9 @@ def prune_leftovers(workspaces: Iterable[Path] = ()) -> int:
         return removed
     temp = Path(tempfile.gettempdir())
     try:
-        folders = [temp / name for name in os.listdir(temp) if name.startswith(PREFIX)]
+        folders = [
+            temp / name for name in os.listdir(temp) if name.startswith((PREFIX, scratch.PREFIX))
+        ]
     except OSError:
         folders = []
     for folder in folders:

@@ -3,8 +3,9 @@ several files): input checks, prompt, run."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +16,7 @@ from agentls.adapters.runner import LineCallback
 from agentls.errors import TaskDeclined, TaskInputError
 from agentls.lines import line_count as count_lines
 from agentls.orchestration.config import AgentlsConfig
-from agentls.orchestration.containment import Confinement
+from agentls.orchestration.containment import Confinement, read_only
 from agentls.orchestration.paths import screen_edits, workspace_relative
 from agentls.orchestration.prompts import PromptContext, build_prompt
 from agentls.orchestration.results import LineRange, RefusedPath, TaskKind, TaskResult
@@ -91,6 +92,7 @@ def prepare(
             instruction=spec.instruction,
             feedback=spec.feedback,
             neighbours=_neighbours(workspace, target),
+            agentic=spec.write,
         ),
         config.settings.max_context_bytes,
     )
@@ -121,8 +123,13 @@ async def run_task(
     from agentls.orchestration.runtime import Runtime, cli_client
 
     adapter, request = prepare(config, spec, registry)
+    if request.confinement is None and not request.write and adapter.starts_processes():
+        confinement = await asyncio.to_thread(read_only, adapter.config.sandbox, request.workspace)
+        request = replace(request, confinement=confinement)
     runtime = runtime or Runtime.create(config, cli_client())
     result = await runtime.run_task(adapter, request, on_line, run_id)
+    if request.confinement is not None and not request.write:
+        result = result.model_copy(update={"containment": request.confinement.mode})
     result = screen_result(result, request.workspace, config.settings.protected_paths)
     record_refused(runtime, run_id, result.refused)
     return result

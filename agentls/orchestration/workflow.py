@@ -81,7 +81,7 @@ class WorkflowRequest:
     context: str | None = None
     """Earlier turns of the conversation, for a follow-up."""
     sessions: Mapping[str, str] = field(default_factory=dict)
-    """Agent sessions to resume, by agent name (follow-ups)."""
+    """Agent sessions to resume, by step id (follow-ups)."""
     start_texts: Mapping[str, str | None] = field(default_factory=dict)
     """Texts the steps start from instead of the user's (a follow-up continues from the last
     proposal); edits are still computed against the user's texts."""
@@ -463,7 +463,7 @@ class WorkflowEngine:
             instruction=self._instruction(step, run.request.instruction),
             file_text=text,
             feedback=feedback,
-            session_id=run.request.sessions.get(step.agent),
+            session_id=run.request.sessions.get(step.step_id),
             more_files=tuple(TargetFile(p, run.working.text(p) or "") for p in paths[1:]),
         )
         if step.mode == "text" or step.task not in EDITING_TASKS:
@@ -471,7 +471,8 @@ class WorkflowEngine:
                 self.config, spec, on_line, self.registry, self.runtime, run.run_id
             )
             return result
-        async with sandbox(run.working.workspace, run.working.changed()) as box:
+        place = f"{run.run_id}-{step.step_id}"  # the same folder in each follow-up
+        async with sandbox(run.working.workspace, run.working.changed(), place) as box:
             guard = await self._guard(run, step, box.root)
             boxed = replace(spec, workspace=box.root, write=True, confinement=guard.confinement)
             result = await run_task(
@@ -608,6 +609,9 @@ class WorkflowEngine:
             result.summary += f"; left out, not text: {_some(run.not_text)}"
         if run.containment_note:
             result.summary += f"; {run.containment_note}"
+        notes = (n for r in run.records if r.result is not None for n in r.result.notes)
+        for note in dict.fromkeys(notes):
+            result.summary += f"; {note}"
         return result
 
 

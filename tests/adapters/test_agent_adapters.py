@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from agentls.orchestration.config_loader import load_config
+from agentls.orchestration.containment import probe
 from agentls.orchestration.results import ErrorKind, LineRange, TaskKind, TaskResult
 from agentls.orchestration.tasks import TaskSpec, run_task
 from tests.conftest import FAKES_BIN, Scenario, write_trusted
@@ -122,7 +123,7 @@ def test_review_finds_problems_read_only_with_the_prompt_on_the_right_channel(
     [call] = fake_log()
     assert contains(call["argv"], READ_ONLY_FLAGS[tool])
     assert "6 |     return sum(values) / len(values)" in call["prompt"]
-    assert (call["stdin"] is None) == (tool == "copilot")  # copilot takes -p PROMPT
+    assert call["stdin"] is not None  # the prompt is not in argv (copilot: piped, no -p)
     assert "UNRELATED_DATABASE_PASSWORD" not in call["env"]
     assert CREDENTIAL[tool] in call["env"] or tool == "copilot"
     if tool == "claude":
@@ -157,7 +158,7 @@ def test_write_mode_lets_the_agent_edit_and_reports_the_files(
     assert result.ok, result.error
     assert contains(fake_log()[0]["argv"], WRITE_FLAGS[tool])
     assert (workspace / "calc.py").read_text() == "GUARDED = True\n"
-    assert [Path(p).name for p in result.changed_files] == ["calc.py"]
+    assert result.changed_files == ["calc.py"]  # workspace-relative, as edits name files
 
 
 def test_read_only_mode_leaves_files_alone(tool: str, workspace: Path, scenario: Scenario) -> None:
@@ -190,8 +191,12 @@ def test_missing_credentials_fail_at_once_with_what_to_set(
     assert len(fake_log()) == 1, "auth failures are never retried"
 
 
+RETRIED_BY_AGENTLS = ["codex"]  # the other CLIs retry by themselves (tests/realcli shows it)
+
+
+@pytest.mark.parametrize("tool", RETRIED_BY_AGENTLS)
 def test_rate_limit_is_retried_then_succeeds(
-    tool: str, workspace: Path, scenario: Scenario, fake_log: Log
+    tool: str, workspace: Path, scenario: Scenario, fake_log: Log, credentials: None
 ) -> None:
     scenario("rate_limit_once", reply="fine now")
     result = run(workspace, tool, TaskKind.EXPLAIN)
@@ -200,9 +205,10 @@ def test_rate_limit_is_retried_then_succeeds(
     assert len(fake_log()) == 2
 
 
+@pytest.mark.parametrize("tool", RETRIED_BY_AGENTLS)
 @pytest.mark.parametrize("behavior", ["rate_limit", "server_error"])
 def test_retryable_failures_give_up_after_the_configured_retries(
-    tool: str, workspace: Path, scenario: Scenario, fake_log: Log, behavior: str
+    tool: str, workspace: Path, scenario: Scenario, fake_log: Log, behavior: str, credentials: None
 ) -> None:
     override(workspace, tool, retries=1)
     scenario(behavior)
@@ -211,6 +217,19 @@ def test_retryable_failures_give_up_after_the_configured_retries(
     assert result.error is not None and result.error.kind is expected, result.error
     assert "gave up after 2 attempts" in result.error.message
     assert len(fake_log()) == 2
+
+
+@pytest.mark.parametrize("tool", [t for t in TOOLS if t not in RETRIED_BY_AGENTLS])
+def test_a_cli_that_retries_by_itself_gets_no_retries_on_top(
+    tool: str, workspace: Path, scenario: Scenario, fake_log: Log, credentials: None
+) -> None:
+    override(workspace, tool, retries=3)
+    scenario("rate_limit")
+    result = run(workspace, tool, TaskKind.EXPLAIN)
+    assert result.error is not None and result.error.kind is ErrorKind.RATE_LIMIT
+    [call] = fake_log()  # the CLI retried (tests/realcli shows it does), agentls did not
+    if tool == "claude":  # told how often
+        assert "CLAUDE_CODE_MAX_RETRIES" in call["env"]
 
 
 def test_a_hanging_agent_times_out_and_leaves_no_process(
@@ -255,6 +274,7 @@ def test_huge_output_is_capped_and_the_final_answer_still_read(
 def test_orphaned_grandchildren_are_stopped(
     tool: str, workspace: Path, scenario: Scenario, tmp_path: Path
 ) -> None:
+    override(workspace, tool, sandbox="off")  # uncontained: the supervisor alone ends them
     path = scenario("orphan", reply="done")
     result = run(workspace, tool, TaskKind.EXPLAIN)
     assert result.ok, result.error
@@ -299,16 +319,39 @@ def test_turn_limit_is_an_agent_error(
     assert len(fake_log()) == 1
 
 
-def test_copilot_refuses_a_prompt_too_large_for_argv(
+def test_copilot_takes_a_prompt_too_large_for_argv_on_stdin(
     credentials: None, workspace: Path, scenario: Scenario, fake_log: Log
 ) -> None:
-    (workspace / "calc.py").write_text("x = 1\n" * 30_000)
+    (workspace / "calc.py").write_text("x = 1\n" * 30_000)  # past Linux's 128 KiB argument
     scenario("ok")
     result = run(workspace, "copilot", TaskKind.EXPLAIN)
-    assert result.error is not None and "settings.max_context_bytes" in result.error.message
-    assert fake_log() == []
+    assert result.ok, result.error
+    [call] = fake_log()
+    assert len(call["stdin"]) > 128 * 1024 and "-p" not in call["argv"]
 
 
 def fake_processes(tool: str) -> list[int]:
     """Processes still running the fake of ``tool``."""
     return marked(str(FAKES_BIN / tool))
+
+
+@pytest.mark.parametrize("contained", [True, False])
+def test_a_step_that_may_not_write_cannot_though_the_clis_own_sandbox_failed(
+    tool: str, workspace: Path, scenario: Scenario, tmp_path: Path, contained: bool
+) -> None:
+    if contained and not probe().usable:
+        pytest.skip(f"no OS sandbox here: {probe().reason}")
+    if not contained:
+        override(workspace, tool, sandbox="off")  # shows what the attack does unconfined
+    outside = tmp_path / "outside.txt"
+    writes = {str(workspace / "calc.py"): "pwned\n", str(outside): "pwned\n"}
+    scenario("ok", reply=FINDINGS_REPLY, rogue_writes=writes, own_sandbox_failed=True)
+    result = run(workspace, tool, TaskKind.REVIEW)
+    assert result.ok, result.error
+    if contained:
+        assert result.containment == "os"
+        assert (workspace / "calc.py").read_text() != "pwned\n"
+        assert not outside.exists()
+    else:
+        assert result.containment is None
+        assert (workspace / "calc.py").read_text() == "pwned\n"

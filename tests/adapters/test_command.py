@@ -4,6 +4,7 @@ import asyncio
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -174,7 +175,7 @@ def test_the_shipped_aider_entry_gets_the_prompt_and_the_file(
     aider.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     settings = yaml.safe_load((workspace / ".agentls.yaml").read_text())
-    agents = {"agents": {"aider": {"enabled": True}}}
+    agents = {"agents": {"aider": {"enabled": True, "sandbox": "off"}}}  # it logs beside
     write_trusted(workspace / ".agentls.yaml", yaml.safe_dump({**settings, **agents}))
     spec = TaskSpec(agent="aider", task=TaskKind.EXPLAIN, workspace=workspace, path="calc.py",
                     instruction="what does it do?")  # fmt: skip
@@ -184,3 +185,41 @@ def test_the_shipped_aider_entry_gets_the_prompt_and_the_file(
     assert "what does it do?" in args[args.index("--message") + 1]
     assert "calc.py" in args and "{prompt}" not in args and "{file}" not in args
     assert args[-3:] == ["--chat-mode", "ask", "--dry-run"]
+
+
+LEAKY_TOOL = """\
+import json, os, stat, sys, tempfile
+folder = os.environ["TMPDIR"]
+with open(os.path.join(folder, "client-error.json"), "w") as handle:
+    handle.write(sys.stdin.read())  # as Gemini CLI leaves the prompt there on API errors
+print(json.dumps({"folder": folder, "mode": stat.S_IMODE(os.stat(folder).st_mode),
+                  "same": [os.environ.get(n) == folder for n in ("TMP", "TEMP")],
+                  "gettempdir": tempfile.gettempdir()}))
+"""
+
+
+def test_each_agent_process_gets_a_private_temp_folder_removed_after_it(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    system_temp = tmp_path / "system-temp"
+    system_temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(system_temp))  # the one every user shares
+    (workspace / "leaky.py").write_text(LEAKY_TOOL)
+    config = yaml.safe_load((workspace / ".agentls.yaml").read_text())
+    config["agents"] = {
+        "leaky": {
+            "adapter": "command",
+            "command": [sys.executable, str(workspace / "leaky.py")],
+            "sandbox": "off",  # contained, /tmp and $TMPDIR are an empty private mount anyway
+        }
+    }
+    write_trusted(workspace / ".agentls.yaml", yaml.safe_dump(config))
+    spec = TaskSpec(agent="leaky", task=TaskKind.EXPLAIN, workspace=workspace, path="calc.py")
+    result = asyncio.run(run_task(load_config(workspace), spec))
+    assert result.ok, result.error
+    seen = json.loads(result.text)
+    folder = Path(seen["folder"])
+    assert folder.parent == system_temp and folder.name.startswith("agentls-tmp-")
+    assert seen["mode"] == 0o700 and all(seen["same"]) and seen["gettempdir"] == str(folder)
+    assert not folder.exists()  # removed with what the agent left in it
+    assert os.listdir(system_temp) == []

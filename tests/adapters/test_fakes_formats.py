@@ -23,7 +23,7 @@ def fake(tool: str, *args: str, cwd: Path, stdin: str = "hi") -> subprocess.Comp
         ("claude", 1, "error: unknown option '--bogus'"),
         ("codex", 2, "error: unexpected argument '--bogus' found"),
         ("gemini", 1, "Unknown argument"),
-        ("copilot", 1, "error: unknown option '--bogus'"),
+        ("copilot", 1, "error: Invalid command format."),
     ],
 )
 def test_unknown_flags_are_usage_errors(tool: str, code: int, message: str, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agentls.adapters.versions import UNKNOWN, cli_version, forget_versions
+from agentls.adapters.versions import UNKNOWN, _known, cli_version, forget_versions
 from agentls.orchestration.config_loader import load_config
 from agentls.orchestration.results import TaskKind
 from agentls.orchestration.runtime import Runtime
@@ -80,3 +80,31 @@ def test_a_new_version_of_the_cli_misses_the_cache_in_one_process(
     forget_versions()
     assert review() is False
     assert len(fake_log()) == 2  # type: ignore[operator]
+
+
+def test_the_real_cli_tiers_versions_are_the_ones_the_adapters_call_verified() -> None:
+    from agentls.adapters.registry import AdapterRegistry
+    from tests.realcli.install import pinned
+
+    registry = AdapterRegistry.default()
+    for name, spec in pinned().items():
+        adapter = registry.find(name)
+        assert adapter is not None
+        assert adapter.package == spec["package"]
+        assert adapter.verified is not None
+        assert adapter.verified[1] == spec["version"], f"{name}: the tier runs {spec['version']}"
+
+
+def test_a_version_is_remembered_across_processes_until_the_program_changes(
+    tmp_path: Path,
+) -> None:
+    said = tmp_path / "version.txt"
+    said.write_text("tool 1.0\n")
+    tool = program(tmp_path, f"print(open({str(said)!r}).read())\n")
+    assert asyncio.run(cli_version([str(tool)])) == "tool 1.0"
+    said.write_text("tool 1.1\n")
+    _known.clear()  # a new agentls process: the program file is the same, so is the answer
+    assert asyncio.run(cli_version([str(tool)])) == "tool 1.0"
+    program(tmp_path, f"print(open({str(said)!r}).read())\n# upgraded\n")
+    _known.clear()
+    assert asyncio.run(cli_version([str(tool)])) == "tool 1.1"

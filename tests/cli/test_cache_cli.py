@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from tests.cli.test_cli import agentls
-from tests.conftest import Scenario, write_trusted
+from tests.conftest import FAKES_BIN, Scenario, write_trusted
 
 # Unused imports (F401) and a line of 120 characters (E501).
 CODE = "import os\nimport sys\n\nVALUE = '" + "x" * 108 + "'\n"
@@ -93,12 +93,26 @@ def test_no_cache_answers_afresh_and_the_next_run_gets_that_answer(
 
 
 def test_a_new_version_of_the_agent_cli_answers_afresh(
-    lint: Path, scenario: Scenario, fake_log: Callable[[], list[Any]], credentials: None
+    lint: Path,
+    scenario: Scenario,
+    fake_log: Callable[[], list[Any]],
+    credentials: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    installed = tmp_path / "installed"  # a codex of its own, to upgrade
+    installed.mkdir()
+    codex = installed / "codex"
+    codex.write_text((FAKES_BIN / "codex").read_text().replace(
+        "Path(__file__).resolve().parent.parent", repr(str(FAKES_BIN.parent))
+    ))  # fmt: skip
+    codex.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{installed}{os.pathsep}{os.environ['PATH']}")
     scenario("ok", reply=FIRST_FINDINGS)
     review(lint, "codex")
     assert review(lint, "codex")["cached"] and len(fake_log()) == 1
     scenario("ok", reply=FIRST_FINDINGS, version="codex-cli 0.151.0")
+    codex.write_text(codex.read_text() + "# 0.151.0\n")  # an upgrade replaces the program
     upgraded = review(lint, "codex")
     assert not upgraded["cached"] and len(fake_log()) == 2
     assert review(lint, "codex")["cached"] and len(fake_log()) == 2

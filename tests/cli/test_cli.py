@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from agentls.adapters.claude import ClaudeAdapter
+from agentls.orchestration.containment import probe
 from tests.conftest import Scenario, write_trusted
 
 FINDINGS = '{"findings": [{"line": 2, "severity": "warning", "message": "no types", "code": "T1"}]}'
@@ -58,7 +60,10 @@ def test_exec_json_against_each_fake(
         "session_id",
         "usage",
         "duration_s",
+        "attempts",
         "cached",
+        "containment",
+        "notes",
         "error",
     }
     assert (result["agent"], result["task"], result["status"]) == (agent, "review", "ok")
@@ -73,8 +78,9 @@ def test_exec_json_against_each_fake(
             "suggestion": None,
         }
     ]
-    assert set(result["usage"]) == {"input_tokens", "output_tokens", "cost_usd"}
+    assert set(result["usage"]) == {"input_tokens", "output_tokens", "cost_usd", "premium_requests"}
     assert result["error"] is None and result["session_id"]
+    assert result["containment"] == ("os" if probe().usable else None)
 
 
 def test_exec_readable_output_shows_the_proposed_diff(
@@ -168,6 +174,29 @@ def test_doctor_says_what_is_missing(workspace: Path, tmp_path: Path) -> None:
     assert "note codex: `codex-not-installed` is not on PATH" in done.stdout
     assert "npm install -g @openai/codex" in done.stdout
     assert "ok  ruff" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("reported", "said"),
+    [
+        ("2.1.197 (Claude Code)", "older than agentls was verified with"),
+        ("9.0.0 (Claude Code)", "newer than agentls was verified with"),
+    ],
+)
+def test_doctor_says_when_a_cli_is_not_a_verified_version(
+    workspace: Path, scenario: Scenario, reported: str, said: str
+) -> None:
+    scenario("ok", version=reported)
+    done = agentls("doctor", cwd=workspace)
+    oldest, newest = ClaudeAdapter.verified or ("", "")
+    line = next(line for line in done.stdout.splitlines() if "claude: version" in line)
+    assert said in line and f"({oldest} to {newest})" in line
+    assert f"@anthropic-ai/claude-code@{newest}" in line
+
+
+def test_doctor_is_quiet_about_a_verified_version(workspace: Path, scenario: Scenario) -> None:
+    scenario("ok", version=f"{(ClaudeAdapter.verified or ('', ''))[1]} (Claude Code)")
+    assert "claude: version" not in agentls("doctor", cwd=workspace).stdout
 
 
 def test_schema_command_prints_the_committed_schema() -> None:

@@ -189,7 +189,7 @@ def test_ruff_reviews_every_file_in_one_process(project: Path, tmp_path: Path) -
     ruff.write_text(f'#!/bin/sh\necho "$@" >> {calls}\nexec {real} "$@"\n')
     ruff.chmod(0o755)
     config = yaml.safe_load(TEST_SETTINGS)
-    config["agents"] = {"ruff": {"command": [str(ruff)]}}
+    config["agents"] = {"ruff": {"command": [str(ruff)], "sandbox": "off"}}  # it logs beside
     write_trusted(project / ".agentls.yaml", yaml.safe_dump(config))
     result = reviewed(project, "app", "tools")
     assert len(result["findings"]) == 3

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from tests.conftest import write_trusted
+from tests.conftest import AGENT_CLIS, write_trusted
 
 ROOT = Path(__file__).resolve().parents[2]
 FAKES_BIN = ROOT / "tests" / "fakes" / "bin"
@@ -87,6 +87,13 @@ class EditorWorkspace:
                 "AGENTLS_MARK": str(scratch),
             }
         )
+        # The fakes read their scenario and write their log here: contained agents may too.
+        self.fakes_io = scratch / "fakes-io"
+        self.fakes_io.mkdir(exist_ok=True)
+        user = home / ".config" / "agentls" / "config.yaml"
+        user.parent.mkdir(parents=True, exist_ok=True)
+        agents = {name: {"sandbox_paths": [str(self.fakes_io)]} for name in AGENT_CLIS}
+        user.write_text(yaml.safe_dump({"agents": agents}))
         config = workspace / ".agentls.yaml"
         current = (yaml.safe_load(config.read_text()) if config.exists() else None) or {}
         current.setdefault("settings", {}).update(SETTINGS["settings"])
@@ -100,13 +107,13 @@ class EditorWorkspace:
 
     def scenario(self, agent: str, *replies: str, behavior: str = "ok", **fields: Any) -> Path:
         """Script ``agent``'s fake in the workspace configuration, as the server tests do."""
-        path = self.scratch / f"scenario-{agent}.json"
+        path = self.fakes_io / f"scenario-{agent}.json"
         sequence = [{"reply": reply} for reply in replies]
         path.write_text(json.dumps({"behavior": behavior, "sequence": sequence, **fields}))
         config = self._config()
         config.setdefault("agents", {}).setdefault(agent, {})["set_env"] = {
             "AGENTLS_FAKE_SCENARIO": str(path),
-            "AGENTLS_FAKE_LOG": str(self.scratch / f"log-{agent}.jsonl"),
+            "AGENTLS_FAKE_LOG": str(self.fakes_io / f"log-{agent}.jsonl"),
         }
         self._write_config(config)
         return path
@@ -118,7 +125,7 @@ class EditorWorkspace:
 
     def calls(self, agent: str) -> list[dict[str, Any]]:
         """What ``agent``'s fake was asked, in order."""
-        log = self.scratch / f"log-{agent}.jsonl"
+        log = self.fakes_io / f"log-{agent}.jsonl"
         if not log.exists():
             return []
         return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]

@@ -1,15 +1,33 @@
-"""Codex CLI 0.15x, headless: ``codex exec [--json] ... [resume ID] [PROMPT|-]``."""
+"""Codex CLI 0.171, headless: ``codex exec [--json] ... [resume ID] [PROMPT|-]``.
+
+The events and messages are the real CLI's (seen against a mock Responses API in
+``tests/realcli``): file changes name absolute paths, and a failure is ``error`` events (one
+per retry, "Reconnecting... N/M (...)", then the last) before ``turn.failed``. The usage of
+``turn.completed`` is the thread's running total, kept (as codex keeps it) in the thread's
+rollout, ``$CODEX_HOME/sessions/YYYY/MM/DD/rollout-<time>-<id>.jsonl`` (with ``CODEX_HOME``
+set; else each turn is counted as a thread's first).
+"""
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any, NoReturn
 
 from fakelib import Call, Edit, emit, read_stdin, reported_version, run, usage_error
 
-VERSION = "codex-cli 0.150.0"
+VERSION = "codex-cli 0.171.0"
+TURN_USAGE = {
+    "input_tokens": 2400,
+    "cached_input_tokens": 1000,
+    "cache_write_input_tokens": 0,
+    "output_tokens": 310,
+    "reasoning_output_tokens": 0,
+}
 VALUE_FLAGS = {
     "-m",
     "--model",
@@ -69,7 +87,7 @@ class Codex:
         self._event({"type": "thread.started", "thread_id": session})
         self._event({"type": "turn.started"})
         if not self.as_json:
-            sys.stderr.write(f"OpenAI Codex v0.150.0\nworkdir: {call.cwd}\nsession id: {session}\n")
+            sys.stderr.write(f"OpenAI Codex v0.171.0\nworkdir: {call.cwd}\nsession id: {session}\n")
 
     def filler(self, session: str) -> str:
         import json
@@ -85,30 +103,16 @@ class Codex:
             }
         )
         for edit in edits:
-            status = "completed" if edit.applied else "failed"
-            change = {"path": str(edit.path), "kind": edit.kind}
-            self._event(
-                {
-                    "type": "item.completed",
-                    "item": self._item("file_change", changes=[change], status=status),
-                }
-            )
-            if not edit.applied:
-                self._event(
-                    {
-                        "type": "item.completed",
-                        "item": self._item("error", message=f"patch rejected: {edit.reason}"),
-                    }
-                )
+            if not edit.applied:  # a refused patch (read-only, or it did not apply) is told
+                continue  # to the model only: codex prints no item for it
+            change = {"path": str(edit.path), "kind": edit.kind}  # absolute, as codex says
+            item = self._item("file_change", changes=[change], status="in_progress")
+            self._event({"type": "item.started", "item": item})
+            self._event({"type": "item.completed", "item": item | {"status": "completed"}})
 
     def succeed(self, call: Call, session: str, reply: str, edits: list[Edit]) -> int:
         self._event({"type": "item.completed", "item": self._item("agent_message", text=reply)})
-        self._event(
-            {
-                "type": "turn.completed",
-                "usage": {"input_tokens": 2400, "cached_input_tokens": 1000, "output_tokens": 310},
-            }
-        )
+        self._event({"type": "turn.completed", "usage": running_total(session, TURN_USAGE)})
         if not self.as_json:
             sys.stderr.write("tokens used: 2710\n")
             print(reply, flush=True)
@@ -119,15 +123,17 @@ class Codex:
     def fail(self, call: Call, session: str, kind: str) -> int:
         messages = {
             "auth": "unexpected status 401 Unauthorized: Missing bearer or basic authentication "
-            "in header",
-            "rate_limit": "You've hit your usage limit. Upgrade to Pro or try again at 11:33 PM.",
-            "server_error": "stream error: 503 Service Unavailable; retrying failed",
+            "in header, url: https://api.openai.com/v1/responses",
+            "rate_limit": "exceeded retry limit, last status: 429 Too Many Requests",
+            "server_error": "We\u2019re currently experiencing high demand, which may cause "
+            "temporary errors.",
         }
         if kind not in messages:
             return -1
         if kind == "auth":
             self.start(call, session)
         message = messages[kind]
+        self._event({"type": "error", "message": f"Reconnecting... 1/1 ({message})"})
         self._event({"type": "error", "message": message})
         self._event({"type": "turn.failed", "error": {"message": message}})
         if not self.as_json:
@@ -144,6 +150,47 @@ class Codex:
         import os
 
         os._exit(101)
+
+
+def rollout(home: Path, session: str) -> Path:
+    """The thread's rollout file in the codex home ``home``, found or new."""
+    found = sorted((home / "sessions").glob(f"*/*/*/rollout-*-{session}.jsonl"))
+    if found:
+        return found[-1]
+    name = f"rollout-{time.strftime('%Y-%m-%dT%H-%M-%S')}-{session}.jsonl"
+    return home / "sessions" / time.strftime("%Y/%m/%d") / name
+
+
+def running_total(session: str, turn: dict[str, int]) -> dict[str, int]:
+    """The thread's usage after this turn, recorded in its rollout as codex records it (a
+    ``task_started`` then a ``token_count`` per turn). Only in a ``CODEX_HOME`` a test set
+    (never a real ~/.codex); best effort, as a read-only one cannot hold it."""
+    if not os.environ.get("CODEX_HOME"):
+        return turn
+    path = rollout(Path(os.environ["CODEX_HOME"]), session)
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        lines = []
+    before = dict.fromkeys(turn, 0)
+    for line in lines:
+        payload = json.loads(line).get("payload") or {}
+        if payload.get("type") == "token_count":
+            before = payload["info"]["total_token_usage"]
+    total = {key: before.get(key, 0) + value for key, value in turn.items()}
+    info = {"total_token_usage": total, "last_token_usage": turn}
+    records = [] if lines else [{"type": "session_meta", "payload": {"id": session}}]
+    records += [
+        {"type": "event_msg", "payload": {"type": "task_started"}},
+        {"type": "event_msg", "payload": {"type": "token_count", "info": info}},
+    ]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a") as out:
+            out.writelines(json.dumps(record) + "\n" for record in records)
+    except OSError:
+        pass
+    return total
 
 
 def main(argv: list[str]) -> NoReturn:

@@ -1,4 +1,12 @@
-"""GitHub Copilot CLI 1.0.80, headless: ``copilot -p PROMPT [--output-format json] [-s]``."""
+"""GitHub Copilot CLI 1.0.102, headless: ``copilot -p PROMPT [--output-format json] [-s]``, or
+the prompt piped on stdin without ``-p``.
+
+As the real one prints it (tests/realcli): JSONL session events with no ``session.start`` (the
+session id is only in the closing ``result``), no token counts, edits reported in
+``tool.execution_complete``'s ``fileEdits``; a failed model call is a ``session.error`` with the
+HTTP ``statusCode`` (after its own retries), while a missing login fails before any session:
+an ``Error:`` line on stderr, advice after it, exit 1, nothing on stdout.
+"""
 
 from __future__ import annotations
 
@@ -15,39 +23,60 @@ from fakelib import (
     emit,
     node_crash,
     now,
+    read_stdin,
     reported_version,
     run,
     split_reply,
     usage_error,
 )
 
-VERSION = "1.0.80"
+VERSION = "1.0.102"
+GAVE_UP = "Failed to get response from the AI model; retried 5 times (total retry wait time: "
 ERRORS = {
-    "auth": (
-        "authentication",
-        "No authentication information found. Set COPILOT_GITHUB_TOKEN, "
-        "GH_TOKEN or GITHUB_TOKEN, or run `copilot login`.",
+    "rate_limit": (
+        "rate_limit",
+        429,
+        f"{GAVE_UP}5.62 seconds) Last error: 429 rate limit exceeded",
     ),
-    "rate_limit": ("rate_limit", "Request failed: 429 Too Many Requests (rate limit exceeded)"),
-    "server_error": ("server", "Request failed: 503 Service Unavailable"),
+    "server_error": ("query", 503, f"{GAVE_UP}14.14 seconds) Last error: 503 Service Unavailable"),
 }
+NO_LOGIN = """\
+Error: No authentication information found.
+
+Copilot can be authenticated with GitHub using an OAuth Token or a Fine-Grained Personal Access \
+Token.
+
+To authenticate, you can use any of the following methods:
+  \u2022 Start 'copilot' and run the '/login' command
+  \u2022 Set the COPILOT_GITHUB_TOKEN, GH_TOKEN, or GITHUB_TOKEN environment variable
+  \u2022 Run 'gh auth login' to authenticate with the GitHub CLI
+"""
+BAD_COMMAND = """\
+error: Invalid command format.
+
+It looks like your prompt was not quoted, so the extra words were treated as separate arguments.
+Wrap the prompt in quotes, for example: copilot -p "your prompt here"
+
+Try 'copilot --help' for more information."""
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        option = message.split(": ")[-1].split()[0] if "unrecognized" in message else message
-        usage_error(f"error: unknown option '{option}'", 1)
+        usage_error(BAD_COMMAND, 1)
 
 
 class Copilot:
     name = "copilot"
     credential_env = ("COPILOT_GITHUB_TOKEN", "GH_TOKEN", "GITHUB_TOKEN")
 
-    def __init__(self, as_json: bool, silent: bool) -> None:
+    def __init__(self, as_json: bool, silent: bool, available: set[str] | None) -> None:
         self.as_json = as_json
         self.silent = silent
+        self.available = available
+        """What ``--available-tools`` left the model (None: every tool)."""
         self.parent: str | None = None
         self.modified: list[str] = []
+        self.model = "claude-sonnet-4.6"
 
     def _event(self, kind: str, data: dict[str, Any], ephemeral: bool = False) -> None:
         event_id = str(uuid.uuid4())
@@ -65,15 +94,12 @@ class Copilot:
             emit(event)
 
     def start(self, call: Call, session: str) -> None:
+        self.model = call.options.get("model") or self.model
+        self._event("session.mcp_servers_loaded", {"servers": []}, ephemeral=True)
+        self._event("session.tools_updated", {"model": self.model}, ephemeral=True)
         self._event(
-            "session.start",
-            {
-                "sessionId": session,
-                "version": 1,
-                "producer": "copilot-agent",
-                "copilotVersion": VERSION,
-                "context": {"cwd": str(call.cwd)},
-            },
+            "user.message",
+            {"content": call.prompt, "messageId": str(uuid.uuid4()), "turnId": "0"},
         )
         self._event("assistant.turn_start", {"turnId": "0", "interactionId": str(uuid.uuid4())})
 
@@ -98,12 +124,17 @@ class Copilot:
                 {"toolCallId": tool_id, "toolName": tool, "arguments": arguments, "turnId": "0"},
             )
             done: dict[str, Any] = {"toolCallId": tool_id, "turnId": "0", "success": edit.applied}
-            if edit.applied:
-                done["result"] = {"content": f"Edited {edit.path}"}
+            if self.available is not None and tool not in self.available:
+                done["error"] = {"message": f"Tool '{tool}' does not exist.", "code": "failure"}
+            elif edit.applied:
+                done["fileEdits"] = [{"path": str(edit.path), "kind": tool}]
+                done["result"] = {"content": f"File {edit.path} updated with changes."}
                 self.modified.append(str(edit.path))
             else:
                 done["error"] = {
-                    "message": "Permission denied and could not request permission from user"
+                    "message": "Permission to run this tool was denied due to the following "
+                    "rules: `write`",
+                    "code": "denied",
                 }
             self._event("tool.execution_complete", done)
 
@@ -119,16 +150,15 @@ class Copilot:
             "assistant.message",
             {
                 "messageId": message_id,
-                "model": "claude-sonnet-4.6",
+                "model": self.model,
                 "content": reply,
                 "toolRequests": [],
                 "turnId": "1",
-                "outputTokens": 42,
+                "rte": False,
+                "apiCallId": f"chatcmpl-{uuid.uuid4().hex[:24]}",
             },
         )
-        self._event(
-            "session.usage_checkpoint", {"totalNanoAiu": 1842705000, "totalPremiumRequests": 1}
-        )
+        self._event("assistant.turn_end", {"turnId": "1"})
         self._event("assistant.idle", {}, ephemeral=True)
         self._result(session, 0)
         if not self.as_json:
@@ -163,12 +193,17 @@ class Copilot:
             )
 
     def fail(self, call: Call, session: str, kind: str) -> int:
+        if kind == "auth":  # before any session, in every output format
+            sys.stderr.write(NO_LOGIN)
+            return 1
         if kind not in ERRORS:
             return -1
-        if kind == "auth":
-            self.start(call, session)
-        error_type, message = ERRORS[kind]
-        self._event("session.error", {"errorType": error_type, "message": message})
+        error_type, status, message = ERRORS[kind]
+        self._event("assistant.turn_end", {"turnId": "0"})
+        self._event(
+            "session.error", {"errorType": error_type, "message": message, "statusCode": status}
+        )
+        self._event("assistant.idle", {}, ephemeral=True)
         self._result(session, 1)
         if not self.as_json:
             sys.stderr.write(f"Error: {message}\n")
@@ -187,6 +222,7 @@ def main(argv: list[str]) -> NoReturn:
     parser.add_argument("--output-format", choices=["text", "json"], default="text")
     parser.add_argument("-s", "--silent", action="store_true")
     parser.add_argument("--no-ask-user", action="store_true")
+    parser.add_argument("--no-auto-update", action="store_true")
     parser.add_argument("--no-color", action="store_true")
     parser.add_argument("--model")
     parser.add_argument("--allow-tool", action="append", default=[])
@@ -202,13 +238,16 @@ def main(argv: list[str]) -> NoReturn:
         parser.add_argument(flag, action="store_true")
     for option in ("--available-tools", "--excluded-tools", "-C", "--session-id", "--mode"):
         parser.add_argument(option)
+    parser.add_argument("--usage-output-file")
     parser.add_argument("--add-dir", action="append", default=[])
     parser.add_argument("-r", "--resume", nargs="?", const="latest")
     args = parser.parse_args(argv)
     if args.resume and getattr(args, "continue"):
         usage_error("error: --continue cannot be used with --resume", 1)
-    if args.prompt is None:
-        usage_error("error: this fake only knows prompt mode (-p)", 1)
+    stdin = None if args.prompt is not None else read_stdin()
+    prompt = args.prompt if args.prompt is not None else stdin
+    if prompt is None:  # with neither, the real one starts its interactive interface
+        usage_error("error: this fake only knows prompt mode (-p or piped stdin)", 1)
     allowed = set(args.allow_tool)
     denied = set(args.deny_tool)
     write = (
@@ -220,11 +259,12 @@ def main(argv: list[str]) -> NoReturn:
     cwd = Path(args.C).resolve() if args.C else Path.cwd()
     call = Call(
         tool="copilot",
-        prompt=args.prompt,
-        stdin=None,
+        prompt=prompt,
+        stdin=stdin,
         cwd=cwd,
         write=write,
         session_id=session,
         options={"model": args.model},
     )
-    run(Copilot(args.output_format == "json", args.silent), call, argv)
+    available = set(args.available_tools.split(",")) if args.available_tools else None
+    run(Copilot(args.output_format == "json", args.silent, available), call, argv)

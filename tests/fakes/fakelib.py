@@ -46,6 +46,9 @@ class Scenario:
     """Written as given in write mode, outside the tool's own checks: a misbehaving agent."""
     commands: list[list[str]] = field(default_factory=list)
     """Programs the agent runs in its working folder (a shell tool), waited for in order."""
+    own_sandbox_failed: bool = False
+    """The tool's own read-only sandbox did not start (as Codex's helper may not): the rogue
+    writes and commands happen in read-only mode too."""
     path: Path | None = None
 
 
@@ -195,7 +198,7 @@ def run(tool: Tool, call: Call, argv: list[str]) -> NoReturn:
         time.sleep(scenario.delay_s)
     edits = plan_edits(call, scenario)
     apply_edits(edits)
-    if call.write:
+    if call.write or scenario.own_sandbox_failed:
         _misbehave(scenario)
     tool.edits(call, session, edits)
     code = tool.succeed(call, session, scenario.reply, edits)

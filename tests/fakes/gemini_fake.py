@@ -1,4 +1,9 @@
-"""Gemini CLI 0.56, headless: ``gemini -p TEXT -o text|json|stream-json`` with stdin prepended."""
+"""Gemini CLI 0.61, headless: ``gemini -p TEXT -o text|json|stream-json`` with stdin prepended.
+
+What it prints is checked against the real 0.61 (tests/realcli/test_gemini.py): an API error in
+stream-json ends in a ``result`` with ``status: error``, an ``error.type`` of ``unknown`` and the
+message ``[API Error: …]``, and exits with the HTTP status modulo 256.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 from typing import Any, NoReturn
@@ -23,7 +29,7 @@ from fakelib import (
     usage_error,
 )
 
-VERSION = "0.56.0"
+VERSION = "0.61.0"
 WRITE_MODES = {"auto_edit", "yolo"}
 STATS = {
     "total_tokens": 1020,
@@ -34,6 +40,8 @@ STATS = {
     "duration_ms": 3000,
     "tool_calls": 0,
 }
+MODEL_STATS = {key: STATS[key] for key in ("total_tokens", "input_tokens", "output_tokens")}
+MODEL_STATS |= {"cached": 0, "input": STATS["input"]}
 FAILURES = {
     "auth": (
         41,
@@ -42,15 +50,18 @@ FAILURES = {
         "environment variables before running: GEMINI_API_KEY, GOOGLE_GENAI_USE_VERTEXAI, "
         "GOOGLE_GENAI_USE_GCA",
     ),
-    "rate_limit": (
-        1,
-        "TerminalQuotaError",
-        "[429 Too Many Requests] RESOURCE_EXHAUSTED: You exceeded your current quota",
+    "rate_limit": (  # a daily quota: gemini gives up at once (429 % 256)
+        173,
+        "unknown",
+        "[API Error: You have exhausted your daily quota on this model.]\nPlease wait and try "
+        "again later. To increase your limits, request a quota increase through AI Studio, or "
+        "switch to another /auth method",
     ),
-    "server_error": (
-        1,
-        "ApiError",
-        "[503 Service Unavailable] UNAVAILABLE: The model is overloaded",
+    "server_error": (  # after gemini's own retries (503 % 256)
+        247,
+        "unknown",
+        '[API Error: {"error":{"code":503,"message":"The model is overloaded. Please try again '
+        'later.","status":"UNAVAILABLE"}}]',
     ),
     "max_turns": (
         53,
@@ -94,7 +105,7 @@ class Gemini:
         if self.output != "stream-json":
             return
         for edit in edits:
-            tool_id = f"write_file-{uuid.uuid4().hex[:8]}"
+            tool_id = f"write_file__write_file_{uuid.uuid4().int % 10**13}_0"
             emit(
                 {
                     "type": "tool_use",
@@ -106,7 +117,7 @@ class Gemini:
             )
             result: dict[str, Any] = {"type": "tool_result", "timestamp": now(), "tool_id": tool_id}
             if edit.applied:
-                result.update(status="success", output=f"Wrote {edit.path}")
+                result.update(status="success")
             else:
                 result.update(
                     status="error", error={"type": "permission_denied", "message": edit.reason}
@@ -130,7 +141,7 @@ class Gemini:
                     "type": "result",
                     "timestamp": now(),
                     "status": "success",
-                    "stats": {**STATS, "models": {"gemini-2.5-pro": dict(STATS)}},
+                    "stats": {**STATS, "models": {"gemini-2.5-pro": MODEL_STATS}},
                 }
             )
         elif self.output == "json":
@@ -166,6 +177,12 @@ class Gemini:
             sys.stderr.write(message + "\n")
             return code
         if self.output == "stream-json" and kind != "auth":
+            if kind != "max_turns":  # gemini reports an API error there (no file written here)
+                sys.stderr.write(
+                    "Error when talking to Gemini API Full report available at: "
+                    f"{tempfile.gettempdir()}/gemini-client-error-Turn.run-sendMessageStream-"
+                    f"{now().replace(':', '-').replace('.', '-')}.json\n"
+                )
             emit(
                 {
                     "type": "result",

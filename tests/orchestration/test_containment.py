@@ -376,7 +376,7 @@ def test_an_untrusted_workspace_file_cannot_loosen_the_sandbox(
 def test_the_report_and_json_say_which_containment_was_in_force(world: World) -> None:
     result, _ = world.agentic("off", edits={"calc.py": NEW_CALC})
     assert workflow_json(result)["steps"][0]["containment"] == "off"
-    assert "Agentic steps: implement (codex) not contained." in workflow_markdown(result)
+    assert "Containment: implement (codex) not contained." in workflow_markdown(result)
 
 
 def doctor(env: dict[str, str], cwd: Path) -> str:

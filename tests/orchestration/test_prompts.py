@@ -61,3 +61,16 @@ def test_the_prompt_says_where_the_file_is() -> None:
         max_context_bytes=100_000,
     )
     assert "the file is pkg/m.py. Other files beside it: a.py, sub/." in prompt
+
+
+def test_an_agentic_step_is_asked_to_edit_the_files_itself() -> None:
+    for task in (TaskKind.IMPLEMENT, TaskKind.REFINE):
+        for selection in (None, LineRange(start=3, end=4)):
+            prompt = build_prompt(
+                task,
+                PromptContext(path="m.py", file_text=FILE, selection=selection, agentic=True),
+                max_context_bytes=100_000,
+            )
+            assert "Make the change yourself" in prompt
+            assert "Do not edit files yourself" not in prompt
+            assert "exactly one fenced code block" not in prompt

@@ -69,6 +69,18 @@ async def test_copy_sandbox_honours_gitignore(tmp_path: Path) -> None:
     assert (root / "m.py").read_text() == "m\n"
 
 
+async def test_a_protected_file_nobody_touched_is_not_called_refused(tmp_path: Path) -> None:
+    root = tmp_path / "plain"  # a copy: its index starts with every file, .agentls.yaml too
+    root.mkdir()
+    (root / ".agentls.yaml").write_text("settings: {}\n")
+    (root / "m.py").write_text("m\n")
+    async with sandbox(root, {"m.py": "m1\n"}) as box:
+        (box.root / "m.py").write_text("m2\n")
+        changes = await box.changes()
+    assert [e.path for e in changes.edits] == ["m.py"]
+    assert changes.refused == []
+
+
 async def test_sandbox_is_removed_when_the_run_fails(tmp_path: Path) -> None:
     root = tmp_path / "plain"
     root.mkdir()

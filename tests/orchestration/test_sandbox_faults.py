@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from agentls.adapters import scratch
 from agentls.orchestration import sandbox as sandboxes
 from agentls.orchestration.sandbox import SandboxTamperedError, prune_leftovers, sandbox
 from tests.conftest import fsmonitor, git
@@ -225,3 +226,14 @@ async def test_a_live_sandbox_is_never_pruned(repo: Path) -> None:
         for folder in (fresh, old):
             if folder.exists():
                 folder.rmdir()
+
+
+def test_an_agents_temp_folder_left_by_a_killed_agentls_is_pruned_not_a_live_one() -> None:
+    with scratch.private_tmpdir() as live:
+        left = Path(tempfile.mkdtemp(prefix=scratch.PREFIX))
+        (left / scratch.LOCK).touch()  # its holder died: nobody holds the lock
+        (left / "gemini-client-error-1.json").write_text("the user's code")
+        prune_leftovers([])
+        assert not left.exists()
+        assert live.exists()
+    assert not live.exists()

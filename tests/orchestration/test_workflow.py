@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -305,6 +308,27 @@ def test_agentic_steps_edit_in_a_sandbox_and_come_back_as_edits(setup: Setup) ->
     assert not Path(call["cwd"]).exists()  # the sandbox is gone
 
 
+def test_an_agentic_steps_changed_file_counts_once_and_the_prompt_asks_for_edits(
+    setup: Setup,
+) -> None:
+    setup.agent("codex", "Done.", edits={"calc.py": "def add(a, b):\n    return b + a\n"})
+    setup.agent("claude", "Looks right.")
+    setup.workflow(
+        "agentic",
+        steps=[
+            {"id": "implement", "agent": "codex", "task": "implement", "mode": "agentic"},
+            {"agent": "claude", "task": "explain", "when": "implement.changed_files == 1"},
+        ],
+    )
+    result = setup.run("agentic", selection=None)
+    assert [r.status for r in result.steps] == ["ok", "ok"], result.summary
+    implement = result.steps[0].result
+    assert implement is not None and implement.changed_files == ["calc.py"]
+    [call] = setup.calls("codex")
+    assert "Make the change yourself" in call["prompt"]
+    assert "Do not edit files yourself" not in call["prompt"]
+
+
 def test_a_reply_that_names_a_file_outside_the_workspace_is_refused(setup: Setup) -> None:
     setup.agent("codex", code("print('pwned')\n", path="../outside.py") + code(IMPLEMENTED))
     setup.workflow("one", steps=[{"agent": "codex", "task": "implement"}])
@@ -330,6 +354,51 @@ def test_follow_up_continues_the_run_with_the_agents_session(setup: Setup) -> No
     assert "def mean(values: list[float]) -> float:" in second_call["prompt"]  # last proposal
     assert final_text(setup, done.result).endswith("def mean(values):\n    return 0.0\n")
     assert [t[0] for t in history.turns(first.run_id)] == [None, "make it return zero"]
+
+
+def test_a_follow_up_resumes_each_steps_own_session(setup: Setup) -> None:
+    findings = '{"findings": [{"line": 6, "message": "empty list"}]}'
+    setup.agent("claude", findings, code(REFINED), findings, code(REFINED))
+    setup.workflow(
+        "two",
+        steps=[
+            {"id": "review", "agent": "claude", "task": "review"},
+            {"id": "refine", "agent": "claude", "task": "refine"},
+        ],
+    )
+    history = History(setup.workspace)
+    first = setup.run("two")
+    history.record_run(first, "calc.py", LineRange(start=5, end=6), None)
+    asyncio.run(follow_up(setup.engine(), history, first.run_id, "once more"))
+    sessions = {r.step: r.result.session_id for r in first.steps if r.result is not None}
+    assert sessions["review"] != sessions["refine"]
+    review, refine = setup.calls("claude")[2:]
+    assert review["argv"][review["argv"].index("--resume") + 1] == sessions["review"]
+    assert refine["argv"][refine["argv"].index("--resume") + 1] == sessions["refine"]
+
+
+def test_an_agentic_follow_up_works_where_the_step_kept_its_session(setup: Setup) -> None:
+    setup.agent("codex", "Done.", edits={"calc.py": "VALUE = 1\n"})
+    setup.workflow("agentic", steps=[{"agent": "codex", "task": "implement", "mode": "agentic"}])
+    history = History(setup.workspace)
+    first = setup.run("agentic", selection=None)
+    history.record_run(first, "calc.py", None, None)
+    asyncio.run(follow_up(setup.engine(), history, first.run_id, "once more"))
+    one, two = setup.calls("codex")
+    assert one["cwd"] == two["cwd"] != str(setup.workspace)  # where a per-folder session is
+    assert not Path(one["cwd"]).exists()
+    taken = Path(one["cwd"]).parent  # someone else holds that folder now: never used
+    taken.mkdir()
+    (taken / "agentls.lock").touch()
+    held = os.open(taken / "agentls.lock", os.O_RDWR)
+    fcntl.flock(held, fcntl.LOCK_EX)
+    try:
+        asyncio.run(follow_up(setup.engine(), history, first.run_id, "and again"))
+    finally:
+        os.close(held)
+        shutil.rmtree(taken)
+    three = setup.calls("codex")[2]
+    assert three["cwd"] != one["cwd"]
 
 
 def test_cancel_during_an_agentic_step_removes_the_sandbox(setup: Setup) -> None:

@@ -17,7 +17,7 @@ from lsprotocol import types
 from pygls.protocol import default_converter
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from tests.conftest import write_trusted
+from tests.conftest import new_fakes_io, write_trusted
 
 DATA = Path(__file__).parent.parent / "data"
 CLIENTS = ["visual-studio-code", "neovim", "vscode-1.139"]
@@ -45,6 +45,7 @@ class Editor:
     refuse_edits: bool = False
     answer: str | None = "Apply"
     asked: list[types.ShowMessageRequestParams] = field(default_factory=list)
+    fakes_io: Path = field(default_factory=new_fakes_io)
 
     def uri(self, name: str) -> str:
         return (self.workspace / name).as_uri()
@@ -128,20 +129,20 @@ class Editor:
 
     def scenario(self, agent: str, *replies: str, behavior: str = "ok", **fields: Any) -> Path:
         """Script ``agent``'s fake in the workspace configuration (read when a file opens)."""
-        path = self.workspace.parent / f"scenario-{agent}.json"
+        path = self.fakes_io / f"scenario-{agent}.json"
         sequence = [{"reply": reply} for reply in replies]
         path.write_text(json.dumps({"behavior": behavior, "sequence": sequence, **fields}))
         config_file = self.workspace / ".agentls.yaml"
         config = yaml.safe_load(config_file.read_text())
         config.setdefault("agents", {}).setdefault(agent, {})["set_env"] = {
             "AGENTLS_FAKE_SCENARIO": str(path),
-            "AGENTLS_FAKE_LOG": str(self.workspace.parent / f"log-{agent}.jsonl"),
+            "AGENTLS_FAKE_LOG": str(self.fakes_io / f"log-{agent}.jsonl"),
         }
         write_trusted(config_file, yaml.safe_dump(config))
         return path
 
     def calls(self, agent: str) -> list[dict[str, Any]]:
-        log = self.workspace.parent / f"log-{agent}.jsonl"
+        log = self.fakes_io / f"log-{agent}.jsonl"
         return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
 
 

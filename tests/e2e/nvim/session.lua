@@ -204,7 +204,7 @@ end
 --- The calls `agent`'s fake has logged (once its Python runs: it logs first).
 function T.calls(agent)
   local calls = {}
-  for line in (read(vim.env.AGENTLS_MARK .. "/log-" .. agent .. ".jsonl") or ""):gmatch("[^\n]+") do
+  for line in (read(vim.env.AGENTLS_MARK .. "/fakes-io/log-" .. agent .. ".jsonl") or ""):gmatch("[^\n]+") do
     table.insert(calls, vim.json.decode(line))
   end
   return calls

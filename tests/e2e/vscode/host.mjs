@@ -46,11 +46,19 @@ export class Workspace {
     this.folder = join(root, "ws");
     mkdirSync(this.folder, { recursive: true });
     writeFileSync(join(this.folder, "calc.py"), SAMPLE);
+    // Folder settings the tests change: a settings file made while the editor runs may reach
+    // the server only seconds later, one that exists is watched from the start.
+    mkdirSync(join(this.folder, ".vscode"), { recursive: true });
+    writeFileSync(join(this.folder, ".vscode", "settings.json"), "{}");
+    // The fakes read and write here; agents contained in bubblewrap may too (not the workspace).
+    this.io = join(root, "fakes-io");
+    mkdirSync(this.io, { recursive: true });
     const agents = ["claude", "codex", "gemini", "copilot"].map((agent) => [
       `  ${agent}:`,
+      `    sandbox_paths: [${this.io}]`,
       "    set_env:",
-      `      AGENTLS_FAKE_SCENARIO: ${join(root, `scenario-${agent}.json`)}`,
-      `      AGENTLS_FAKE_LOG: ${join(root, `log-${agent}.jsonl`)}`,
+      `      AGENTLS_FAKE_SCENARIO: ${join(this.io, `scenario-${agent}.json`)}`,
+      `      AGENTLS_FAKE_LOG: ${join(this.io, `log-${agent}.jsonl`)}`,
     ].join("\n"));
     writeFileSync(join(this.folder, ".agentls.yaml"), [
       "settings:",
@@ -66,12 +74,12 @@ export class Workspace {
 
   /** What `agent`'s fake does on its next calls (see tests/fakes/README.md). */
   scenario(agent, fields) {
-    writeFileSync(join(this.root, `scenario-${agent}.json`), JSON.stringify({ behavior: "ok", ...fields }));
+    writeFileSync(join(this.io, `scenario-${agent}.json`), JSON.stringify({ behavior: "ok", ...fields }));
   }
 
   calls(agent) {
     try {
-      return readFileSync(join(this.root, `log-${agent}.jsonl`), "utf8").trim().split("\n").filter(Boolean)
+      return readFileSync(join(this.io, `log-${agent}.jsonl`), "utf8").trim().split("\n").filter(Boolean)
         .map((line) => JSON.parse(line));
     } catch {
       return [];
@@ -80,6 +88,25 @@ export class Workspace {
 
   text(name = "calc.py") {
     return readFileSync(join(this.folder, name), "utf8");
+  }
+
+  /** Pids of `agent`'s fake still running for this workspace. (The pid a fake logs is its
+   * sandbox's own: agents run in a pid namespace of their own.) */
+  fakesRunning(agent) {
+    const pids = [];
+    for (const entry of readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8");
+        const environ = readFileSync(`/proc/${entry}/environ`, "utf8");
+        if (cmdline.includes(`fakes/bin/${agent}`) && environ.includes(this.io) && alive(Number(entry))) {
+          pids.push(Number(entry));
+        }
+      } catch {
+        // exited meanwhile
+      }
+    }
+    return pids;
   }
 }
 
