@@ -88,22 +88,33 @@ def workspace(base: Path, lines: int = 10_000) -> Path:
     root = base / "ws"
     root.mkdir()
     (root / "big.py").write_text("".join(f"value_{n} = {n}\n" for n in range(lines)))
-    scenarios = {}
+    scenarios: dict[str, dict[str, object]] = {}
     for agent, behavior in {
         "codex": "hang",
         "gemini": "ok",
         "claude": "ok",
         "copilot": "ok",
     }.items():
-        scenario = base / f"{agent}.json"
+        scenario = fakes_io(base) / f"{agent}.json"
         scenario.write_text(json.dumps({"behavior": behavior, "reply": '{"findings": []}'}))
-        scenarios[agent] = {"set_env": {"AGENTLS_FAKE_SCENARIO": str(scenario)}}
+        scenarios[agent] = {
+            "set_env": {"AGENTLS_FAKE_SCENARIO": str(scenario)},
+            "sandbox_paths": [str(fakes_io(base))],
+        }
     config = {
         "agents": scenarios,
         "settings": {"cache": {"enabled": False}, "audit": {"enabled": False}},
     }
     write_config(root, config)
     return root
+
+
+def fakes_io(base: Path) -> Path:
+    """Where the fakes' scenarios are: agents contained in bubblewrap (as a review is, and an
+    agentic step) see the temp folder empty but for their ``sandbox_paths``."""
+    folder = base / "fakes-io"
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
 def write_config(root: Path, config: dict[str, object]) -> None:
@@ -169,7 +180,7 @@ async def initialize_and_rss(command: list[str], root: Path) -> tuple[float, int
 
 
 def direct_spawn(root: Path, prompt: str) -> float:
-    env = minimal_env([], {"AGENTLS_FAKE_SCENARIO": str(root.parent / "gemini.json")})
+    env = minimal_env([], {"AGENTLS_FAKE_SCENARIO": str(fakes_io(root.parent) / "gemini.json")})
     started = time.perf_counter()
     subprocess.run(
         [
@@ -205,10 +216,13 @@ async def through_agentls(root: Path, runtime: Runtime) -> float:
 
 def group_config(root: Path, parallel: bool) -> None:
     config = json.loads((root / ".agentls.yaml").read_text())
-    delayed = root.parent / "slow.json"
+    delayed = fakes_io(root.parent) / "slow.json"
     delayed.write_text(json.dumps({"behavior": "ok", "reply": '{"findings": []}', "delay_s": 1}))
     for agent in ("claude", "gemini", "codex", "copilot"):
-        config["agents"][agent] = {"set_env": {"AGENTLS_FAKE_SCENARIO": str(delayed)}}
+        config["agents"][agent] = {
+            "set_env": {"AGENTLS_FAKE_SCENARIO": str(delayed)},
+            "sandbox_paths": [str(delayed.parent)],
+        }
     steps = [
         {"agent": a, "task": "review", "id": f"{a}_review"}
         for a in ("claude", "gemini", "codex", "copilot")
@@ -547,7 +561,9 @@ async def measure(quick: bool) -> list[Row]:
                 "start, about 12 ms: measured through the runner, 12-13 ms with it against "
                 "without), this is not met on a fake that answers at once; on a real CLI "
                 "(Node start-up alone is hundreds of ms, a model call seconds) it is under 1%. "
-                "A long-lived reaper that starts the agents would remove it",
+                "A long-lived reaper that starts the agents would remove it. The step is a "
+                "review, so it also runs in bubblewrap with the workspace read-only (about 5 "
+                "ms, see the containment row) and gets a temp folder of its own",
             )
         )
 

@@ -30,10 +30,15 @@ def memory_workspace(base: Path) -> tuple[Path, dict[str, str]]:
         "codex": "```python\n" + text.replace("= 1", "= 2") + "```",
     }
     agents = {}
+    scenarios = base / "mem-fakes"  # contained agents see it (sandbox_paths), not the rest
+    scenarios.mkdir()
     for agent, reply in replies.items():
-        scenario = base / f"mem-{agent}.json"
+        scenario = scenarios / f"mem-{agent}.json"
         scenario.write_text(json.dumps({"behavior": "ok", "reply": reply}))
-        agents[agent] = {"set_env": {"AGENTLS_FAKE_SCENARIO": str(scenario)}}
+        agents[agent] = {
+            "set_env": {"AGENTLS_FAKE_SCENARIO": str(scenario)},
+            "sandbox_paths": [str(scenarios)],
+        }
     steps = [{"agent": "claude", "task": "review"}, {"agent": "codex", "task": "implement"}]
     config = {
         "agents": agents,
