@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -101,13 +102,9 @@ def test_a_new_version_of_the_agent_cli_answers_afresh(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     installed = tmp_path / "installed"  # a codex of its own, to upgrade
-    installed.mkdir()
-    codex = installed / "codex"
-    codex.write_text((FAKES_BIN / "codex").read_text().replace(
-        "Path(__file__).resolve().parent.parent", repr(str(FAKES_BIN.parent))
-    ))  # fmt: skip
-    codex.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{installed}{os.pathsep}{os.environ['PATH']}")
+    shutil.copytree(FAKES_BIN.parent, installed, ignore=shutil.ignore_patterns("__pycache__"))
+    codex = installed / "bin" / "codex"
+    monkeypatch.setenv("PATH", f"{codex.parent}{os.pathsep}{os.environ['PATH']}")
     scenario("ok", reply=FIRST_FINDINGS)
     review(lint, "codex")
     assert review(lint, "codex")["cached"] and len(fake_log()) == 1
