@@ -128,7 +128,7 @@ async def run_task(
         request = replace(request, confinement=confinement)
     runtime = runtime or Runtime.create(config, cli_client())
     result = await runtime.run_task(adapter, request, on_line, run_id)
-    if request.confinement is not None and not request.write:
+    if request.confinement is not None and not request.write and not result.cached:
         result = result.model_copy(update={"containment": request.confinement.mode})
     result = screen_result(result, request.workspace, config.settings.protected_paths)
     record_refused(runtime, run_id, result.refused)
