@@ -383,6 +383,7 @@ class AgentlsServer(LanguageServer):
         settings, problem = parse_settings(raw)
         if problem:
             self.show(types.MessageType.Warning, problem)
+        log.info("settings applied", apply_mode=settings.apply_mode)
         self.session.settings = settings
         self.session.forget_configs()
         self._config_errors_shown.clear()

@@ -2,7 +2,7 @@
 // what the screen shows. The packaged extension runs the real agentls server, which runs the
 // fake agent CLIs (tests/fakes) steered by scenario files. Run by run.sh (node --test).
 import { strict as assert } from "node:assert";
-import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 
@@ -345,6 +345,25 @@ test("a click on the status bar during a run opens the runs' menu; only its Canc
   await closeToasts();
 });
 
+/** The server's "settings applied" log records, oldest first. */
+function settingsApplied() {
+  const path = host.serverLogPath();
+  if (!path) return [];
+  return readFileSync(path, "utf8").split("\n").filter((line) => line.includes('"settings applied"'))
+    .map((line) => JSON.parse(line.slice(line.indexOf("{"))));
+}
+
+/** Write the folder's settings file and wait until the server has them (VS Code notices a
+ * changed settings file after a while that varies: a fixed sleep was seen to be too short). */
+async function folderSettings(path, values, applyMode) {
+  const seen = settingsApplied().length;
+  writeFileSync(path, JSON.stringify(values));
+  await waitFor(`the server to apply applyMode ${applyMode}`, async () => {
+    const applied = settingsApplied();
+    return applied.length > seen && applied.at(-1).apply_mode === applyMode;
+  }, 20_000);
+}
+
 /** The text of the markdown preview on screen once it matches `pattern`. */
 async function previewText(pattern) {
   let text = "";
@@ -402,8 +421,7 @@ test("preview opens with every change ticked; a follow-up on the quick task goes
   const SHORTER = "def mean(values):\n    return sum(values) / len(values) if values else 0\n";
   const settings = join(w.folder, ".vscode/settings.json");
   mkdirSync(join(w.folder, ".vscode"), { recursive: true });
-  writeFileSync(settings, JSON.stringify({ "agentls.applyMode": "preview" }));
-  await sleep(1500); // the settings reach the server
+  await folderSettings(settings, { "agentls.applyMode": "preview" }, "preview");
   w.scenario("claude", { reply: code(ONE_LINE) });
   await focusEditor();
   await gotoLine(5);
@@ -421,8 +439,7 @@ test("preview opens with every change ticked; a follow-up on the quick task goes
   mark("preview applied");
 
   // Follow up… offers the quick task, which goes on with the line the edit left.
-  writeFileSync(settings, JSON.stringify({}));
-  await sleep(1500);
+  await folderSettings(settings, {}, "apply");
   w.scenario("claude", { reply: code(SHORTER) });
   await closeToasts();
   await palette("agentls: Follow up…", "agentls: refine with claude");
@@ -440,8 +457,7 @@ test("a proposal discarded in the preview stays applicable: the end message's Ap
   const w = host.workspace;
   const before = await editorText();
   const settings = join(w.folder, ".vscode/settings.json");
-  writeFileSync(settings, JSON.stringify({ "agentls.applyMode": "preview" }));
-  await sleep(1500);
+  await folderSettings(settings, { "agentls.applyMode": "preview" }, "preview");
   w.scenario("claude", { reply: code(NEW_MEAN) });
   const calls = w.calls("claude").length;
   await focusEditor();
@@ -466,7 +482,7 @@ test("a proposal discarded in the preview stays applicable: the end message's Ap
   const edited = before.replace(/def mean\(values\):\n[^\n]*\n(    [^\n]*\n)?/, NEW_MEAN);
   await waitText(edited, "the discarded proposal applied later");
   assert.equal(w.calls("claude").length, calls + 1, "the agent ran once");
-  writeFileSync(settings, JSON.stringify({}));
+  await folderSettings(settings, {}, "apply");
   await closeToasts();
 });
 
