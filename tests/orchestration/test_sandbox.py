@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from agentls.orchestration.edits import apply_edits
-from agentls.orchestration.sandbox import sandbox
+from agentls.orchestration.sandbox import PREFIX, sandbox
 from tests.conftest import git
 
 
@@ -101,3 +103,22 @@ async def test_buffers_for_deleted_and_odd_paths(repo: Path) -> None:
         assert (box.root / "weird [*] name.py").read_text() == "odd\n"
         changes = await box.changes()
     assert changes.edits == []  # the starting point is recorded as it was laid down
+
+
+async def test_a_steps_sandbox_path_someone_else_prepared_is_never_used(tmp_path: Path) -> None:
+    root = tmp_path / "plain"
+    root.mkdir()
+    (root / "m.py").write_text("m\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    name = f"run-{os.getpid()}-implement"
+    trap = Path(tempfile.gettempdir()).resolve() / f"{PREFIX}{name}"
+    trap.symlink_to(elsewhere)  # another user's link where the step's sandbox will be
+    try:
+        async with sandbox(root, {}, name) as box:
+            assert not box.root.is_relative_to(trap) and box.root.parent != trap
+            (box.root / "m.py").write_text("m2\n")
+        assert list(elsewhere.iterdir()) == []
+        assert trap.is_symlink()  # left as it was
+    finally:
+        trap.unlink()
