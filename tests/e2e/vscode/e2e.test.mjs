@@ -60,7 +60,10 @@ async function waitFor(what, check, timeout = 30_000) {
 }
 
 async function waitText(expected, what) {
-  await waitFor(what, async () => (await editorText()) === expected);
+  let text;
+  await waitFor(what, async () => (text = await editorText()) === expected).catch((error) => {
+    throw new Error(`${error.message}; the editor holds ${JSON.stringify(text)}`);
+  });
 }
 
 /** The status bar entry of the extension. */
@@ -443,9 +446,10 @@ test("preview opens with every change ticked; a follow-up on the quick task goes
   w.scenario("claude", { reply: code(SHORTER) });
   await closeToasts();
   await palette("agentls: Follow up…", "agentls: refine with claude");
-  const input = page.locator(".quick-input-widget input");
-  await input.waitFor({ state: "visible", timeout: 10_000 });
-  await page.keyboard.type("two lines please");
+  // The run's pick closes before the message box opens: type only once the box is there.
+  const box = page.locator(".quick-input-widget").filter({ hasText: "follow up on" });
+  await box.waitFor({ state: "visible", timeout: 10_000 });
+  await box.locator("input").fill("two lines please");
   await page.keyboard.press("Enter");
   await waitText(SAMPLE.replace(OLD_MEAN, SHORTER), "the follow-up's edit");
   assert.match(w.calls("claude").at(-1).prompt, /lines 5-5 of calc\.py/);
