@@ -12,8 +12,9 @@ the key notes that a sealed log was kept at that path.
 So ``verify`` catches a changed, removed, reordered, inserted or forged record, a cut tail, a
 deleted first part, a chain rewritten with plain hashes or another key, and a deleted log, head
 or rotated file, and names the first bad record as ``file:line (seq N)``. A crash mid-write is
-no tampering: a torn last line, one valid record the head does not seal yet, or a rotation cut
-short verify as ``incomplete``, and the next append repairs them. Nothing else is repaired:
+no tampering: a torn last line, valid records chained on after the last one the head seals (a
+write is one or more records: see ``hold``), or a rotation cut short verify as
+``incomplete``, and the next append repairs them. Nothing else is repaired:
 after tampering, appends chain on but never reseal over it, so the evidence stays. A log from
 before records were sealed is renamed ``*.unsealed`` on the first append (never where the
 marker says a sealed log was kept).
@@ -138,6 +139,15 @@ class _Line:
         return f"{self.file}:{self.number}"
 
 
+def _unsealed(event: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """A record's body, redacted and stamped now; the log adds ``seq``, ``prev`` and ``mac``."""
+    if reserved := RESERVED & fields.keys():
+        raise ValueError(f"audit fields {sorted(reserved)} are set by the log itself")
+    body = redact_value(fields)
+    canonical(body)  # a value JSON cannot hold fails here, before anything is written
+    return {**body, "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "event": event}
+
+
 def canonical(value: dict[str, Any]) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
@@ -176,14 +186,28 @@ class AuditLog:
         self.lock_path = path.with_name(path.name + ".lock")
         where = hashlib.sha256(str(path.expanduser().resolve()).encode()).hexdigest()[:16]
         self.marker_path = self.key_path.with_name(f"{self.key_path.stem}.{where}.sealed")
+        self._key: bytes | None = None  # read once: a key changed under a writer shows at verify
+        self._held: list[dict[str, Any]] = []
 
     # Writing
 
     def append(self, event: str, **fields: Any) -> None:
-        if reserved := RESERVED & fields.keys():
-            raise ValueError(f"audit fields {sorted(reserved)} are set by the log itself")
-        body = redact_value(fields)
-        canonical(body)  # a value JSON cannot hold fails here, before anything is written
+        """Write a record, after the held ones, and wait until all are on disk."""
+        self._write([*self._held, _unsealed(event, fields)])
+
+    def hold(self, event: str, **fields: Any) -> None:
+        """Keep a record in memory until the next ``append`` or ``flush``, which write it first:
+        one lock, one write and one wait for the disk for both. Only for records that one
+        written at once always follows soon (a run's start, an agent's finish within a run);
+        a held record dies with the process."""
+        self._held.append(_unsealed(event, fields))
+
+    def flush(self) -> None:
+        if self._held:
+            self._write(self._held)
+
+    def _write(self, bodies: list[dict[str, Any]]) -> None:
+        self._held = []
         key = self._key_for_writing()
         with self._lock(fcntl.LOCK_EX):
             head, trusted = self._head_for_writing(key)
@@ -195,17 +219,15 @@ class AuditLog:
             if self._full():
                 head = self._rotate(head, key, trusted)
                 newline_first = False
-            record = {
-                **body,
-                "seq": head.last_seq + 1,
-                "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "event": event,
-                "prev": head.last_mac,
-            }
-            record["mac"] = record_mac(key, record)
-            self._write_line((b"\n" if newline_first else b"") + canonical(record) + b"\n")
+            lines = [b"\n"] if newline_first else []
+            for body in bodies:
+                record = {**body, "seq": head.last_seq + 1, "prev": head.last_mac}
+                record["mac"] = record_mac(key, record)
+                lines.append(canonical(record) + b"\n")
+                head = head.after(record["seq"], record["mac"])
+            self._write_line(b"".join(lines))
             if trusted:
-                self._write_head(head.after(record["seq"], record["mac"]), key)
+                self._write_head(head, key)
 
     def _full(self) -> bool:
         size = self.path.stat().st_size if self.path.exists() else 0
@@ -254,23 +276,23 @@ class AuditLog:
     def _drop_expired(self, head: Head, key: bytes) -> None:
         """Delete files an interrupted rotation left before the first kept record."""
         for file in self.files():
+            if file == self.path:  # keep_files >= 1: the current file is always kept
+                return
             last = _valid_record(_tail(file)[0], key)
             if last is None or last["seq"] >= head.first_seq:
                 return
             file.unlink()
 
     def _settle_tail(self, head: Head, key: bytes, trusted: bool) -> tuple[Head, bool]:
-        """Repair what a crash left at the end of the current file: adopt one valid record the
-        head does not seal yet, cut a torn last line. Returns the head and whether the next
-        record must start with a newline (a torn line kept as evidence)."""
+        """Repair what a crash left at the end of the current file: adopt the valid records
+        one write added after the head's last, cut a torn last line. Returns the head and
+        whether the next record must start with a newline (a torn line kept as evidence)."""
         line, torn_at = _tail(self.path)
         last = _valid_record(line, key) if line is not None else None
         in_order = line is None or (
             last is not None and last["seq"] == head.last_seq and last["mac"] == head.last_mac
         )
-        unsealed = (
-            last is not None and last["seq"] == head.last_seq + 1 and last["prev"] == head.last_mac
-        )
+        unsealed = last is not None and last["seq"] > head.last_seq and self._chains_on(head, key)
         if trusted and unsealed and last is not None:
             head = head.after(last["seq"], last["mac"])
         if torn_at is None:
@@ -279,6 +301,19 @@ class AuditLog:
             os.truncate(self.path, torn_at)
             return head, False
         return head, True
+
+    def _chains_on(self, head: Head, key: bytes) -> bool:
+        """Whether the current file's complete lines after the head's last record are valid
+        records that follow it one by one (what a write cut before its head leaves)."""
+        expected_seq, expected_prev = head.last_seq + 1, head.last_mac
+        lines = [line for line in self._file_lines(self.path) if line.complete]
+        records = [_valid_record(line.data, key) for line in lines]
+        after = [r for r in records if r is None or r["seq"] >= expected_seq]
+        for record in after:
+            if record is None or (record["seq"], record["prev"]) != (expected_seq, expected_prev):
+                return False
+            expected_seq, expected_prev = record["seq"] + 1, record["mac"]
+        return bool(after)
 
     def _rotate(self, head: Head, key: bytes, trusted: bool) -> Head:
         files = self.files()  # oldest first, so no rename lands on a file still there
@@ -307,12 +342,15 @@ class AuditLog:
         write_private(self.head_path, head.sealed(key))
 
     def _key_for_writing(self) -> bytes:
+        if self._key is not None:
+            return self._key
         key = self._read_key()
         if key is None:
             self._create_key()
             key = self._read_key()
         if key is None or len(key) != KEY_BYTES:
             raise AuditError(f"{self.key_path}: the audit key is damaged; the log is not written")
+        self._key = key
         return key
 
     def _create_key(self) -> None:
@@ -335,13 +373,14 @@ class AuditLog:
 
     @contextlib.contextmanager
     def _lock(self, operation: int) -> Iterator[None]:
-        if operation == fcntl.LOCK_EX:
-            private_file(self.lock_path)
         try:
             descriptor = os.open(self.lock_path, os.O_RDONLY)
-        except FileNotFoundError:  # nothing was ever written: nothing to wait for
-            yield
-            return
+        except FileNotFoundError:
+            if operation != fcntl.LOCK_EX:  # nothing was ever written: nothing to wait for
+                yield
+                return
+            private_file(self.lock_path)
+            descriptor = os.open(self.lock_path, os.O_RDONLY)
         try:
             fcntl.flock(descriptor, operation)
             yield
@@ -366,11 +405,15 @@ class AuditLog:
 
     def _lines(self) -> Iterator[_Line]:
         for file in self.files():
-            parts = file.read_bytes().split(b"\n")
-            for number, part in enumerate(parts[:-1], 1):
-                yield _Line(file, number, part, complete=True)
-            if parts[-1]:
-                yield _Line(file, len(parts), parts[-1], complete=False)
+            yield from self._file_lines(file)
+
+    @staticmethod
+    def _file_lines(file: Path) -> Iterator[_Line]:
+        parts = file.read_bytes().split(b"\n")
+        for number, part in enumerate(parts[:-1], 1):
+            yield _Line(file, number, part, complete=True)
+        if parts[-1]:
+            yield _Line(file, len(parts), parts[-1], complete=False)
 
     # Verifying
 
@@ -445,10 +488,8 @@ class _ChainCheck:
             return f"{at}: does not follow the record before it (changed, removed or reordered)"
         if seq == self.head.last_seq and record["mac"] != self.head.last_mac:
             return f"{at}: not the last record the head seals (changed)"
-        if seq == self.head.last_seq + 1:
+        if seq > self.head.last_seq:  # chained on, so written by a key holder: a cut write
             self._note(f"{at}: written but not yet sealed in the head")
-        elif seq > self.head.last_seq:
-            return f"{at}: beyond the last record the head seals (seq {self.head.last_seq})"
         self.count += 1
         self.expected_seq, self.expected_prev = seq + 1, record["mac"]
         self.last = line

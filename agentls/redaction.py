@@ -60,9 +60,14 @@ def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
     values = {
         value
         for name, value in source.items()
-        if (_SECRET_NAME.search(name) or name in _registered_names) and len(value) >= MIN_SECRET_LEN
+        if len(value) >= MIN_SECRET_LEN and (_secret_name(name) or name in _registered_names)
     }
     return sorted(values | _registered_values, key=len, reverse=True)
+
+
+@lru_cache(maxsize=4096)
+def _secret_name(name: str) -> bool:
+    return _SECRET_NAME.search(name) is not None
 
 
 def encoded_forms(secret: str) -> set[str]:

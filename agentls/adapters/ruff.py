@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 from collections.abc import Sequence
+from functools import cache
 from importlib import metadata
 from pathlib import Path, PurePath
 from typing import Any, ClassVar
@@ -42,6 +43,7 @@ _SYNTAX_CODES = ("invalid-syntax", "syntax-error")
 _MAX_FIX_REACH = 3
 
 
+@cache  # finding it takes sysconfig's look at the install, every time
 def _bundled_ruff() -> str:
     try:
         from ruff.__main__ import find_ruff_bin

@@ -103,6 +103,8 @@ def exec_task(
         fail("interrupted; the agent was stopped", EXIT_INTERRUPTED)
     except Terminated as stopped:
         fail(f"{stopped}; the agent was stopped", stopped.exit_code)
+    finally:
+        runtime.flush()  # the request, when the task ended before its agent started
     if as_json:
         print_json(result_json(result))
     else:

@@ -87,14 +87,31 @@ class Runtime:
         return replace(self, use_cache=False)
 
     def record(self, event: str, **fields: Any) -> None:
+        """Audit ``event`` now: on disk, after any held records, before this returns."""
         if self.audit is not None:
             try:
                 self.audit.append(event, client=self.client, **fields)
             except OSError as error:  # a full disk must not stop the work; say so in the logs
                 log.error("audit log write failed", error=str(error))
 
+    def hold(self, event: str, **fields: Any) -> None:
+        """Audit ``event`` with the next record: for a record of a run that another of the same
+        run always follows (the run's end at the latest), so the run waits for the disk less."""
+        if self.audit is not None:
+            self.audit.hold(event, client=self.client, **fields)
+
+    def flush(self) -> None:
+        """Write the held records (a run that ended without its end record)."""
+        if self.audit is not None:
+            try:
+                self.audit.flush()
+            except OSError as error:
+                log.error("audit log write failed", error=str(error))
+
     def admit(self, what: str, instruction: str | None, **fields: Any) -> None:
-        """Check a request before any work: its input, then the rate limits."""
+        """Check a request before any work: its input, then the rate limits. An admitted
+        request is audited with the next record (the agent's start at the latest); the
+        caller flushes when it ends before one."""
         try:
             check_instruction(instruction, self.config.settings.max_instruction_bytes)
             self.limiter.request(self.client)
@@ -105,7 +122,7 @@ class Runtime:
         except Exception as error:
             self.record("refused", request=what, reason=str(error), **fields)
             raise
-        self.record("request", request=what, instruction=instruction, **fields)
+        self.hold("request", request=what, instruction=instruction, **fields)
 
     async def run_task(
         self,
@@ -167,7 +184,9 @@ class Runtime:
         elapsed = time.monotonic() - started
         result = redactor.model(result)  # at the source: nothing after this sees a secret
         self._measure(result, elapsed)
-        self.record(
+        # Within a run, the next record (the run's end at the latest) writes this one too.
+        finished = self.record if run_id is None else self.hold
+        finished(
             "agent_finished",
             agent=agent,
             task=request.task.value,

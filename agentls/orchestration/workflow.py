@@ -237,6 +237,14 @@ class WorkflowEngine:
         run_id: str | None = None,
     ) -> WorkflowResult:
         """Run a workflow to its end, its stop condition, a failure or a cancel."""
+        try:
+            return await self._run_workflow(request, token, run_id)
+        finally:
+            self.runtime.flush()  # what a run that ended early held for its end record
+
+    async def _run_workflow(
+        self, request: WorkflowRequest, token: CancelToken | None, run_id: str | None
+    ) -> WorkflowResult:
         workflow = self.config.workflows.get(request.workflow)
         if workflow is None:
             known = ", ".join(self.config.workflows)
@@ -275,7 +283,7 @@ class WorkflowEngine:
             not_text=not_text,
         )
         started = time.monotonic()
-        self.runtime.record(
+        self.runtime.hold(
             "run_started", run_id=run.run_id, workflow=run.name, agents=agents, files=targets
         )
         self.bus.emit(WorkflowStarted(run.run_id, run.name, agents, _pass_size(workflow)))

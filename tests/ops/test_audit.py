@@ -203,6 +203,36 @@ def test_a_record_written_before_its_head_is_an_incomplete_write(tmp_path: Path)
     assert result.status == "ok" and result.records == 8
 
 
+def test_held_records_are_written_first_by_the_next_append_in_one_write(
+    tmp_path: Path,
+) -> None:
+    log = filled(tmp_path, 2)
+    log.hold("request", n="held 1")
+    log.hold("run_started", n="held 2")
+    assert len(lines(log)) == 2, "a held record waits in memory"
+    log.append("agent_invocation", n="written")
+    assert [json.loads(line)["n"] for line in lines(log)] == [0, 1, "held 1", "held 2", "written"]
+    log.hold("run_finished")
+    log.flush()
+    log.flush()  # nothing left to write
+    assert log.verify().status == "ok" and log.verify().records == 6
+
+
+def test_a_write_of_several_records_cut_before_its_head_is_an_incomplete_write(
+    tmp_path: Path,
+) -> None:
+    log = filled(tmp_path)
+    head = log.head_path.read_bytes()
+    log.hold("agent_finished")
+    log.append("run_finished")
+    log.head_path.write_bytes(head)  # the crash came between the records and their head
+    result = log.verify()
+    assert result.status == "incomplete" and "seq 7" in result.message
+    log.append("request")
+    result = log.verify()
+    assert result.status == "ok" and result.records == 9
+
+
 def test_rotation_keeps_the_proof_and_the_retention(tmp_path: Path) -> None:
     log = filled(tmp_path, 60, max_bytes=2048, keep_files=2)
     files = log.files()

@@ -9,17 +9,21 @@ import os
 import subprocess
 import sys
 import urllib.request
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import yaml
 
+from agentls.adapters.base import Adapter, TaskRequest
 from agentls.audit import AuditLog
+from agentls.errors import TaskInputError
 from agentls.metrics import REGISTRY, serve
 from agentls.orchestration.config_loader import load_config
-from agentls.orchestration.results import TaskKind
+from agentls.orchestration.results import LineRange, TaskKind, TaskResult
 from agentls.orchestration.runtime import Runtime
 from agentls.orchestration.tasks import TaskSpec, run_task
+from agentls.orchestration.workflow import WorkflowEngine, WorkflowRequest
 from agentls.rate_limit import RateLimited
 from agentls.state import state_dir
 from tests.conftest import Scenario, write_trusted
@@ -75,6 +79,31 @@ def test_a_run_leaves_a_verifiable_audit_trail(
     applied = next(r for r in audit_records() if r["event"] == "edits_applied")
     assert applied["files"] == ["calc.py"]
     assert AuditLog(state_dir() / "audit" / "audit.log").verify().ok
+
+
+def test_an_agent_starts_only_once_its_run_is_on_disk_and_an_early_end_loses_nothing(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = load_config(workspace)
+    engine = WorkflowEngine(config, runtime=Runtime.create(config, "test", use_cache=False))
+    on_disk_at_start: list[list[object]] = []
+    run = Adapter.run
+
+    async def observed(self: Adapter, request: TaskRequest, on_line: object = None) -> TaskResult:
+        on_disk_at_start.append([r["event"] for r in audit_records()])
+        return await run(self, request)
+
+    monkeypatch.setattr(Adapter, "run", observed)
+    whole = WorkflowRequest(workflow="offline", workspace=workspace, path="calc.py")
+    asyncio.run(engine.run(whole))
+    assert on_disk_at_start == [["request", "run_started", "agent_invocation"]]
+    events = [r["event"] for r in audit_records()]
+    assert events[3:] == ["agent_finished", "run_finished"]
+    outside = replace(whole, selection=LineRange(start=90, end=99))
+    with pytest.raises(TaskInputError):  # ends before its run starts: the request is written
+        asyncio.run(engine.run(outside))
+    assert [r["event"] for r in audit_records()][5:] == ["request"]
+    assert AuditLog(state_dir() / "audit" / "audit.log").verify().status == "ok"
 
 
 def test_a_cache_hit_skips_the_agent_process(
