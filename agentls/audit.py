@@ -44,8 +44,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from agentls.domain.locations import audit_key_path
 from agentls.redaction import redact_value
-from agentls.state import append_private, private_dir, private_file, state_dir, write_private
+from agentls.state import append_private, private_dir, private_file, write_private
 
 GENESIS = "0" * 64
 KEY_BYTES = 32
@@ -166,10 +167,6 @@ def _head_mac(key: bytes, fields: dict[str, Any]) -> str:
     return hmac.new(key, HEAD_DOMAIN + canonical(fields), hashlib.sha256).hexdigest()
 
 
-def default_key_path() -> Path:
-    return state_dir() / "keys" / "audit.key"
-
-
 class AuditLog:
     def __init__(
         self,
@@ -181,7 +178,7 @@ class AuditLog:
         self.path = path
         self.max_bytes = max_bytes
         self.keep_files = keep_files
-        self.key_path = key_path if key_path is not None else default_key_path()
+        self.key_path = key_path if key_path is not None else audit_key_path()
         self.head_path = path.with_name(path.name + ".head")
         self.lock_path = path.with_name(path.name + ".lock")
         where = hashlib.sha256(str(path.expanduser().resolve()).encode()).hexdigest()[:16]

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from agentls.orchestration.results import TaskResult
+from agentls.domain.results import TaskResult
 from agentls.redaction import redact, redact_value
 from agentls.state import private_file
 

@@ -7,7 +7,7 @@ import math
 import time
 from dataclasses import dataclass, field
 
-from agentls.errors import AgentlsError
+from agentls.domain.errors import AgentlsError
 
 
 class RateLimited(AgentlsError):

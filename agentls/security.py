@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from agentls.errors import TaskInputError
+from agentls.domain.errors import TaskInputError
 
 # Control characters other than tab, newline and carriage return.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

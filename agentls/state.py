@@ -12,13 +12,10 @@ import os
 import tempfile
 from pathlib import Path
 
+from agentls.domain.locations import state_dir
+
 PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
-
-
-def state_dir() -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "agentls"
 
 
 def private_dir(path: Path) -> Path:

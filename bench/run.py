@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 
 from agentls.adapters.runner import ProcessSpec, minimal_env, run_process  # noqa: E402
+from agentls.domain.results import Finding, TaskKind  # noqa: E402
 from agentls.orchestration.config_loader import load_config  # noqa: E402
-from agentls.orchestration.results import Finding, TaskKind  # noqa: E402
 from agentls.orchestration.runtime import Runtime  # noqa: E402
 from agentls.orchestration.sandbox import sandbox  # noqa: E402
 from agentls.orchestration.tasks import TaskSpec, run_task  # noqa: E402

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from agentls.orchestration.config import AgentConfig
+from agentls.domain.config import AgentConfig
 from tests.conftest import write_trusted
 
 

@@ -9,18 +9,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agentls.lines import line_count, lines, lsp_lines, newline_of, to_lf, with_newline
-from agentls.orchestration.config_loader import load_config
-from agentls.orchestration.edits import (
+from agentls.domain.edits import (
     apply_edit,
     apply_edits,
     diff_edits,
     remap_range,
     unified_diff,
 )
+from agentls.domain.lines import line_count, lines, lsp_lines, newline_of, to_lf, with_newline
+from agentls.domain.results import LineRange, ProposedEdit, TaskKind, TaskResult
+from agentls.orchestration.config_loader import load_config
 from agentls.orchestration.prompts import PromptContext, build_prompt
 from agentls.orchestration.replies import interpret_reply
-from agentls.orchestration.results import LineRange, ProposedEdit, TaskKind, TaskResult
 from agentls.orchestration.tasks import TaskSpec, run_task
 from agentls.server.convert import finding_diagnostic, lines_range, text_edit
 from agentls.server.rebase import LineMap, rebase
@@ -151,7 +151,7 @@ def test_a_selection_is_checked_against_the_real_line_count(workspace: Path) -> 
     ids=["lf", "crlf", "no-final-newline"],
 )
 def test_the_servers_lsp_lines_are_the_domains_lines(text: str) -> None:
-    from agentls.orchestration.results import Finding
+    from agentls.domain.results import Finding
 
     finding = Finding(path="m.py", line=3, message="m", agent="gemini")
     diagnostic = finding_diagnostic(finding, lsp_lines(text), "r")

@@ -1,4 +1,4 @@
-"""``agentls.textfile``: bytes to editable text and back, exactly."""
+"""``agentls.domain.textfile``: bytes to editable text and back, exactly."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agentls import textfile
-from agentls.textfile import TextFileError, decode
+from agentls.domain import textfile
+from agentls.domain.textfile import TextFileError, decode
 
 LATIN1 = "# -*- coding: latin-1 -*-\nname = 'café'\n".encode("latin-1")
 

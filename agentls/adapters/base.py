@@ -29,6 +29,7 @@ from tenacity import (
     wait_random,
 )
 
+from agentls.adapters.confinement import Confinement, StatePath
 from agentls.adapters.runner import (
     LineCallback,
     MissingBinaryError,
@@ -39,11 +40,9 @@ from agentls.adapters.runner import (
 )
 from agentls.adapters.scratch import private_tmpdir, temp_env
 from agentls.adapters.versions import cli_version
-from agentls.lines import lines as text_lines
-from agentls.orchestration.config import AgentConfig, Settings
-from agentls.orchestration.containment import Confinement, StatePath
-from agentls.orchestration.replies import interpret_reply
-from agentls.orchestration.results import (
+from agentls.domain.config import AgentConfig, Settings
+from agentls.domain.lines import lines as text_lines
+from agentls.domain.results import (
     ErrorKind,
     Finding,
     LineRange,
@@ -118,7 +117,7 @@ class AgentReply:
     usage: Usage = field(default_factory=Usage)
     changed_files: list[str] = field(default_factory=list)
     findings: list[Finding] | None = None
-    """Set by adapters whose output is findings already (ruff); others are read from ``text``."""
+    """Set by adapters that give findings (``Adapter.gives_findings``)."""
     error: TaskError | None = None
 
 
@@ -224,7 +223,8 @@ def last_line(text: str) -> str:
 
 
 class Adapter(ABC):
-    """Drives one CLI. Subclasses say how to call it and how to read what it prints."""
+    """Drives one CLI. Subclasses say how to call it and how to read what it prints; what a
+    reply means for the task is the workflow's to read (``orchestration.replies``)."""
 
     name: ClassVar[str]
     default_command: ClassVar[tuple[str, ...]]
@@ -252,6 +252,9 @@ class Adapter(ABC):
     many_files: ClassVar[bool] = False
     """Reviews many files in one process (``TaskRequest.more_files``); other adapters get one
     request per file."""
+    gives_findings: ClassVar[bool] = False
+    """Its output is findings already (``AgentReply.findings``, as ruff's); an agent's reply is
+    text the workflow reads findings or edits from (``orchestration.replies``)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -488,28 +491,6 @@ class Adapter(ABC):
                 update={"message": f"{error.message} (gave up after {attempts} attempts)"}
             )
         findings = reply.findings or []
-        edits = []
-        refused = []
-        if error is None and reply.findings is None:
-            interpreted = interpret_reply(
-                request.task,
-                reply.text,
-                request.workspace,
-                request.target,
-                request.file_text,
-                request.selection,
-                agentic=request.write,
-                protected=self.settings.protected_paths,
-            )
-            findings, edits, error = interpreted.findings, interpreted.edits, interpreted.error
-            refused = interpreted.refused
-        if error is not None and error.kind is ErrorKind.BAD_OUTPUT and outcome.stdout_truncated:
-            error = error.model_copy(
-                update={
-                    "message": f"{error.message}; the output passed settings.max_output_bytes "
-                    f"({self.settings.max_output_bytes} bytes) and its start was dropped"
-                }
-            )
         for finding in findings:
             finding.agent = self.agent_name
         return result.model_copy(
@@ -517,8 +498,6 @@ class Adapter(ABC):
                 "status": "ok" if error is None else "failed",
                 "text": reply.text,
                 "findings": findings,
-                "edits": edits,
-                "refused": refused,
                 "changed_files": _within(request.workspace, reply.changed_files),
                 "session_id": reply.session_id,
                 "usage": reply.usage,

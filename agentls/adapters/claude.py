@@ -24,9 +24,9 @@ from agentls.adapters.base import (
     json_object,
     json_values,
 )
+from agentls.adapters.confinement import StatePath
 from agentls.adapters.runner import ProcessOutcome
-from agentls.orchestration.containment import StatePath
-from agentls.orchestration.results import ErrorKind, TaskError, Usage
+from agentls.domain.results import ErrorKind, TaskError, Usage
 
 READ_ONLY_DENIED_TOOLS = "Bash,Edit,MultiEdit,Write,NotebookEdit"
 _EDIT_TOOLS = {"Edit", "MultiEdit", "Write", "NotebookEdit"}

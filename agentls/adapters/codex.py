@@ -27,9 +27,9 @@ from agentls.adapters.base import (
     json_object,
     json_values,
 )
+from agentls.adapters.confinement import StatePath
 from agentls.adapters.runner import ProcessOutcome
-from agentls.orchestration.containment import StatePath
-from agentls.orchestration.results import ErrorKind, Usage
+from agentls.domain.results import ErrorKind, Usage
 
 _TRANSIENT = re.compile(
     # codex's own words for a 500, a stream that ended early or failed (response.failed), a

@@ -24,8 +24,9 @@ from agentls.adapters.base import (
     json_values,
 )
 from agentls.adapters.runner import ProcessOutcome
-from agentls.orchestration.results import ErrorKind, TaskError
-from agentls.state import private_dir, state_dir
+from agentls.domain.locations import prompts_dir
+from agentls.domain.results import ErrorKind, TaskError
+from agentls.state import private_dir
 
 _PLACEHOLDER = re.compile(r"\{(prompt|prompt_file|file|workspace|model|session)\}")
 
@@ -65,7 +66,7 @@ class CommandAdapter(Adapter):
                     f"command; set agents.{self.agent_name}.command (e.g. [llm, -m, gpt-4o])",
                 )
             )
-        prompt_file = private_dir(state_dir() / "prompts") / f"{uuid.uuid4().hex}.txt"
+        prompt_file = private_dir(prompts_dir()) / f"{uuid.uuid4().hex}.txt"
         values = {
             "prompt": request.prompt,
             "prompt_file": str(prompt_file),

@@ -33,9 +33,9 @@ from agentls.adapters.base import (
     json_object,
     json_values,
 )
+from agentls.adapters.confinement import StatePath
 from agentls.adapters.runner import ProcessOutcome
-from agentls.orchestration.containment import StatePath
-from agentls.orchestration.results import ErrorKind, TaskError, Usage
+from agentls.domain.results import ErrorKind, TaskError, Usage
 from agentls.redaction import redact
 
 READ_ONLY_TOOLS = "view,grep,glob"

@@ -39,9 +39,9 @@ from agentls.adapters.base import (
     json_object,
     json_values,
 )
+from agentls.adapters.confinement import StatePath
 from agentls.adapters.runner import ProcessOutcome
-from agentls.orchestration.containment import StatePath
-from agentls.orchestration.results import ErrorKind, TaskError, Usage
+from agentls.domain.results import ErrorKind, TaskError, Usage
 
 PROMPT_FLAG_TEXT = "Follow the instructions above."
 _EDIT_TOOLS = {"write_file", "replace", "edit"}

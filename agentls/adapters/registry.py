@@ -13,9 +13,9 @@ from agentls.adapters.command import CommandAdapter
 from agentls.adapters.copilot import CopilotAdapter
 from agentls.adapters.gemini import GeminiAdapter
 from agentls.adapters.ruff import RuffAdapter
-from agentls.errors import ConfigError
+from agentls.domain.config import AgentConfig, Settings
+from agentls.domain.errors import ConfigError
 from agentls.log import get_logger
-from agentls.orchestration.config import AgentConfig, Settings
 
 ENTRY_POINT_GROUP = "agentls.adapters"
 BUILTIN: tuple[type[Adapter], ...] = (

@@ -31,8 +31,8 @@ from typing import Any, ClassVar
 from agentls.adapters.base import Adapter, AgentReply, Invocation, TaskRequest
 from agentls.adapters.ruff_config import config_chain
 from agentls.adapters.runner import ProcessOutcome
-from agentls.lines import lines as text_lines
-from agentls.orchestration.results import ErrorKind, Finding, LineRange, Severity, TaskKind
+from agentls.domain.lines import lines as text_lines
+from agentls.domain.results import ErrorKind, Finding, LineRange, Severity, TaskKind
 
 # Rules flake8 users know as "stop the build": syntax errors, undefined names, bad comparisons.
 _ERROR_PREFIXES = ("E9", "F63", "F7", "F82")
@@ -61,6 +61,7 @@ class RuffAdapter(Adapter):
     suffixes: ClassVar[frozenset[str]] = frozenset({".py", ".pyi", ".pyw"})
     """The files ruff lints as Python source; others are declined before it runs."""
     many_files = True
+    gives_findings = True
     shows_progress = False  # one JSON document: nothing readable to stream
 
     def declines(self, target: str) -> str | None:

@@ -14,7 +14,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from agentls.adapters.runner import MissingBinaryError, ProcessSpec, minimal_env, run_process
-from agentls.state import state_dir, write_private
+from agentls.domain.locations import versions_path
+from agentls.state import write_private
 
 VERSION_TIMEOUT_S = 10.0
 UNKNOWN = "unknown"
@@ -74,7 +75,7 @@ def _identity(command: Sequence[str], env: Mapping[str, str] | None) -> str | No
 
 def _stored() -> dict[str, str]:
     try:
-        data = json.loads(_store_path().read_text(encoding="utf-8"))
+        data = json.loads(versions_path().read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
@@ -84,11 +85,7 @@ def _store(identity: str, version: str) -> None:
     known = _stored()
     known[identity] = version
     with contextlib.suppress(OSError):  # a read-only state folder costs a --version each time
-        write_private(_store_path(), json.dumps(dict(list(known.items())[-_KEPT:])).encode())
-
-
-def _store_path() -> Path:
-    return state_dir() / "versions.json"
+        write_private(versions_path(), json.dumps(dict(list(known.items())[-_KEPT:])).encode())
 
 
 _KEPT = 50
@@ -98,4 +95,4 @@ _KEPT = 50
 def forget_versions() -> None:
     """Read every version again (tests; a long-lived process after an upgrade)."""
     _known.clear()
-    _store_path().unlink(missing_ok=True)
+    versions_path().unlink(missing_ok=True)

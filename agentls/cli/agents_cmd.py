@@ -9,6 +9,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
+from agentls.adapters.confinement import probe
 from agentls.cli.common import (
     EXIT_FAILED,
     Part,
@@ -18,11 +19,10 @@ from agentls.cli.common import (
     print_json,
     say,
 )
-from agentls.errors import AgentlsError
+from agentls.domain.config import AgentlsConfig
+from agentls.domain.errors import AgentlsError
 from agentls.orchestration.agent_status import AgentStatus, agent_statuses
-from agentls.orchestration.config import AgentlsConfig
 from agentls.orchestration.config_loader import config_files, load_config
-from agentls.orchestration.containment import probe
 
 _WORKSPACE = click.option(
     "--workspace",

@@ -9,17 +9,14 @@ from rich.text import Text
 
 from agentls.audit import AuditLog
 from agentls.cli.common import EXIT_FAILED, Part, find_workspace, load_or_fail, out
-from agentls.state import state_dir
+from agentls.domain.locations import audit_log_path
 
 
 def _log(path: Path | None) -> AuditLog:
     if path is not None:
         return AuditLog(path)
     config = load_or_fail(find_workspace(Path.cwd()))
-    configured = config.settings.audit.path
-    return AuditLog(
-        Path(configured).expanduser() if configured else state_dir() / "audit" / "audit.log"
-    )
+    return AuditLog(audit_log_path(config.settings.audit.path))
 
 
 @click.group()

@@ -11,8 +11,8 @@ import click
 from rich.console import Console
 from rich.text import Text
 
-from agentls.errors import AgentlsError
-from agentls.orchestration.config import AgentlsConfig
+from agentls.domain.config import AgentlsConfig
+from agentls.domain.errors import AgentlsError
 from agentls.orchestration.config_loader import WORKSPACE_FILE, load_config
 from agentls.redaction import redact_value
 

@@ -17,9 +17,9 @@ from agentls.cli.common import (
     print_json,
 )
 from agentls.cli.render import render_result, result_json
-from agentls.errors import AgentlsError
-from agentls.orchestration.config import AgentlsConfig
-from agentls.orchestration.results import LineRange, TaskKind, TaskResult
+from agentls.domain.config import AgentlsConfig
+from agentls.domain.errors import AgentlsError
+from agentls.domain.results import LineRange, TaskKind, TaskResult
 from agentls.orchestration.runtime import Runtime, cli_client
 from agentls.orchestration.tasks import TaskSpec, run_task
 from agentls.signals import Terminated

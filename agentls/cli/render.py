@@ -12,9 +12,9 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from agentls import textfile
-from agentls.orchestration.edits import apply_edit, unified_diff
-from agentls.orchestration.results import ProposedEdit, Severity, TaskResult
+from agentls.domain import textfile
+from agentls.domain.edits import apply_edit, unified_diff
+from agentls.domain.results import ProposedEdit, Severity, TaskResult
 
 _SEVERITY_STYLE = {
     Severity.ERROR: "bold red",

@@ -25,10 +25,11 @@ from agentls.cli.common import (
     say,
 )
 from agentls.cli.exec_cmd import EXIT_INTERRUPTED, parse_target
-from agentls.errors import AgentlsError
+from agentls.domain.config import AgentlsConfig, ParallelGroup
+from agentls.domain.errors import AgentlsError
+from agentls.domain.results import WorkflowResult
 from agentls.log import get_logger
 from agentls.orchestration.apply import apply_result, undo
-from agentls.orchestration.config import AgentlsConfig, ParallelGroup
 from agentls.orchestration.conversation import follow_up
 from agentls.orchestration.events import (
     AgentOutput,
@@ -39,7 +40,6 @@ from agentls.orchestration.events import (
 )
 from agentls.orchestration.history import History
 from agentls.orchestration.report import edit_diffs, workflow_json, workflow_markdown
-from agentls.orchestration.results import WorkflowResult
 from agentls.orchestration.runtime import Runtime, cli_client
 from agentls.orchestration.sandbox import prune_leftovers_later
 from agentls.orchestration.targets import expand

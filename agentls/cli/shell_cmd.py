@@ -16,12 +16,12 @@ from rich.markdown import Markdown
 from agentls.cli.common import err, fail, find_workspace, load_or_fail, out, say
 from agentls.cli.exec_cmd import parse_target
 from agentls.cli.run_cmd import interruptibly
-from agentls.errors import AgentlsError
+from agentls.domain.errors import AgentlsError
+from agentls.domain.results import LineRange, WorkflowResult
 from agentls.orchestration.apply import apply_result, undo
 from agentls.orchestration.conversation import follow_up
 from agentls.orchestration.history import History
 from agentls.orchestration.report import edit_diffs, workflow_markdown
-from agentls.orchestration.results import LineRange, WorkflowResult
 from agentls.orchestration.runtime import Runtime, cli_client
 from agentls.orchestration.sandbox import prune_leftovers_later
 from agentls.orchestration.workflow import CancelToken, WorkflowEngine, WorkflowRequest

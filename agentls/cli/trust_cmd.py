@@ -8,7 +8,7 @@ import click
 import yaml
 
 from agentls.cli.common import EXIT_FAILED, fail, out
-from agentls.errors import AgentlsError
+from agentls.domain.errors import AgentlsError
 from agentls.orchestration import trust
 from agentls.orchestration.config_loader import WORKSPACE_FILE, load_config
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from agentls.adapters.base import Adapter
 from agentls.adapters.registry import AdapterRegistry
 from agentls.adapters.versions import read_version
-from agentls.orchestration.config import AgentlsConfig
+from agentls.domain.config import AgentlsConfig
 
 
 @dataclass

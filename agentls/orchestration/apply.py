@@ -2,7 +2,7 @@
 
 A file is written only if it still holds the text the run started from, and never when it is
 read-only (no write bit for its owner). Its text is encoded back the way the file was: the same
-encoding, byte order mark and line endings (``agentls.textfile``). The files are written as one
+encoding, byte order mark and line endings (``domain.textfile``). The files are written as one
 transaction (``journal``): backups of the exact bytes first, then each file atomically with its
 mode; a failure part-way puts every file already written back and says so in one line, and a
 process killed part-way is rolled back the next time the history is opened. The history records
@@ -18,13 +18,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agentls import textfile
-from agentls.errors import UnsafePathError
-from agentls.orchestration.edits import apply_edits
+from agentls.domain import textfile
+from agentls.domain.edits import apply_edits
+from agentls.domain.errors import UnsafePathError
+from agentls.domain.paths import agent_path
+from agentls.domain.results import ProposedEdit, WorkflowResult
 from agentls.orchestration.history import AppliedFile, History
 from agentls.orchestration.journal import ApplyError, Change, Journal, transact
-from agentls.orchestration.paths import agent_path
-from agentls.orchestration.results import ProposedEdit, WorkflowResult
 
 __all__ = ["ApplyError", "ApplyOutcome", "apply_result", "undo"]
 

@@ -12,17 +12,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agentls import textfile
-from agentls.errors import UnsafePathError
-from agentls.lines import lines as text_lines
-from agentls.orchestration.paths import (
+from agentls.domain import textfile
+from agentls.domain.errors import UnsafePathError
+from agentls.domain.lines import lines as text_lines
+from agentls.domain.paths import (
     ProtectedPathError,
     agent_path,
     protected_reason,
     refusal,
     workspace_relative,
 )
-from agentls.orchestration.results import LineRange, ProposedEdit, RefusedPath
+from agentls.domain.results import LineRange, ProposedEdit, RefusedPath
 
 _FENCE_OPEN = re.compile(r"^[ \t]*(?P<fence>`{3,}|~{3,})(?P<info>[^`\n]*)$")
 _PATH_KEYS = ("path", "file", "filename", "title")

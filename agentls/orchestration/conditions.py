@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from agentls.errors import ConfigError
+from agentls.domain.errors import ConfigError
 
 STEP_FIELDS = frozenset({"status", "findings", "errors", "edits", "changed_files", "ok"})
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -18,10 +17,11 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from agentls.errors import ConfigError
+from agentls.domain.config import AgentlsConfig, ParallelGroup, Screened, WorkflowConfig
+from agentls.domain.errors import ConfigError
+from agentls.domain.locations import user_config_path
 from agentls.orchestration.conditions import parse_condition
-from agentls.orchestration.config import AgentlsConfig, ParallelGroup, WorkflowConfig
-from agentls.orchestration.trust import Screened, screen
+from agentls.orchestration.trust import screen
 from agentls.redaction import register as register_secrets
 
 WORKSPACE_FILE = ".agentls.yaml"
@@ -52,11 +52,6 @@ def builtin_config_dir() -> Path:
     if packaged.is_dir():
         return packaged
     return Path(__file__).resolve().parents[2] / "config"
-
-
-def user_config_path() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "agentls" / "config.yaml"
 
 
 def config_files(workspace: Path | None) -> list[Path]:

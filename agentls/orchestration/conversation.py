@@ -13,13 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from agentls import textfile
-from agentls.errors import TaskInputError
-from agentls.orchestration.config import AgentlsConfig
-from agentls.orchestration.edits import apply_edits, remap_range
+from agentls.domain import textfile
+from agentls.domain.config import AgentlsConfig
+from agentls.domain.edits import apply_edits, remap_range
+from agentls.domain.errors import TaskInputError
+from agentls.domain.results import LineRange, ProposedEdit, WorkflowResult
 from agentls.orchestration.history import History, RunInfo
 from agentls.orchestration.quick_tasks import with_task_workflow
-from agentls.orchestration.results import LineRange, ProposedEdit, WorkflowResult
 from agentls.orchestration.workflow import CancelToken, WorkflowEngine, WorkflowRequest
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from agentls.domain.results import TaskResult
 from agentls.log import get_logger
-from agentls.orchestration.results import TaskResult
 
 log = get_logger("agentls.events")
 

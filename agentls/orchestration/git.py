@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from agentls.errors import AgentlsError
+from agentls.domain.errors import AgentlsError
 
 _IDENTITY = ["-c", "user.name=agentls", "-c", "user.email=agentls@localhost"]
 _INERT = [

@@ -10,7 +10,6 @@ Opening a workspace's history also finishes an apply or undo a killed process le
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 import sys
 import time
@@ -19,11 +18,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from agentls.errors import TaskInputError
+from agentls.domain.errors import TaskInputError
+from agentls.domain.locations import workspace_state_dir
+from agentls.domain.results import LineRange, TaskKind, WorkflowResult
 from agentls.orchestration.journal import Journal, journal_path, locked, recover
-from agentls.orchestration.results import LineRange, TaskKind, WorkflowResult
 from agentls.redaction import Redactor, redact
-from agentls.state import private_dir, private_file, state_dir
+from agentls.state import private_dir, private_file
 
 _SCHEMA = """
 create table if not exists runs (
@@ -66,11 +66,6 @@ _ADDED_COLUMNS = {
     "applied": {"apply_id": "text", "mode": "integer"},
     "runs": {"task": "text", "agent": "text"},
 }
-
-
-def workspace_state_dir(workspace: Path) -> Path:
-    digest = hashlib.sha256(str(workspace.resolve()).encode()).hexdigest()[:16]
-    return state_dir() / "workspaces" / digest
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from agentls.errors import AgentlsError
+from agentls.domain.errors import AgentlsError
 from agentls.state import write_private
 
 JOURNAL_NAME = "apply-journal.json"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from agentls.orchestration.results import Finding
+from agentls.domain.results import Finding
 
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2, "hint": 3}
 

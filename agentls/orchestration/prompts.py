@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from agentls.lines import lines as text_lines
-from agentls.orchestration.results import LineRange, TaskKind
+from agentls.domain.lines import lines as text_lines
+from agentls.domain.results import LineRange, TaskKind
 
 PROMPT_VERSION = "2"
 

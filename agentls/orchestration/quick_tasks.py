@@ -6,8 +6,8 @@ records its task and agent, so a follow-up builds the same workflow again.
 
 from __future__ import annotations
 
-from agentls.orchestration.config import AgentlsConfig, StepConfig, WorkflowConfig
-from agentls.orchestration.results import TaskKind
+from agentls.domain.config import AgentlsConfig, StepConfig, WorkflowConfig
+from agentls.domain.results import TaskKind
 
 
 def with_task_workflow(

@@ -1,4 +1,5 @@
-"""What a reply means for its task: review -> findings, implement/refine -> edits."""
+"""What a reply means for its task: review -> findings, implement/refine -> edits. Adapters
+return what the agent said; this reads it."""
 
 from __future__ import annotations
 
@@ -6,12 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agentls.errors import UnsafePathError
-from agentls.lines import line_count
-from agentls.orchestration.code_blocks import edits_from_blocks
-from agentls.orchestration.findings import parse_findings
-from agentls.orchestration.paths import printable, protected_reason, workspace_relative
-from agentls.orchestration.results import (
+from agentls.adapters.base import Adapter, TaskRequest
+from agentls.domain.config import Settings
+from agentls.domain.errors import UnsafePathError
+from agentls.domain.lines import line_count
+from agentls.domain.paths import printable, protected_reason, workspace_relative
+from agentls.domain.results import (
     ErrorKind,
     Finding,
     LineRange,
@@ -19,7 +20,43 @@ from agentls.orchestration.results import (
     RefusedPath,
     TaskError,
     TaskKind,
+    TaskResult,
 )
+from agentls.orchestration.code_blocks import edits_from_blocks
+from agentls.orchestration.findings import parse_findings
+
+
+def read_reply(
+    result: TaskResult, request: TaskRequest, adapter: Adapter, settings: Settings
+) -> TaskResult:
+    """``result`` with its reply read for the task: findings or edits (unless the tool gave
+    findings itself), and a bad output's error saying when the output was cut short."""
+    error = result.error
+    update: dict[str, object] = {}
+    if error is None and not adapter.gives_findings:
+        interpreted = interpret_reply(
+            request.task,
+            result.text,
+            request.workspace,
+            request.target,
+            request.file_text,
+            request.selection,
+            agentic=request.write,
+            protected=settings.protected_paths,
+        )
+        findings = [f.model_copy(update={"agent": result.agent}) for f in interpreted.findings]
+        error = interpreted.error
+        update = {"findings": findings, "edits": interpreted.edits, "refused": interpreted.refused}
+    if error is not None and error.kind is ErrorKind.BAD_OUTPUT and result.output_truncated:
+        error = error.model_copy(
+            update={
+                "message": f"{error.message}; the output passed settings.max_output_bytes "
+                f"({settings.max_output_bytes} bytes) and its start was dropped"
+            }
+        )
+    if error is not result.error:
+        update |= {"error": error, "status": "failed"}
+    return result.model_copy(update=update) if update else result
 
 
 @dataclass

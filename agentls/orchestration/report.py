@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from agentls.orchestration.edits import apply_edits, unified_diff
-from agentls.orchestration.results import (
+from agentls.domain.edits import apply_edits, unified_diff
+from agentls.domain.results import (
     ProposedEdit,
     TaskKind,
     TaskResult,

@@ -11,23 +11,23 @@ import asyncio
 import getpass
 import time
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 from agentls.adapters.base import Adapter, InvocationRefused, TaskRequest
 from agentls.adapters.runner import LineCallback
 from agentls.audit import AuditLog
 from agentls.cache import ResultCache, cache_key, file_digest, text_digest
+from agentls.domain.config import AgentlsConfig, RateLimit
+from agentls.domain.locations import audit_log_path, cache_path
+from agentls.domain.results import ErrorKind, TaskKind, TaskResult
 from agentls.log import get_logger
 from agentls.metrics import CACHE, COST, RATE_LIMITED, TASK_DURATION, TASKS, TOKENS
-from agentls.orchestration.config import AgentlsConfig, RateLimit
 from agentls.orchestration.prompts import PROMPT_VERSION
-from agentls.orchestration.results import ErrorKind, TaskKind, TaskResult
+from agentls.orchestration.replies import read_reply
 from agentls.rate_limit import Limit, RateLimited, RateLimiter
 from agentls.redaction import Redactor, redact_argv
 from agentls.redaction import register as register_secrets
 from agentls.security import check_instruction
-from agentls.state import state_dir
 
 log = get_logger("agentls.runtime")
 
@@ -58,15 +58,14 @@ class Runtime:
         register_secrets(config.secret_values())
         audit = None
         if settings.audit.enabled:
-            path = settings.audit.path or str(state_dir() / "audit" / "audit.log")
             audit = AuditLog(
-                Path(path).expanduser(), settings.audit.max_bytes, settings.audit.keep_files
+                audit_log_path(settings.audit.path),
+                settings.audit.max_bytes,
+                settings.audit.keep_files,
             )
         cache = None
         if settings.cache.enabled:  # without use_cache fresh answers are still stored
-            cache = ResultCache(
-                state_dir() / "cache.sqlite", settings.cache.ttl_s, settings.cache.memory_entries
-            )
+            cache = ResultCache(cache_path(), settings.cache.ttl_s, settings.cache.memory_entries)
         return cls(
             config=config,
             client=client,
@@ -181,6 +180,7 @@ class Runtime:
         redactor = Redactor.current()
         started = time.monotonic()
         result = await adapter.run(request, _redacting(on_line, redactor))
+        result = read_reply(result, request, adapter, self.config.settings)
         elapsed = time.monotonic() - started
         result = redactor.model(result)  # at the source: nothing after this sees a secret
         self._measure(result, elapsed)

@@ -36,14 +36,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agentls import textfile
 from agentls.adapters import scratch
-from agentls.errors import AgentlsError, UnsafePathError
+from agentls.domain import textfile
+from agentls.domain.edits import diff_edits
+from agentls.domain.errors import AgentlsError, UnsafePathError
+from agentls.domain.paths import agent_path, refusal
+from agentls.domain.results import ProposedEdit, RefusedPath
 from agentls.log import get_logger
-from agentls.orchestration.edits import diff_edits
 from agentls.orchestration.git import GitError, git, git_env
-from agentls.orchestration.paths import agent_path, refusal
-from agentls.orchestration.results import ProposedEdit, RefusedPath
 
 try:
     import fcntl

@@ -17,9 +17,9 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from agentls.errors import TaskInputError, UnsafePathError
+from agentls.domain.errors import TaskInputError, UnsafePathError
+from agentls.domain.paths import WorkspacePaths, workspace_relative
 from agentls.orchestration.git import GitError, git, git_env
-from agentls.orchestration.paths import WorkspacePaths, workspace_relative
 from agentls.orchestration.sandbox import copy_ignores
 
 MAX_FILES = 5000

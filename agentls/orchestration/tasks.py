@@ -9,17 +9,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agentls import textfile
 from agentls.adapters.base import Adapter, TargetFile, TaskRequest
+from agentls.adapters.confinement import Confinement, read_only
 from agentls.adapters.registry import AdapterRegistry
 from agentls.adapters.runner import LineCallback
-from agentls.errors import TaskDeclined, TaskInputError
-from agentls.lines import line_count as count_lines
-from agentls.orchestration.config import AgentlsConfig
-from agentls.orchestration.containment import Confinement, read_only
-from agentls.orchestration.paths import screen_edits, workspace_relative
+from agentls.domain import textfile
+from agentls.domain.config import AgentlsConfig
+from agentls.domain.errors import TaskDeclined, TaskInputError
+from agentls.domain.lines import line_count as count_lines
+from agentls.domain.paths import screen_edits, workspace_relative
+from agentls.domain.results import LineRange, RefusedPath, TaskKind, TaskResult
 from agentls.orchestration.prompts import PromptContext, build_prompt
-from agentls.orchestration.results import LineRange, RefusedPath, TaskKind, TaskResult
 from agentls.security import check_instruction
 
 if TYPE_CHECKING:

@@ -17,12 +17,13 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agentls.errors import AgentlsError
-from agentls.state import state_dir, write_private
+from agentls.domain.config import Screened
+from agentls.domain.errors import AgentlsError
+from agentls.domain.locations import trust_store_path
+from agentls.state import write_private
 
 AGENT_PROGRAM_KEYS = (
     "adapter",
@@ -43,48 +44,13 @@ class TrustError(AgentlsError):
     """The file to trust is missing or changed since the user was shown it."""
 
 
-@dataclass(frozen=True)
-class Screened:
-    """What was left out of a workspace file, and why."""
-
-    file: Path
-    sha256: str
-    untrusted: tuple[str, ...]
-    """Keys that run programs, left out because this content is not trusted."""
-    refused: tuple[str, ...]
-    """Keys a workspace file may never set."""
-
-    @property
-    def folder(self) -> Path:
-        return self.file.parent
-
-    def message(self) -> str:
-        parts = []
-        if self.untrusted:
-            parts.append(
-                f"{self.file}: ignored {', '.join(self.untrusted)} (they run programs or "
-                "loosen their sandbox, and this file is not trusted); after reading it, run "
-                f"`agentls trust {self.folder}`"
-            )
-        if self.refused:
-            parts.append(
-                f"{self.file}: ignored {', '.join(self.refused)}: a workspace file cannot "
-                "change auditing (set it in your own config)"
-            )
-        return "; ".join(parts)
-
-
 def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def store_path() -> Path:
-    return state_dir() / "trusted.json"
-
-
 def _store() -> dict[str, str]:
     try:
-        loaded = json.loads(store_path().read_text(encoding="utf-8"))
+        loaded = json.loads(trust_store_path().read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     if not isinstance(loaded, dict):
@@ -111,7 +77,7 @@ def trust(file: Path, expected_sha256: str | None = None) -> str:
         raise TrustError(f"{file} changed since it was shown to you; nothing was trusted")
     store = _store()
     store[_key(file)] = current
-    write_private(store_path(), json.dumps(store, indent=1, sort_keys=True).encode())
+    write_private(trust_store_path(), json.dumps(store, indent=1, sort_keys=True).encode())
     return current
 
 
@@ -120,7 +86,7 @@ def forget(file: Path) -> bool:
     store = _store()
     if store.pop(_key(file), None) is None:
         return False
-    write_private(store_path(), json.dumps(store, indent=1, sort_keys=True).encode())
+    write_private(trust_store_path(), json.dumps(store, indent=1, sort_keys=True).encode())
     return True
 
 

@@ -18,30 +18,17 @@ from typing import Any
 
 import structlog
 
-from agentls import textfile
 from agentls.adapters.base import TargetFile
+from agentls.adapters.confinement import state_locations
 from agentls.adapters.registry import AdapterRegistry
-from agentls.errors import AgentlsError, TaskDeclined, TaskInputError
-from agentls.lines import line_count as count_lines
-from agentls.lines import lines as text_lines
-from agentls.metrics import WORKFLOW_DURATION, active_run
-from agentls.orchestration.conditions import parse_condition
-from agentls.orchestration.config import AgentlsConfig, ParallelGroup, StepConfig, WorkflowConfig
-from agentls.orchestration.containment import Guard, state_locations
-from agentls.orchestration.edits import apply_edits, diff_edits, remap_range
-from agentls.orchestration.events import (
-    AgentOutput,
-    EventBus,
-    IterationFinished,
-    StepFinished,
-    StepStarted,
-    WorkflowFinished,
-    WorkflowStarted,
-)
-from agentls.orchestration.merge import merge_findings
-from agentls.orchestration.paths import WorkspacePaths, screen_edits
-from agentls.orchestration.prompts import DEFAULT_INSTRUCTIONS
-from agentls.orchestration.results import (
+from agentls.domain import textfile
+from agentls.domain.config import AgentlsConfig, ParallelGroup, StepConfig, WorkflowConfig
+from agentls.domain.edits import apply_edits, diff_edits, remap_range
+from agentls.domain.errors import AgentlsError, TaskDeclined, TaskInputError
+from agentls.domain.lines import line_count as count_lines
+from agentls.domain.lines import lines as text_lines
+from agentls.domain.paths import WorkspacePaths, screen_edits
+from agentls.domain.results import (
     ErrorKind,
     Finding,
     LineRange,
@@ -57,6 +44,20 @@ from agentls.orchestration.results import (
     combine_results,
     total_usage,
 )
+from agentls.metrics import WORKFLOW_DURATION, active_run
+from agentls.orchestration.conditions import parse_condition
+from agentls.orchestration.containment import Guard
+from agentls.orchestration.events import (
+    AgentOutput,
+    EventBus,
+    IterationFinished,
+    StepFinished,
+    StepStarted,
+    WorkflowFinished,
+    WorkflowStarted,
+)
+from agentls.orchestration.merge import merge_findings
+from agentls.orchestration.prompts import DEFAULT_INSTRUCTIONS
 from agentls.orchestration.runtime import Runtime, cli_client
 from agentls.orchestration.sandbox import sandbox
 from agentls.orchestration.tasks import TaskSpec, make_adapter, record_refused, run_task

@@ -5,12 +5,9 @@ Handlers translate LSP to orchestration calls and back; nothing here runs agents
 
 from __future__ import annotations
 
-import asyncio
-import uuid
 from pathlib import Path
 
 from lsprotocol import types
-from pygls.capabilities import get_capability
 
 from agentls.log import get_logger
 from agentls.metrics import timed_lsp
@@ -18,6 +15,7 @@ from agentls.orchestration.config_loader import WORKSPACE_FILE
 from agentls.orchestration.sandbox import prune_leftovers_later
 from agentls.server import code_actions, commands
 from agentls.server.convert import uri_to_path
+from agentls.server.delivery import publish_diagnostics
 from agentls.server.language_server import AgentlsServer
 from agentls.server.settings import SECTION, parse_settings
 
@@ -29,30 +27,16 @@ def create_server() -> AgentlsServer:
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: AgentlsServer, params: types.InitializeParams) -> None:
+        ls.client.initialize(params.capabilities)
         settings, problem = parse_settings(params.initialization_options)
         ls.session.settings = settings
         if problem:
-            ls.show(types.MessageType.Warning, problem)
+            ls.client.show(types.MessageType.Warning, problem)
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: AgentlsServer, params: types.InitializedParams) -> None:
         prune_leftovers_later(_folders(ls))  # what killed runs left in these repositories
-        if get_capability(
-            ls.client_capabilities,
-            "workspace.did_change_configuration.dynamic_registration",
-            False,
-        ):
-            registration = types.Registration(
-                id=str(uuid.uuid4()), method=types.WORKSPACE_DID_CHANGE_CONFIGURATION
-            )
-            try:
-                await asyncio.shield(
-                    ls.client_register_capability_async(
-                        types.RegistrationParams(registrations=[registration])
-                    )
-                )
-            except Exception as error:
-                log.info("client refused the registration", error=str(error))
+        await ls.client.register_configuration_changes()
         await ls.pull_settings()
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
@@ -71,17 +55,14 @@ def create_server() -> AgentlsServer:
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: AgentlsServer, params: types.DidChangeTextDocumentParams) -> None:
         uri = params.text_document.uri
-        document = ls.workspace.get_text_document(uri)
+        document = ls.client.document(uri)
         if ls.session.diagnostics.follow_edit(uri, document.source):
-            ls.publish(uri)
+            publish_diagnostics(ls.session, ls.client, uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: AgentlsServer, params: types.DidSaveTextDocumentParams) -> None:
         if params.text_document.uri.endswith("/" + WORKSPACE_FILE):
-            ls.session.forget_configs()
-            ls._config_errors_shown.clear()
-            for document in list(ls.workspace.text_documents.values()):
-                ls.load_config_for(document.uri)
+            ls.reload_configs()
 
     @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, code_actions.OPTIONS)
     @timed_lsp(types.TEXT_DOCUMENT_CODE_ACTION)

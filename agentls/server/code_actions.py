@@ -7,10 +7,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
-from pygls.capabilities import get_capability
 
-from agentls.orchestration.config import AgentlsConfig, ParallelGroup
-from agentls.orchestration.results import LineRange, ProposedEdit, TaskKind
+from agentls.domain.config import AgentlsConfig, ParallelGroup
+from agentls.domain.results import LineRange, ProposedEdit, TaskKind
 from agentls.server.convert import SOURCE, lsp_to_lines, text_edit
 
 if TYPE_CHECKING:
@@ -147,11 +146,11 @@ def _fix_title(data: dict[str, Any], diagnostic: types.Diagnostic) -> str:
 
 
 def _fix_edit(ls: AgentlsServer, data: dict[str, Any]) -> types.WorkspaceEdit:
-    document = ls.workspace.get_text_document(data["uri"])
+    document = ls.client.document(data["uri"])
     lines = LineRange(start=int(data["line"]), end=int(data["endLine"]))
     suggestion = ProposedEdit(path="", range=lines, new_text=data["suggestion"])
     edit = text_edit(document.source, suggestion)
-    if get_capability(ls.client_capabilities, "workspace.workspace_edit.document_changes", False):
+    if ls.client.capabilities.edits.document_changes:
         identifier = types.OptionalVersionedTextDocumentIdentifier(
             uri=data["uri"], version=document.version
         )
@@ -163,9 +162,7 @@ def _fix_edit(ls: AgentlsServer, data: dict[str, Any]) -> types.WorkspaceEdit:
 
 def _lazy_edits(ls: AgentlsServer) -> bool:
     """Defer the quick fix's edit to resolve only when the client can resolve edits."""
-    support = get_capability(ls.client_capabilities, "text_document.code_action.resolve_support")
-    data = get_capability(ls.client_capabilities, "text_document.code_action.data_support", False)
-    return bool(data and support is not None and "edit" in (support.properties or []))
+    return ls.client.capabilities.lazy_code_action_edits
 
 
 def _workflow_kind(config: AgentlsConfig, name: str) -> str:

@@ -16,15 +16,16 @@ from lsprotocol import types
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pygls.exceptions import JsonRpcInvalidParams
 
-from agentls import textfile
-from agentls.errors import AgentlsError
+from agentls.domain import textfile
+from agentls.domain.config import ParallelGroup
+from agentls.domain.errors import AgentlsError
+from agentls.domain.results import LineRange, TaskKind
 from agentls.metrics import LSP_REQUESTS, timed_lsp
 from agentls.orchestration.agent_status import agent_statuses
-from agentls.orchestration.config import ParallelGroup
-from agentls.orchestration.results import LineRange, TaskKind
 from agentls.server.convert import lsp_to_lines
+from agentls.server.delivery import publish_diagnostics
 from agentls.server.language_server import AgentlsServer
-from agentls.server.runs import RunTarget
+from agentls.server.run import RunTarget
 
 Args = TypeVar("Args", bound=BaseModel)
 
@@ -218,7 +219,7 @@ def register(server: AgentlsServer) -> None:
         args = _parse(ls, UriArgs, arguments)
         cleared = ls.session.diagnostics.clear(args.uri)
         for uri in cleared:
-            ls.publish(uri)
+            publish_diagnostics(ls.session, ls.client, uri)
         return {"cleared": len(cleared)}
 
 
@@ -249,7 +250,7 @@ def _guard(ls: AgentlsServer, action: Any) -> Any:
 def _refuse(ls: AgentlsServer, error: AgentlsError) -> NoReturn:
     binary = isinstance(error, textfile.BinaryFileError)
     kind = types.MessageType.Warning if binary else types.MessageType.Error
-    ls.show(kind, f"agentls: {error}")
+    ls.client.show(kind, f"agentls: {error}")
     raise JsonRpcInvalidParams(str(error)) from None
 
 

@@ -11,8 +11,8 @@ from typing import Any
 from lsprotocol import types
 from pygls.uris import from_fs_path, to_fs_path
 
-from agentls.lines import lsp_lines, newline_of, with_newline
-from agentls.orchestration.results import Finding, LineRange, ProposedEdit, Severity
+from agentls.domain.lines import lsp_lines, newline_of, with_newline
+from agentls.domain.results import Finding, LineRange, ProposedEdit, Severity
 
 SOURCE = "agentls"
 CACHED_MARK = " (cached)"
@@ -65,7 +65,7 @@ def text_edit(text: str, edit: ProposedEdit) -> types.TextEdit:
 def finding_diagnostic(
     finding: Finding, lines: list[str], run_id: str, cached: bool = False
 ) -> types.Diagnostic:
-    """``lines``: the document's ``agentls.lines.lsp_lines``; ``cached``: the finding comes
+    """``lines``: the document's ``agentls.domain.lines.lsp_lines``; ``cached``: the finding comes
     from a cached answer (the message ends with ``CACHED_MARK`` and ``data.cached`` is set)."""
     last = min(finding.last_line, len(lines))
     end_character = utf16_length(lines[last - 1]) if 0 < last <= len(lines) else 0

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from lsprotocol import types
 
-from agentls.lines import lsp_lines
-from agentls.orchestration.results import Finding, LineRange
+from agentls.domain.lines import lsp_lines
+from agentls.domain.results import Finding, LineRange
 from agentls.server.convert import finding_diagnostic
 from agentls.server.rebase import LineMap
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import difflib
 
-from agentls.lines import lines as text_lines
-from agentls.orchestration.results import LineRange, ProposedEdit
+from agentls.domain.lines import lines as text_lines
+from agentls.domain.results import LineRange, ProposedEdit
 
 
 class LineMap:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from pygls.workspace import Workspace
 
-from agentls.errors import ConfigError, TaskInputError
-from agentls.orchestration.config import AgentlsConfig
+from agentls.domain.config import AgentlsConfig
+from agentls.domain.errors import ConfigError, TaskInputError
 from agentls.orchestration.config_loader import load_config
 from agentls.orchestration.runtime import Runtime
 from agentls.server.convert import uri_to_path

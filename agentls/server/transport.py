@@ -31,11 +31,12 @@ from urllib.parse import parse_qs, urlsplit
 from pygls.exceptions import JsonRpcException
 from pygls.protocol import JsonRPCProtocol
 
+from agentls.domain.locations import server_token_path
 from agentls.log import get_logger
 from agentls.server.language_server import NEEDS_TOKEN, AgentlsProtocol, AgentlsServer
 from agentls.signals import Terminated
 from agentls.signals import run as run_until_signalled
-from agentls.state import state_dir, write_private
+from agentls.state import write_private
 
 if TYPE_CHECKING:
     from websockets.asyncio.server import ServerConnection
@@ -61,14 +62,10 @@ class TokenFileError(Exception):
     """A ``--token-file`` agentls will not use; the message says why, in one line."""
 
 
-def token_path() -> Path:
-    return state_dir() / "server" / "token"
-
-
 def create_token() -> tuple[str, Path]:
     """A new token, written 0600 to the state folder; the token and where it is."""
     token = secrets.token_urlsafe(32)
-    path = token_path()
+    path = server_token_path()
     write_private(path, f"{token}\n".encode())
     return token, path
 

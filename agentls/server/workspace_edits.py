@@ -22,9 +22,9 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from agentls import textfile
-from agentls.orchestration.paths import screen_edits
-from agentls.orchestration.results import ProposedEdit, RefusedPath, WorkflowResult
+from agentls.domain import textfile
+from agentls.domain.paths import screen_edits
+from agentls.domain.results import ProposedEdit, RefusedPath, WorkflowResult
 from agentls.server.convert import path_to_uri, text_edit
 from agentls.server.rebase import rebase
 

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
+from agentls.adapters.confinement import probe
+from agentls.domain.results import ErrorKind, LineRange, TaskKind, TaskResult
 from agentls.orchestration.config_loader import load_config
-from agentls.orchestration.containment import probe
-from agentls.orchestration.results import ErrorKind, LineRange, TaskKind, TaskResult
 from agentls.orchestration.tasks import TaskSpec, run_task
 from tests.conftest import FAKES_BIN, Scenario, write_trusted
 from tests.processes import alive, marked

@@ -12,9 +12,9 @@ import pytest
 from agentls.adapters.base import TaskRequest
 from agentls.adapters.codex import CodexAdapter
 from agentls.adapters.runner import ProcessOutcome
-from agentls.orchestration.config import AgentConfig, Settings
+from agentls.domain.config import AgentConfig, Settings
+from agentls.domain.results import ErrorKind, TaskKind, Usage
 from agentls.orchestration.config_loader import load_config
-from agentls.orchestration.results import ErrorKind, TaskKind, Usage
 from agentls.orchestration.tasks import TaskSpec, run_task
 from tests.conftest import Scenario
 

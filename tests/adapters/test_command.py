@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from agentls.domain.results import ErrorKind, TaskKind, TaskResult
 from agentls.orchestration.config_loader import load_config
-from agentls.orchestration.results import ErrorKind, TaskKind, TaskResult
 from agentls.orchestration.tasks import TaskSpec, run_task
 from tests.conftest import write_trusted
 

@@ -12,8 +12,8 @@ import pytest
 from agentls.adapters.base import AgentReply, TaskRequest
 from agentls.adapters.copilot import CopilotAdapter
 from agentls.adapters.runner import ProcessOutcome
-from agentls.orchestration.config import AgentConfig, Settings
-from agentls.orchestration.results import ErrorKind, TaskKind
+from agentls.domain.config import AgentConfig, Settings
+from agentls.domain.results import ErrorKind, TaskKind
 
 SESSION = "88db8f20-e094-448f-a021-a6c946b72588"
 NO_LOGIN = """\

@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 from agentls.adapters.base import TaskRequest
 from agentls.adapters.registry import AdapterRegistry
 from agentls.adapters.runner import ProcessOutcome
-from agentls.errors import ConfigError
+from agentls.domain.config import AgentConfig, Settings
+from agentls.domain.errors import ConfigError
+from agentls.domain.results import LineRange, TaskKind
 from agentls.orchestration.code_blocks import edits_from_blocks
-from agentls.orchestration.config import AgentConfig, Settings
 from agentls.orchestration.config_loader import load_config
-from agentls.orchestration.results import LineRange, TaskKind
 from tests.conftest import write_trusted
 
 ADAPTERS = ["claude", "codex", "gemini", "copilot", "ruff", "command"]

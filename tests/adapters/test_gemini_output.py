@@ -12,8 +12,8 @@ import pytest
 from agentls.adapters.base import AgentReply, TaskRequest
 from agentls.adapters.gemini import GeminiAdapter
 from agentls.adapters.runner import ProcessOutcome
-from agentls.orchestration.config import AgentConfig, Settings
-from agentls.orchestration.results import ErrorKind, TaskKind
+from agentls.domain.config import AgentConfig, Settings
+from agentls.domain.results import ErrorKind, TaskKind
 
 SESSION = "7bd3b9f3-e6cd-4051-9c01-5fd98a099b42"
 STATS = {

@@ -62,7 +62,7 @@ def test_builtin_adapters() -> None:
 def test_third_party_adapter_from_entry_points_runs(workspace: Path) -> None:
     import asyncio
 
-    from agentls.orchestration.results import TaskKind
+    from agentls.domain.results import TaskKind
     from agentls.orchestration.tasks import TaskSpec, run_task
 
     registry = AdapterRegistry.default()

@@ -5,10 +5,9 @@ from pathlib import Path
 import pytest
 
 from agentls.adapters.ruff import _finding
-from agentls.errors import TaskDeclined
-from agentls.orchestration.config_loader import load_config
-from agentls.orchestration.edits import apply_edit
-from agentls.orchestration.results import (
+from agentls.domain.edits import apply_edit
+from agentls.domain.errors import TaskDeclined
+from agentls.domain.results import (
     ErrorKind,
     LineRange,
     ProposedEdit,
@@ -16,8 +15,9 @@ from agentls.orchestration.results import (
     TaskKind,
     TaskResult,
 )
+from agentls.domain.textfile import BinaryFileError
+from agentls.orchestration.config_loader import load_config
 from agentls.orchestration.tasks import TaskSpec, make_adapter, run_task
-from agentls.textfile import BinaryFileError
 
 CODE = """import os
 import sys

@@ -12,7 +12,7 @@ import pytest
 from agentls.adapters.registry import AdapterRegistry
 from agentls.adapters.ruff import RuffAdapter
 from agentls.adapters.ruff_config import config_chain
-from agentls.orchestration.config import AgentConfig, Settings
+from agentls.domain.config import AgentConfig, Settings
 
 RUFF_TABLE = "[tool.ruff]\nline-length = 90\n"
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from agentls.adapters.versions import UNKNOWN, _known, cli_version, forget_versions
+from agentls.domain.results import TaskKind
 from agentls.orchestration.config_loader import load_config
-from agentls.orchestration.results import TaskKind
 from agentls.orchestration.runtime import Runtime
 from agentls.orchestration.tasks import TaskSpec, run_task
 from tests.conftest import Scenario

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from agentls.adapters.claude import ClaudeAdapter
-from agentls.orchestration.containment import probe
+from agentls.adapters.confinement import probe
 from tests.conftest import Scenario, write_trusted
 
 FINDINGS = '{"findings": [{"line": 2, "severity": "warning", "message": "no types", "code": "T1"}]}'

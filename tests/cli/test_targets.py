@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from agentls.errors import TaskInputError
+from agentls.domain.errors import TaskInputError
 from agentls.orchestration.targets import changed_files
 from tests.cli.test_cli import agentls
 from tests.conftest import TEST_SETTINGS, Scenario, fsmonitor, git, write_trusted

@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agentls.adapters.command import CommandAdapter
-from agentls.orchestration.results import Finding, TaskKind, TaskResult
+from agentls.domain.results import Finding, TaskKind, TaskResult
 from agentls.redaction import REDACTED, Redactor, redact, register, secret_values
 from tests.cli.test_cli import agentls
 from tests.conftest import Scenario, write_trusted

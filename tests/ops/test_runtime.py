@@ -17,15 +17,15 @@ import yaml
 
 from agentls.adapters.base import Adapter, TaskRequest
 from agentls.audit import AuditLog
-from agentls.errors import TaskInputError
+from agentls.domain.errors import TaskInputError
+from agentls.domain.locations import state_dir
+from agentls.domain.results import LineRange, TaskKind, TaskResult
 from agentls.metrics import REGISTRY, serve
 from agentls.orchestration.config_loader import load_config
-from agentls.orchestration.results import LineRange, TaskKind, TaskResult
 from agentls.orchestration.runtime import Runtime
 from agentls.orchestration.tasks import TaskSpec, run_task
 from agentls.orchestration.workflow import WorkflowEngine, WorkflowRequest
 from agentls.rate_limit import RateLimited
-from agentls.state import state_dir
 from tests.conftest import Scenario, write_trusted
 
 pytestmark = pytest.mark.usefixtures("credentials")

@@ -13,12 +13,12 @@ import signal
 import sys
 from pathlib import Path
 
-from agentls import textfile
+from agentls.domain import textfile
+from agentls.domain.results import LineRange, ProposedEdit, WorkflowResult
 from agentls.orchestration import history as history_module
 from agentls.orchestration import journal
 from agentls.orchestration.apply import apply_result
 from agentls.orchestration.history import History
-from agentls.orchestration.results import LineRange, ProposedEdit, WorkflowResult
 
 RUN_ID = "killed0run01"
 

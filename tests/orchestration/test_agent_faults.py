@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from agentls.domain.results import WorkflowResult
 from agentls.orchestration.config_loader import load_config
-from agentls.orchestration.results import WorkflowResult
 from agentls.orchestration.workflow import WorkflowEngine, WorkflowRequest
 from tests.agentic import agentic, calls, make_repository, worktrees
 from tests.conftest import fsmonitor

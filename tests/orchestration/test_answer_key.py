@@ -9,9 +9,9 @@ from pathlib import Path
 from agentls.adapters.base import TargetFile, TaskRequest
 from agentls.adapters.ruff import RuffAdapter
 from agentls.adapters.runner import LineCallback
-from agentls.orchestration.config import AgentConfig
+from agentls.domain.config import AgentConfig
+from agentls.domain.results import TaskKind, TaskResult
 from agentls.orchestration.config_loader import load_config
-from agentls.orchestration.results import TaskKind, TaskResult
 from agentls.orchestration.runtime import Runtime
 
 

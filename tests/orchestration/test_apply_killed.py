@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from agentls.orchestration.history import workspace_state_dir
+from agentls.domain.locations import workspace_state_dir
 from agentls.orchestration.journal import JOURNAL_NAME
 from tests.cli.test_cli import agentls
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from agentls.domain.results import LineRange, ProposedEdit, WorkflowResult
 from agentls.orchestration import journal
 from agentls.orchestration.apply import ApplyError, apply_result, undo
 from agentls.orchestration.history import History
-from agentls.orchestration.results import LineRange, ProposedEdit, WorkflowResult
 from tests.orchestration.test_history_and_apply import result
 
 CRLF = b"one\r\ntwo\r\n"
@@ -23,7 +23,7 @@ LATIN1 = "# -*- coding: latin-1 -*-\nname = 'café'\n".encode("latin-1")
 
 def make_result(run_id: str, edits: list[ProposedEdit], workspace: Path) -> WorkflowResult:
     """A run's result whose originals are the files as they are now."""
-    from agentls import textfile
+    from agentls.domain import textfile
 
     return result(run_id, edits, {e.path: textfile.read_text(workspace / e.path) for e in edits})
 

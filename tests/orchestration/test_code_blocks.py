@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
+from agentls.domain.edits import apply_edit
+from agentls.domain.results import ErrorKind, LineRange, TaskKind
 from agentls.orchestration.code_blocks import code_blocks, edits_from_blocks
-from agentls.orchestration.edits import apply_edit
 from agentls.orchestration.replies import interpret_reply
-from agentls.orchestration.results import ErrorKind, LineRange, TaskKind
 
 TEXT = "a = 1\nb = 2\nc = 3\n"
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from agentls.errors import ConfigError
+from agentls.domain.errors import ConfigError
 from agentls.orchestration.conditions import parse_condition
 
 SCOPE = {

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from agentls.errors import ConfigError
+from agentls.domain.errors import ConfigError
 from agentls.orchestration.config_loader import builtin_config_dir, load_config, render_schema
 from tests.conftest import write_trusted
 

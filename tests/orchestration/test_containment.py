@@ -19,10 +19,11 @@ from typing import Any
 import pytest
 import yaml
 
-from agentls.orchestration import containment
-from agentls.orchestration.config_loader import load_config, user_config_path
+from agentls.adapters import confinement
+from agentls.domain.locations import user_config_path
+from agentls.domain.results import ErrorKind, WorkflowResult
+from agentls.orchestration.config_loader import load_config
 from agentls.orchestration.report import workflow_json, workflow_markdown
-from agentls.orchestration.results import ErrorKind, WorkflowResult
 from agentls.orchestration.runtime import Runtime
 from agentls.orchestration.workflow import WorkflowEngine, WorkflowRequest
 from tests.conftest import FAKES_BIN, git
@@ -30,7 +31,7 @@ from tests.orchestration.test_workflow import Setup
 
 pytestmark = pytest.mark.usefixtures("credentials")
 
-FOUND = containment.probe()
+FOUND = confinement.probe()
 needs_bwrap = pytest.mark.skipif(not FOUND.usable, reason=f"no OS sandbox here: {FOUND.reason}")
 NEW_CALC = "def add(a, b):\n    return a + b\n"
 # Run in the sandbox like an agent's shell tool: find the real repository's git folder as
@@ -212,8 +213,8 @@ def test_off_contains_nothing(world: World) -> None:
 def test_os_asked_where_bubblewrap_cannot_run_detects_instead_and_says_so(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    missing = containment.Probe(False, "bwrap is not installed", containment.INSTALL_HINT)
-    monkeypatch.setattr(containment, "probe", lambda: missing)
+    missing = confinement.Probe(False, "bwrap is not installed", confinement.INSTALL_HINT)
+    monkeypatch.setattr(confinement, "probe", lambda: missing)
     result, _ = world.agentic("os", **attacks(world, reach_outside=False))
     step = result.steps[0].result
     assert step is not None and step.containment == "detect"
@@ -404,7 +405,7 @@ def test_doctor_says_whether_agents_are_contained_and_how_to_fix_it(workspace: P
 def test_a_program_installed_under_the_temp_folder_keeps_its_installation_readable(
     tmp_path: Path,
 ) -> None:
-    from agentls.orchestration.containment import _installation
+    from agentls.adapters.confinement import _installation
 
     program = tmp_path / "checkout" / "tests" / "fakes" / "bin" / "codex"
     program.parent.mkdir(parents=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agentls.orchestration.edits import apply_edits, diff_edits, unified_diff
+from agentls.domain.edits import apply_edits, diff_edits, unified_diff
 
 lines = st.lists(st.sampled_from(["a\n", "b\n", "c\n", "d\n", "e", "\n"]), max_size=12)
 
@@ -30,8 +30,8 @@ def test_unified_diff_marks_created_files() -> None:
 
 
 def test_remap_range_follows_edits_around_and_inside_the_selection() -> None:
-    from agentls.orchestration.edits import remap_range
-    from agentls.orchestration.results import LineRange
+    from agentls.domain.edits import remap_range
+    from agentls.domain.results import LineRange
 
     before = "a\nb\nc\nd\ne\n"
     # two lines inserted above: the selection moves down

@@ -3,8 +3,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from agentls.domain.results import Severity
 from agentls.orchestration.findings import parse_findings
-from agentls.orchestration.results import Severity
 
 
 def test_json_inside_prose_and_a_fence_with_trailing_text() -> None:

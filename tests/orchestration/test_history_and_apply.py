@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from agentls.errors import TaskInputError
+from agentls.domain.errors import TaskInputError
+from agentls.domain.results import LineRange, ProposedEdit, WorkflowResult
 from agentls.orchestration.apply import ApplyError, apply_result, undo
 from agentls.orchestration.history import History
-from agentls.orchestration.results import LineRange, ProposedEdit, WorkflowResult
 
 
 def result(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agentls.errors import TaskInputError
+from agentls.domain.errors import TaskInputError
 from agentls.orchestration.workflow import WorkflowRequest
 from tests.orchestration.test_workflow import Setup, code, findings
 
@@ -81,7 +81,7 @@ def test_a_failure_on_one_file_names_it(workspace: Path, tmp_path: Path) -> None
 
 
 def test_a_range_needs_one_file(workspace: Path, tmp_path: Path) -> None:
-    from agentls.orchestration.results import LineRange
+    from agentls.domain.results import LineRange
 
     write_sources(workspace)
     engine = Setup(workspace, tmp_path).engine()

@@ -6,16 +6,16 @@ import asyncio
 from pathlib import Path
 
 from agentls.cli.render import _findings_table
-from agentls.orchestration.config_loader import load_config
-from agentls.orchestration.merge import merge_findings
-from agentls.orchestration.report import workflow_markdown
-from agentls.orchestration.results import (
+from agentls.domain.results import (
     Finding,
     Severity,
     TaskKind,
     TaskResult,
     WorkflowResult,
 )
+from agentls.orchestration.config_loader import load_config
+from agentls.orchestration.merge import merge_findings
+from agentls.orchestration.report import workflow_markdown
 from agentls.orchestration.workflow import WorkflowEngine, WorkflowRequest
 from agentls.server.convert import finding_diagnostic
 

@@ -8,11 +8,7 @@ from typing import Any
 
 import pytest
 
-from agentls.orchestration.apply import ApplyError, apply_result
-from agentls.orchestration.code_blocks import edits_from_blocks
-from agentls.orchestration.config_loader import load_config
-from agentls.orchestration.history import History
-from agentls.orchestration.paths import (
+from agentls.domain.paths import (
     CONFIG_REASON,
     GIT_REASON,
     STATE_REASON,
@@ -21,9 +17,13 @@ from agentls.orchestration.paths import (
     protected_reason,
     workspace_relative,
 )
+from agentls.domain.results import LineRange, ProposedEdit, TaskKind, WorkflowResult
+from agentls.orchestration.apply import ApplyError, apply_result
+from agentls.orchestration.code_blocks import edits_from_blocks
+from agentls.orchestration.config_loader import load_config
+from agentls.orchestration.history import History
 from agentls.orchestration.replies import interpret_reply
 from agentls.orchestration.report import workflow_json, workflow_markdown
-from agentls.orchestration.results import LineRange, ProposedEdit, TaskKind, WorkflowResult
 from agentls.orchestration.runtime import Runtime
 from agentls.orchestration.sandbox import sandbox
 from agentls.orchestration.workflow import WorkflowRequest

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import re
 
+from agentls.domain.results import LineRange, TaskKind
 from agentls.orchestration.prompts import PromptContext, build_prompt
-from agentls.orchestration.results import LineRange, TaskKind
 
 FILE = "".join(f"line_{n} = {n}\n" for n in range(1, 201))
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from agentls.orchestration.edits import apply_edits
+from agentls.domain.edits import apply_edits
 from agentls.orchestration.sandbox import PREFIX, sandbox
 from tests.conftest import git
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agentls.errors import ConfigError
+from agentls.domain.errors import ConfigError
+from agentls.domain.locations import trust_store_path
 from agentls.orchestration import trust
 from agentls.orchestration.config_loader import load_config
 
@@ -77,8 +78,8 @@ def test_trusting_applies_that_exact_content_and_any_change_needs_trusting_again
     file.write_text(file.read_text().replace("./run-me", "./run-me-instead"))
     config = load_config(repository)
     assert "mine" not in config.agents and config.agents["claude"].command is None
-    assert stat.S_IMODE(trust.store_path().stat().st_mode) == 0o600
-    assert stat.S_IMODE(trust.store_path().parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(trust_store_path().stat().st_mode) == 0o600
+    assert stat.S_IMODE(trust_store_path().parent.stat().st_mode) == 0o700
 
 
 def test_a_trusted_file_still_cannot_turn_auditing_off(repository: Path) -> None:

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 import yaml
 
+from agentls.domain.results import LineRange, WorkflowResult
 from agentls.orchestration.config_loader import load_config
 from agentls.orchestration.conversation import follow_up
 from agentls.orchestration.events import Event, EventBus, StepStarted
 from agentls.orchestration.history import History
-from agentls.orchestration.results import LineRange, WorkflowResult
 from agentls.orchestration.workflow import CancelToken, WorkflowEngine, WorkflowRequest
 from tests.adapters.test_agent_adapters import fake_processes
 from tests.conftest import write_trusted

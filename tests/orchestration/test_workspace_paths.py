@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agentls.errors import UnsafePathError
-from agentls.orchestration.paths import WorkspacePaths
+from agentls.domain.errors import UnsafePathError
+from agentls.domain.paths import WorkspacePaths
 
 NAMES = ["a", "b", ".hidden", "..", ".", "", "link", "out", "loop", "file.py", ".git"]
 

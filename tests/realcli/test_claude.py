@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from agentls.audit import AuditLog
-from agentls.state import state_dir
+from agentls.domain.locations import state_dir
 from tests.conftest import SAMPLE
 from tests.realcli.conftest import RealCLI, real_cli
 from tests.realcli.mock import Call, Failure, MockModelAPI, Recorded, Reply, say

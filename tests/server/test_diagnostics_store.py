@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from agentls.orchestration.results import Finding, LineRange
+from agentls.domain.results import Finding, LineRange
 from agentls.server.convert import finding_label
 from agentls.server.diagnostics import DiagnosticStore
 

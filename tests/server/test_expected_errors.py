@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from lsprotocol.types import ResponseError
 
-from agentls.errors import TaskInputError
+from agentls.domain.errors import TaskInputError
 from agentls.server.language_server import AgentlsServer
 from tests.server.test_faults import StdioServer
 

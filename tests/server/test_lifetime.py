@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agentls.server.transport import token_path
+from agentls.domain.locations import server_token_path
 from tests.agentic import agentic, calls, make_repository, worktrees
 from tests.processes import alive, daemonizing_command, marked, wait_for_pids, wait_until
 from tests.server.test_faults import StdioServer
@@ -86,7 +86,7 @@ async def test_sigterm_to_the_tcp_server_ends_every_sessions_runs(
     try:
         await _wait_for_port(port)
         stream = Stream(*await asyncio.open_connection("127.0.0.1", port))
-        token = token_path().read_text().strip()
+        token = server_token_path().read_text().strip()
         reply = await stream.request("initialize", initialize_params(workspace, token))
         assert "result" in reply, reply
         stream.notify("initialized", {})

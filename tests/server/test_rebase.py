@@ -3,8 +3,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agentls.orchestration.edits import apply_edits
-from agentls.orchestration.results import LineRange, ProposedEdit
+from agentls.domain.edits import apply_edits
+from agentls.domain.results import LineRange, ProposedEdit
 from agentls.server.rebase import rebase
 
 BASE = "".join(f"line {n}\n" for n in range(1, 11))

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
-from agentls.orchestration.config import AgentlsConfig, Settings
+from agentls.domain.config import AgentlsConfig, Settings
+from agentls.domain.results import WorkflowResult
 from agentls.orchestration.history import History
-from agentls.orchestration.results import WorkflowResult
-from agentls.server.runs import RunManager, ServerRun
+from agentls.server.run import ServerRun
+from agentls.server.runs import RunManager
 
 
 def finished(manager: RunManager, folder: Path, number: int) -> ServerRun:
@@ -20,14 +21,14 @@ def finished(manager: RunManager, folder: Path, number: int) -> ServerRun:
     run = ServerRun(run_id=result.run_id, title=f"run {number}", uri="file:///a.py", folder=folder)
     run.result, run.status = result, result.status
     manager.runs[run.run_id] = run
-    manager._forget_old_results(manager.server.session.config(folder).settings)
+    manager._forget_old_results(manager.session.config(folder).settings)
     return run
 
 
 def test_only_the_latest_results_stay_in_memory_and_older_ones_reload(tmp_path: Path) -> None:
     config = AgentlsConfig(settings=Settings(results_in_memory=2))
-    server = SimpleNamespace(session=SimpleNamespace(config=lambda folder: config))
-    manager = RunManager(server)  # type: ignore[arg-type]
+    session = SimpleNamespace(config=lambda folder: config)
+    manager = RunManager(session, client=None)  # type: ignore[arg-type]
     runs = [finished(manager, tmp_path, number) for number in range(5)]
     assert [run.result is not None for run in runs] == [False, False, False, True, True]
     described = manager.describe("run0")

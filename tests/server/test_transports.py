@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from agentls.cli.serve_cmd import _address, _is_loopback
-from agentls.server.transport import token_path
+from agentls.domain.locations import server_token_path
 
 NEEDS_TOKEN = "needs its token"
 UNAUTHENTICATED = -32001
@@ -194,7 +194,7 @@ async def serving(kind: str, tmp_path: Path, *args: str) -> AsyncIterator[Served
         if "--token-file" in args:
             token = Path(args[args.index("--token-file") + 1]).read_text().strip()
         else:
-            token = token_path().read_text().strip()
+            token = server_token_path().read_text().strip()
         yield Served(process, port, token, log)
         assert process.returncode is None, "the server exited"
     finally:
@@ -217,8 +217,8 @@ async def test_tcp_with_the_token_serves(workspace: Path, tmp_path: Path) -> Non
         again = await served.initialized(workspace)  # ...not the server
         assert (await again.request("workspace/executeCommand", LIST_WORKFLOWS))["result"]
     stderr = served.stderr()
-    assert str(token_path()) in stderr and served.token not in stderr
-    assert token_path().stat().st_mode & 0o777 == 0o600
+    assert str(server_token_path()) in stderr and served.token not in stderr
+    assert server_token_path().stat().st_mode & 0o777 == 0o600
 
 
 @pytest.mark.parametrize("token", [None, "wrong", ""])
@@ -392,7 +392,7 @@ def test_stdio_takes_no_token_file(tmp_path: Path) -> None:
 
 
 def test_the_state_folder_is_isolated() -> None:
-    assert str(token_path()).startswith(os.environ["XDG_STATE_HOME"])
+    assert str(server_token_path()).startswith(os.environ["XDG_STATE_HOME"])
 
 
 def docs_lua_snippet() -> str:

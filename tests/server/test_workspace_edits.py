@@ -4,7 +4,7 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from agentls.orchestration.results import LineRange, ProposedEdit, WorkflowResult
+from agentls.domain.results import LineRange, ProposedEdit, WorkflowResult
 from agentls.server.workspace_edits import ClientEditSupport, OpenDocument, build_workspace_edit
 
 

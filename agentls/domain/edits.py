@@ -1,14 +1,14 @@
 """Applying proposed edits to text, and showing them as diffs (pure functions).
 
-Lines are ``agentls.lines``'s: a form feed or ``\\u2028`` does not end one.
+Lines are ``agentls.domain.lines``'s: a form feed or ``\\u2028`` does not end one.
 """
 
 from __future__ import annotations
 
 import difflib
 
-from agentls.lines import lines as text_lines
-from agentls.orchestration.results import LineRange, ProposedEdit
+from agentls.domain.lines import lines as text_lines
+from agentls.domain.results import LineRange, ProposedEdit
 
 
 def apply_edit(text: str, edit: ProposedEdit) -> str:

@@ -6,6 +6,8 @@ validation (mappings merge, any other value replaces), see ``config_loader``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -18,8 +20,7 @@ from pydantic import (
     Tag,
 )
 
-from agentls.orchestration.results import TaskKind
-from agentls.orchestration.trust import Screened
+from agentls.domain.results import TaskKind
 
 EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 StepId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
@@ -213,6 +214,37 @@ class Settings(_Model):
         }
     )
     """The agent an editor's quick tasks (Implement, Review, Refine, Explain) use."""
+
+
+@dataclass(frozen=True)
+class Screened:
+    """What was left out of a workspace file, and why."""
+
+    file: Path
+    sha256: str
+    untrusted: tuple[str, ...]
+    """Keys that run programs, left out because this content is not trusted."""
+    refused: tuple[str, ...]
+    """Keys a workspace file may never set."""
+
+    @property
+    def folder(self) -> Path:
+        return self.file.parent
+
+    def message(self) -> str:
+        parts = []
+        if self.untrusted:
+            parts.append(
+                f"{self.file}: ignored {', '.join(self.untrusted)} (they run programs or "
+                "loosen their sandbox, and this file is not trusted); after reading it, run "
+                f"`agentls trust {self.folder}`"
+            )
+        if self.refused:
+            parts.append(
+                f"{self.file}: ignored {', '.join(self.refused)}: a workspace file cannot "
+                "change auditing (set it in your own config)"
+            )
+        return "; ".join(parts)
 
 
 class AgentlsConfig(_Model):

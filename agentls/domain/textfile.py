@@ -22,8 +22,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
-from agentls.errors import TaskInputError
-from agentls.lines import LINE_BREAK as _LINE_BREAK
+from agentls.domain.errors import TaskInputError
+from agentls.domain.lines import LINE_BREAK as _LINE_BREAK
 
 UTF8 = "utf-8"
 _BOM = codecs.BOM_UTF8

@@ -23,10 +23,9 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
-from agentls.errors import UnsafePathError
-from agentls.orchestration.config_loader import user_config_path
-from agentls.orchestration.results import ProposedEdit, RefusedPath
-from agentls.state import state_dir
+from agentls.domain.errors import UnsafePathError
+from agentls.domain.locations import state_dir, user_config_path
+from agentls.domain.results import ProposedEdit, RefusedPath
 
 GIT_REASON = "agent output may not change git's own files"
 CONFIG_REASON = "agent output may not change agentls's config"
