@@ -49,6 +49,7 @@ from agentls.domain.results import (
     TaskError,
     TaskKind,
     TaskResult,
+    TaskStatus,
     Usage,
 )
 from agentls.redaction import redact
@@ -495,7 +496,7 @@ class Adapter(ABC):
             finding.agent = self.agent_name
         return result.model_copy(
             update={
-                "status": "ok" if error is None else "failed",
+                "status": TaskStatus.OK if error is None else TaskStatus.FAILED,
                 "text": reply.text,
                 "findings": findings,
                 "changed_files": _within(request.workspace, reply.changed_files),

@@ -102,16 +102,13 @@ def _findings_table(result: TaskResult) -> Table:
     table.add_column("code")
     table.add_column("message")
     for finding in result.findings:
-        where = f"{finding.path}:{finding.line}"
-        if finding.end_line and finding.end_line != finding.line:
-            where += f"-{finding.end_line}"
         message = Text(finding.message)
         if len(finding.agents) > 1:  # merged: several reviewers reported it
             message.append(f"  ({finding.reported_by})", style="dim")
         if finding.suggestion is not None:
             message.append("  (has a fix)", style="dim")
         table.add_row(
-            where,
+            finding.where,
             Text(finding.severity.value, style=_SEVERITY_STYLE[finding.severity]),
             finding.code or "",
             message,

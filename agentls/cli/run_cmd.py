@@ -91,9 +91,8 @@ def workflows(workspace: Path, as_json: bool) -> None:
     for name, workflow in config.workflows.items():
         steps = []
         for stage in workflow.steps:
-            members = stage.parallel if isinstance(stage, ParallelGroup) else [stage]
             text = " | ".join(
-                f"{s.step_id}:{s.agent}" + ("?" if s.optional else "") for s in members
+                f"{s.step_id}:{s.agent}" + ("?" if s.optional else "") for s in stage.members
             )
             steps.append(f"[{text}]" if isinstance(stage, ParallelGroup) else text)
         cycle = (

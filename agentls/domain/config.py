@@ -99,6 +99,11 @@ class StepConfig(_Model):
     def step_id(self) -> str:
         return self.id or self.task.value
 
+    @property
+    def members(self) -> list[StepConfig]:
+        """The steps of this stage of a workflow: itself (see ``ParallelGroup.members``)."""
+        return [self]
+
 
 class ParallelGroup(_Model):
     """Steps that run at the same time."""
@@ -106,6 +111,11 @@ class ParallelGroup(_Model):
     parallel: list[StepConfig] = Field(min_length=1)
     fail_fast: bool = False
     """Cancel the siblings when one step fails."""
+
+    @property
+    def members(self) -> list[StepConfig]:
+        """The steps of this stage of a workflow."""
+        return list(self.parallel)
 
 
 def _step_kind(value: Any) -> str:
@@ -129,6 +139,11 @@ class WorkflowConfig(_Model):
     """The cycle repeats while the latest review has at least this many findings."""
     loop_from: StepId | None = None
     """First step of the repeated cycle; default: the first review step."""
+
+    @property
+    def all_steps(self) -> list[StepConfig]:
+        """Every step, parallel groups' members in their place."""
+        return [step for stage in self.steps for step in stage.members]
 
 
 class PromptTemplate(_Model):

@@ -6,6 +6,7 @@ Lines are ``agentls.domain.lines``'s: a form feed or ``\\u2028`` does not end on
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable, Mapping
 
 from agentls.domain.lines import lines as text_lines
 from agentls.domain.results import LineRange, ProposedEdit
@@ -33,6 +34,32 @@ def apply_edits(text: str, edits: list[ProposedEdit]) -> str:
     for edit in reversed(ranged):
         text = apply_edit(text, edit)
     return text
+
+
+def by_file(edits: Iterable[ProposedEdit]) -> dict[str, list[ProposedEdit]]:
+    """``edits`` grouped by file, the files in the order they first appear."""
+    grouped: dict[str, list[ProposedEdit]] = {}
+    for edit in edits:
+        grouped.setdefault(edit.path, []).append(edit)
+    return grouped
+
+
+def deletes(edits: Iterable[ProposedEdit]) -> bool:
+    """Whether a file's edits delete it: a delete wins over every other edit of the file."""
+    return any(edit.kind == "delete" for edit in edits)
+
+
+def file_after(before: str | None, edits: list[ProposedEdit]) -> str | None:
+    """A file's text after its ``edits`` (``before``: its text, None when it does not exist);
+    None when they delete it."""
+    return None if deletes(edits) else apply_edits(before or "", edits)
+
+
+def proposed_texts(
+    edits: Iterable[ProposedEdit], originals: Mapping[str, str | None]
+) -> dict[str, str | None]:
+    """Each edited file's text as ``edits`` propose it, from its text in ``originals``."""
+    return {path: file_after(originals.get(path), group) for path, group in by_file(edits).items()}
 
 
 def diff_edits(path: str, before: str, after: str) -> list[ProposedEdit]:

@@ -66,6 +66,12 @@ class Finding(BaseModel):
         return self.end_line if self.end_line is not None else self.line
 
     @property
+    def where(self) -> str:
+        """``path:line``, or ``path:line-end`` when it spans lines."""
+        spans = self.end_line and self.end_line != self.line
+        return f"{self.path}:{self.line}" + (f"-{self.end_line}" if spans else "")
+
+    @property
     def reported_by(self) -> str:
         """Who reported it, as shown to the user: ``gemini``, ``gemini, claude agree`` or ""."""
         if len(self.agents) > 1:
@@ -125,6 +131,38 @@ class ErrorKind(StrEnum):
         return self in (ErrorKind.RATE_LIMIT, ErrorKind.TRANSIENT)
 
 
+class TaskStatus(StrEnum):
+    OK = "ok"
+    FAILED = "failed"
+
+
+class StepStatus(StrEnum):
+    OK = "ok"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    """Its condition was false, its agent declined the file, or a sibling failed first."""
+
+
+class RunStatus(StrEnum):
+    OK = "ok"
+    FAILED = "failed"
+    """A required step failed."""
+    CANCELLED = "cancelled"
+    PARTIAL = "partial"
+    """Only optional steps failed."""
+
+
+class StopReason(StrEnum):
+    """Why a workflow stopped."""
+
+    COMPLETED = "completed"
+    BELOW_THRESHOLD = "below_threshold"
+    """The review cycle found fewer findings than ``min_suggestions_threshold``."""
+    MAX_ITERATIONS = "max_iterations"
+    STEP_FAILED = "step_failed"
+    CANCELLED = "cancelled"
+
+
 class TaskError(BaseModel):
     """Why a task failed. ``message`` says what happened and what to do about it."""
 
@@ -135,7 +173,7 @@ class TaskError(BaseModel):
 class TaskResult(BaseModel):
     agent: str
     task: TaskKind
-    status: Literal["ok", "failed"] = "ok"
+    status: TaskStatus = TaskStatus.OK
     text: str = ""
     findings: list[Finding] = Field(default_factory=list)
     edits: list[ProposedEdit] = Field(default_factory=list)
@@ -160,10 +198,10 @@ class TaskResult(BaseModel):
 
     @property
     def ok(self) -> bool:
-        return self.status == "ok"
+        return self.status == TaskStatus.OK
 
     def failed(self, error: TaskError) -> TaskResult:
-        return self.model_copy(update={"status": "failed", "error": error})
+        return self.model_copy(update={"status": TaskStatus.FAILED, "error": error})
 
 
 def combine_results(results: list[TaskResult]) -> TaskResult:
@@ -174,7 +212,7 @@ def combine_results(results: list[TaskResult]) -> TaskResult:
     usage = total_usage(r.usage for r in results)
     return first.model_copy(
         update={
-            "status": "failed" if failed else "ok",
+            "status": TaskStatus.FAILED if failed else TaskStatus.OK,
             "text": "\n\n".join(r.text for r in results if r.text),
             "findings": [f for r in results for f in r.findings],
             "edits": [e for r in results for e in r.edits],
@@ -200,7 +238,7 @@ class StepRecord(BaseModel):
     agent: str
     task: TaskKind
     iteration: int
-    status: Literal["ok", "failed", "skipped"]
+    status: StepStatus
     optional: bool = False
     reason: str = ""
     """Why it was skipped or failed, or what was refused."""
@@ -210,9 +248,8 @@ class StepRecord(BaseModel):
 class WorkflowResult(BaseModel):
     run_id: str
     workflow: str
-    status: Literal["ok", "failed", "cancelled", "partial"]
-    stop_reason: str
-    """completed, below_threshold, max_iterations, step_failed or cancelled."""
+    status: RunStatus
+    stop_reason: StopReason
     iterations: int = 0
     steps: list[StepRecord] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)

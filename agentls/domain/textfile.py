@@ -157,6 +157,15 @@ def read_text(path: Path, name: str | None = None) -> str | None:
     return None if file is None else file.text
 
 
+def text_or_none(path: Path, name: str | None = None) -> str | None:
+    """The file's text, or None when there is none agentls can read: missing, a folder,
+    unreadable, binary or not in its encoding."""
+    try:
+        return read_text(path, name)
+    except (OSError, TextFileError):
+        return None
+
+
 def _declared(text: str, name: str) -> str | None:
     """The encoding a PEP 263 coding line in the first two lines declares, normalized."""
     for line in _LINE_BREAK.split(text, maxsplit=2)[:2]:

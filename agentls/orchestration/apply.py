@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agentls.domain import textfile
-from agentls.domain.edits import apply_edits
+from agentls.domain.edits import by_file, file_after
 from agentls.domain.errors import UnsafePathError
 from agentls.domain.paths import agent_path
-from agentls.domain.results import ProposedEdit, WorkflowResult
+from agentls.domain.results import WorkflowResult
 from agentls.orchestration.history import AppliedFile, History
 from agentls.orchestration.journal import ApplyError, Change, Journal, transact
 
@@ -111,11 +111,11 @@ def undo(workspace: Path, history: History, run_id: str, force: bool = False) ->
 
 
 def _plan(workspace: Path, result: WorkflowResult, protected: Sequence[str]) -> list[Change]:
-    by_path: dict[str, list[ProposedEdit]] = {}
-    for edit in result.edits:
-        by_path.setdefault(_allowed(workspace, edit.path, protected), []).append(edit)
+    checked = [
+        e.model_copy(update={"path": _allowed(workspace, e.path, protected)}) for e in result.edits
+    ]
     changes: list[Change] = []
-    for path, edits in by_path.items():
+    for path, edits in by_file(checked).items():
         target = workspace / path
         before = _read_bytes(target, path)
         try:
@@ -129,8 +129,8 @@ def _plan(workspace: Path, result: WorkflowResult, protected: Sequence[str]) -> 
             )
         mode, owner = _writable(target, path, "nothing was written")
         after: bytes | None = None
-        if not any(e.kind == "delete" for e in edits):
-            text = apply_edits(current.text if current else "", edits)
+        text = file_after(current.text if current else None, edits)
+        if text is not None:
             try:
                 after = (current or textfile.new_file(path)).encode(text)
             except textfile.TextFileError as error:

@@ -132,20 +132,12 @@ def edits_from_blocks(
             continue
         seen.add(path)
         exists = (workspace / path).is_file()
-        if exists and _text_of(workspace / path, path) == block.code:
+        if exists and textfile.text_or_none(workspace / path, path) == block.code:
             continue
         result.edits.append(
             ProposedEdit(path=path, kind="replace" if exists else "create", new_text=block.code)
         )
     return result
-
-
-def _text_of(file: Path, path: str) -> str | None:
-    """The file's text as the working copy reads it (None: not text agentls can read)."""
-    try:
-        return textfile.read_text(file, path)
-    except (OSError, textfile.TextFileError):
-        return None
 
 
 def _same_path(path: str, target: str, workspace: Path) -> bool:

@@ -17,7 +17,14 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from agentls.domain.config import AgentlsConfig, ParallelGroup, Screened, WorkflowConfig
+from agentls.domain.config import (
+    AgentlsConfig,
+    ParallelGroup,
+    Screened,
+    StepConfig,
+    WorkflowConfig,
+    WorkflowStep,
+)
 from agentls.domain.errors import ConfigError
 from agentls.domain.locations import user_config_path
 from agentls.orchestration.conditions import parse_condition
@@ -249,15 +256,8 @@ def _check_references(config: AgentlsConfig, layered: _Layered) -> None:
                 f"{_origin(option_path, layered)}: {_dotted(option_path)}: {option_error.message}"
             )
     for workflow_name, workflow in config.workflows.items():
-        for index, step in enumerate(workflow.steps):
-            base: KeyPath = ("workflows", workflow_name, "steps", index)
-            if isinstance(step, ParallelGroup):
-                members = [
-                    ((*base, "parallel", sub), each) for sub, each in enumerate(step.parallel)
-                ]
-            else:
-                members = [(base, step)]
-            for step_path, member in members:
+        for index, stage in enumerate(workflow.steps):
+            for step_path, member in _members(("workflows", workflow_name, "steps", index), stage):
                 if member.agent not in config.agents:
                     path = (*step_path, "agent")
                     problems.append(
@@ -282,18 +282,20 @@ def _check_references(config: AgentlsConfig, layered: _Layered) -> None:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
 
 
+def _members(path: KeyPath, stage: WorkflowStep) -> list[tuple[KeyPath, StepConfig]]:
+    """A stage's steps, each with its key path in the configuration."""
+    if isinstance(stage, ParallelGroup):
+        return [((*path, "parallel", index), step) for index, step in enumerate(stage.members)]
+    return [(path, stage)]
+
+
 def _check_workflow(name: str, workflow: WorkflowConfig, layered: _Layered) -> list[str]:
     """Unique step ids; conditions that parse and read only steps that ran before them."""
     problems: list[str] = []
     earlier: set[str] = set()
-    for index, step in enumerate(workflow.steps):
-        base: KeyPath = ("workflows", name, "steps", index)
-        if isinstance(step, ParallelGroup):
-            members = [((*base, "parallel", sub), each) for sub, each in enumerate(step.parallel)]
-        else:
-            members = [(base, step)]
+    for index, stage in enumerate(workflow.steps):
         group_ids: set[str] = set()
-        for step_path, member in members:
+        for step_path, member in _members(("workflows", name, "steps", index), stage):
             where = f"{_origin(step_path, layered)}: {_dotted(step_path)}"
             if member.step_id in earlier or member.step_id in group_ids:
                 problems.append(

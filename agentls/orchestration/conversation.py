@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from agentls.domain import textfile
 from agentls.domain.config import AgentlsConfig
-from agentls.domain.edits import apply_edits, remap_range
+from agentls.domain.edits import proposed_texts, remap_range
 from agentls.domain.errors import TaskInputError
-from agentls.domain.results import LineRange, ProposedEdit, WorkflowResult
+from agentls.domain.results import LineRange, WorkflowResult
 from agentls.orchestration.history import History, RunInfo
 from agentls.orchestration.quick_tasks import with_task_workflow
 from agentls.orchestration.workflow import CancelToken, WorkflowEngine, WorkflowRequest
@@ -50,7 +49,7 @@ async def follow_up(
     applied = len(turns) - 1 in history.applied_turns(info.run_id)
     start_texts = {} if applied else proposal(last)
     for path, proposed in list(start_texts.items()):
-        current = buffers.get(path, _disk_text(history.workspace / path))
+        current = buffers.get(path, textfile.read_text(history.workspace / path))
         if current == proposed:  # the editor applied the proposal: continue from there
             del start_texts[path]
         elif current != last.originals.get(path):
@@ -61,7 +60,7 @@ async def follow_up(
     if info.path in start_texts:
         start_text = start_texts[info.path]
     else:
-        start_text = buffers.get(info.path, _disk_text(history.workspace / info.path))
+        start_text = buffers.get(info.path, textfile.read_text(history.workspace / info.path))
     request = WorkflowRequest(
         workflow=workflow,
         workspace=history.workspace,
@@ -103,22 +102,9 @@ def _selection_now(
     return remap_range(before, start_text, info.selection)
 
 
-def _disk_text(path: Path) -> str | None:
-    return textfile.read_text(path)  # as the workflow read it for the run's originals
-
-
 def proposal(result: WorkflowResult) -> dict[str, str | None]:
     """Each changed file's text as the result proposes it."""
-    by_path: dict[str, list[ProposedEdit]] = {}
-    for edit in result.edits:
-        by_path.setdefault(edit.path, []).append(edit)
-    texts: dict[str, str | None] = {}
-    for path, edits in by_path.items():
-        if any(e.kind == "delete" for e in edits):
-            texts[path] = None
-        else:
-            texts[path] = apply_edits(result.originals.get(path) or "", edits)
-    return texts
+    return proposed_texts(result.edits, result.originals)
 
 
 def _context(instruction: str | None, turns: list[tuple[str | None, WorkflowResult]]) -> str:

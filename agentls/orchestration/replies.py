@@ -21,6 +21,7 @@ from agentls.domain.results import (
     TaskError,
     TaskKind,
     TaskResult,
+    TaskStatus,
 )
 from agentls.orchestration.code_blocks import edits_from_blocks
 from agentls.orchestration.findings import parse_findings
@@ -55,7 +56,7 @@ def read_reply(
             }
         )
     if error is not result.error:
-        update |= {"error": error, "status": "failed"}
+        update |= {"error": error, "status": TaskStatus.FAILED}
     return result.model_copy(update=update) if update else result
 
 

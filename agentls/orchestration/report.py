@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from agentls.domain.edits import apply_edits, unified_diff
+from agentls.domain.edits import proposed_texts, unified_diff
 from agentls.domain.results import (
-    ProposedEdit,
     TaskKind,
     TaskResult,
     Usage,
@@ -18,18 +17,11 @@ from agentls.redaction import redact
 
 def edit_diffs(result: WorkflowResult) -> dict[str, str]:
     """A unified diff per changed file, against its text when the run started."""
-    edits, originals = result.edits, result.originals
-    by_path: dict[str, list[ProposedEdit]] = {}
-    for edit in edits:
-        by_path.setdefault(edit.path, []).append(edit)
-    diffs = {}
-    for path, file_edits in by_path.items():
-        before = originals.get(path) or ""
-        after = (
-            "" if any(e.kind == "delete" for e in file_edits) else apply_edits(before, file_edits)
-        )
-        diffs[path] = unified_diff(path, before, after)
-    return diffs
+    proposed = proposed_texts(result.edits, result.originals)
+    return {
+        path: unified_diff(path, result.originals.get(path) or "", after or "")
+        for path, after in proposed.items()
+    }
 
 
 def workflow_json(result: WorkflowResult) -> dict[str, Any]:
@@ -110,12 +102,9 @@ def workflow_markdown(result: WorkflowResult) -> str:
     if result.findings:
         lines += ["", "## Findings", ""]
         for finding in result.findings:
-            where = f"{finding.path}:{finding.line}"
-            if finding.end_line and finding.end_line != finding.line:
-                where += f"-{finding.end_line}"
             code = f" `{finding.code}`" if finding.code else ""
             by = f" ({finding.reported_by})" if finding.reported_by else ""
-            lines.append(f"- **{finding.severity}** {where}{code}: {finding.message}{by}")
+            lines.append(f"- **{finding.severity}** {finding.where}{code}: {finding.message}{by}")
     if result.refused:
         lines += ["", "## Refused paths", ""]
         for refused in result.refused:

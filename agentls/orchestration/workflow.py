@@ -23,7 +23,7 @@ from agentls.adapters.confinement import state_locations
 from agentls.adapters.registry import AdapterRegistry
 from agentls.domain import textfile
 from agentls.domain.config import AgentlsConfig, ParallelGroup, StepConfig, WorkflowConfig
-from agentls.domain.edits import apply_edits, diff_edits, remap_range
+from agentls.domain.edits import by_file, diff_edits, file_after, remap_range
 from agentls.domain.errors import AgentlsError, TaskDeclined, TaskInputError
 from agentls.domain.lines import line_count as count_lines
 from agentls.domain.lines import lines as text_lines
@@ -34,8 +34,11 @@ from agentls.domain.results import (
     LineRange,
     ProposedEdit,
     RefusedPath,
+    RunStatus,
     Severity,
     StepRecord,
+    StepStatus,
+    StopReason,
     TaskError,
     TaskKind,
     TaskResult,
@@ -152,15 +155,8 @@ class WorkingCopy:
         )
 
     def apply(self, edits: list[ProposedEdit]) -> None:
-        by_path: dict[str, list[ProposedEdit]] = {}
-        for edit in edits:
-            by_path.setdefault(edit.path, []).append(edit)
-        for path, file_edits in by_path.items():
-            before = self.text(path)
-            if any(e.kind == "delete" for e in file_edits):
-                self.current[path] = None
-            else:
-                self.current[path] = apply_edits(before or "", file_edits)
+        for path, file_edits in by_file(edits).items():
+            self.current[path] = file_after(self.text(path), file_edits)
 
     def changed(self) -> dict[str, str | None]:
         """Paths whose current text differs from what the user has (for sandboxes)."""
@@ -256,7 +252,7 @@ class WorkflowEngine:
         targets = list(dict.fromkeys(named))
         if request.selection is not None and len(targets) > 1:
             raise TaskInputError("a line range needs a single file; give one file or no range")
-        agents = sorted({s.agent for stage in workflow.steps for s in _members(stage)})
+        agents = sorted({s.agent for s in workflow.all_steps})
         self.runtime.admit(
             "workflow",
             request.instruction,
@@ -293,14 +289,14 @@ class WorkflowEngine:
         token._task = inner
         if token.cancelled:  # cancelled before the run started: it stops at once
             inner.cancel()
-        stop_reason = "completed"
+        stop_reason = StopReason.COMPLETED
         with active_run(), structlog.contextvars.bound_contextvars(run_id=run.run_id):
             try:
                 stop_reason = await inner
             except asyncio.CancelledError:
                 if not token.cancelled:
                     raise
-                stop_reason = "cancelled"
+                stop_reason = StopReason.CANCELLED
         result = self._result(run, stop_reason, time.monotonic() - started)
         WORKFLOW_DURATION.labels(run.name, result.status).observe(result.duration_s)
         self.runtime.record(
@@ -314,7 +310,7 @@ class WorkflowEngine:
         self.bus.emit(WorkflowFinished(run.run_id, result.status, result.summary))
         return result
 
-    async def _run(self, run: _Run) -> str:
+    async def _run(self, run: _Run) -> StopReason:
         stages = run.workflow.steps
         loop_start = _loop_start(run.workflow)
         if loop_start is None:
@@ -323,20 +319,20 @@ class WorkflowEngine:
         run.scope["iteration"] = 1
         for stage in stages[:loop_start]:
             if not await self._stage(run, stage):
-                return "step_failed"
+                return StopReason.STEP_FAILED
         cycle = stages[loop_start:]
         while True:
             for stage in cycle:
                 if not await self._stage(run, stage):
-                    return "step_failed"
+                    return StopReason.STEP_FAILED
             open_findings = len(run.latest_findings)
             self.bus.emit(IterationFinished(run.run_id, run.iterations, open_findings))
             if not cycle:
-                return "completed"
+                return StopReason.COMPLETED
             if open_findings < run.workflow.min_suggestions_threshold:
-                return "below_threshold"
+                return StopReason.BELOW_THRESHOLD
             if run.iterations >= run.workflow.max_iterations:
-                return "max_iterations"
+                return StopReason.MAX_ITERATIONS
             run.iterations += 1
             run.scope["iteration"] = run.iterations
 
@@ -375,7 +371,9 @@ class WorkflowEngine:
         records = []
         for step, task in zip(group.parallel, tasks, strict=True):
             if task.cancelled():
-                record = self._record(run, step, "failed", reason="cancelled: a sibling failed")
+                record = self._record(
+                    run, step, StepStatus.FAILED, reason="cancelled: a sibling failed"
+                )
                 run.records.append(record)
                 records.append(record)
             else:
@@ -385,7 +383,9 @@ class WorkflowEngine:
     async def _step(self, run: _Run, step: StepConfig) -> StepRecord:
         index, total = _position(run.workflow, step)
         if step.when is not None and not parse_condition(step.when).evaluate(run.scope):
-            record = self._record(run, step, "skipped", reason=f"condition false: {step.when}")
+            record = self._record(
+                run, step, StepStatus.SKIPPED, reason=f"condition false: {step.when}"
+            )
             run.records.append(record)
             self.bus.emit(
                 StepFinished(
@@ -401,7 +401,7 @@ class WorkflowEngine:
         try:
             result = await self._execute(run, step)
         except TaskDeclined as declined:  # not a file this agent handles: nothing to run
-            record = self._record(run, step, "skipped", reason=str(declined))
+            record = self._record(run, step, StepStatus.SKIPPED, reason=str(declined))
             run.records.append(record)
             run.declined.setdefault(step.step_id, f"skipped: {declined}")
             self.bus.emit(
@@ -415,7 +415,7 @@ class WorkflowEngine:
                 TaskError(kind=ErrorKind.AGENT_ERROR, message=str(error))
             )
         run.refused.extend(result.refused)
-        status = "ok" if result.ok else "failed"
+        status = StepStatus.OK if result.ok else StepStatus.FAILED
         reason = result.error.message if result.error else "; ".join(str(r) for r in result.refused)
         record = self._record(run, step, status, reason=reason, result=result)
         run.records.append(record)
@@ -565,7 +565,7 @@ class WorkflowEngine:
         self,
         run: _Run,
         step: StepConfig,
-        status: str,
+        status: StepStatus,
         reason: str = "",
         result: TaskResult | None = None,
     ) -> StepRecord:
@@ -574,32 +574,32 @@ class WorkflowEngine:
             agent=step.agent,
             task=step.task,
             iteration=run.iterations,
-            status=status,  # type: ignore[arg-type]
+            status=status,
             optional=step.optional,
             reason=reason,
             result=result,
         )
 
-    def _result(self, run: _Run, stop_reason: str, duration_s: float) -> WorkflowResult:
+    def _result(self, run: _Run, stop_reason: StopReason, duration_s: float) -> WorkflowResult:
         usage: dict[str, list[Usage]] = {}
         for record in run.records:
             if record.result is not None:
                 usage.setdefault(record.agent, []).append(record.result.usage)
         failed_required = any(r.status == "failed" and not r.optional for r in run.records)
         failed_optional = any(r.status == "failed" and r.optional for r in run.records)
-        if stop_reason == "cancelled":
-            status = "cancelled"
+        if stop_reason is StopReason.CANCELLED:
+            status = RunStatus.CANCELLED
         elif failed_required:
-            status = "failed"
+            status = RunStatus.FAILED
         elif failed_optional:
-            status = "partial"
+            status = RunStatus.PARTIAL
         else:
-            status = "ok"
+            status = RunStatus.OK
         edits = run.working.final_edits()
         result = WorkflowResult(
             run_id=run.run_id,
             workflow=run.name,
-            status=status,  # type: ignore[arg-type]
+            status=status,
             stop_reason=stop_reason,
             iterations=run.iterations,
             steps=run.records,
@@ -660,16 +660,12 @@ def _some(paths: Iterable[str], shown: int = 5) -> str:
     return ", ".join(names[:shown]) + more
 
 
-def _members(stage: StepConfig | ParallelGroup) -> list[StepConfig]:
-    return list(stage.parallel) if isinstance(stage, ParallelGroup) else [stage]
-
-
 def _pass_size(workflow: WorkflowConfig) -> int:
-    return sum(len(_members(stage)) for stage in workflow.steps)
+    return len(workflow.all_steps)
 
 
 def _position(workflow: WorkflowConfig, step: StepConfig) -> tuple[int, int]:
-    flat = [s for stage in workflow.steps for s in _members(stage)]
+    flat = workflow.all_steps
     return flat.index(step) + 1, len(flat)
 
 
@@ -678,7 +674,7 @@ def _loop_start(workflow: WorkflowConfig) -> int | None:
     if workflow.max_iterations <= 1:
         return None
     for index, stage in enumerate(workflow.steps):
-        for step in _members(stage):
+        for step in stage.members:
             if workflow.loop_from is not None:
                 if step.step_id == workflow.loop_from:
                     return index
@@ -708,10 +704,7 @@ def _feedback(run: _Run, step: StepConfig, paths: set[str]) -> str | None:
     if step.task in EDITING_TASKS and findings:
         lines = ["Review findings to address (line numbers are the file's own):"]
         for finding in findings:
-            where = f"{finding.path}:{finding.line}"
-            if finding.end_line and finding.end_line != finding.line:
-                where += f"-{finding.end_line}"
-            lines.append(f"- {where} [{finding.severity}] {finding.message}")
+            lines.append(f"- {finding.where} [{finding.severity}] {finding.message}")
             if finding.suggestion is not None:
                 lines.append(f"  suggested replacement:\n{_indent(finding.suggestion)}")
         parts.append("\n".join(lines))

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from agentls.domain.config import AgentlsConfig, ParallelGroup
+from agentls.domain.config import AgentlsConfig, WorkflowStep
 from agentls.domain.results import LineRange, ProposedEdit, TaskKind
 from agentls.server.convert import SOURCE, lsp_to_lines, text_edit
 
@@ -166,27 +166,14 @@ def _lazy_edits(ls: AgentlsServer) -> bool:
 
 
 def _workflow_kind(config: AgentlsConfig, name: str) -> str:
-    steps = _flat(config.workflows[name].steps)
+    steps = config.workflows[name].all_steps
     if any(s.task in (TaskKind.IMPLEMENT, TaskKind.REFINE) for s in steps):
         return KIND_REWRITE
     return KIND_REVIEW
 
 
-def _flat(steps: list[Any]) -> list[Any]:
-    flat: list[Any] = []
-    for stage in steps:
-        flat.extend(stage.parallel if isinstance(stage, ParallelGroup) else [stage])
-    return flat
-
-
-def _step_names(steps: list[Any]) -> list[str]:
-    names = []
-    for stage in steps:
-        if isinstance(stage, ParallelGroup):
-            names.append("+".join(s.agent for s in stage.parallel))
-        else:
-            names.append(stage.agent)
-    return names
+def _step_names(stages: list[WorkflowStep]) -> list[str]:
+    return ["+".join(step.agent for step in stage.members) for stage in stages]
 
 
 def _matches(kind: str, wanted: str) -> bool:

@@ -157,7 +157,7 @@ class Delivery:
             else:
                 try:
                     current = textfile.read_text(run.folder / path, path)
-                except (OSError, AgentlsError):
+                except (OSError, AgentlsError):  # there, but not text: not what was proposed
                     return False
             if current != text:
                 return False

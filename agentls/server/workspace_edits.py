@@ -23,6 +23,7 @@ from pathlib import Path
 from lsprotocol import types
 
 from agentls.domain import textfile
+from agentls.domain.edits import by_file, deletes
 from agentls.domain.paths import screen_edits
 from agentls.domain.results import ProposedEdit, RefusedPath, WorkflowResult
 from agentls.server.convert import path_to_uri, text_edit
@@ -70,23 +71,20 @@ def build_workspace_edit(
     ``protected``: the user's ``settings.protected_paths``."""
     built = BuiltEdit()
     allowed, built.refused = screen_edits(workspace, result.edits, protected)
-    by_path: dict[str, list[ProposedEdit]] = {}
-    for edit in allowed:
-        by_path.setdefault(edit.path, []).append(edit)
     document_changes: list[
         types.TextDocumentEdit | types.CreateFile | types.RenameFile | types.DeleteFile
     ] = []
     changes: dict[str, list[types.TextEdit]] = {}
     annotation = ANNOTATION_ID if needs_confirmation and support.change_annotations else None
-    for path, edits in by_path.items():
+    for path, edits in by_file(allowed).items():
         uri = path_to_uri(str(workspace / path))
         base = result.originals.get(path)
         document = open_document(path)
-        current = document.text if document is not None else _disk(workspace / path)
+        current = document.text if document is not None else textfile.text_or_none(workspace / path)
         version = document.version if document is not None else None
         if document is not None:
             uri = document.uri
-        if any(e.kind == "delete" for e in edits):
+        if deletes(edits):
             if "delete" not in support.resource_operations or not support.document_changes:
                 built.skipped.append(f"delete {path}")
                 continue
@@ -178,10 +176,3 @@ def _document_edit(
         text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version),
         edits=list(edits),
     )
-
-
-def _disk(path: Path) -> str | None:
-    try:
-        return textfile.read_text(path)  # as the workflow read it for the run's originals
-    except (IsADirectoryError, textfile.TextFileError):
-        return None
