@@ -10,7 +10,8 @@ from lsprotocol import types
 
 from agentls.domain.config import AgentlsConfig, WorkflowStep
 from agentls.domain.results import LineRange, ProposedEdit, TaskKind
-from agentls.server.convert import SOURCE, lsp_to_lines, text_edit
+from agentls.server.commands import Command
+from agentls.server.convert import SOURCE, FindingData, FixData, lsp_to_lines, text_edit
 
 if TYPE_CHECKING:
     from agentls.server.language_server import AgentlsServer
@@ -57,7 +58,7 @@ def code_actions(ls: AgentlsServer, params: types.CodeActionParams) -> list[type
                 kind=kind,
                 command=types.Command(
                     title=f"Run {name}",
-                    command="agentls.runWorkflow",
+                    command=Command.RUN_WORKFLOW,
                     arguments=[{**target, "workflow": name}],
                 ),
             )
@@ -71,7 +72,7 @@ def code_actions(ls: AgentlsServer, params: types.CodeActionParams) -> list[type
                 kind=TASK_KINDS[task],
                 command=types.Command(
                     title=f"{task.value.capitalize()} with {agent}",
-                    command="agentls.runTask",
+                    command=Command.RUN_TASK,
                     arguments=[{**target, "agent": agent, "task": task.value}],
                 ),
             )
@@ -83,10 +84,9 @@ def code_actions(ls: AgentlsServer, params: types.CodeActionParams) -> list[type
 
 
 def resolve(ls: AgentlsServer, action: types.CodeAction) -> types.CodeAction:
-    data = action.data if isinstance(action.data, dict) else None
-    if data is None or "suggestion" not in data:
-        return action
-    action.edit = _fix_edit(ls, data)
+    fix = FixData.read(action.data)
+    if fix is not None:
+        action.edit = _fix_edit(ls, fix)
     return action
 
 
@@ -94,24 +94,24 @@ def _quick_fixes(ls: AgentlsServer, params: types.CodeActionParams) -> list[type
     lazy = _lazy_edits(ls)
     fixes = []
     for diagnostic in params.context.diagnostics:
-        data = diagnostic.data if isinstance(diagnostic.data, dict) else None
-        if diagnostic.source != SOURCE or data is None or "suggestion" not in data:
+        data = FindingData.read(diagnostic.data)
+        if diagnostic.source != SOURCE or data is None or data.suggestion is None:
             continue
-        fix_data = {
-            "uri": params.text_document.uri,
-            "line": data["line"],
-            "endLine": data["endLine"],
-            "suggestion": data["suggestion"],
-        }
+        fix = FixData(
+            uri=params.text_document.uri,
+            line=data.line,
+            end_line=data.end_line,
+            suggestion=data.suggestion,
+        )
         action = types.CodeAction(
             title=_fix_title(data, diagnostic),
             kind=types.CodeActionKind.QuickFix,
             diagnostics=[diagnostic],
             is_preferred=True,
-            data=fix_data,
+            data=fix.lsp(),
         )
         if not lazy:
-            action.edit = _fix_edit(ls, fix_data)
+            action.edit = _fix_edit(ls, fix)
         fixes.append(action)
     return fixes
 
@@ -120,9 +120,9 @@ def _fresh_runs(params: types.CodeActionParams) -> list[types.CodeAction]:
     """For diagnostics from a cached answer: their run again, every agent asked afresh."""
     by_run: dict[str, list[types.Diagnostic]] = {}
     for diagnostic in params.context.diagnostics:
-        data = diagnostic.data if isinstance(diagnostic.data, dict) else {}
-        if diagnostic.source == SOURCE and data.get("cached") and data.get("runId"):
-            by_run.setdefault(str(data["runId"]), []).append(diagnostic)
+        data = FindingData.read(diagnostic.data)
+        if diagnostic.source == SOURCE and data is not None and data.cached:
+            by_run.setdefault(data.run_id, []).append(diagnostic)
     return [
         types.CodeAction(
             title=RERUN_TITLE,
@@ -130,7 +130,7 @@ def _fresh_runs(params: types.CodeActionParams) -> list[types.CodeAction]:
             diagnostics=diagnostics,
             command=types.Command(
                 title=RERUN_TITLE,
-                command="agentls.rerun",
+                command=Command.RERUN,
                 arguments=[{"runId": run_id, "noCache": True}],
             ),
         )
@@ -138,26 +138,26 @@ def _fresh_runs(params: types.CodeActionParams) -> list[types.CodeAction]:
     ]
 
 
-def _fix_title(data: dict[str, Any], diagnostic: types.Diagnostic) -> str:
+def _fix_title(data: FindingData, diagnostic: types.Diagnostic) -> str:
     """Names the finding, so that two overlapping findings' fixes differ."""
-    agent = data.get("agent") or "the reviewer"
-    finding = data.get("label") or diagnostic.code or diagnostic.message  # label: convert.py
+    agent = data.agent or "the reviewer"
+    finding = data.label or diagnostic.code or diagnostic.message
     return f"agentls: apply {agent}'s suggestion for {finding}"
 
 
-def _fix_edit(ls: AgentlsServer, data: dict[str, Any]) -> types.WorkspaceEdit:
-    document = ls.client.document(data["uri"])
-    lines = LineRange(start=int(data["line"]), end=int(data["endLine"]))
-    suggestion = ProposedEdit(path="", range=lines, new_text=data["suggestion"])
+def _fix_edit(ls: AgentlsServer, fix: FixData) -> types.WorkspaceEdit:
+    document = ls.client.document(fix.uri)
+    lines = LineRange(start=fix.line, end=fix.end_line)
+    suggestion = ProposedEdit(path="", range=lines, new_text=fix.suggestion)
     edit = text_edit(document.source, suggestion)
     if ls.client.capabilities.edits.document_changes:
         identifier = types.OptionalVersionedTextDocumentIdentifier(
-            uri=data["uri"], version=document.version
+            uri=fix.uri, version=document.version
         )
         return types.WorkspaceEdit(
             document_changes=[types.TextDocumentEdit(text_document=identifier, edits=[edit])]
         )
-    return types.WorkspaceEdit(changes={data["uri"]: [edit]})
+    return types.WorkspaceEdit(changes={fix.uri: [edit]})
 
 
 def _lazy_edits(ls: AgentlsServer) -> bool:

@@ -9,6 +9,7 @@ import asyncio
 import functools
 import time
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -28,6 +29,24 @@ from agentls.server.language_server import AgentlsServer
 from agentls.server.run import RunTarget
 
 Args = TypeVar("Args", bound=BaseModel)
+
+
+class Command(StrEnum):
+    """The ``workspace/executeCommand`` ids the server answers (docs/server.md#commands; the
+    editor integrations send these, and a test checks they name no other)."""
+
+    RUN_WORKFLOW = "agentls.runWorkflow"
+    RUN_TASK = "agentls.runTask"
+    RERUN = "agentls.rerun"
+    CANCEL = "agentls.cancel"
+    FOLLOW_UP = "agentls.followUp"
+    SHOW_RUN = "agentls.showRun"
+    LIST_RUNS = "agentls.listRuns"
+    APPLY_RUN = "agentls.applyRun"
+    LIST_WORKFLOWS = "agentls.listWorkflows"
+    LIST_AGENTS = "agentls.listAgents"
+    TRUST = "agentls.trust"
+    CLEAR_DIAGNOSTICS = "agentls.clearDiagnostics"
 
 
 class _Args(BaseModel):
@@ -89,7 +108,7 @@ class UriArgs(_Args):
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _command(server: AgentlsServer, name: str) -> Callable[[F], F]:
+def _command(server: AgentlsServer, name: Command) -> Callable[[F], F]:
     """``server.command(name)``, timed as an LSP request."""
 
     def decorate(function: F) -> F:
@@ -114,7 +133,7 @@ def _command(server: AgentlsServer, name: str) -> Callable[[F], F]:
 
 
 def register(server: AgentlsServer) -> None:
-    @_command(server, "agentls.runWorkflow")
+    @_command(server, Command.RUN_WORKFLOW)
     def run_workflow(ls: AgentlsServer, *arguments: Any) -> dict[str, str]:
         args = _parse(ls, RunWorkflowArgs, arguments)
         run_id = _guard(
@@ -122,7 +141,7 @@ def register(server: AgentlsServer) -> None:
         )
         return {"runId": run_id}
 
-    @_command(server, "agentls.runTask")
+    @_command(server, Command.RUN_TASK)
     def run_task(ls: AgentlsServer, *arguments: Any) -> dict[str, str]:
         args = _parse(ls, RunTaskArgs, arguments)
         run_id = _guard(
@@ -130,13 +149,13 @@ def register(server: AgentlsServer) -> None:
         )
         return {"runId": run_id}
 
-    @_command(server, "agentls.rerun")
+    @_command(server, Command.RERUN)
     def rerun(ls: AgentlsServer, *arguments: Any) -> dict[str, str]:
         """The same workflow or task on the same target, as a new run."""
         args = _parse(ls, RerunArgs, arguments)
         return {"runId": _guard(ls, lambda: ls.runs.rerun(args.runId, not args.noCache))}
 
-    @_command(server, "agentls.cancel")
+    @_command(server, Command.CANCEL)
     def cancel(ls: AgentlsServer, *arguments: Any) -> dict[str, bool]:
         args = _parse(ls, CancelArgs, arguments)
         if args.runId is None:
@@ -144,21 +163,21 @@ def register(server: AgentlsServer) -> None:
         run_id = args.runId
         return {"cancelled": _guard(ls, lambda: ls.runs.cancel(run_id))}
 
-    @_command(server, "agentls.followUp")
+    @_command(server, Command.FOLLOW_UP)
     def follow_up(ls: AgentlsServer, *arguments: Any) -> dict[str, str]:
         args = _parse(ls, FollowUpArgs, arguments)
         return {"runId": _guard(ls, lambda: ls.runs.follow_up(args.runId, args.message))}
 
-    @_command(server, "agentls.showRun")
+    @_command(server, Command.SHOW_RUN)
     def show_run(ls: AgentlsServer, *arguments: Any) -> dict[str, Any]:
         args = _parse(ls, RunIdArgs, arguments)
         return dict(_guard(ls, lambda: ls.runs.describe(args.runId)))
 
-    @_command(server, "agentls.listRuns")
+    @_command(server, Command.LIST_RUNS)
     def list_runs(ls: AgentlsServer, *arguments: Any) -> list[dict[str, Any]]:
         return ls.runs.list_runs()
 
-    @_command(server, "agentls.applyRun")
+    @_command(server, Command.APPLY_RUN)
     async def apply_run(ls: AgentlsServer, *arguments: Any) -> dict[str, Any]:
         args = _parse(ls, RunIdArgs, arguments)
         try:
@@ -166,7 +185,7 @@ def register(server: AgentlsServer) -> None:
         except AgentlsError as error:
             _refuse(ls, error)
 
-    @_command(server, "agentls.listWorkflows")
+    @_command(server, Command.LIST_WORKFLOWS)
     def list_workflows(ls: AgentlsServer, *arguments: Any) -> list[dict[str, Any]]:
         args = _parse(ls, UriArgs, arguments)
         config = _guard(ls, lambda: ls.config_for(args.uri))
@@ -181,7 +200,7 @@ def register(server: AgentlsServer) -> None:
             for name, workflow in config.workflows.items()
         ]
 
-    @_command(server, "agentls.listAgents")
+    @_command(server, Command.LIST_AGENTS)
     async def list_agents(ls: AgentlsServer, *arguments: Any) -> list[dict[str, Any]]:
         args = _parse(ls, UriArgs, arguments)
         config = _guard(ls, lambda: ls.config_for(args.uri))
@@ -200,7 +219,7 @@ def register(server: AgentlsServer) -> None:
             for s in await agent_statuses(config)
         ]
 
-    @_command(server, "agentls.trust")
+    @_command(server, Command.TRUST)
     def trust_workspace(ls: AgentlsServer, *arguments: Any) -> dict[str, str]:
         """Trust the .agentls.yaml of the folder holding ``uri`` (default: the root folder)."""
         args = _parse(ls, UriArgs, arguments)
@@ -214,7 +233,7 @@ def register(server: AgentlsServer) -> None:
         )
         return {"sha256": _guard(ls, lambda: ls.trust_folder(folder))}
 
-    @_command(server, "agentls.clearDiagnostics")
+    @_command(server, Command.CLEAR_DIAGNOSTICS)
     def clear_diagnostics(ls: AgentlsServer, *arguments: Any) -> dict[str, int]:
         args = _parse(ls, UriArgs, arguments)
         cleared = ls.session.diagnostics.clear(args.uri)

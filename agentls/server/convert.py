@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from lsprotocol import types
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic.alias_generators import to_camel
 from pygls.uris import from_fs_path, to_fs_path
 
 from agentls.domain.lines import lsp_lines, newline_of, with_newline
@@ -24,6 +26,63 @@ _SEVERITY = {
     Severity.INFO: types.DiagnosticSeverity.Information,
     Severity.HINT: types.DiagnosticSeverity.Hint,
 }
+
+
+class _Data(BaseModel):
+    """JSON the server gives the client to send back (camelCase keys); what comes back is
+    checked like any input."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+    @classmethod
+    def read(cls, data: object) -> Any:
+        """``data`` as this model, or None when it is not one of ours."""
+        if not isinstance(data, dict):
+            return None
+        try:
+            return cls.model_validate(data)
+        except ValidationError:
+            return None
+
+    def lsp(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, exclude_defaults=True)
+
+
+class _Lines(_Data):
+    line: int = Field(ge=1)
+    end_line: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _in_order(self) -> _Lines:
+        if self.end_line < self.line:
+            raise ValueError("endLine is before line")
+        return self
+
+
+class FindingData(_Lines):
+    """``Diagnostic.data`` of a finding: who reported it, in which run, the lines it covers
+    (1-based, moved along as the user edits), its fix."""
+
+    agent: str | None = None
+    agents: list[str] = []
+    run_id: str
+    label: str = ""
+    """What names it in a short title (``finding_label``)."""
+    suggestion: str | None = None
+    cached: bool = False
+    """It came from a cached answer."""
+
+    def shifted(self, lines: int) -> FindingData:
+        return self.model_copy(
+            update={"line": self.line + lines, "end_line": self.end_line + lines}
+        )
+
+
+class FixData(_Lines):
+    """``CodeAction.data`` of a finding's quick fix, for ``codeAction/resolve``."""
+
+    uri: str
+    suggestion: str
 
 
 def utf16_length(text: str) -> int:
@@ -69,19 +128,18 @@ def finding_diagnostic(
     from a cached answer (the message ends with ``CACHED_MARK`` and ``data.cached`` is set)."""
     last = min(finding.last_line, len(lines))
     end_character = utf16_length(lines[last - 1]) if 0 < last <= len(lines) else 0
-    data: dict[str, Any] = {
-        "agent": finding.agent,
-        "agents": finding.agents,
-        "runId": run_id,
-        "line": finding.line,
-        "endLine": finding.last_line,
-        "label": finding_label(finding),
-    }
-    if finding.suggestion is not None:
-        data["suggestion"] = finding.suggestion
+    data = FindingData(
+        agent=finding.agent,
+        agents=finding.agents,
+        run_id=run_id,
+        line=finding.line,
+        end_line=finding.last_line,
+        label=finding_label(finding),
+        suggestion=finding.suggestion,
+        cached=cached,
+    )
     message = f"{finding.message} ({by})" if (by := finding.reported_by) else finding.message
     if cached:
-        data["cached"] = True
         message += CACHED_MARK
     return types.Diagnostic(
         range=types.Range(
@@ -92,7 +150,7 @@ def finding_diagnostic(
         code=finding.code,
         source=SOURCE,
         message=message,
-        data=data,
+        data=data.lsp(),
     )
 
 

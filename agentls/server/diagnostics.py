@@ -16,7 +16,7 @@ from lsprotocol import types
 
 from agentls.domain.lines import lsp_lines
 from agentls.domain.results import Finding, LineRange
-from agentls.server.convert import finding_diagnostic
+from agentls.server.convert import FindingData, finding_diagnostic
 from agentls.server.rebase import LineMap
 
 
@@ -134,6 +134,5 @@ def _moved(entry: _Entry, shift: int) -> _Entry:
 
 
 def _shift_data(data: object, shift: int) -> object:
-    if isinstance(data, dict) and "line" in data:
-        return {**data, "line": data["line"] + shift, "endLine": data["endLine"] + shift}
-    return data
+    finding = FindingData.read(data)
+    return finding.shifted(shift).lsp() if finding is not None else data
