@@ -3,7 +3,6 @@ steered by a scenario; for the tests that make the agent misbehave or kill agent
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import yaml
 
 from agentls.domain.config import AgentConfig
 from tests.conftest import write_trusted
+from tests.fakes.script import log_file, read_calls, script_agent, write_scenario
 
 
 def make_repository(workspace: Path) -> None:
@@ -24,19 +24,12 @@ def agentic(workspace: Path, folder: Path, **scenario: Any) -> Path:
     """Configure ``workspace`` (trusted); the fake's scenario and log (``log.jsonl``) are in
     ``folder``. The OS containment is off: these tests are about agentls's own defences, and
     the agent's pids must be the ones it writes."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "scenario.json"
-    path.write_text(json.dumps({"behavior": "ok", **scenario}))
+    path = write_scenario(folder, None, **scenario)
     config = yaml.safe_load((workspace / ".agentls.yaml").read_text()) or {}
-    codex: dict[str, Any] = {
-        "set_env": {
-            "AGENTLS_FAKE_SCENARIO": str(path),
-            "AGENTLS_FAKE_LOG": str(folder / "log.jsonl"),
-        }
-    }
+    config.setdefault("agents", {})["codex"] = {}  # only what is set here
+    codex = script_agent(config, "codex", path, log_file(folder))
     if "sandbox" in AgentConfig.model_fields:
         codex["sandbox"] = "off"
-    config.setdefault("agents", {})["codex"] = codex
     config.setdefault("workflows", {})["agentic"] = {
         "steps": [{"agent": "codex", "task": "implement", "mode": "agentic"}]
     }
@@ -45,10 +38,7 @@ def agentic(workspace: Path, folder: Path, **scenario: Any) -> Path:
 
 
 def calls(folder: Path) -> list[dict[str, Any]]:
-    log = folder / "log.jsonl"
-    if not log.exists():
-        return []
-    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    return read_calls(log_file(folder))
 
 
 def worktrees(workspace: Path) -> list[str]:

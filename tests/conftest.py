@@ -15,6 +15,7 @@ import pytest
 from hypothesis import settings
 
 from agentls.orchestration import trust
+from tests.fakes.script import PREFIX, VARIABLES, fake_env, log_file, read_calls, write_scenario
 
 # CI runs the same examples every time (a red run must be reproducible); local runs explore.
 settings.register_profile("ci", derandomize=True)
@@ -30,12 +31,12 @@ def mean(values):
     return sum(values) / len(values)
 """
 # Fast retries, and the fakes' steering variables passed through the minimal environment.
-TEST_SETTINGS = """\
+TEST_SETTINGS = f"""\
 settings:
   retry_backoff_s: 0.01
   retry_backoff_max_s: 0.05
   kill_grace_s: 0.5
-  pass_env: [AGENTLS_FAKE_SCENARIO, AGENTLS_FAKE_LOG]
+  pass_env: [{", ".join(VARIABLES)}]
 """
 
 
@@ -57,7 +58,7 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     (home / ".config" / "agentls").mkdir(parents=True)
     (home / ".config" / "agentls" / "config.yaml").write_text(json.dumps(user))
     for name in list(os.environ):
-        if name.endswith(("_API_KEY", "_TOKEN")) or name.startswith("AGENTLS_FAKE"):
+        if name.endswith(("_API_KEY", "_TOKEN")) or name.startswith(PREFIX):
             monkeypatch.delenv(name)
     monkeypatch.setenv("PATH", f"{FAKES_BIN}{os.pathsep}{os.environ['PATH']}")
 
@@ -136,9 +137,9 @@ def scenario(fakes_io: Path, monkeypatch: pytest.MonkeyPatch) -> Scenario:
     """Steer the fakes: ``scenario("ok", reply="...")`` writes the file and points them to it."""
 
     def write(behavior: str = "ok", **fields: Any) -> Path:
-        path = fakes_io / "scenario.json"
-        path.write_text(json.dumps({"behavior": behavior, **fields}))
-        monkeypatch.setenv("AGENTLS_FAKE_SCENARIO", str(path))
+        path = write_scenario(fakes_io, None, behavior, **fields)
+        for name, value in fake_env(scenario=path).items():
+            monkeypatch.setenv(name, value)
         return path
 
     return write
@@ -149,12 +150,7 @@ def fake_log(
     fakes_io: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Callable[[], list[dict[str, Any]]]]:
     """The invocations the fakes recorded, in order."""
-    path = fakes_io / "fake-log.jsonl"
-    monkeypatch.setenv("AGENTLS_FAKE_LOG", str(path))
-
-    def read() -> list[dict[str, Any]]:
-        if not path.exists():
-            return []
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-    yield read
+    path = log_file(fakes_io)
+    for name, value in fake_env(log=path).items():
+        monkeypatch.setenv(name, value)
+    yield lambda: read_calls(path)

@@ -18,6 +18,7 @@ import yaml
 
 from tests.cli.test_cli import agentls
 from tests.conftest import SAMPLE, Scenario, write_trusted
+from tests.fakes.script import fake_env, write_scenario
 
 pytestmark = pytest.mark.usefixtures("credentials")
 
@@ -160,9 +161,10 @@ def test_an_agentic_step_on_crlf_and_latin1_files_keeps_their_formats(
     edits = {"calc.py": expected.replace("\n", "\r\n")}
     # What an agent does to a latin-1 file: it writes latin-1 bytes.
     write_latin1 = f"open('legacy.py', 'wb').write({LATIN1_NEW.encode('latin-1')!r})"
-    scenario = {"reply": "done", "edits": edits, "commands": [[sys.executable, "-c", write_latin1]]}
-    (fake / "scenario.json").write_text(json.dumps(scenario))
-    monkeypatch.setenv("AGENTLS_FAKE_SCENARIO", str(fake / "scenario.json"))
+    commands = [[sys.executable, "-c", write_latin1]]
+    scenario = write_scenario(fake, None, reply="done", edits=edits, commands=commands)
+    for name, value in fake_env(scenario).items():
+        monkeypatch.setenv(name, value)
     done = agentls("run", "boxed", "calc.py", "--apply", "--json", cwd=workspace)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from tests.conftest import AGENT_CLIS, write_trusted
+from tests.fakes.script import PREFIX, log_file, read_calls, script_agent, write_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 FAKES_BIN = ROOT / "tests" / "fakes" / "bin"
@@ -71,7 +72,7 @@ class EditorWorkspace:
         self.env = {
             name: value
             for name, value in os.environ.items()
-            if not name.startswith(("AGENTLS_FAKE", *self.editor_variables))
+            if not name.startswith((PREFIX, *self.editor_variables))
             and not name.endswith(("_API_KEY", "_TOKEN"))
         }
         self.env.update(
@@ -107,14 +108,9 @@ class EditorWorkspace:
 
     def scenario(self, agent: str, *replies: str, behavior: str = "ok", **fields: Any) -> Path:
         """Script ``agent``'s fake in the workspace configuration, as the server tests do."""
-        path = self.fakes_io / f"scenario-{agent}.json"
-        sequence = [{"reply": reply} for reply in replies]
-        path.write_text(json.dumps({"behavior": behavior, "sequence": sequence, **fields}))
+        path = write_scenario(self.fakes_io, agent, behavior, replies, **fields)
         config = self._config()
-        config.setdefault("agents", {}).setdefault(agent, {})["set_env"] = {
-            "AGENTLS_FAKE_SCENARIO": str(path),
-            "AGENTLS_FAKE_LOG": str(self.fakes_io / f"log-{agent}.jsonl"),
-        }
+        script_agent(config, agent, path, log_file(self.fakes_io, agent))
         self._write_config(config)
         return path
 
@@ -125,10 +121,7 @@ class EditorWorkspace:
 
     def calls(self, agent: str) -> list[dict[str, Any]]:
         """What ``agent``'s fake was asked, in order."""
-        log = self.fakes_io / f"log-{agent}.jsonl"
-        if not log.exists():
-            return []
-        return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+        return read_calls(log_file(self.fakes_io, agent))
 
     def session(
         self, command: list[str], env: dict[str, str], result_file: Path, timeout: float

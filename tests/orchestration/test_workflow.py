@@ -21,6 +21,7 @@ from agentls.orchestration.history import History
 from agentls.orchestration.workflow import CancelToken, WorkflowEngine, WorkflowRequest
 from tests.adapters.test_agent_adapters import fake_processes
 from tests.conftest import write_trusted
+from tests.fakes.script import log_file, read_calls, script_agent, write_scenario
 
 pytestmark = pytest.mark.usefixtures("credentials")
 
@@ -58,28 +59,16 @@ class Setup:
         """Scripted answers: the first call answers replies[0], and so on (the last repeats).
         The fake's files are in a folder it may write when contained, its home a test's own."""
         fakes = self.tmp / "fake"
-        fakes.mkdir(exist_ok=True)
-        scenario = fakes / f"scenario-{name}.json"
-        sequence = [{"reply": reply} for reply in replies]
-        scenario.write_text(json.dumps({"behavior": behavior, "sequence": sequence, **fields}))
-        log = fakes / f"log-{name}.jsonl"
-        self.logs[name] = log
-        agent = self.config.setdefault("agents", {}).setdefault(name, {})
-        agent["set_env"] = {
-            "AGENTLS_FAKE_SCENARIO": str(scenario),
-            "AGENTLS_FAKE_LOG": str(log),
-            "HOME": str(self.tmp / "home"),
-        }
+        scenario = write_scenario(fakes, name, behavior, replies, **fields)
+        log = self.logs[name] = log_file(fakes, name)
+        agent = script_agent(self.config, name, scenario, log, HOME=str(self.tmp / "home"))
         agent["sandbox_paths"] = [str(fakes)]
 
     def workflow(self, name: str, **definition: Any) -> None:
         self.config.setdefault("workflows", {})[name] = definition
 
     def calls(self, name: str) -> list[dict[str, Any]]:
-        log = self.logs[name]
-        if not log.exists():
-            return []
-        return [json.loads(line) for line in log.read_text().splitlines()]
+        return read_calls(self.logs[name])
 
     def engine(self, bus: EventBus | None = None) -> WorkflowEngine:
         write_trusted(self.workspace / ".agentls.yaml", yaml.safe_dump(self.config))

@@ -18,6 +18,7 @@ from pygls.protocol import default_converter
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from tests.conftest import new_fakes_io, write_trusted
+from tests.fakes.script import log_file, read_calls, script_agent, write_scenario
 
 DATA = Path(__file__).parent.parent / "data"
 CLIENTS = ["visual-studio-code", "neovim", "vscode-1.139"]
@@ -129,21 +130,55 @@ class Editor:
 
     def scenario(self, agent: str, *replies: str, behavior: str = "ok", **fields: Any) -> Path:
         """Script ``agent``'s fake in the workspace configuration (read when a file opens)."""
-        path = self.fakes_io / f"scenario-{agent}.json"
-        sequence = [{"reply": reply} for reply in replies]
-        path.write_text(json.dumps({"behavior": behavior, "sequence": sequence, **fields}))
+        path = write_scenario(self.fakes_io, agent, behavior, replies, **fields)
         config_file = self.workspace / ".agentls.yaml"
         config = yaml.safe_load(config_file.read_text())
-        config.setdefault("agents", {}).setdefault(agent, {})["set_env"] = {
-            "AGENTLS_FAKE_SCENARIO": str(path),
-            "AGENTLS_FAKE_LOG": str(self.fakes_io / f"log-{agent}.jsonl"),
-        }
+        script_agent(config, agent, path, log_file(self.fakes_io, agent))
         write_trusted(config_file, yaml.safe_dump(config))
         return path
 
     def calls(self, agent: str) -> list[dict[str, Any]]:
-        log = self.fakes_io / f"log-{agent}.jsonl"
-        return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+        return read_calls(log_file(self.fakes_io, agent))
+
+
+# What the tests of the server share: an implementer's new mean(), a reviewer's finding on its
+# division (with a fix), the lines of mean(); an agent's reply with code; code actions asked.
+NEW_MEAN = "def mean(values):\n    return sum(values) / len(values) if values else 0.0\n"
+FINDINGS = (
+    '```json\n{"findings": [{"line": 6, "severity": "error", "message": "empty list",'
+    ' "code": "zero-div", "suggestion": "    return sum(values) / max(len(values), 1)\\n"}]}\n```'
+)
+MEAN_RANGE = types.Range(
+    start=types.Position(line=4, character=0), end=types.Position(line=6, character=0)
+)
+
+
+def code(text: str) -> str:
+    return f"Here:\n```python\n{text}```\n"
+
+
+async def code_actions(
+    editor: Editor, uri: str, rng: types.Range = MEAN_RANGE, **context: object
+) -> list[types.CodeAction]:
+    result = await editor.client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=rng,
+            context=types.CodeActionContext(**context),  # type: ignore[arg-type]
+        )
+    )
+    return [a for a in result or [] if isinstance(a, types.CodeAction)]
+
+
+async def apply_quick_fix(editor: Editor, uri: str, diagnostic: types.Diagnostic) -> None:
+    """Choose the diagnostic's one quick fix, as an editor does (resolving its edit when the
+    server defers it), and apply it."""
+    actions = await code_actions(editor, uri, diagnostic.range, diagnostics=[diagnostic])
+    [fix] = [a for a in actions if a.kind == types.CodeActionKind.QuickFix]
+    if fix.edit is None:
+        fix = await editor.client.code_action_resolve_async(fix)
+    assert fix.edit is not None
+    editor.apply(types.ApplyWorkspaceEditParams(edit=fix.edit))
 
 
 def apply_text_edits(text: str, edits: Any) -> str:

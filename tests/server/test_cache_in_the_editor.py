@@ -6,8 +6,7 @@ import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
-from tests.server.conftest import Editor
-from tests.server.test_server import code_actions
+from tests.server.conftest import Editor, code_actions
 
 RERUN = "agentls: run again without the cache"
 

@@ -9,8 +9,7 @@ from typing import Any
 
 from lsprotocol import types
 
-from tests.server.conftest import Editor
-from tests.server.test_server import FINDINGS, MEAN_RANGE, NEW_MEAN, code, code_actions
+from tests.server.conftest import FINDINGS, MEAN_RANGE, NEW_MEAN, Editor, code, code_actions
 
 
 async def messages_until(editor: Editor, part: str, timeout: float = 30) -> list[str]:

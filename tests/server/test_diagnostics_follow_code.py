@@ -1,5 +1,6 @@
-"""Review diagnostics follow the code: an applied edit that rewrites a finding's lines drops
-it, and a review replaces only its own reviewers' findings on the lines it reviewed."""
+"""Review diagnostics and their quick fixes, following the code: an edit that rewrites a
+finding's lines drops it, and a review replaces only its own reviewers' findings on the lines
+it reviewed."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Callable
 
 from lsprotocol import types
 
-from tests.server.conftest import Editor
+from tests.server.conftest import FINDINGS, Editor, apply_quick_fix
 
 STATS = """def add(a, b):
     return a + b
@@ -73,6 +74,36 @@ def shown(diagnostics: list[types.Diagnostic]) -> set[tuple[int, str]]:
 async def review(editor: Editor, uri: str, agent: str, **target: object) -> None:
     answer = await editor.command("agentls.runTask", uri=uri, task="review", agent=agent, **target)
     await editor.finished(answer["runId"])
+
+
+async def test_review_diagnostics_and_their_quick_fix(editor: Editor) -> None:
+    editor.scenario("gemini", FINDINGS)
+    uri = editor.open("calc.py")
+    answer = await editor.command("agentls.runTask", uri=uri, task="review", agent="gemini")
+    await editor.finished(answer["runId"])
+    [diagnostic] = editor.client.diagnostics[uri]
+    assert diagnostic.source == "agentls" and diagnostic.code == "zero-div"
+    assert diagnostic.severity == types.DiagnosticSeverity.Error
+    assert diagnostic.range.start.line == 5 and "(gemini)" in diagnostic.message
+    await apply_quick_fix(editor, uri, diagnostic)
+    assert "    return sum(values) / max(len(values), 1)\n" in editor.text(uri)
+    cleared = await editor.command("agentls.clearDiagnostics", uri=uri)
+    assert cleared == {"cleared": 1}
+
+
+async def test_editing_a_flagged_line_drops_its_diagnostic(editor: Editor) -> None:
+    editor.scenario("gemini", FINDINGS)
+    uri = editor.open("calc.py")
+    answer = await editor.command("agentls.runTask", uri=uri, task="review", agent="gemini")
+    await editor.finished(answer["runId"])
+    text = editor.text(uri)
+    editor.type(uri, "import math\n" + text)  # above: the diagnostic moves down
+    await asyncio.sleep(0.3)
+    [moved] = editor.client.diagnostics[uri]
+    assert moved.range.start.line == 6
+    editor.type(uri, editor.text(uri).replace("len(values)", "len(values) or 1"))
+    await asyncio.sleep(0.3)
+    assert list(editor.client.diagnostics[uri]) == []
 
 
 async def test_an_applied_edit_that_rewrites_a_finding_drops_it(editor: Editor) -> None:

@@ -1,5 +1,6 @@
 """An expected error (bad input from the client, an AgentlsError) answers the request with the
-error and is one warning line in the server's log; only a bug logs its traceback."""
+error (and, from an editor, a clear message; the server keeps serving) and is one warning line
+in the server's log; only a bug logs its traceback."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lsprotocol import types
 from lsprotocol.types import ResponseError
+from pygls.exceptions import JsonRpcException
 
 from agentls.domain.errors import TaskInputError
 from agentls.server.language_server import AgentlsServer
+from tests.server.conftest import Editor, code_actions
 from tests.server.test_faults import StdioServer
 
 INVALID_PARAMS = -32602
@@ -112,3 +116,27 @@ def test_a_bug_keeps_its_traceback_in_the_log(caplog: pytest.LogCaptureFixture) 
     assert error.code == -32603  # InternalError
     [record] = [r for r in caplog.records if r.exc_info]
     assert record.exc_info is not None and isinstance(record.exc_info[1], RuntimeError)
+
+
+async def test_bad_requests_get_clear_errors_and_the_server_keeps_serving(editor: Editor) -> None:
+    uri = editor.open("calc.py")
+    never = editor.uri("never_opened.py")
+    (editor.workspace / "never_opened.py").write_text("x = 1\n")
+    cases = [
+        ("agentls.runWorkflow", {"uri": uri, "workflow": "nope"}, "no workflow named 'nope'"),
+        ("agentls.runWorkflow", {"uri": never}, "is not open in the editor"),
+        ("agentls.runTask", {"uri": uri, "task": "review", "range": {"start": 50, "end": 60}},
+         "outside the document"),
+        ("agentls.runTask", {"uri": uri, "task": "dance"}, "task"),
+        ("agentls.cancel", {"runId": "nothing"}, "no run 'nothing'"),
+    ]  # fmt: skip
+    for command, arguments, expected in cases:
+        with pytest.raises(JsonRpcException) as caught:
+            await editor.command(command, **arguments)
+        assert expected in str(caught.value), command
+    with pytest.raises(JsonRpcException):
+        await editor.client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="agentls.noSuchCommand", arguments=[])
+        )
+    assert any("no workflow named 'nope'" in m.message for m in editor.client.messages)
+    assert await code_actions(editor, uri, diagnostics=[])  # still serving

@@ -13,8 +13,7 @@ from lsprotocol import types
 
 from agentls.server.transport import BadFrame, FrameReader
 from tests.adapters.test_agent_adapters import fake_processes
-from tests.server.conftest import Editor
-from tests.server.test_server import NEW_MEAN, code, code_actions
+from tests.server.conftest import NEW_MEAN, Editor, code, code_actions
 from tests.server.test_transports import LIST_WORKFLOWS, Stream, frame, initialize_params
 
 LINES = {"start": 5, "end": 6}

@@ -8,8 +8,7 @@ import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
-from tests.server.conftest import Editor
-from tests.server.test_server import apply_quick_fix
+from tests.server.conftest import Editor, apply_quick_fix
 
 # Line 2 is a page break (a form feed alone); line 3 holds \u2028 and \x1c, which end no line.
 TEXT = "import os\n\x0c\nx = 1  # a\u2028b\x1c\nimport sys\n"

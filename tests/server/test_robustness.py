@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tests.adapters.test_agent_adapters import fake_processes
 from tests.conftest import write_trusted
+from tests.fakes.script import script_agent, write_scenario
 from tests.server.rawlsp import RawServer
 
 pytestmark = pytest.mark.usefixtures("credentials")
@@ -107,14 +108,11 @@ def test_random_parameters_get_answers_and_the_server_keeps_serving(
 
 
 def test_shutdown_stops_every_run_and_leaves_no_process(workspace: Path, tmp_path: Path) -> None:
-    scenario = tmp_path / "hang.json"
-    scenario.write_text(json.dumps({"behavior": "hang"}))
-    config = workspace / ".agentls.yaml"
-    write_trusted(
-        config,
-        config.read_text()
-        + f"agents:\n  codex:\n    set_env: {{AGENTLS_FAKE_SCENARIO: '{scenario}'}}\n",
-    )
+    scenario = write_scenario(tmp_path, "codex", behavior="hang")
+    config_file = workspace / ".agentls.yaml"
+    config = yaml.safe_load(config_file.read_text())
+    script_agent(config, "codex", scenario)
+    write_trusted(config_file, yaml.safe_dump(config))
 
     async def session() -> None:
         server = await RawServer.start(workspace)

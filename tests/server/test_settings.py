@@ -1,12 +1,18 @@
-"""The editor's settings: camelCase or snake_case, a section or not, and bad values."""
+"""The editor's settings: camelCase or snake_case, a section or not, and bad values; a change
+applies at once, and each workspace folder has its own configuration."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from pathlib import Path
 
+from lsprotocol import types
+
 from agentls.server.settings import SECTION, EditorSettings, parse_settings
+from tests.conftest import write_trusted
+from tests.server.conftest import Editor
 
 
 def test_empty_settings_from_neovim_are_the_defaults() -> None:
@@ -103,3 +109,48 @@ def test_the_token_and_the_editors_own_keys_are_not_settings() -> None:
         {"token": "s3cret", "server": {"path": "agentls"}, "trace": {"server": "off"}}
     )
     assert problem is None and settings == EditorSettings()
+
+
+async def test_configuration_changes_apply_at_once(editor: Editor) -> None:
+    uri = editor.open("calc.py")
+    editor.client.set_configuration({"defaultWorkflow": "offline"}, section="agentls")
+    editor.client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings=None)  # the pull model: the server asks
+    )
+    await asyncio.sleep(0.2)
+    workflows = await editor.command("agentls.listWorkflows", uri=uri)
+    assert [w["name"] for w in workflows if w["default"]] == ["offline"]
+    run_id = (await editor.command("agentls.runWorkflow", uri=uri))["runId"]
+    reports = await editor.finished(run_id)
+    assert reports[0].title == "agentls: offline"
+
+
+async def test_each_workspace_folder_has_its_own_configuration(editor: Editor) -> None:
+    second = editor.workspace.parent / "second"
+    second.mkdir()
+    write_trusted(second / ".agentls.yaml", "settings:\n  default_workflow: offline\n")
+    (second / "other.py").write_text("import os\n")
+    editor.client.workspace_did_change_workspace_folders(
+        types.DidChangeWorkspaceFoldersParams(
+            event=types.WorkspaceFoldersChangeEvent(
+                added=[types.WorkspaceFolder(uri=second.as_uri(), name="second")], removed=[]
+            )
+        )
+    )
+    first_uri = editor.open("calc.py")
+    second_uri = second.joinpath("other.py").as_uri()
+    editor.documents[second_uri] = (1, "import os\n")
+    editor.client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(
+                uri=second_uri, language_id="python", version=1, text="import os\n"
+            )
+        )
+    )
+    first = await editor.command("agentls.listWorkflows", uri=first_uri)
+    other = await editor.command("agentls.listWorkflows", uri=second_uri)
+    assert [w["name"] for w in first if w["default"]] == ["default"]
+    assert [w["name"] for w in other if w["default"]] == ["offline"]
+    run_id = (await editor.command("agentls.runWorkflow", uri=second_uri))["runId"]
+    await editor.finished(run_id)
+    assert [d.code for d in editor.client.diagnostics[second_uri]] == ["F401"]
