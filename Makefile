@@ -3,18 +3,18 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck pytest schema dev clean bench vscode vscode-test vsix vscode-e2e nvim-transcript emacs bubblewrap realcli realcli-latest
+.PHONY: venv demo test lint typecheck pytest schema dev clean bench vscode vscode-test vsix vscode-e2e nvim-transcript emacs bubblewrap realcli realcli-latest
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+# The virtual environment, rebuilt when another Python made it.
+venv:
+	tools/venv.sh $(PYTHON) $(VENV)
 
 # The main job on the built-in default: the offline workflow (ruff reviews an example file).
-demo: $(BIN)/python
+demo: venv
 	$(BIN)/python -m pip install --quiet -e .
 	$(BIN)/agentls run offline docs/examples/inventory.py
 
-dev: $(BIN)/python
+dev: venv
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 
 lint: dev

@@ -1,56 +1,83 @@
-"""Prometheus metrics agentls exports (``--metrics-port`` serves them on loopback)."""
+"""Prometheus metrics agentls exports (``--metrics-port`` serves them on loopback); made
+on first use, so a process that measures nothing never loads prometheus-client."""
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
 from typing import Any, TypeVar
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
-
-REGISTRY = CollectorRegistry()
 _DURATIONS = (0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200)
 
-TASKS = Counter(
-    "agentls_tasks",
-    "Agent tasks run, by agent, task kind and outcome",
-    ["agent", "kind", "outcome"],
-    registry=REGISTRY,
-)
-TASK_DURATION = Histogram(
-    "agentls_task_duration_seconds",
-    "Wall-clock time of one agent task",
-    ["agent", "kind"],
-    buckets=_DURATIONS,
-    registry=REGISTRY,
-)
-WORKFLOW_DURATION = Histogram(
-    "agentls_workflow_duration_seconds",
-    "Wall-clock time of a workflow run",
-    ["workflow", "status"],
-    buckets=_DURATIONS,
-    registry=REGISTRY,
-)
-TOKENS = Counter(
-    "agentls_tokens", "Tokens reported by agents", ["agent", "direction"], registry=REGISTRY
-)
-COST = Counter("agentls_cost_usd", "Cost in USD reported by agents", ["agent"], registry=REGISTRY)
-CACHE = Counter(
-    "agentls_cache_requests", "Result cache look-ups by outcome", ["result"], registry=REGISTRY
-)
-ACTIVE_RUNS = Gauge("agentls_active_runs", "Workflow runs in progress", registry=REGISTRY)
-LSP_REQUESTS = Histogram(
-    "agentls_lsp_request_duration_seconds",
-    "Time to answer an LSP request, by method",
-    ["method"],
-    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5),
-    registry=REGISTRY,
-)
-RATE_LIMITED = Counter(
-    "agentls_rate_limited", "Requests refused by a rate limit", ["scope"], registry=REGISTRY
-)
+
+class Metrics:
+    """agentls's metrics in their own registry."""
+
+    def __init__(self) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+        self.registry = CollectorRegistry()
+        self.tasks = Counter(
+            "agentls_tasks",
+            "Agent tasks run, by agent, task kind and outcome",
+            ["agent", "kind", "outcome"],
+            registry=self.registry,
+        )
+        self.task_duration = Histogram(
+            "agentls_task_duration_seconds",
+            "Wall-clock time of one agent task",
+            ["agent", "kind"],
+            buckets=_DURATIONS,
+            registry=self.registry,
+        )
+        self.workflow_duration = Histogram(
+            "agentls_workflow_duration_seconds",
+            "Wall-clock time of a workflow run",
+            ["workflow", "status"],
+            buckets=_DURATIONS,
+            registry=self.registry,
+        )
+        self.tokens = Counter(
+            "agentls_tokens",
+            "Tokens reported by agents",
+            ["agent", "direction"],
+            registry=self.registry,
+        )
+        self.cost = Counter(
+            "agentls_cost_usd", "Cost in USD reported by agents", ["agent"], registry=self.registry
+        )
+        self.cache = Counter(
+            "agentls_cache_requests",
+            "Result cache look-ups by outcome",
+            ["result"],
+            registry=self.registry,
+        )
+        self.active_runs = Gauge(
+            "agentls_active_runs", "Workflow runs in progress", registry=self.registry
+        )
+        self.lsp_requests = Histogram(
+            "agentls_lsp_request_duration_seconds",
+            "Time to answer an LSP request, by method",
+            ["method"],
+            buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5),
+            registry=self.registry,
+        )
+        self.rate_limited = Counter(
+            "agentls_rate_limited",
+            "Requests refused by a rate limit",
+            ["scope"],
+            registry=self.registry,
+        )
+
+
+@functools.cache
+def metrics() -> Metrics:
+    """The process's metrics, made on first use (prometheus-client loads then)."""
+    return Metrics()
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,13 +87,15 @@ def exported_names() -> set[str]:
     suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count")}
     return {
         metric.name + suffix
-        for metric in REGISTRY.collect()
+        for metric in metrics().registry.collect()
         for suffix in suffixes.get(metric.type, ("",))
     }
 
 
 def serve(port: int, address: str = "127.0.0.1") -> None:
-    start_http_server(port, addr=address, registry=REGISTRY)
+    from prometheus_client import start_http_server
+
+    start_http_server(port, addr=address, registry=metrics().registry)
 
 
 def timed_lsp(method: str) -> Callable[[F], F]:
@@ -77,7 +106,7 @@ def timed_lsp(method: str) -> Callable[[F], F]:
             try:
                 return function(*args, **kwargs)
             finally:
-                LSP_REQUESTS.labels(method).observe(time.perf_counter() - started)
+                metrics().lsp_requests.labels(method).observe(time.perf_counter() - started)
 
         return wrapper  # type: ignore[return-value]
 
@@ -86,8 +115,8 @@ def timed_lsp(method: str) -> Callable[[F], F]:
 
 @contextmanager
 def active_run() -> Iterator[None]:
-    ACTIVE_RUNS.inc()
+    metrics().active_runs.inc()
     try:
         yield
     finally:
-        ACTIVE_RUNS.dec()
+        metrics().active_runs.dec()

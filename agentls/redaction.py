@@ -15,10 +15,11 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, quote_plus
 
-from pydantic import BaseModel
+if TYPE_CHECKING:  # loaded with the first model redacted: a log line needs no pydantic
+    from pydantic import BaseModel
 
 REDACTED = "[REDACTED]"
 
@@ -44,7 +45,7 @@ _registered_values: set[str] = set()
 _registered_names: set[str] = set()
 
 Value = TypeVar("Value")
-Model = TypeVar("Model", bound=BaseModel)
+Model = TypeVar("Model", bound="BaseModel")
 
 
 def register(values: Iterable[str] = (), names: Iterable[str] = ()) -> None:
@@ -124,6 +125,8 @@ class Redactor:
             return {self._value(key): self._value(item) for key, item in value.items()}
         if isinstance(value, list | tuple):
             return type(value)(self._value(item) for item in value)
+        from pydantic import BaseModel
+
         if isinstance(value, BaseModel):
             return self.model(value)
         return value

@@ -138,6 +138,13 @@ def from_terminal(root: Path) -> float:
     return time.perf_counter() - started
 
 
+def click_start() -> float:
+    """A bare click program's start: what any Python CLI pays before its work."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import click"], check=True)
+    return time.perf_counter() - started
+
+
 @dataclass
 class TreeReview:
     files: int
@@ -146,6 +153,8 @@ class TreeReview:
     agentls_s: float
     agentls_findings: int
     terminal_s: float
+    click_s: float
+    """A bare click start-up, the terminal row's baseline with ``ruff_s``."""
 
 
 async def measure(root: Path, repeats: int) -> TreeReview:
@@ -154,11 +163,12 @@ async def measure(root: Path, repeats: int) -> TreeReview:
     (root / ".agentls.yaml").write_text(json.dumps(COLD))
     trust(root / ".agentls.yaml")
     await in_process(root)  # imports and first-use set-up are not the tree's cost
-    baseline, ours, terminal = [], [], []
+    baseline, ours, terminal, click = [], [], [], []
     for _ in range(repeats):
         baseline.append(ruff_check(root))
         ours.append(await in_process(root))
         terminal.append(from_terminal(root))
+        click.append(click_start())
     python = sum(1 for path in root.rglob("*.py") if ".git" not in path.parts)
     return TreeReview(
         files=python,
@@ -167,4 +177,5 @@ async def measure(root: Path, repeats: int) -> TreeReview:
         agentls_s=statistics.median(t for t, _ in ours),
         agentls_findings=ours[0][1],
         terminal_s=statistics.median(terminal),
+        click_s=statistics.median(click),
     )

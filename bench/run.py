@@ -53,10 +53,10 @@ ENV = {
 
 
 IMPORT_NOTE = (
-    "both servers pay for Python and lsprotocol's types (most of the baseline); agentls "
-    "also imports its orchestration, pydantic, PyYAML, structlog (which pulls in rich), "
-    "prometheus-client and click before it answers. Deferring the orchestration imports "
-    "until the first document opens is the fix; it is tracked as follow-up work"
+    "both servers pay for Python and lsprotocol's types (most of the baseline); agentls also "
+    "imports click and its own gates, and loads the configuration, pydantic and what runs "
+    "agents when a document first opens (tests/test_start_up.py holds which modules load "
+    "before the answer)"
 )
 
 
@@ -159,6 +159,12 @@ async def code_action_latency(command: list[str], root: Path, runs: int, count: 
         return [await client.timed("textDocument/codeAction", params) for _ in range(count)]
     finally:
         await client.close()
+
+
+def cli_start(arguments: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, *arguments], capture_output=True, check=True)
+    return time.perf_counter() - started
 
 
 # -- 2 and 7. initialize, idle memory --------------------------------------------------
@@ -390,15 +396,17 @@ async def offline_tree_rows(base: Path, files: int, repeats: int) -> list[Row]:
         rows.append(tree_row(f"offline review of {REAL_PROJECT}'s sdist", real, 2.0))
     dense = await review_tree(tree(base, files), repeats)
     rows.append(tree_row(f"offline review of a generated {files}-file tree", dense, None))
+    baseline = dense.ruff_s + dense.click_s
     rows.append(
         Row(
             f"the same from a terminal (`agentls run offline .`, {files} files)",
-            f"{ms(dense.ruff_s)} (`ruff check`)",
+            f"{ms(baseline)} (`ruff check` + a bare click start)",
             ms(dense.terminal_s),
-            f"{dense.terminal_s / dense.ruff_s:.1f}x",
-            "—",
-            True,
-            "a Python start and agentls's imports come first (see the `initialize` row)",
+            f"{dense.terminal_s / baseline:.1f}x",
+            "<= 2x",
+            dense.terminal_s / baseline <= 2,
+            "a Python start and the imports of what runs a workflow (configuration, pydantic, "
+            "orchestration, rich for the output) come first; the in-process row is the work",
         )
     )
     return rows
@@ -502,6 +510,38 @@ async def measure(quick: bool) -> list[Row]:
                 p99 <= 0.002 and p99 / b99 <= 2,
             )
         )
+
+        bare_idle = await code_action_latency(BARE, root, 0, count)
+        idle = await code_action_latency(AGENTLS, root, 0, count)
+        p50, p99 = percentile(idle, 0.5), percentile(idle, 0.99)
+        b50, b99 = percentile(bare_idle, 0.5), percentile(bare_idle, 0.99)
+        rows.append(
+            Row(
+                "`textDocument/codeAction` p50 / p99, 10,000-line file, no run going",
+                f"{ms(b50)} / {ms(b99)}",
+                f"{ms(p50)} / {ms(p99)}",
+                f"{p50 / b50:.2f}x / {p99 / b99:.2f}x",
+                "p99 <= 2 ms and <= 2x",
+                p99 <= 0.002 and p99 / b99 <= 2,
+            )
+        )
+
+        for argv, baseline, what, target in (
+            (["--version"], ["-c", "pass"], "`python -c pass`", None),
+            (["--help"], ["-c", "import click"], "`python -c 'import click'`", 3.0),
+        ):
+            theirs = median([cli_start(baseline) for _ in range(repeats * 2)])
+            ours_cli = median([cli_start(["-m", "agentls", *argv]) for _ in range(repeats * 2)])
+            rows.append(
+                Row(
+                    f"`agentls {argv[0]}` from a terminal (process start to exit)",
+                    f"{ms(theirs)} ({what})",
+                    ms(ours_cli),
+                    f"{ours_cli / theirs:.2f}x",
+                    f"<= {target:g}x" if target else "—",
+                    target is None or ours_cli / theirs <= target,
+                )
+            )
 
         bare_init, ours_init, bare_rss, ours_rss = [], [], [], []
         for _ in range(repeats):

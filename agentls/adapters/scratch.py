@@ -4,7 +4,7 @@ Agent CLIs write into the temp folder: Gemini CLI leaves a world-readable
 ``gemini-client-error-*.json`` with the prompt (the user's code) there on every API error.
 So every agent process gets a private one (0700, ``TMPDIR``, ``TMP`` and ``TEMP``), removed
 when the process ends. It holds a lock while in use, so that what a killed agentls left behind
-is pruned (``sandbox.prune_leftovers``) and a folder in use never is.
+is pruned (``orchestration.leftovers``) and a folder in use never is.
 """
 
 from __future__ import annotations

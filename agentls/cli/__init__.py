@@ -1,7 +1,7 @@
 """The ``agentls`` command: the same tasks and workflows as the editor, in a terminal.
 
 Subcommands are imported when they run, so ``agentls serve`` starts without loading the
-terminal rendering it never uses.
+terminal rendering it never uses, and ``agentls --help`` and ``--version`` load none.
 """
 
 from __future__ import annotations
@@ -13,22 +13,50 @@ import click
 
 from agentls import __version__
 
-COMMANDS = {
-    "agents": "agentls.cli.agents_cmd:agents",
-    "doctor": "agentls.cli.agents_cmd:doctor",
-    "exec": "agentls.cli.exec_cmd:exec_task",
-    "workflows": "agentls.cli.run_cmd:workflows",
-    "run": "agentls.cli.run_cmd:run",
-    "followup": "agentls.cli.run_cmd:followup",
-    "history": "agentls.cli.run_cmd:history_cmd",
-    "apply": "agentls.cli.run_cmd:apply_cmd",
-    "undo": "agentls.cli.run_cmd:undo_cmd",
-    "shell": "agentls.cli.shell_cmd:shell",
-    "serve": "agentls.cli.serve_cmd:serve",
-    "config": "agentls.cli.config_cmd:config",
-    "audit": "agentls.cli.audit_cmd:audit",
-    "trust": "agentls.cli.trust_cmd:trust_cmd",
+COMMANDS: dict[str, tuple[str, str]] = {
+    "agents": (
+        "agentls.cli.agents_cmd:agents",
+        "List the configured agents: binary found, version, credentials.",
+    ),
+    "doctor": (
+        "agentls.cli.agents_cmd:doctor",
+        "Check the configuration and every enabled agent; say what to fix.",
+    ),
+    "exec": (
+        "agentls.cli.exec_cmd:exec_task",
+        "Run one task with one agent on a file or a line range.",
+    ),
+    "workflows": ("agentls.cli.run_cmd:workflows", "List the workflows and their steps."),
+    "run": (
+        "agentls.cli.run_cmd:run",
+        "Run a workflow on a file, a line range, several files, a folder, a glob (quoted, as "
+        "in 'src/**/*.py') or what changed (--changed).",
+    ),
+    "followup": ("agentls.cli.run_cmd:followup", "Continue an earlier run with a new message."),
+    "history": ("agentls.cli.run_cmd:history_cmd", "The latest runs in this workspace."),
+    "apply": (
+        "agentls.cli.run_cmd:apply_cmd",
+        "Write the edits an earlier run proposed, without running it again.",
+    ),
+    "undo": ("agentls.cli.run_cmd:undo_cmd", "Restore the files an applied run wrote."),
+    "shell": (
+        "agentls.cli.shell_cmd:shell",
+        "Talk to the agents: each line is a new task or a follow-up.",
+    ),
+    "serve": ("agentls.cli.serve_cmd:serve", "Run the language server."),
+    "config": ("agentls.cli.config_cmd:config", "Inspect the configuration."),
+    "audit": (
+        "agentls.cli.audit_cmd:audit",
+        "The tamper-evident audit log (HMAC-sealed records and head).",
+    ),
+    "trust": (
+        "agentls.cli.trust_cmd:trust_cmd",
+        "Trust FOLDER's .agentls.yaml as it is now: its agents' commands, environment and "
+        "arguments may then run.",
+    ),
 }
+"""Each subcommand: where it lives, and its help's first sentence (for ``agentls --help``,
+which lists them without importing any; a test checks they match)."""
 
 
 class LazyGroup(click.Group):
@@ -36,12 +64,21 @@ class LazyGroup(click.Group):
         return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        target = COMMANDS.get(name)
-        if target is None:
+        if name not in COMMANDS:
             return None
-        module, _, attribute = target.partition(":")
+        module, _, attribute = COMMANDS[name][0].partition(":")
         command: Any = getattr(importlib.import_module(module), attribute)
         return command  # type: ignore[no-any-return]
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = [
+            (name, click.Command(name, help=COMMANDS[name][1]).get_short_help_str(limit))
+            for name in names
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -13,7 +13,8 @@ from rich.text import Text
 
 from agentls.domain.config import AgentlsConfig
 from agentls.domain.errors import AgentlsError
-from agentls.orchestration.config_loader import WORKSPACE_FILE, load_config
+from agentls.domain.locations import WORKSPACE_FILE
+from agentls.orchestration.config_loader import load_config
 from agentls.redaction import redact_value
 
 EXIT_FAILED = 1

@@ -39,9 +39,9 @@ from agentls.orchestration.events import (
     StepStarted,
 )
 from agentls.orchestration.history import History
+from agentls.orchestration.leftovers import prune_leftovers_later
 from agentls.orchestration.report import edit_diffs, workflow_json, workflow_markdown
 from agentls.orchestration.runtime import Runtime, cli_client
-from agentls.orchestration.sandbox import prune_leftovers_later
 from agentls.orchestration.targets import expand
 from agentls.orchestration.workflow import CancelToken, WorkflowEngine, WorkflowRequest
 from agentls.signals import Terminated

@@ -118,8 +118,9 @@ def serve(
         from agentls.metrics import serve as serve_metrics
 
         serve_metrics(metrics_port, metrics_address)
-    kind = f"tcp {tcp}" if tcp else f"ws {ws}" if ws else "stdio"
-    get_logger("agentls.server").info("agentls serving", version=__version__, transport=kind)
+    if address:  # over stdio the first line is the client's, once initialize is answered
+        kind = f"tcp {tcp}" if tcp else f"ws {ws}"
+        get_logger("agentls.server").info("agentls serving", version=__version__, transport=kind)
     if address and tcp:
         transports.run_tcp(*address, token)
     elif address:

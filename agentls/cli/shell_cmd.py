@@ -21,9 +21,9 @@ from agentls.domain.results import LineRange, WorkflowResult
 from agentls.orchestration.apply import apply_result, undo
 from agentls.orchestration.conversation import follow_up
 from agentls.orchestration.history import History
+from agentls.orchestration.leftovers import prune_leftovers_later
 from agentls.orchestration.report import edit_diffs, workflow_markdown
 from agentls.orchestration.runtime import Runtime, cli_client
-from agentls.orchestration.sandbox import prune_leftovers_later
 from agentls.orchestration.workflow import CancelToken, WorkflowEngine, WorkflowRequest
 from agentls.signals import Terminated
 from agentls.signals import run as run_until_signalled

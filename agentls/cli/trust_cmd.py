@@ -9,8 +9,9 @@ import yaml
 
 from agentls.cli.common import EXIT_FAILED, fail, out
 from agentls.domain.errors import AgentlsError
+from agentls.domain.locations import WORKSPACE_FILE
 from agentls.orchestration import trust
-from agentls.orchestration.config_loader import WORKSPACE_FILE, load_config
+from agentls.orchestration.config_loader import load_config
 
 
 @click.command("trust")

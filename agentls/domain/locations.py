@@ -8,6 +8,9 @@ import hashlib
 import os
 from pathlib import Path
 
+WORKSPACE_FILE = ".agentls.yaml"
+"""A workspace's own configuration, at its root (untrusted until ``agentls trust``)."""
+
 
 def config_dir() -> Path:
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")

@@ -26,12 +26,11 @@ from agentls.domain.config import (
     WorkflowStep,
 )
 from agentls.domain.errors import ConfigError
-from agentls.domain.locations import user_config_path
+from agentls.domain.locations import WORKSPACE_FILE, user_config_path
 from agentls.orchestration.conditions import parse_condition
 from agentls.orchestration.trust import screen
 from agentls.redaction import register as register_secrets
 
-WORKSPACE_FILE = ".agentls.yaml"
 BUILTIN_FILES = ("agents.yaml", "workflows.yaml")
 
 KeyPath = tuple[str | int, ...]

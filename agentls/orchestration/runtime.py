@@ -21,7 +21,7 @@ from agentls.domain.config import AgentlsConfig, RateLimit
 from agentls.domain.locations import audit_log_path, cache_path
 from agentls.domain.results import ErrorKind, TaskKind, TaskResult
 from agentls.log import get_logger
-from agentls.metrics import CACHE, COST, RATE_LIMITED, TASK_DURATION, TASKS, TOKENS
+from agentls.metrics import metrics
 from agentls.orchestration.prompts import PROMPT_VERSION
 from agentls.orchestration.replies import read_reply
 from agentls.rate_limit import Limit, RateLimited, RateLimiter
@@ -115,7 +115,7 @@ class Runtime:
             check_instruction(instruction, self.config.settings.max_instruction_bytes)
             self.limiter.request(self.client)
         except RateLimited as refused:
-            RATE_LIMITED.labels(refused.scope).inc()
+            metrics().rate_limited.labels(refused.scope).inc()
             self.record("refused", request=what, reason=str(refused), **fields)
             raise
         except Exception as error:
@@ -134,13 +134,13 @@ class Runtime:
         try:
             self.limiter.agent_call(agent)
         except RateLimited as refused:
-            RATE_LIMITED.labels(refused.scope).inc()
+            metrics().rate_limited.labels(refused.scope).inc()
             self.record("refused", agent=agent, run_id=run_id, reason=str(refused))
             raise
         key = await self._cache_key(adapter, request)
         if key is not None and self.cache is not None and self.use_cache:
             cached = self.cache.get(key)
-            CACHE.labels("hit" if cached else "miss").inc()
+            metrics().cache.labels("hit" if cached else "miss").inc()
             if cached is not None:
                 self.record("cache_hit", agent=agent, task=request.task.value, run_id=run_id)
                 log.info("cache hit", agent=agent, task=request.task.value, run_id=run_id)
@@ -232,15 +232,15 @@ class Runtime:
     @staticmethod
     def _measure(result: TaskResult, elapsed: float) -> None:
         outcome = result.error.kind.value if result.error else "ok"
-        TASKS.labels(result.agent, result.task.value, outcome).inc()
-        TASK_DURATION.labels(result.agent, result.task.value).observe(elapsed)
+        metrics().tasks.labels(result.agent, result.task.value, outcome).inc()
+        metrics().task_duration.labels(result.agent, result.task.value).observe(elapsed)
         usage = result.usage
         if usage.input_tokens:
-            TOKENS.labels(result.agent, "input").inc(usage.input_tokens)
+            metrics().tokens.labels(result.agent, "input").inc(usage.input_tokens)
         if usage.output_tokens:
-            TOKENS.labels(result.agent, "output").inc(usage.output_tokens)
+            metrics().tokens.labels(result.agent, "output").inc(usage.output_tokens)
         if usage.cost_usd:
-            COST.labels(result.agent).inc(usage.cost_usd)
+            metrics().cost.labels(result.agent).inc(usage.cost_usd)
 
 
 async def _tool_identity(adapter: Adapter) -> dict[str, Any]:

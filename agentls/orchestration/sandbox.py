@@ -14,14 +14,13 @@ The git metadata that could still change what git does (the ``.git`` link, confi
 gitdir, info/attributes, hooks) is fingerprinted when the sandbox is made; if the agent changed
 it, ``changes`` fails before any git runs.
 
-Each sandbox's temp folder holds a lock for its lifetime; ``prune_leftovers`` removes the
-folders (and worktree entries) of agentls processes that died without cleaning up.
+Each sandbox's temp folder holds a lock for its lifetime; ``leftovers.prune_leftovers``
+removes the folders (and worktree entries) of agentls processes that died without cleaning up.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import fnmatch
 import hashlib
 import os
@@ -29,9 +28,7 @@ import re
 import shutil
 import stat
 import tempfile
-import threading
-import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,11 +41,7 @@ from agentls.domain.paths import agent_path, refusal
 from agentls.domain.results import ProposedEdit, RefusedPath
 from agentls.log import get_logger
 from agentls.orchestration.git import GitError, git, git_env
-
-try:
-    import fcntl
-except ImportError:  # not POSIX: no locks, so leftovers are never pruned
-    fcntl = None  # type: ignore[assignment]
+from agentls.orchestration.leftovers import PREFIX, REPOSITORY, prune_folder
 
 log = get_logger("agentls.sandbox")
 
@@ -63,17 +56,8 @@ ALWAYS_SKIPPED = {
     ".pytest_cache",
     ".tox",
 }
-PREFIX = "agentls-sandbox-"
-"""Every sandbox's temp folder is named so (in the temp folder)."""
-LOCK = scratch.LOCK
-"""In the temp folder: held (flock) while the sandbox lives."""
-REPOSITORY = "agentls-repository"
-"""In the temp folder of a worktree sandbox: the common git folder it is registered in."""
 COPY_GIT = "git"
 """In the temp folder of a copy: its git folder, outside the agent's working folder."""
-UNLOCKED_STALE_S = 24 * 3600.0
-"""A sandbox folder without a lock file is a leftover once this old: a new one gets its lock
-right after it is made, but an agentls from before locks may still be using its own."""
 _METADATA = ("config", "config.worktree", "commondir", "gitdir", "info/attributes", "hooks")
 """In a git folder: what could make git run something or read another folder."""
 _COMMON_METADATA = ("config", "config.worktree", "info/attributes", "hooks")
@@ -261,7 +245,7 @@ def _parent(name: str | None) -> Path:
                 folder.mkdir(mode=0o700)
                 return folder
             except FileExistsError:
-                if not _prune_folder(folder):  # only a leftover of ours is taken over
+                if not prune_folder(folder):  # only a leftover of ours is taken over
                     break
             except OSError:
                 break
@@ -425,141 +409,6 @@ def _remove_worktree(box: Sandbox) -> None:
             shutil.rmtree(entry)
         except OSError as error:
             log.warning("could not remove the worktree", path=str(entry), error=str(error))
-
-
-def prune_leftovers(workspaces: Iterable[Path] = ()) -> int:
-    """Remove what agentls processes that died (SIGKILL, power loss) left behind: sandbox
-    folders and agents' temp folders (``scratch``) whose lock nobody holds, with the sandboxes'
-    worktree entries, and the entries in these
-    workspaces' repositories of agentls worktrees that are gone. Never a live sandbox (another
-    agentls holds its lock) nor a worktree agentls did not make. How many were removed."""
-    removed = 0
-    if fcntl is None:
-        return removed
-    temp = Path(tempfile.gettempdir())
-    try:
-        folders = [
-            temp / name for name in os.listdir(temp) if name.startswith((PREFIX, scratch.PREFIX))
-        ]
-    except OSError:
-        folders = []
-    for folder in folders:
-        removed += _prune_folder(folder)
-    for workspace in workspaces:
-        common = _common_dir(workspace)
-        if common is not None:
-            removed += _prune_entries(common, None)
-    if removed:
-        log.info("removed leftover sandboxes", count=removed)
-    return removed
-
-
-def prune_leftovers_later(workspaces: Iterable[Path] = ()) -> threading.Thread:
-    """``prune_leftovers`` in a background thread, so nothing waits for it."""
-
-    def prune() -> None:
-        try:
-            prune_leftovers(list(workspaces))
-        except Exception:  # a leftover stays until the next start
-            log.exception("pruning leftover sandboxes failed")
-
-    thread = threading.Thread(target=prune, name="agentls-prune", daemon=True)
-    thread.start()
-    return thread
-
-
-def _prune_folder(folder: Path) -> int:
-    with _stale(folder) as stale:
-        if not stale:
-            return 0
-        try:
-            common = Path((folder / REPOSITORY).read_text(encoding="utf-8").strip())
-        except (OSError, UnicodeDecodeError):
-            common = None
-        if common is not None and common.is_absolute():
-            _prune_entries(common, folder)
-        shutil.rmtree(folder, ignore_errors=True)
-        return 1
-
-
-@contextlib.contextmanager
-def _stale(folder: Path) -> Iterator[bool]:
-    """Whether ``folder`` is a sandbox folder of this user that no live process holds; it
-    stays held (locked) for the block."""
-    assert fcntl is not None
-    try:
-        info = folder.lstat()
-    except OSError:
-        yield False
-        return
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
-        yield False
-        return
-    try:
-        descriptor = os.open(folder / LOCK, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW)
-    except FileNotFoundError:
-        yield time.time() - info.st_mtime > UNLOCKED_STALE_S
-        return
-    except OSError:
-        yield False
-        return
-    try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:  # held: a live sandbox
-            yield False
-            return
-        yield True
-    finally:
-        os.close(descriptor)
-
-
-def _prune_entries(common: Path, folder: Path | None) -> int:
-    """Remove the worktree entries of ``common`` that point into ``folder`` (a stale sandbox
-    folder), or, without one, into any sandbox folder that is stale or gone."""
-    try:
-        entries = list((common / "worktrees").iterdir())
-    except OSError:
-        return 0
-    removed = 0
-    for entry in entries:
-        try:
-            link = Path((entry / "gitdir").read_text(encoding="utf-8").strip())
-        except (OSError, UnicodeDecodeError):
-            continue
-        owner = link.parent.parent  # <temp>/agentls-sandbox-XXXX/<name>/.git
-        if not link.is_absolute() or not owner.name.startswith(PREFIX):
-            continue
-        if folder is not None:
-            if owner.resolve() != folder.resolve():
-                continue
-        elif owner.exists():
-            with _stale(owner) as stale:
-                if not stale:
-                    continue
-                shutil.rmtree(owner, ignore_errors=True)
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry, ignore_errors=True)
-            removed += 1
-    return removed
-
-
-def _common_dir(workspace: Path) -> Path | None:
-    """The repository's git folder, read from ``.git`` itself (no git runs)."""
-    dot = workspace / ".git"
-    if dot.is_dir():
-        return dot
-    try:
-        line = dot.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError):
-        return None
-    if not line.startswith("gitdir:"):
-        return None
-    own = (workspace / line.removeprefix("gitdir:").strip()).resolve()
-    try:
-        return (own / (own / "commondir").read_text(encoding="utf-8").strip()).resolve()
-    except (OSError, UnicodeDecodeError):
-        return own
 
 
 async def _git(cwd: Path, *args: str, env: Mapping[str, str] | None = None) -> str:

@@ -47,7 +47,7 @@ from agentls.domain.results import (
     combine_results,
     total_usage,
 )
-from agentls.metrics import WORKFLOW_DURATION, active_run
+from agentls.metrics import active_run, metrics
 from agentls.orchestration.conditions import parse_condition
 from agentls.orchestration.containment import Guard
 from agentls.orchestration.events import (
@@ -298,7 +298,7 @@ class WorkflowEngine:
                     raise
                 stop_reason = StopReason.CANCELLED
         result = self._result(run, stop_reason, time.monotonic() - started)
-        WORKFLOW_DURATION.labels(run.name, result.status).observe(result.duration_s)
+        metrics().workflow_duration.labels(run.name, result.status).observe(result.duration_s)
         self.runtime.record(
             "run_finished",
             run_id=run.run_id,

@@ -1,23 +1,25 @@
 """The agentls language server: features registered on the pygls server.
 
-Handlers translate LSP to orchestration calls and back; nothing here runs agents itself.
+Handlers translate LSP to orchestration calls and back; nothing here runs agents itself. The
+modules behind them are imported by the handlers on first use, so the server answers
+``initialize`` having loaded only pygls, lsprotocol and its own gates (a test holds this).
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
+from typing import Any
 
 from lsprotocol import types
 
+from agentls import __version__
+from agentls.domain.locations import WORKSPACE_FILE
 from agentls.log import get_logger
-from agentls.metrics import timed_lsp
-from agentls.orchestration.config_loader import WORKSPACE_FILE
-from agentls.orchestration.sandbox import prune_leftovers_later
-from agentls.server import code_actions, commands
-from agentls.server.convert import uri_to_path
-from agentls.server.delivery import publish_diagnostics
+from agentls.metrics import metrics, timed_lsp
+from agentls.server.capabilities import CODE_ACTIONS, SECTION, Command
 from agentls.server.language_server import AgentlsServer
-from agentls.server.settings import SECTION, parse_settings
 
 log = get_logger("agentls.server")
 
@@ -27,61 +29,96 @@ def create_server() -> AgentlsServer:
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: AgentlsServer, params: types.InitializeParams) -> None:
-        ls.client.initialize(params.capabilities)
-        settings, problem = parse_settings(params.initialization_options)
-        ls.session.settings = settings
-        if problem:
-            ls.client.show(types.MessageType.Warning, problem)
+        ls.client.initialize(params)
+        ls.take_settings(params.initialization_options)
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: AgentlsServer, params: types.InitializedParams) -> None:
+        log.info("agentls serving", version=__version__, client=ls.client.name)
+        from agentls.orchestration.leftovers import prune_leftovers_later
+
         prune_leftovers_later(_folders(ls))  # what killed runs left in these repositories
         await ls.client.register_configuration_changes()
-        await ls.pull_settings()
+        await _pull_settings(ls)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(
         ls: AgentlsServer, params: types.DidChangeConfigurationParams
     ) -> None:
         if isinstance(params.settings, dict) and SECTION in params.settings:
-            ls.apply_settings(params.settings[SECTION])
+            ls.take_settings(params.settings[SECTION])
         else:
-            await ls.pull_settings()
+            await _pull_settings(ls)
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: AgentlsServer, params: types.DidOpenTextDocumentParams) -> None:
-        ls.load_config_for(params.text_document.uri)
+        ls.configuration.load_config_for(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: AgentlsServer, params: types.DidChangeTextDocumentParams) -> None:
+        if not ls.configured:  # nothing loaded yet: no findings to move
+            return
+        from agentls.server.delivery import publish_diagnostics
+
         uri = params.text_document.uri
-        document = ls.client.document(uri)
-        if ls.session.diagnostics.follow_edit(uri, document.source):
+        if ls.session.diagnostics.follow_edit(uri, ls.client.document(uri).source):
             publish_diagnostics(ls.session, ls.client, uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: AgentlsServer, params: types.DidSaveTextDocumentParams) -> None:
-        if params.text_document.uri.endswith("/" + WORKSPACE_FILE):
-            ls.reload_configs()
+        if params.text_document.uri.endswith("/" + WORKSPACE_FILE) and ls.configured:
+            ls.configuration.reload_configs()
 
-    @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, code_actions.OPTIONS)
+    @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, CODE_ACTIONS)
     @timed_lsp(types.TEXT_DOCUMENT_CODE_ACTION)
     def code_action(ls: AgentlsServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+        from agentls.server import code_actions
+
         return code_actions.code_actions(ls, params)
 
     @server.feature(types.CODE_ACTION_RESOLVE)
     @timed_lsp(types.CODE_ACTION_RESOLVE)
     def code_action_resolve(ls: AgentlsServer, params: types.CodeAction) -> types.CodeAction:
+        from agentls.server import code_actions
+
         return code_actions.resolve(ls, params)
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: AgentlsServer, params: None) -> None:
-        await ls.runs.shutdown()
+        if ls.running:
+            await ls.runs.shutdown()
 
-    commands.register(server)
+    for command in Command:
+        server.command(command.value)(_lazy_command(command))
     return server
 
 
+def _lazy_command(command: Command) -> Any:
+    """The handler of ``command``, which loads the commands' module when first called."""
+
+    async def handle(ls: AgentlsServer, *arguments: Any) -> Any:
+        from agentls.server.commands import HANDLERS
+
+        started = time.perf_counter()
+        try:
+            answer = HANDLERS[command](ls, *arguments)
+            return await answer if asyncio.iscoroutine(answer) else answer
+        finally:
+            elapsed = time.perf_counter() - started
+            metrics().lsp_requests.labels(types.WORKSPACE_EXECUTE_COMMAND).observe(elapsed)
+
+    handle.__name__ = command.name.lower()
+    return handle
+
+
 def _folders(ls: AgentlsServer) -> list[Path]:
+    from agentls.server.convert import uri_to_path
+
     paths = [ls.workspace.root_path, *(uri_to_path(f.uri) for f in ls.workspace.folders.values())]
     return [Path(p) for p in dict.fromkeys(paths) if p]
+
+
+async def _pull_settings(ls: AgentlsServer) -> None:
+    values = await ls.client.settings(SECTION)
+    if values is not None:
+        ls.take_settings(values)

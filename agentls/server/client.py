@@ -15,9 +15,17 @@ from pygls.lsp.server import LanguageServer
 from pygls.workspace import TextDocument, Workspace
 
 from agentls.log import get_logger
-from agentls.server.workspace_edits import ClientEditSupport
 
 log = get_logger("agentls.server")
+
+
+@dataclass(frozen=True)
+class ClientEditSupport:
+    """What a ``WorkspaceEdit`` may hold for this client."""
+
+    document_changes: bool = True
+    resource_operations: frozenset[str] = frozenset({"create", "delete"})
+    change_annotations: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,9 +78,13 @@ class Client:
     def __init__(self, server: LanguageServer) -> None:
         self._server = server
         self.capabilities = Capabilities()
+        self.name = "unknown"
+        """The editor, as it names itself (``clientInfo``)."""
 
-    def initialize(self, declared: types.ClientCapabilities) -> None:
-        self.capabilities = Capabilities.of(declared)
+    def initialize(self, params: types.InitializeParams) -> None:
+        self.capabilities = Capabilities.of(params.capabilities)
+        info = params.client_info
+        self.name = f"{info.name} {info.version or ''}".strip() if info else "unknown"
 
     # -- the documents it sent -----------------------------------------------------------
 

@@ -10,30 +10,25 @@ from lsprotocol import types
 
 from agentls.domain.config import AgentlsConfig, WorkflowStep
 from agentls.domain.results import LineRange, ProposedEdit, TaskKind
-from agentls.server.commands import Command
+from agentls.server.capabilities import KIND_EXPLAIN, KIND_REVIEW, KIND_REWRITE, Command
 from agentls.server.convert import SOURCE, FindingData, FixData, lsp_to_lines, text_edit
 
 if TYPE_CHECKING:
     from agentls.server.language_server import AgentlsServer
 
-KIND_REWRITE = "refactor.rewrite.agentls"
-KIND_REVIEW = "source.agentls.review"
-KIND_EXPLAIN = "source.agentls.explain"
-KINDS = [types.CodeActionKind.QuickFix, KIND_REWRITE, KIND_REVIEW, KIND_EXPLAIN]
 TASK_KINDS = {
     TaskKind.IMPLEMENT: KIND_REWRITE,
     TaskKind.REFINE: KIND_REWRITE,
     TaskKind.REVIEW: KIND_REVIEW,
     TaskKind.EXPLAIN: KIND_EXPLAIN,
 }
-OPTIONS = types.CodeActionOptions(code_action_kinds=KINDS, resolve_provider=True)
 RERUN_TITLE = "agentls: run again without the cache"
 
 
 def code_actions(ls: AgentlsServer, params: types.CodeActionParams) -> list[types.CodeAction]:
     uri = params.text_document.uri
     actions = [*_quick_fixes(ls, params), *_fresh_runs(params)]
-    config = ls.config_if_loaded(uri)
+    config = ls.configuration.config_if_loaded(uri)
     if config is None:
         return actions
     selection = lsp_to_lines(params.range)

@@ -5,11 +5,7 @@ Run commands answer ``{"runId": ...}`` at once and work in the background.
 
 from __future__ import annotations
 
-import asyncio
-import functools
-import time
 from collections.abc import Callable
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -21,32 +17,14 @@ from agentls.domain import textfile
 from agentls.domain.config import ParallelGroup
 from agentls.domain.errors import AgentlsError
 from agentls.domain.results import LineRange, TaskKind
-from agentls.metrics import LSP_REQUESTS, timed_lsp
 from agentls.orchestration.agent_status import agent_statuses
+from agentls.server.capabilities import Command
 from agentls.server.convert import lsp_to_lines
 from agentls.server.delivery import publish_diagnostics
 from agentls.server.language_server import AgentlsServer
 from agentls.server.run import RunTarget
 
 Args = TypeVar("Args", bound=BaseModel)
-
-
-class Command(StrEnum):
-    """The ``workspace/executeCommand`` ids the server answers (docs/server.md#commands; the
-    editor integrations send these, and a test checks they name no other)."""
-
-    RUN_WORKFLOW = "agentls.runWorkflow"
-    RUN_TASK = "agentls.runTask"
-    RERUN = "agentls.rerun"
-    CANCEL = "agentls.cancel"
-    FOLLOW_UP = "agentls.followUp"
-    SHOW_RUN = "agentls.showRun"
-    LIST_RUNS = "agentls.listRuns"
-    APPLY_RUN = "agentls.applyRun"
-    LIST_WORKFLOWS = "agentls.listWorkflows"
-    LIST_AGENTS = "agentls.listAgents"
-    TRUST = "agentls.trust"
-    CLEAR_DIAGNOSTICS = "agentls.clearDiagnostics"
 
 
 class _Args(BaseModel):
@@ -105,141 +83,137 @@ class UriArgs(_Args):
     uri: str | None = None
 
 
-F = TypeVar("F", bound=Callable[..., Any])
+Handler = Callable[..., Any]
+HANDLERS: dict[Command, Handler] = {}
+"""Each command's handler: ``handler(server, *arguments)``, its answer or a coroutine of it."""
 
 
-def _command(server: AgentlsServer, name: Command) -> Callable[[F], F]:
-    """``server.command(name)``, timed as an LSP request."""
-
-    def decorate(function: F) -> F:
-        if asyncio.iscoroutinefunction(function):
-
-            @functools.wraps(function)
-            async def timed_async(*args: Any) -> Any:
-                started = time.perf_counter()
-                try:
-                    return await function(*args)
-                finally:
-                    LSP_REQUESTS.labels(types.WORKSPACE_EXECUTE_COMMAND).observe(
-                        time.perf_counter() - started
-                    )
-
-            server.command(name)(timed_async)
-        else:
-            server.command(name)(timed_lsp(types.WORKSPACE_EXECUTE_COMMAND)(function))
+def _handles(command: Command) -> Callable[[Handler], Handler]:
+    def register(function: Handler) -> Handler:
+        HANDLERS[command] = function
         return function
 
-    return decorate
+    return register
 
 
-def register(server: AgentlsServer) -> None:
-    @_command(server, Command.RUN_WORKFLOW)
-    def run_workflow(ls: AgentlsServer, *arguments: Any) -> dict[str, str]:
-        args = _parse(ls, RunWorkflowArgs, arguments)
-        run_id = _guard(
-            ls, lambda: ls.runs.start_workflow(args.target(), args.workflow, not args.noCache)
-        )
-        return {"runId": run_id}
+@_handles(Command.RUN_WORKFLOW)
+def run_workflow(ls: AgentlsServer, *arguments: Any) -> dict[str, str]:
+    args = _parse(ls, RunWorkflowArgs, arguments)
+    run_id = _guard(
+        ls, lambda: ls.runs.start_workflow(args.target(), args.workflow, not args.noCache)
+    )
+    return {"runId": run_id}
 
-    @_command(server, Command.RUN_TASK)
-    def run_task(ls: AgentlsServer, *arguments: Any) -> dict[str, str]:
-        args = _parse(ls, RunTaskArgs, arguments)
-        run_id = _guard(
-            ls, lambda: ls.runs.start_task(args.target(), args.agent, args.task, not args.noCache)
-        )
-        return {"runId": run_id}
 
-    @_command(server, Command.RERUN)
-    def rerun(ls: AgentlsServer, *arguments: Any) -> dict[str, str]:
-        """The same workflow or task on the same target, as a new run."""
-        args = _parse(ls, RerunArgs, arguments)
-        return {"runId": _guard(ls, lambda: ls.runs.rerun(args.runId, not args.noCache))}
+@_handles(Command.RUN_TASK)
+def run_task(ls: AgentlsServer, *arguments: Any) -> dict[str, str]:
+    args = _parse(ls, RunTaskArgs, arguments)
+    run_id = _guard(
+        ls, lambda: ls.runs.start_task(args.target(), args.agent, args.task, not args.noCache)
+    )
+    return {"runId": run_id}
 
-    @_command(server, Command.CANCEL)
-    def cancel(ls: AgentlsServer, *arguments: Any) -> dict[str, bool]:
-        args = _parse(ls, CancelArgs, arguments)
-        if args.runId is None:
-            return {"cancelled": ls.runs.cancel_all()}
-        run_id = args.runId
-        return {"cancelled": _guard(ls, lambda: ls.runs.cancel(run_id))}
 
-    @_command(server, Command.FOLLOW_UP)
-    def follow_up(ls: AgentlsServer, *arguments: Any) -> dict[str, str]:
-        args = _parse(ls, FollowUpArgs, arguments)
-        return {"runId": _guard(ls, lambda: ls.runs.follow_up(args.runId, args.message))}
+@_handles(Command.RERUN)
+def rerun(ls: AgentlsServer, *arguments: Any) -> dict[str, str]:
+    """The same workflow or task on the same target, as a new run."""
+    args = _parse(ls, RerunArgs, arguments)
+    return {"runId": _guard(ls, lambda: ls.runs.rerun(args.runId, not args.noCache))}
 
-    @_command(server, Command.SHOW_RUN)
-    def show_run(ls: AgentlsServer, *arguments: Any) -> dict[str, Any]:
-        args = _parse(ls, RunIdArgs, arguments)
-        return dict(_guard(ls, lambda: ls.runs.describe(args.runId)))
 
-    @_command(server, Command.LIST_RUNS)
-    def list_runs(ls: AgentlsServer, *arguments: Any) -> list[dict[str, Any]]:
-        return ls.runs.list_runs()
+@_handles(Command.CANCEL)
+def cancel(ls: AgentlsServer, *arguments: Any) -> dict[str, bool]:
+    args = _parse(ls, CancelArgs, arguments)
+    if args.runId is None:
+        return {"cancelled": ls.runs.cancel_all()}
+    run_id = args.runId
+    return {"cancelled": _guard(ls, lambda: ls.runs.cancel(run_id))}
 
-    @_command(server, Command.APPLY_RUN)
-    async def apply_run(ls: AgentlsServer, *arguments: Any) -> dict[str, Any]:
-        args = _parse(ls, RunIdArgs, arguments)
-        try:
-            return await ls.runs.apply_run(args.runId)
-        except AgentlsError as error:
-            _refuse(ls, error)
 
-    @_command(server, Command.LIST_WORKFLOWS)
-    def list_workflows(ls: AgentlsServer, *arguments: Any) -> list[dict[str, Any]]:
-        args = _parse(ls, UriArgs, arguments)
-        config = _guard(ls, lambda: ls.config_for(args.uri))
-        return [
-            {
-                "name": name,
-                "description": workflow.description,
-                "default": name == config.settings.default_workflow,
-                "steps": [_step(stage) for stage in workflow.steps],
-                "maxIterations": workflow.max_iterations,
-            }
-            for name, workflow in config.workflows.items()
-        ]
+@_handles(Command.FOLLOW_UP)
+def follow_up(ls: AgentlsServer, *arguments: Any) -> dict[str, str]:
+    args = _parse(ls, FollowUpArgs, arguments)
+    return {"runId": _guard(ls, lambda: ls.runs.follow_up(args.runId, args.message))}
 
-    @_command(server, Command.LIST_AGENTS)
-    async def list_agents(ls: AgentlsServer, *arguments: Any) -> list[dict[str, Any]]:
-        args = _parse(ls, UriArgs, arguments)
-        config = _guard(ls, lambda: ls.config_for(args.uri))
-        return [
-            {
-                "name": s.name,
-                "adapter": s.adapter,
-                "enabled": s.enabled,
-                "binary": s.binary,
-                "version": s.version,
-                "credentials": s.credentials,
-                "ready": s.ready,
-                "problems": s.problems,
-                "notes": s.notes,
-            }
-            for s in await agent_statuses(config)
-        ]
 
-    @_command(server, Command.TRUST)
-    def trust_workspace(ls: AgentlsServer, *arguments: Any) -> dict[str, str]:
-        """Trust the .agentls.yaml of the folder holding ``uri`` (default: the root folder)."""
-        args = _parse(ls, UriArgs, arguments)
-        folder = _guard(
-            ls,
-            lambda: (
-                ls.session.folder_for(ls.workspace, args.uri)
-                if args.uri
-                else Path(ls.workspace.root_path or ".")
-            ),
-        )
-        return {"sha256": _guard(ls, lambda: ls.trust_folder(folder))}
+@_handles(Command.SHOW_RUN)
+def show_run(ls: AgentlsServer, *arguments: Any) -> dict[str, Any]:
+    args = _parse(ls, RunIdArgs, arguments)
+    return dict(_guard(ls, lambda: ls.runs.describe(args.runId)))
 
-    @_command(server, Command.CLEAR_DIAGNOSTICS)
-    def clear_diagnostics(ls: AgentlsServer, *arguments: Any) -> dict[str, int]:
-        args = _parse(ls, UriArgs, arguments)
-        cleared = ls.session.diagnostics.clear(args.uri)
-        for uri in cleared:
-            publish_diagnostics(ls.session, ls.client, uri)
-        return {"cleared": len(cleared)}
+
+@_handles(Command.LIST_RUNS)
+def list_runs(ls: AgentlsServer, *arguments: Any) -> list[dict[str, Any]]:
+    return ls.runs.list_runs()
+
+
+@_handles(Command.APPLY_RUN)
+async def apply_run(ls: AgentlsServer, *arguments: Any) -> dict[str, Any]:
+    args = _parse(ls, RunIdArgs, arguments)
+    try:
+        return await ls.runs.apply_run(args.runId)
+    except AgentlsError as error:
+        _refuse(ls, error)
+
+
+@_handles(Command.LIST_WORKFLOWS)
+def list_workflows(ls: AgentlsServer, *arguments: Any) -> list[dict[str, Any]]:
+    args = _parse(ls, UriArgs, arguments)
+    config = _guard(ls, lambda: ls.configuration.config_for(args.uri))
+    return [
+        {
+            "name": name,
+            "description": workflow.description,
+            "default": name == config.settings.default_workflow,
+            "steps": [_step(stage) for stage in workflow.steps],
+            "maxIterations": workflow.max_iterations,
+        }
+        for name, workflow in config.workflows.items()
+    ]
+
+
+@_handles(Command.LIST_AGENTS)
+async def list_agents(ls: AgentlsServer, *arguments: Any) -> list[dict[str, Any]]:
+    args = _parse(ls, UriArgs, arguments)
+    config = _guard(ls, lambda: ls.configuration.config_for(args.uri))
+    return [
+        {
+            "name": s.name,
+            "adapter": s.adapter,
+            "enabled": s.enabled,
+            "binary": s.binary,
+            "version": s.version,
+            "credentials": s.credentials,
+            "ready": s.ready,
+            "problems": s.problems,
+            "notes": s.notes,
+        }
+        for s in await agent_statuses(config)
+    ]
+
+
+@_handles(Command.TRUST)
+def trust_workspace(ls: AgentlsServer, *arguments: Any) -> dict[str, str]:
+    """Trust the .agentls.yaml of the folder holding ``uri`` (default: the root folder)."""
+    args = _parse(ls, UriArgs, arguments)
+    folder = _guard(
+        ls,
+        lambda: (
+            ls.session.folder_for(ls.workspace, args.uri)
+            if args.uri
+            else Path(ls.workspace.root_path or ".")
+        ),
+    )
+    return {"sha256": _guard(ls, lambda: ls.configuration.trust_folder(folder))}
+
+
+@_handles(Command.CLEAR_DIAGNOSTICS)
+def clear_diagnostics(ls: AgentlsServer, *arguments: Any) -> dict[str, int]:
+    args = _parse(ls, UriArgs, arguments)
+    cleared = ls.session.diagnostics.clear(args.uri)
+    for uri in cleared:
+        publish_diagnostics(ls.session, ls.client, uri)
+    return {"cleared": len(cleared)}
 
 
 def _parse(ls: AgentlsServer, model: type[Args], arguments: tuple[Any, ...]) -> Args:

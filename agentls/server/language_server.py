@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import hmac
 import sys
 from collections.abc import Callable, Generator
 from concurrent.futures import Future
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from lsprotocol import types
@@ -27,20 +26,16 @@ from pygls.protocol.json_rpc import JsonRPCNotification, JsonRPCRequestMessage, 
 from pygls.protocol.language_server import lsp_method
 
 from agentls import __version__
-from agentls.domain.config import AgentlsConfig, Screened
-from agentls.domain.errors import AgentlsError, ConfigError
+from agentls.domain.errors import AgentlsError
 from agentls.log import get_logger
-from agentls.orchestration import trust
-from agentls.orchestration.config_loader import WORKSPACE_FILE
 from agentls.server.client import Client
-from agentls.server.runs import RunManager
-from agentls.server.session import Session
-from agentls.server.settings import SECTION, parse_settings
+
+if TYPE_CHECKING:
+    from agentls.server.configuration import Configuration
+    from agentls.server.runs import RunManager
+    from agentls.server.session import Session
 
 log = get_logger("agentls.server")
-
-TRUST = "Trust"
-NOT_NOW = "Not now"
 
 
 NEEDS_TOKEN = (
@@ -216,6 +211,9 @@ def _drop_token(params: Any) -> None:
 
 
 class AgentlsServer(LanguageServer):
+    """The server: the protocol's gates, the client, and (loaded when first needed) the
+    session, each folder's configuration and the runs."""
+
     def __init__(self) -> None:
         # Full sync: pygls's incremental sync splits lines on \f and \u2028 as well, which
         # corrupts documents that contain them.
@@ -225,94 +223,43 @@ class AgentlsServer(LanguageServer):
             text_document_sync_kind=types.TextDocumentSyncKind.Full,
             protocol_cls=AgentlsProtocol,
         )
-        self.session = Session()
         self.client = Client(self)
-        self.runs = RunManager(self.session, self.client)
-        self._config_errors_shown: set[str] = set()
-        self._screened_shown: set[tuple[Path, str]] = set()
-        self._background: set[asyncio.Future[None]] = set()
+        self._settings: Any = None
+        """The editor's settings as it sent them, until the configuration takes them."""
 
-    # -- helpers for handlers ------------------------------------------------------------
+    # What configures, runs and reviews loads on first use (docs/architecture.md): the server
+    # answers initialize having loaded pygls, lsprotocol and its own gates only.
 
-    def config_for(self, uri: str | None) -> AgentlsConfig:
-        folder = (
-            self.session.folder_for(self.workspace, uri)
-            if uri
-            else Path(self.workspace.root_path or ".")
-        )
-        return self.session.config(folder)
+    @functools.cached_property
+    def configuration(self) -> Configuration:
+        from agentls.server.configuration import Configuration
 
-    def config_if_loaded(self, uri: str) -> AgentlsConfig | None:
-        """The document's configuration without I/O (loaded when the document opened)."""
-        try:
-            folder = self.session.folder_for(self.workspace, uri)
-        except AgentlsError:  # not a file (an untitled: buffer)
-            return None
-        return self.session.cached_config(folder)
+        return Configuration(self.client, self._settings)
 
-    def load_config_for(self, uri: str) -> None:
-        try:
-            config = self.config_for(uri)
-            if config.screened is not None:
-                self._tell_screened(config.screened)
-        except ConfigError as error:
-            text = str(error)
-            if text not in self._config_errors_shown:
-                self._config_errors_shown.add(text)
-                self.client.show(types.MessageType.Error, f"agentls: {text}")
-        except AgentlsError as error:  # e.g. an untitled: document
-            log.info("no configuration for document", uri=uri, error=str(error))
+    @property
+    def session(self) -> Session:
+        return self.configuration.session
 
-    def _tell_screened(self, screened: Screened) -> None:
-        """Say once per file content what a workspace file was not allowed to set; when it is
-        only untrusted, offer to trust it."""
-        if (screened.file, screened.sha256) in self._screened_shown:
-            return
-        self._screened_shown.add((screened.file, screened.sha256))
-        if not screened.untrusted:
-            self.client.show(types.MessageType.Warning, f"agentls: {screened.message()}")
-            return
-        task = asyncio.ensure_future(self._offer_trust(screened))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+    @functools.cached_property
+    def runs(self) -> RunManager:
+        from agentls.server.runs import RunManager
 
-    async def _offer_trust(self, screened: Screened) -> None:
-        choice = await self.client.ask(
-            f"agentls: {screened.message()}", [TRUST, NOT_NOW], types.MessageType.Warning
-        )
-        if choice != TRUST:
-            return
-        try:
-            self.trust_folder(screened.folder, screened.sha256)
-        except AgentlsError as error:
-            self.client.show(types.MessageType.Error, f"agentls: {error}")
+        return RunManager(self.session, self.client)
 
-    def trust_folder(self, folder: Path, expected_sha256: str | None = None) -> str:
-        """Trust ``folder``'s workspace file (as it was shown, when ``expected_sha256``), then
-        reload every configuration so its agents apply."""
-        file = folder / WORKSPACE_FILE
-        sha256 = trust.trust(file, expected_sha256)
-        self.client.show(types.MessageType.Info, f"agentls: trusted {file}")
-        self.reload_configs()
-        return sha256
+    @property
+    def configured(self) -> bool:
+        """Whether the configuration is loaded (a document opened, a command came)."""
+        return "configuration" in self.__dict__
 
-    async def pull_settings(self) -> None:
-        values = await self.client.settings(SECTION)
-        if values is not None:
-            self.apply_settings(values)
+    @property
+    def running(self) -> bool:
+        """Whether a run was ever started in this session."""
+        return "runs" in self.__dict__
 
-    def apply_settings(self, raw: Any) -> None:
-        settings, problem = parse_settings(raw)
-        if problem:
-            self.client.show(types.MessageType.Warning, problem)
-        log.info("settings applied", apply_mode=settings.apply_mode)
-        self.session.settings = settings
-        self.reload_configs()
-
-    def reload_configs(self) -> None:
-        """Read every configuration again (a file, a setting or trust changed), telling its
-        problems anew."""
-        self.session.forget_configs()
-        self._config_errors_shown.clear()
-        for document in self.client.documents():
-            self.load_config_for(document.uri)
+    def take_settings(self, raw: Any) -> None:
+        """The editor's settings: applied at once when the configuration is loaded, else
+        kept for it."""
+        if self.configured:
+            self.configuration.apply_settings(raw)
+        else:
+            self._settings = raw

@@ -14,7 +14,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from pydantic.alias_generators import to_camel
 
-SECTION = "agentls"
+from agentls.server.capabilities import SECTION
+
 NOT_SETTINGS = frozenset({"token", "server", "trace"})
 """Keys in the same object that are not server settings: the network token (read by the
 connection) and the editor's own ``agentls.server.*`` and ``agentls.trace.*``."""

@@ -238,12 +238,13 @@ def _new_session(
 async def end_session(server: AgentlsServer) -> None:
     """Stop what a session left running: its runs (and their processes), its requests."""
     _sessions.pop(server, None)
-    with contextlib.suppress(Exception):
-        await server.runs.shutdown()
+    if server.running:
+        with contextlib.suppress(Exception):
+            await server.runs.shutdown()
     for future in list(server.protocol._request_futures.values()):
         future.cancel()
-    for task in list(server._background):
-        task.cancel()
+    if server.configured:
+        server.configuration.stop_asking()
 
 
 # -- stdio -------------------------------------------------------------------------------

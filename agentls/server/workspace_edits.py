@@ -26,6 +26,7 @@ from agentls.domain import textfile
 from agentls.domain.edits import by_file, deletes
 from agentls.domain.paths import screen_edits
 from agentls.domain.results import ProposedEdit, RefusedPath, WorkflowResult
+from agentls.server.client import ClientEditSupport
 from agentls.server.convert import path_to_uri, text_edit
 from agentls.server.rebase import rebase
 
@@ -50,13 +51,6 @@ class BuiltEdit:
     """Creations or deletions the client cannot do."""
     refused: list[RefusedPath] = field(default_factory=list)
     """Paths agent output may not change, left out (the workflow already refuses them)."""
-
-
-@dataclass(frozen=True)
-class ClientEditSupport:
-    document_changes: bool = True
-    resource_operations: frozenset[str] = frozenset({"create", "delete"})
-    change_annotations: bool = False
 
 
 def build_workspace_edit(

@@ -20,7 +20,7 @@ from agentls.audit import AuditLog
 from agentls.domain.errors import TaskInputError
 from agentls.domain.locations import state_dir
 from agentls.domain.results import LineRange, TaskKind, TaskResult
-from agentls.metrics import REGISTRY, serve
+from agentls.metrics import metrics, serve
 from agentls.orchestration.config_loader import load_config
 from agentls.orchestration.runtime import Runtime
 from agentls.orchestration.tasks import TaskSpec, run_task
@@ -165,7 +165,7 @@ def test_metrics_show_a_runs_counters(workspace: Path) -> None:
     config = load_config(workspace)
     spec = TaskSpec(agent="ruff", task=TaskKind.REVIEW, workspace=workspace, path="bad.py")
     before = (
-        REGISTRY.get_sample_value(
+        metrics().registry.get_sample_value(
             "agentls_tasks_total", {"agent": "ruff", "kind": "review", "outcome": "ok"}
         )
         or 0

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from agentls.adapters import scratch
-from agentls.orchestration import sandbox as sandboxes
-from agentls.orchestration.sandbox import SandboxTamperedError, prune_leftovers, sandbox
+from agentls.orchestration import leftovers
+from agentls.orchestration.leftovers import prune_leftovers
+from agentls.orchestration.sandbox import SandboxTamperedError, sandbox
 from tests.conftest import fsmonitor, git
 
 
@@ -206,11 +207,11 @@ def test_a_worktree_entry_whose_folder_is_gone_is_pruned_but_not_the_users(
 
 async def test_a_live_sandbox_is_never_pruned(repo: Path) -> None:
     temp = Path(tempfile.gettempdir())
-    fresh = temp / f"{sandboxes.PREFIX}fresh-unlocked-{os.getpid()}"
-    old = temp / f"{sandboxes.PREFIX}old-unlocked-{os.getpid()}"
+    fresh = temp / f"{leftovers.PREFIX}fresh-unlocked-{os.getpid()}"
+    old = temp / f"{leftovers.PREFIX}old-unlocked-{os.getpid()}"
     for folder in (fresh, old):
         folder.mkdir(exist_ok=True)
-    past = time.time() - sandboxes.UNLOCKED_STALE_S - 10
+    past = time.time() - leftovers.UNLOCKED_STALE_S - 10
     os.utime(old, (past, past))
     try:
         async with sandbox(repo, {}) as box:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from agentls.server.commands import Command
+from agentls.server.capabilities import Command
 from agentls.server.progress import PROGRESS_TOKEN, progress_token
 from tests.server.conftest import Editor
 

@@ -117,9 +117,16 @@ async def test_configuration_changes_apply_at_once(editor: Editor) -> None:
     editor.client.workspace_did_change_configuration(
         types.DidChangeConfigurationParams(settings=None)  # the pull model: the server asks
     )
-    await asyncio.sleep(0.2)
-    workflows = await editor.command("agentls.listWorkflows", uri=uri)
-    assert [w["name"] for w in workflows if w["default"]] == ["offline"]
+
+    async def default() -> list[str]:
+        workflows = await editor.command("agentls.listWorkflows", uri=uri)
+        return [w["name"] for w in workflows if w["default"]]
+
+    for _ in range(200):  # the server asks for the settings, then applies them: no restart
+        if await default() == ["offline"]:
+            break
+        await asyncio.sleep(0.05)
+    assert await default() == ["offline"]
     run_id = (await editor.command("agentls.runWorkflow", uri=uri))["runId"]
     reports = await editor.finished(run_id)
     assert reports[0].title == "agentls: offline"

@@ -1,0 +1,102 @@
+"""What starting costs, held without timing anything: the modules the server has imported by
+the time it answers ``initialize``, and those ``agentls --help`` and ``--version`` import.
+Everything else loads on first use (docs/architecture.md)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from agentls.cli import COMMANDS, LazyGroup, main
+
+LOADED_ON_FIRST_USE = (
+    "agentls.orchestration",
+    "agentls.adapters",
+    "agentls.server.runs",
+    "agentls.server.commands",
+    "agentls.server.code_actions",
+    "agentls.server.configuration",
+    "agentls.audit",
+    "agentls.cache",
+    "agentls.redaction",
+    "pydantic",
+    "yaml",
+    "structlog",
+    "rich",
+    "prometheus_client",
+    "tenacity",
+)
+
+
+def imported(stderr: bytes) -> set[str]:
+    """The modules ``python -X importtime`` reported."""
+    return {
+        line.rsplit("|", 1)[-1].strip()
+        for line in stderr.decode(errors="replace").splitlines()
+        if line.startswith("import time:")
+    }
+
+
+def heavy(modules: set[str]) -> list[str]:
+    return sorted(
+        m for m in modules if any(m == p or m.startswith(p + ".") for p in LOADED_ON_FIRST_USE)
+    )
+
+
+def frame(message: dict[str, object]) -> bytes:
+    body = json.dumps(message).encode()
+    return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+def test_the_server_answers_initialize_before_loading_what_runs_agents(tmp_path: Path) -> None:
+    server = subprocess.Popen(
+        [sys.executable, "-X", "importtime", "-m", "agentls", "serve"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+    )
+    assert server.stdin is not None and server.stdout is not None
+    initialize = {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}}
+    server.stdin.write(frame({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                              "params": initialize}))  # fmt: skip
+    server.stdin.flush()
+    header = b""
+    while not header.endswith(b"\r\n\r\n"):
+        header += server.stdout.read(1)
+    answer = json.loads(server.stdout.read(int(header.split(b":")[1].split(b"\r\n")[0])))
+    server.kill()  # nothing after the answer may load: what follows is measured here too
+    _, stderr = server.communicate(timeout=30)
+    capabilities = answer["result"]["capabilities"]
+    assert "agentls.runWorkflow" in capabilities["executeCommandProvider"]["commands"]
+    assert capabilities["codeActionProvider"]["resolveProvider"] is True
+    modules = imported(stderr)
+    assert "lsprotocol.types" in modules  # the report is read right
+    assert heavy(modules) == []
+
+
+def test_help_and_version_import_no_subcommand() -> None:
+    for argument in ("--help", "--version"):
+        done = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "agentls", argument],
+            capture_output=True,
+            timeout=60,
+        )
+        assert done.returncode == 0
+        modules = imported(done.stderr)
+        assert "click" in modules
+        assert heavy(modules) == []
+        assert sorted(m for m in modules if m.startswith("agentls.cli.")) == []
+
+
+def test_the_help_lists_each_subcommand_with_its_own_first_sentence() -> None:
+    group = main
+    assert isinstance(group, LazyGroup)
+    context = click.Context(group)
+    for name, (_, listed) in COMMANDS.items():
+        command = group.get_command(context, name)
+        assert command is not None and command.get_short_help_str(limit=1000) == listed
