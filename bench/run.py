@@ -308,7 +308,7 @@ async def contained_step(root: Path, runtime: Runtime, confined: bool) -> float:
     """One write-mode step of a fake agent that takes ~1 s, in bubblewrap or bare."""
     from dataclasses import replace
 
-    from agentls.orchestration.containment import Confinement
+    from agentls.adapters.confinement import Confinement
 
     spec = TaskSpec(
         agent="gemini", task=TaskKind.REVIEW, workspace=root, path="small.py", write=True
@@ -322,7 +322,7 @@ async def contained_step(root: Path, runtime: Runtime, confined: bool) -> float:
 
 
 async def containment_row(base: Path, root: Path, repeats: int) -> Row:
-    from agentls.orchestration.containment import probe
+    from agentls.adapters.confinement import probe
 
     what = "agentic step of a ~1 s fake agent in the OS sandbox (bubblewrap)"
     found = probe()

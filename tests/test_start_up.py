@@ -1,6 +1,6 @@
-"""What starting costs, held without timing anything: the modules the server has imported by
-the time it answers ``initialize``, and those ``agentls --help`` and ``--version`` import.
-Everything else loads on first use (docs/architecture.md)."""
+"""What starting costs, held without timing anything: the modules an initialized server has
+imported before anything is asked of it, and those ``agentls --help`` and ``--version``
+import. Everything else loads on first use (docs/architecture.md)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,19 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
+import pytest
 
 from agentls.cli import COMMANDS, LazyGroup, main
 
 LOADED_ON_FIRST_USE = (
-    "agentls.orchestration",
-    "agentls.adapters",
+    "agentls.orchestration.workflow",
+    "agentls.orchestration.runtime",
+    "agentls.orchestration.config_loader",
+    "agentls.adapters.base",
+    "agentls.server.convert",
     "agentls.server.runs",
     "agentls.server.commands",
     "agentls.server.code_actions",
@@ -52,9 +57,23 @@ def frame(message: dict[str, object]) -> bytes:
     return b"Content-Length: %d\r\n\r\n" % len(body) + body
 
 
-def test_the_server_answers_initialize_before_loading_what_runs_agents(tmp_path: Path) -> None:
+def read_answer(stream: Any) -> dict[str, Any]:
+    header = b""
+    while not header.endswith(b"\r\n\r\n"):
+        header += stream.read(1)
+    answer: dict[str, Any] = json.loads(stream.read(int(header.split(b":")[1].split(b"\r\n")[0])))
+    return answer
+
+
+@pytest.mark.parametrize(("level", "idle"), [("INFO", False), ("INFO", True), ("WARNING", True)])
+def test_a_server_loads_nothing_that_runs_agents_until_asked(
+    tmp_path: Path, level: str, idle: bool
+) -> None:
+    """By its ``initialize`` answer, and once initialized and idle (the shutdown answer comes
+    after the initialized notification's work), nothing of what configures or runs agents is
+    loaded. At INFO (the default) its first log line, after the answer, loads structlog."""
     server = subprocess.Popen(
-        [sys.executable, "-X", "importtime", "-m", "agentls", "serve"],
+        [sys.executable, "-X", "importtime", "-m", "agentls", "serve", "--log-level", level],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -65,18 +84,20 @@ def test_the_server_answers_initialize_before_loading_what_runs_agents(tmp_path:
     server.stdin.write(frame({"jsonrpc": "2.0", "id": 1, "method": "initialize",
                               "params": initialize}))  # fmt: skip
     server.stdin.flush()
-    header = b""
-    while not header.endswith(b"\r\n\r\n"):
-        header += server.stdout.read(1)
-    answer = json.loads(server.stdout.read(int(header.split(b":")[1].split(b"\r\n")[0])))
-    server.kill()  # nothing after the answer may load: what follows is measured here too
+    capabilities = read_answer(server.stdout)["result"]["capabilities"]
+    if idle:
+        server.stdin.write(frame({"jsonrpc": "2.0", "method": "initialized", "params": {}}))
+        server.stdin.write(frame({"jsonrpc": "2.0", "id": 2, "method": "shutdown"}))
+        server.stdin.flush()
+        assert read_answer(server.stdout)["id"] == 2
+    server.kill()
     _, stderr = server.communicate(timeout=30)
-    capabilities = answer["result"]["capabilities"]
     assert "agentls.runWorkflow" in capabilities["executeCommandProvider"]["commands"]
     assert capabilities["codeActionProvider"]["resolveProvider"] is True
     modules = imported(stderr)
     assert "lsprotocol.types" in modules  # the report is read right
-    assert heavy(modules) == []
+    logging = {"structlog", "rich", "agentls.redaction"} if idle and level == "INFO" else set()
+    assert [m for m in heavy(modules) if m.split(".")[0] not in logging and m not in logging] == []
 
 
 def test_help_and_version_import_no_subcommand() -> None:

@@ -7,18 +7,18 @@ modules behind them are imported by the handlers on first use, so the server ans
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
+from pygls.uris import to_fs_path
 
 from agentls import __version__
 from agentls.domain.locations import WORKSPACE_FILE
 from agentls.log import get_logger
 from agentls.metrics import metrics, timed_lsp
-from agentls.server.capabilities import CODE_ACTIONS, SECTION, Command
+from agentls.server.capabilities import ANSWERED_LATER, CODE_ACTIONS, SECTION, Command
 from agentls.server.language_server import AgentlsServer
 
 log = get_logger("agentls.server")
@@ -94,27 +94,40 @@ def create_server() -> AgentlsServer:
 
 
 def _lazy_command(command: Command) -> Any:
-    """The handler of ``command``, which loads the commands' module when first called."""
+    """The handler of ``command``, which loads the commands' module when first called: a
+    coroutine for those answered later, a plain function for the others (a run started
+    from a command's task would keep that task's context for as long as it lives)."""
 
-    async def handle(ls: AgentlsServer, *arguments: Any) -> Any:
+    def answer(ls: AgentlsServer, arguments: tuple[Any, ...]) -> Any:
         from agentls.server.commands import HANDLERS
 
+        return HANDLERS[command](ls, *arguments)
+
+    def observe(started: float) -> None:
+        elapsed = time.perf_counter() - started
+        metrics().lsp_requests.labels(types.WORKSPACE_EXECUTE_COMMAND).observe(elapsed)
+
+    async def later(ls: AgentlsServer, *arguments: Any) -> Any:
         started = time.perf_counter()
         try:
-            answer = HANDLERS[command](ls, *arguments)
-            return await answer if asyncio.iscoroutine(answer) else answer
+            return await answer(ls, arguments)
         finally:
-            elapsed = time.perf_counter() - started
-            metrics().lsp_requests.labels(types.WORKSPACE_EXECUTE_COMMAND).observe(elapsed)
+            observe(started)
 
+    def now(ls: AgentlsServer, *arguments: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return answer(ls, arguments)
+        finally:
+            observe(started)
+
+    handle = later if command in ANSWERED_LATER else now
     handle.__name__ = command.name.lower()
     return handle
 
 
 def _folders(ls: AgentlsServer) -> list[Path]:
-    from agentls.server.convert import uri_to_path
-
-    paths = [ls.workspace.root_path, *(uri_to_path(f.uri) for f in ls.workspace.folders.values())]
+    paths = [ls.workspace.root_path, *(to_fs_path(f.uri) for f in ls.workspace.folders.values())]
     return [Path(p) for p in dict.fromkeys(paths) if p]
 
 

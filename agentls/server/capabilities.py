@@ -36,3 +36,8 @@ class Command(StrEnum):
     LIST_AGENTS = "agentls.listAgents"
     TRUST = "agentls.trust"
     CLEAR_DIAGNOSTICS = "agentls.clearDiagnostics"
+
+
+ANSWERED_LATER = frozenset({Command.APPLY_RUN, Command.LIST_AGENTS})
+"""The commands whose answer waits on something (the editor applying an edit, the agents'
+``--version``): their handlers are coroutines; the others answer at once."""

@@ -1,4 +1,5 @@
-"""The pygls server class: session state and the helpers handlers use to talk to the editor."""
+"""The pygls server: the protocol's gates every transport needs, and the server, whose
+configuration and runs load when first needed."""
 
 from __future__ import annotations
 

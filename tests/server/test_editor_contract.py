@@ -5,12 +5,13 @@ ignored, never a crash."""
 
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
 
 from lsprotocol import types
 
-from agentls.server.capabilities import Command
+from agentls.server.capabilities import ANSWERED_LATER, Command
 from agentls.server.progress import PROGRESS_TOKEN, progress_token
 from tests.server.conftest import Editor
 
@@ -97,3 +98,13 @@ async def test_data_in_another_shape_from_the_client_is_ignored(editor: Editor) 
         resolved = await editor.client.code_action_resolve_async(action)
         assert resolved.edit is None
     assert await editor.command("agentls.listRuns") == []  # still serving
+
+
+def test_each_command_has_a_handler_and_those_answered_later_are_coroutines() -> None:
+    from agentls.server.commands import HANDLERS
+
+    assert set(HANDLERS) == set(Command)
+    later = {
+        command for command, handler in HANDLERS.items() if inspect.iscoroutinefunction(handler)
+    }
+    assert later == ANSWERED_LATER
