@@ -54,9 +54,9 @@ ENV = {
 
 IMPORT_NOTE = (
     "both servers pay for Python and lsprotocol's types (most of the baseline); agentls also "
-    "imports click and its own gates, and loads the configuration, pydantic and what runs "
-    "agents when a document first opens (tests/test_start_up.py holds which modules load "
-    "before the answer)"
+    "imports click (about 20 ms: `agentls serve` is a click command) and its own gates, and "
+    "loads the configuration, pydantic and what runs agents when a document first opens "
+    "(tests/test_start_up.py holds which modules load before the answer)"
 )
 
 
@@ -431,7 +431,8 @@ def tree_row(what: str, seen: TreeReview, target: float | None) -> Row:
 REAL_NOTE = (
     "the project as published, with its own ruff settings; besides ruff's run agentls reads "
     "its configuration, lists the files with git, checks and reads each, and writes five "
-    "sealed audit records"
+    "sealed audit records in two writes, each waiting for the disk (fsync of the record and "
+    "of its head)"
 )
 TREE_NOTE = (
     "a dense worst case: four findings in every file, each with a fix that agentls turns into "
