@@ -23,6 +23,7 @@ lint: dev
 
 typecheck: dev
 	$(BIN)/mypy agentls
+	$(BIN)/mypy --explicit-package-bases bench
 
 pytest: dev
 	$(BIN)/pytest

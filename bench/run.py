@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,7 +72,7 @@ class Row:
     note: str = ""
 
 
-def median(values: list[float]) -> float:
+def median(values: Sequence[float]) -> float:
     return statistics.median(values)
 
 
@@ -487,7 +488,7 @@ def publish_findings(count: int) -> float:
         )
         for n in range(count)
     ]
-    converter = default_converter()
+    converter = default_converter()  # type: ignore[no-untyped-call]  # lsprotocol's, untyped
     started = time.perf_counter()
     store = DiagnosticStore()
     store.replace("file:///big.py", findings, text, "run")
