@@ -31,6 +31,9 @@ GIT_REASON = "agent output may not change git's own files"
 CONFIG_REASON = "agent output may not change agentls's config"
 STATE_REASON = "agent output may not change agentls's own configuration or state"
 
+_PLAIN = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*")
+"""A relative path of ASCII names none of which starts with a dot: no ``.``, ``..``, empty
+name or backslash, so its written and folded forms are one."""
 _GIT_NAMES = re.compile(r"\.git|(git|gi7eba)~\d+")  # gi7eba~N: NTFS's hashed short name
 _CONFIG_NAMES = re.compile(r"\.agentls\.yaml|agentl~\d+\.yam")
 _HFS_IGNORED = frozenset(
@@ -84,7 +87,10 @@ class WorkspacePaths:
                 "inside it"
             )
         relative = full[len(self._prefix) :]
-        forms = set(_forms(self.root, text, resolved=tuple(relative.split(os.sep))))
+        if text == relative and _PLAIN.fullmatch(text):
+            forms = {tuple(text.split("/"))}  # as written, folded and resolved: the same
+        else:
+            forms = set(_forms(self.root, text, resolved=tuple(relative.split(os.sep))))
         if any(_builtin_reason(form) == GIT_REASON for form in forms):
             raise ProtectedPathError(text, GIT_REASON)
         return PurePosixPath(relative).as_posix() if os.sep != "/" else relative

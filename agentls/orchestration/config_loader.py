@@ -7,6 +7,7 @@ reported against the file the user has to fix.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -118,8 +119,19 @@ _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 def _read_yaml(path: Path) -> tuple[bytes, dict[str, Any], dict[KeyPath, Origin]]:
     try:
         raw = path.read_bytes()
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the configuration file: {error}") from None
+    data, origins = _parsed(path, raw)
+    return raw, copy.deepcopy(data), dict(origins)
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed(path: Path, raw: bytes) -> tuple[dict[str, Any], dict[KeyPath, Origin]]:
+    """A file's YAML, parsed once per content (a server reads the same files again on every
+    reload); callers get copies."""
+    try:
         text = raw.decode("utf-8")
-    except (OSError, UnicodeDecodeError) as error:
+    except UnicodeDecodeError as error:
         raise ConfigError(f"{path}: cannot read the configuration file: {error}") from None
     loader = _SafeLoader(text)
     origins: dict[KeyPath, Origin] = {}
@@ -139,7 +151,7 @@ def _read_yaml(path: Path) -> tuple[bytes, dict[str, Any], dict[KeyPath, Origin]
         raise ConfigError(
             f"{path}:1: expected a mapping with agents, workflows and settings at the top level"
         )
-    return raw, data, origins
+    return data, origins
 
 
 def _construct(

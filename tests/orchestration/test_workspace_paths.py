@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agentls.domain.errors import UnsafePathError
-from agentls.domain.paths import WorkspacePaths
+from agentls.domain.paths import ProtectedPathError, WorkspacePaths
 
 NAMES = ["a", "b", ".hidden", "..", ".", "", "link", "out", "loop", "file.py", ".git"]
 
@@ -59,3 +59,23 @@ def test_the_fast_path_agrees_with_resolve(tree: Path, parts: list[str]) -> None
 
 
 SHARED: dict[Path, WorkspacePaths] = {}
+
+
+@pytest.mark.parametrize(
+    "candidate",
+    [
+        "GIT~1/config",
+        "a/gi7eba~1/HEAD",
+        "a/b/git~2/hooks/x",
+        ".git/config",
+        "a/../.git/config",
+        ".GIT/config",
+        "a/./.git/x",
+        "a/b/.git./config",
+    ],
+)
+def test_gits_own_files_are_refused_plain_names_or_not(tree: Path, candidate: str) -> None:
+    """Plain names (letters, digits, ``_``, ``-``, ``.``, none first) take a shorter way through
+    the check; none of git's names is plain (a leading dot, a ``~``), so each is refused."""
+    with pytest.raises(ProtectedPathError):
+        WorkspacePaths(tree).relative(candidate)
