@@ -125,6 +125,8 @@ class Redactor:
             return {self._value(key): self._value(item) for key, item in value.items()}
         if isinstance(value, list | tuple):
             return type(value)(self._value(item) for item in value)
+        if value is None or isinstance(value, int | float):  # the common rest: no import
+            return value
         from pydantic import BaseModel
 
         if isinstance(value, BaseModel):

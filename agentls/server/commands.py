@@ -6,7 +6,6 @@ Run commands answer ``{"runId": ...}`` at once and work in the background.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 from lsprotocol import types
@@ -196,14 +195,7 @@ async def list_agents(ls: AgentlsServer, *arguments: Any) -> list[dict[str, Any]
 def trust_workspace(ls: AgentlsServer, *arguments: Any) -> dict[str, str]:
     """Trust the .agentls.yaml of the folder holding ``uri`` (default: the root folder)."""
     args = _parse(ls, UriArgs, arguments)
-    folder = _guard(
-        ls,
-        lambda: (
-            ls.session.folder_for(ls.workspace, args.uri)
-            if args.uri
-            else Path(ls.workspace.root_path or ".")
-        ),
-    )
+    folder = _guard(ls, lambda: ls.configuration.folder_for(args.uri))
     return {"sha256": _guard(ls, lambda: ls.configuration.trust_folder(folder))}
 
 

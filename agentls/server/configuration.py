@@ -43,13 +43,14 @@ class Configuration:
         log.info("settings applied", apply_mode=settings.apply_mode)
         return settings
 
+    def folder_for(self, uri: str | None) -> Path:
+        """The workspace folder of ``uri``; without one, the editor's root folder."""
+        if uri:
+            return self.session.folder_for(self.client.workspace, uri)
+        return Path(self.client.workspace.root_path or ".")
+
     def config_for(self, uri: str | None) -> AgentlsConfig:
-        folder = (
-            self.session.folder_for(self.client.workspace, uri)
-            if uri
-            else Path(self.client.workspace.root_path or ".")
-        )
-        return self.session.config(folder)
+        return self.session.config(self.folder_for(uri))
 
     def config_if_loaded(self, uri: str) -> AgentlsConfig | None:
         """The document's configuration without I/O (loaded when the document opened)."""
