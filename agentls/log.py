@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, TextIO
 
 _LEVELS = {"debug": 10, "info": 20, "warning": 30, "warn": 30, "error": 40, "exception": 40}
@@ -25,6 +28,9 @@ class _Settings:
 
 
 _settings = _Settings()
+_bound: ContextVar[Mapping[str, Any]] = ContextVar(
+    "agentls_log_fields", default=MappingProxyType({})
+)
 
 
 def configure_logging(
@@ -63,6 +69,23 @@ def _ignore(*args: Any, **kwargs: Any) -> None:
     return None
 
 
+@contextmanager
+def bound(**fields: Any) -> Iterator[None]:
+    """Every message logged in this context (its tasks included) carries ``fields``; binding
+    loads nothing."""
+    token = _bound.set({**_bound.get(), **fields})
+    try:
+        yield
+    finally:
+        _bound.reset(token)
+
+
+def _merge_bound(_: object, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for key, value in _bound.get().items():
+        event.setdefault(key, value)
+    return event
+
+
 def _apply() -> None:
     import structlog
 
@@ -73,7 +96,7 @@ def _apply() -> None:
     )
     structlog.configure(
         processors=[
-            structlog.contextvars.merge_contextvars,
+            _merge_bound,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,

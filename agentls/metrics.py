@@ -1,9 +1,9 @@
-"""Prometheus metrics agentls exports (``--metrics-port`` serves them on loopback); made
-on first use, so a process that measures nothing never loads prometheus-client."""
+"""Prometheus metrics agentls exports (``--metrics-port`` serves them on loopback). They are
+kept only once something exports them: a process nobody measures (the terminal CLI, a server
+without ``--metrics-port``) never loads prometheus-client."""
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -73,10 +73,37 @@ class Metrics:
         )
 
 
-@functools.cache
-def metrics() -> Metrics:
-    """The process's metrics, made on first use (prometheus-client loads then)."""
-    return Metrics()
+class _Discarded:
+    """A measurement nobody will read: taken and dropped."""
+
+    def labels(self, *values: str) -> _Discarded:
+        return self
+
+    def inc(self, amount: float = 1) -> None:
+        pass
+
+    def dec(self, amount: float = 1) -> None:
+        pass
+
+    def observe(self, amount: float) -> None:
+        pass
+
+
+class _Unmeasured:
+    """What ``metrics()`` is until ``serve``: every instrument discards."""
+
+    def __getattr__(self, name: str) -> _Discarded:
+        return _DISCARDED
+
+
+_DISCARDED = _Discarded()
+_UNMEASURED = _Unmeasured()
+_exported: list[Metrics] = []
+
+
+def metrics() -> Metrics | _Unmeasured:
+    """The process's metrics once ``serve`` exports them; until then they are not kept."""
+    return _exported[0] if _exported else _UNMEASURED
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -87,15 +114,18 @@ def exported_names() -> set[str]:
     suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count")}
     return {
         metric.name + suffix
-        for metric in metrics().registry.collect()
+        for metric in Metrics().registry.collect()
         for suffix in suffixes.get(metric.type, ("",))
     }
 
 
 def serve(port: int, address: str = "127.0.0.1") -> None:
+    """Serve the metrics on ``address:port``; from now on they are kept."""
     from prometheus_client import start_http_server
 
-    start_http_server(port, addr=address, registry=metrics().registry)
+    if not _exported:
+        _exported.append(Metrics())
+    start_http_server(port, addr=address, registry=_exported[0].registry)
 
 
 def timed_lsp(method: str) -> Callable[[F], F]:

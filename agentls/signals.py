@@ -37,8 +37,9 @@ def run(main: Coroutine[Any, Any, T]) -> T:
     """``asyncio.run(main)``; on SIGTERM or SIGHUP ``main`` is cancelled, then ``Terminated``
     is raised (a second signal during the clean-up is ignored: it is on its way)."""
     received: list[int] = []
+    results: list[T] = []
 
-    async def guarded() -> T:
+    async def guarded() -> None:
         task = asyncio.current_task()
         assert task is not None
         loop = asyncio.get_running_loop()
@@ -55,17 +56,19 @@ def run(main: Coroutine[Any, Any, T]) -> T:
                     loop.add_signal_handler(signum, on_signal, signum)
                     installed.append(signum)
         try:
-            return await main
+            # Kept out of the task: asyncio.run's clean-up formats the task (its result
+            # included) when it restores SIGINT's handler, and a run's result is big.
+            results.append(await main)
         finally:
             for signum in installed:
                 loop.remove_signal_handler(signum)
 
     try:
-        result = asyncio.run(guarded())
+        asyncio.run(guarded())
     except asyncio.CancelledError:
         if received:
             raise Terminated(received[0]) from None
         raise
     if received:
         raise Terminated(received[0])
-    return result
+    return results[0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import compileall
 import contextlib
 import json
 import os
@@ -28,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
+import agentls  # noqa: E402
 from agentls.adapters.runner import ProcessSpec, minimal_env, run_process  # noqa: E402
 from agentls.domain.results import Finding, TaskKind  # noqa: E402
 from agentls.orchestration.config_loader import load_config  # noqa: E402
@@ -725,6 +727,9 @@ def main() -> None:
         help="run one measurement and print it (no README)",
     )
     args = parser.parse_args()
+    # An installed agentls has its bytecode; a checkout run where PYTHONDONTWRITEBYTECODE is
+    # set would compile every module at each start and measure that instead.
+    compileall.compile_dir(Path(agentls.__file__).parent, quiet=1)
     if args.only:
         only = {
             "containment": measure_containment,

@@ -13,7 +13,7 @@ from typing import Any
 import click
 import pytest
 
-from agentls.cli import COMMANDS, LazyGroup, main
+from agentls.cli.group import COMMANDS, LazyGroup, cli
 
 LOADED_ON_FIRST_USE = (
     "agentls.orchestration.workflow",
@@ -96,6 +96,7 @@ def test_a_server_loads_nothing_that_runs_agents_until_asked(
     assert capabilities["codeActionProvider"]["resolveProvider"] is True
     modules = imported(stderr)
     assert "lsprotocol.types" in modules  # the report is read right
+    assert "click" not in modules  # ``agentls serve`` is read with argparse
     logging = {"structlog", "rich", "agentls.redaction"} if idle and level == "INFO" else set()
     assert [m for m in heavy(modules) if m.split(".")[0] not in logging and m not in logging] == []
 
@@ -111,13 +112,43 @@ def test_help_and_version_import_no_subcommand() -> None:
         modules = imported(done.stderr)
         assert "click" in modules
         assert heavy(modules) == []
-        assert sorted(m for m in modules if m.startswith("agentls.cli.")) == []
+        assert sorted(m for m in modules if m.startswith("agentls.cli.")) == ["agentls.cli.group"]
 
 
 def test_the_help_lists_each_subcommand_with_its_own_first_sentence() -> None:
-    group = main
+    group = cli
     assert isinstance(group, LazyGroup)
     context = click.Context(group)
     for name, (_, listed) in COMMANDS.items():
         command = group.get_command(context, name)
         assert command is not None and command.get_short_help_str(limit=1000) == listed
+
+
+def test_serve_reached_through_the_group_reads_the_same_options(tmp_path: Path) -> None:
+    """``agentls -v serve ...`` goes through click to the same parser and checks."""
+    for argv in (["serve", "--tcp", "1", "--ws", "2"], ["-v", "serve", "--tcp", "1", "--ws", "2"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "agentls", *argv], capture_output=True, timeout=60, cwd=tmp_path
+        )
+        assert (done.returncode, done.stderr) == (2, b"agentls: give --tcp or --ws, not both\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "agentls", "serve", "--port", "1"], capture_output=True, timeout=60
+    )
+    assert done.returncode == 2 and b"unrecognized arguments: --port 1" in done.stderr
+
+
+def test_a_terminal_review_loads_only_what_it_uses(tmp_path: Path) -> None:
+    """``agentls run offline FILE --json`` keeps no metrics (nothing exports them), renders no
+    Markdown and logs nothing below WARNING."""
+    (tmp_path / "bad.py").write_text("import os\n")
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "agentls", "run", "offline", "bad.py", "--json"],
+        capture_output=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]  # a warning does not fail the run
+    assert json.loads(done.stdout)["findings"][0]["code"] == "F401"
+    modules = imported(done.stderr)
+    assert "agentls.orchestration.workflow" in modules  # the report is read right
+    assert {"prometheus_client", "markdown_it", "rich.markdown", "structlog"} & modules == set()

@@ -332,6 +332,10 @@ class Adapter(ABC):
         the process is stopped at once and its output read."""
         return False
 
+    def recognises_hopeless_lines(self) -> bool:
+        """Whether ``hopeless`` is this adapter's own: only then is every line read for it."""
+        return type(self).hopeless is not Adapter.hopeless
+
     def pending_error(self, outcome: ProcessOutcome) -> tuple[ErrorKind, str] | None:
         """The API error the CLI was retrying when it was stopped, as its output so far says
         (kind and what happened); a timeout then reports that error, not only the time."""
@@ -473,7 +477,7 @@ class Adapter(ABC):
             cancel_grace_s=self.settings.cancel_grace_s,
             max_output_bytes=self.settings.max_output_bytes,
             supervised=self.starts_processes() or request.confinement is not None,
-            stop_when=self.hopeless,
+            stop_when=self.hopeless if self.recognises_hopeless_lines() else None,
         )
         return await run_process(spec, on_line)
 

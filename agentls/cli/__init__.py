@@ -1,92 +1,21 @@
 """The ``agentls`` command: the same tasks and workflows as the editor, in a terminal.
 
-Subcommands are imported when they run, so ``agentls serve`` starts without loading the
-terminal rendering it never uses, and ``agentls --help`` and ``--version`` load none.
+``agentls serve`` is read without click (``serve_cmd``), so an editor's server answers
+``initialize`` without loading it; every other command goes through the click group.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
-import click
-
-from agentls import __version__
-
-COMMANDS: dict[str, tuple[str, str]] = {
-    "agents": (
-        "agentls.cli.agents_cmd:agents",
-        "List the configured agents: binary found, version, credentials.",
-    ),
-    "doctor": (
-        "agentls.cli.agents_cmd:doctor",
-        "Check the configuration and every enabled agent; say what to fix.",
-    ),
-    "exec": (
-        "agentls.cli.exec_cmd:exec_task",
-        "Run one task with one agent on a file or a line range.",
-    ),
-    "workflows": ("agentls.cli.run_cmd:workflows", "List the workflows and their steps."),
-    "run": (
-        "agentls.cli.run_cmd:run",
-        "Run a workflow on a file, a line range, several files, a folder, a glob (quoted, as "
-        "in 'src/**/*.py') or what changed (--changed).",
-    ),
-    "followup": ("agentls.cli.run_cmd:followup", "Continue an earlier run with a new message."),
-    "history": ("agentls.cli.run_cmd:history_cmd", "The latest runs in this workspace."),
-    "apply": (
-        "agentls.cli.run_cmd:apply_cmd",
-        "Write the edits an earlier run proposed, without running it again.",
-    ),
-    "undo": ("agentls.cli.run_cmd:undo_cmd", "Restore the files an applied run wrote."),
-    "shell": (
-        "agentls.cli.shell_cmd:shell",
-        "Talk to the agents: each line is a new task or a follow-up.",
-    ),
-    "serve": ("agentls.cli.serve_cmd:serve", "Run the language server."),
-    "config": ("agentls.cli.config_cmd:config", "Inspect the configuration."),
-    "audit": (
-        "agentls.cli.audit_cmd:audit",
-        "The tamper-evident audit log (HMAC-sealed records and head).",
-    ),
-    "trust": (
-        "agentls.cli.trust_cmd:trust_cmd",
-        "Trust FOLDER's .agentls.yaml as it is now: its agents' commands, environment and "
-        "arguments may then run.",
-    ),
-}
-"""Each subcommand: where it lives, and its help's first sentence (for ``agentls --help``,
-which lists them without importing any; a test checks they match)."""
+import sys
 
 
-class LazyGroup(click.Group):
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
+def main(argv: list[str] | None = None) -> None:
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments[:1] == ["serve"]:
+        from agentls.cli.serve_cmd import main as serve
 
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name not in COMMANDS:
-            return None
-        module, _, attribute = COMMANDS[name][0].partition(":")
-        command: Any = getattr(importlib.import_module(module), attribute)
-        return command  # type: ignore[no-any-return]
+        serve(arguments[1:])
+        return
+    from agentls.cli.group import cli
 
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        names = self.list_commands(ctx)
-        limit = formatter.width - 6 - max(len(name) for name in names)
-        rows = [
-            (name, click.Command(name, help=COMMANDS[name][1]).get_short_help_str(limit))
-            for name in names
-        ]
-        with formatter.section("Commands"):
-            formatter.write_dl(rows)
-
-
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="agentls")
-@click.option("-v", "--verbose", count=True, help="Log to stderr (-v info, -vv debug).")
-@click.option("--log-json", is_flag=True, help="Log JSON lines instead of readable lines.")
-def main(verbose: int, log_json: bool) -> None:
-    """Run AI coding agents (Claude Code, Codex, Gemini, Copilot, ...) on your code."""
-    from agentls.log import configure_logging
-
-    configure_logging({0: "WARNING", 1: "INFO"}.get(verbose, "DEBUG"), json=log_json)
+    cli(arguments, prog_name="agentls")

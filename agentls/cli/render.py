@@ -6,9 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console, Group
-from rich.markdown import Markdown
 from rich.panel import Panel
-from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
@@ -73,6 +71,8 @@ def render_result(console: Console, result: TaskResult, workspace: Path) -> None
     for refused in result.refused:
         console.print(Text(str(refused), style="yellow"))
     if result.text and not result.findings and not result.edits and result.ok:
+        from rich.markdown import Markdown  # its parser loads on first use
+
         console.print(Markdown(result.text))
 
 
@@ -124,5 +124,7 @@ def _edit_panel(edit: ProposedEdit, workspace: Path) -> Panel:
         before = ""
     diff = unified_diff(edit.path, before, apply_edit(before, edit)) or "(no change)\n"
     title = f"proposed {edit.kind}: {edit.path}" + (f" lines {edit.range}" if edit.range else "")
+    from rich.syntax import Syntax  # pygments loads on first use
+
     syntax = Syntax(diff, "diff", background_color="default")
     return Panel(Group(syntax), title=Text(title))

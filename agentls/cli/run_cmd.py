@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TypeVar
 
 import click
-from rich.markdown import Markdown
 from rich.table import Table
 from rich.text import Text
 
@@ -378,6 +377,8 @@ def _finish(
         else:  # stdout stays an (empty) patch; the terminal still hears why it is empty
             say(f"agentls: no changes proposed (run {result.run_id})", console=err)
     else:
+        from rich.markdown import Markdown  # its parser loads on first use
+
         out.print(Markdown(workflow_markdown(result)))
         if written:
             _say_applied(written, result.run_id)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import ipaddress
 import logging
 import sys
 from pathlib import Path
 from typing import NoReturn
-
-import click
 
 from agentls.log import configure_logging
 
@@ -16,7 +15,7 @@ DEFAULT_HOST = "127.0.0.1"
 
 
 def fail(message: str) -> NoReturn:
-    click.echo(f"agentls: {message}", err=True)
+    print(f"agentls: {message}", file=sys.stderr)
     sys.exit(2)
 
 
@@ -47,49 +46,58 @@ def _token(token_file: Path | None) -> str:
         except TokenFileError as error:
             fail(str(error))
     token, path = create_token()
-    click.echo(f"agentls: clients must present the token in {path}", err=True)
+    print(f"agentls: clients must present the token in {path}", file=sys.stderr)
     return token
 
 
-@click.command()
-@click.option(
-    "--tcp", "tcp", metavar="[HOST:]PORT", help="Serve over TCP (host 127.0.0.1 by default)."
-)
-@click.option(
-    "--ws", "ws", metavar="[HOST:]PORT", help="Serve over WebSockets (host 127.0.0.1 by default)."
-)
-@click.option(
-    "--token-file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Read the network clients' token from this 0600 file (default: generate one).",
-)
-@click.option(
-    "--allow-origin",
-    "allow_origins",
-    multiple=True,
-    metavar="ORIGIN",
-    help="A browser Origin allowed to open a WebSocket (repeatable; none by default).",
-)
-@click.option("--log-file", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--log-level", default="INFO", show_default=True)
-@click.option(
-    "--metrics-port", type=int, help="Serve Prometheus metrics on this port (loopback only)."
-)
-@click.option(
-    "--metrics-address", default="127.0.0.1", show_default=True, help="Address for /metrics."
-)
+def parser() -> argparse.ArgumentParser:
+    """``agentls serve``'s options, read with argparse: the server starts without click."""
+    options = argparse.ArgumentParser(
+        prog="agentls serve",
+        description="Run the language server. In stdio mode stdout carries only LSP messages. "
+        "Over TCP or WebSockets each connection is its own session and must present the "
+        "server's token.",
+    )
+    add = options.add_argument
+    add("--tcp", metavar="[HOST:]PORT", help="Serve over TCP (host 127.0.0.1 by default).")
+    add("--ws", metavar="[HOST:]PORT", help="Serve over WebSockets (host 127.0.0.1 by default).")
+    add(
+        "--token-file",
+        type=Path,
+        help="Read the network clients' token from this 0600 file (default: generate one).",
+    )
+    add(
+        "--allow-origin",
+        dest="allow_origins",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="A browser Origin allowed to open a WebSocket (repeatable; none by default).",
+    )
+    add("--log-file", type=Path)
+    add("--log-level", default="INFO", help="(default: INFO)")
+    add("--metrics-port", type=int, help="Serve Prometheus metrics on this port (loopback only).")
+    add("--metrics-address", default="127.0.0.1", help="Address for /metrics (default: 127.0.0.1).")
+    return options
+
+
+def main(argv: list[str]) -> None:
+    """``agentls serve ARGV``."""
+    options = parser().parse_args(argv)
+    serve(**vars(options))
+
+
 def serve(
     tcp: str | None,
     ws: str | None,
     token_file: Path | None,
-    allow_origins: tuple[str, ...],
+    allow_origins: list[str],
     log_file: Path | None,
     log_level: str,
     metrics_port: int | None,
     metrics_address: str,
 ) -> None:
-    """Run the language server. In stdio mode stdout carries only LSP messages. Over TCP or
-    WebSockets each connection is its own session and must present the server's token."""
+    """Check the options together, then serve until the client or a signal ends it."""
     if tcp and ws:
         fail("give --tcp or --ws, not both")
     if token_file and not (tcp or ws):
@@ -99,10 +107,10 @@ def serve(
     address = _address(tcp or ws or "") if tcp or ws else None
     token = _token(token_file) if address else ""
     if address and not _is_loopback(address[0]):
-        click.echo(
+        print(
             f"agentls: warning: listening on {address[0]}, reachable from other machines "
             "(clients still need the token)",
-            err=True,
+            file=sys.stderr,
         )
 
     stream = open(log_file, "a", encoding="utf-8") if log_file else sys.stderr  # noqa: SIM115

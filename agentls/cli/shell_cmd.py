@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.markdown import Markdown
 
 from agentls.cli.common import err, fail, find_workspace, load_or_fail, out, say
 from agentls.cli.exec_cmd import parse_target
@@ -163,4 +162,6 @@ class _Shell:
 
     def _show(self, result: WorkflowResult, turn: int) -> None:
         self.last, self.last_path, self.last_turn = result, self.path, turn
+        from rich.markdown import Markdown  # its parser loads on first use
+
         out.print(Markdown(workflow_markdown(result)))

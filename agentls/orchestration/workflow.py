@@ -16,8 +16,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import structlog
-
 from agentls.adapters.base import TargetFile
 from agentls.adapters.confinement import state_locations
 from agentls.adapters.registry import AdapterRegistry
@@ -47,6 +45,7 @@ from agentls.domain.results import (
     combine_results,
     total_usage,
 )
+from agentls.log import bound
 from agentls.metrics import active_run, metrics
 from agentls.orchestration.conditions import parse_condition
 from agentls.orchestration.containment import Guard
@@ -290,7 +289,7 @@ class WorkflowEngine:
         if token.cancelled:  # cancelled before the run started: it stops at once
             inner.cancel()
         stop_reason = StopReason.COMPLETED
-        with active_run(), structlog.contextvars.bound_contextvars(run_id=run.run_id):
+        with active_run(), bound(run_id=run.run_id):
             try:
                 stop_reason = await inner
             except asyncio.CancelledError:

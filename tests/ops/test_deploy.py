@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from agentls.cli.serve_cmd import serve
+from agentls.cli.serve_cmd import parser
 from agentls.metrics import exported_names
 from agentls.orchestration.config_loader import load_config
 
@@ -71,8 +71,8 @@ def test_compose_runs_serve_with_a_token_file_from_a_secret() -> None:
     compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
     agentls = compose["services"]["agentls"]
     command = agentls.get("command") or dockerfile_command()
-    context = serve.make_context("serve", command[2:])
-    token_file = str(context.params["token_file"])
+    context = vars(parser().parse_args(command[2:]))
+    token_file = str(context["token_file"])
     [secret] = [s for s in agentls["secrets"] if isinstance(s, dict)]
     assert token_file == f"/run/secrets/{secret['target']}"
     assert secret["uid"] == "1000" and secret["mode"] in (0o400, 0o600, "0o400", "0o600")
@@ -94,10 +94,10 @@ def test_dockerfile_runs_a_valid_serve_command() -> None:
     text = (DEPLOY / "Dockerfile").read_text()
     command = dockerfile_command()
     assert command[:2] == ["agentls", "serve"]
-    context = serve.make_context("serve", command[2:])
-    assert context.params["tcp"] == f"0.0.0.0:{LSP_PORT}"  # the container's own interfaces
-    assert context.params["token_file"] is not None
-    assert context.params["metrics_port"] == METRICS_PORT
+    context = vars(parser().parse_args(command[2:]))
+    assert context["tcp"] == f"0.0.0.0:{LSP_PORT}"  # the container's own interfaces
+    assert context["token_file"] is not None
+    assert context["metrics_port"] == METRICS_PORT
     exposed = {int(p) for p in re.findall(r"^EXPOSE (.*)$", text, re.MULTILINE)[0].split()}
     assert exposed == {LSP_PORT, METRICS_PORT}
 
@@ -108,8 +108,8 @@ def test_kubernetes_manifests(tmp_path: Path) -> None:
     assert set(kinds) == {"ConfigMap", "Deployment", "Service"}
     pod = kinds["Deployment"]["spec"]["template"]["spec"]
     [container] = pod["containers"]
-    context = serve.make_context("serve", container["args"][2:])
-    assert context.params["metrics_port"] == METRICS_PORT
+    context = vars(parser().parse_args(container["args"][2:]))
+    assert context["metrics_port"] == METRICS_PORT
     assert {p["containerPort"] for p in container["ports"]} == {LSP_PORT, METRICS_PORT}
     assert {p["port"] for p in kinds["Service"]["spec"]["ports"]} == {LSP_PORT, METRICS_PORT}
     config = tmp_path / "config.yaml"
@@ -128,7 +128,7 @@ def test_kubernetes_serves_in_cluster_only_with_the_token_secret() -> None:
     assert {d["kind"] for d in documents}.isdisjoint({"Ingress", "Secret"})  # no token in git
     pod = next(d for d in documents if d["kind"] == "Deployment")["spec"]["template"]["spec"]
     [container] = pod["containers"]
-    token_file = Path(serve.make_context("serve", container["args"][2:]).params["token_file"])
+    token_file = Path(vars(parser().parse_args(container["args"][2:]))["token_file"])
     volumes = {v["name"]: v for v in pod["volumes"]}
     mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
     assert volumes[mounts[str(token_file.parent)]]["emptyDir"]["medium"] == "Memory"
