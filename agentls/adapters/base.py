@@ -31,6 +31,7 @@ from tenacity import (
 
 from agentls.adapters.confinement import Confinement, StatePath
 from agentls.adapters.runner import (
+    Conversation,
     LineCallback,
     MissingBinaryError,
     ProcessOutcome,
@@ -40,12 +41,14 @@ from agentls.adapters.runner import (
 )
 from agentls.adapters.scratch import private_tmpdir, temp_env
 from agentls.adapters.versions import cli_version
-from agentls.domain.config import AgentConfig, Settings
+from agentls.domain.config import AgentConfig, PermissionOverrides, Settings
 from agentls.domain.lines import lines as text_lines
+from agentls.domain.permissions import Asker
 from agentls.domain.results import (
     ErrorKind,
     Finding,
     LineRange,
+    PermissionDecision,
     TaskError,
     TaskKind,
     TaskResult,
@@ -80,6 +83,13 @@ class TaskRequest:
     more_files: tuple[TargetFile, ...] = ()
     """Further files of the same task, for adapters that take many in one process
     (``Adapter.many_files``); each file's text is the one on disk."""
+    overlay: Mapping[str, str] = field(default_factory=dict)
+    """Texts the step sees instead of the files on disk (the editor's unsaved buffers, earlier
+    steps' changes), for agents that read files through agentls (ACP)."""
+    ask: Asker | None = None
+    """Who answers an agent's permission request the policy asks about; None: nobody (deny)."""
+    permissions: PermissionOverrides | None = None
+    """The workflow's changes to the agent's ``permissions``."""
 
     @property
     def files(self) -> tuple[TargetFile, ...]:
@@ -104,6 +114,8 @@ class Invocation:
     """The command for this run when the adapter fills it in (else ``Adapter.command()``)."""
     files: Mapping[Path, str] = field(default_factory=dict)
     """Private files written before the process starts and removed when it ends."""
+    conversation: Conversation | None = None
+    """Spoken with the process (ACP) instead of a prompt on stdin."""
 
     def full_argv(self, default_command: list[str]) -> list[str]:
         return [*(self.command or default_command), *self.argv]
@@ -119,6 +131,9 @@ class AgentReply:
     changed_files: list[str] = field(default_factory=list)
     findings: list[Finding] | None = None
     """Set by adapters that give findings (``Adapter.gives_findings``)."""
+    written: dict[str, str] = field(default_factory=dict)
+    """Files written through the protocol in a step that is not agentic (ACP)."""
+    permissions: list[PermissionDecision] = field(default_factory=list)
     error: TaskError | None = None
 
 
@@ -372,6 +387,14 @@ class Adapter(ABC):
     def command(self) -> list[str]:
         return list(self.config.command or self.default_command)
 
+    def state_places(self) -> tuple[StatePath, ...]:
+        """Where this agent keeps its state (``state_paths``): writable when contained."""
+        return self.state_paths
+
+    def tool_name(self) -> str:
+        """What messages call the tool: the adapter's name, which is the CLI's."""
+        return self.name
+
     def binary(self) -> str | None:
         """Full path of the program, or None when it is not installed."""
         program = self.command()[0]
@@ -465,7 +488,7 @@ class Adapter(ABC):
         env.update(own)  # what the user set for the agent is theirs to choose
         if request.confinement is not None:
             argv, env = request.confinement.apply(
-                argv, env, self.state_paths, self.config.sandbox_paths, invocation.files
+                argv, env, self.state_places(), self.config.sandbox_paths, invocation.files
             )
         spec = ProcessSpec(
             argv=argv,
@@ -478,6 +501,7 @@ class Adapter(ABC):
             max_output_bytes=self.settings.max_output_bytes,
             supervised=self.starts_processes() or request.confinement is not None,
             stop_when=self.hopeless if self.recognises_hopeless_lines() else None,
+            conversation=invocation.conversation,
         )
         return await run_process(spec, on_line)
 
@@ -511,6 +535,8 @@ class Adapter(ABC):
                 "output_truncated": outcome.stdout_truncated,
                 "attempts": attempts,
                 "error": error,
+                "written": reply.written,
+                "permissions": reply.permissions,
             }
         )
 
@@ -538,7 +564,7 @@ class Adapter(ABC):
     def failure(self, kind: ErrorKind, detail: str) -> TaskError:
         """A typed error whose message ends with what the user can do about it."""
         detail = redact(detail.strip().rstrip(".")) or "no message"
-        tool = self.name
+        tool = self.tool_name()
         advice = {
             ErrorKind.AUTH: self._auth_advice(),
             ErrorKind.RATE_LIMIT: "wait for the limit to reset, or use another agent",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import cache
 from importlib.metadata import entry_points
 
+from agentls.adapters.acp import AcpAdapter
 from agentls.adapters.base import Adapter
 from agentls.adapters.claude import ClaudeAdapter
 from agentls.adapters.codex import CodexAdapter
@@ -25,6 +26,7 @@ BUILTIN: tuple[type[Adapter], ...] = (
     CopilotAdapter,
     CommandAdapter,
     RuffAdapter,
+    AcpAdapter,
 )
 
 log = get_logger("agentls.registry")

@@ -22,6 +22,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from agentls.log import get_logger
 from agentls.redaction import redact_argv
@@ -29,6 +30,24 @@ from agentls.redaction import redact_argv
 log = get_logger("agentls.runner")
 
 LineCallback = Callable[[str], None]
+
+
+class Conversation(Protocol):
+    """A protocol spoken with the process over its stdin and stdout (ACP), instead of a
+    prompt written once."""
+
+    async def talk(
+        self,
+        stdin: asyncio.StreamWriter,
+        stdout: asyncio.StreamReader,
+        on_line: LineCallback | None,
+    ) -> None:
+        """Until the agent's turn ends: when this returns the process is stopped."""
+
+    async def cancel(self) -> None:
+        """Ask the agent to stop its turn (the user cancelled); the process is stopped after
+        this returns or after the grace, whichever comes first."""
+
 
 BASE_ENV = (
     "PATH",
@@ -49,6 +68,8 @@ BASE_ENV = (
 _READ_CHUNK = 64 * 1024
 _MAX_CALLBACK_LINE = 16 * 1024
 _STDERR_CAP = 256 * 1024
+_CONVERSATION_LINE = 64 * 1024 * 1024
+"""The longest message a conversation reads (a whole file's text may be in one)."""
 _POLL_S = 0.02
 SUPERVISOR = Path(__file__).with_name("supervisor.py")
 SUPERVISED = sys.platform.startswith("linux") and bool(sys.executable)
@@ -83,6 +104,9 @@ class ProcessSpec:
     """A line (stdout or stderr) after which the run cannot succeed (the CLI retrying a
     refused key, or past the task's retries):
     the process is stopped then, as after a timeout, and ``ProcessOutcome.stopped`` says so."""
+    conversation: Conversation | None = None
+    """Spoken with the process instead of writing ``stdin``; its stdout is the conversation's
+    (kept, as any output, for the error report)."""
 
 
 @dataclass
@@ -96,6 +120,8 @@ class ProcessOutcome:
     lines: int = 0
     stopped: bool = False
     """Stopped early, because of a line ``ProcessSpec.stop_when`` recognised."""
+    conversation: Conversation | None = None
+    """``ProcessSpec.conversation``, which holds what was said."""
 
 
 def minimal_env(
@@ -193,7 +219,9 @@ async def run_process(spec: ProcessSpec, on_line: LineCallback | None = None) ->
         loop.subprocess_exec(
             lambda: _ExitAwareProtocol(loop),
             *argv,
-            stdin=asyncio.subprocess.PIPE if spec.stdin is not None else asyncio.subprocess.DEVNULL,
+            stdin=asyncio.subprocess.PIPE
+            if spec.stdin is not None or spec.conversation is not None
+            else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             cwd=spec.cwd,
@@ -219,28 +247,38 @@ async def run_process(spec: ProcessSpec, on_line: LineCallback | None = None) ->
     stdout = _TailBuffer(spec.max_output_bytes)
     stderr = _TailBuffer(_STDERR_CAP)
     hopeless = loop.create_future()
-    splitter = _LineSplitter(_watching(on_line, spec.stop_when, hopeless))
+    talking = spec.conversation
+    splitter = _LineSplitter(_watching(None if talking else on_line, spec.stop_when, hopeless))
     watched = _watching(None, spec.stop_when, hopeless)
     errors = _LineSplitter(watched) if watched is not None else None
+    heard = asyncio.StreamReader(limit=_CONVERSATION_LINE) if talking else None
     readers = [
-        asyncio.ensure_future(_pump(process.stdout, stdout, splitter)),
+        asyncio.ensure_future(_pump(process.stdout, stdout, splitter, heard)),
         asyncio.ensure_future(_pump(process.stderr, stderr, errors)),
     ]
-    writer = asyncio.ensure_future(_feed_stdin(process, spec.stdin))
+    if talking is not None and process.stdin is not None and heard is not None:
+        writer = asyncio.ensure_future(talking.talk(process.stdin, heard, on_line))
+    else:
+        writer = asyncio.ensure_future(_feed_stdin(process, spec.stdin))
     timed_out = stopped = False
     try:
-        await asyncio.wait(
-            [asyncio.shield(exited), hopeless],
-            timeout=spec.timeout_s,
-            return_when=asyncio.FIRST_COMPLETED,
-        )
-        if not exited.done():
+        ends = [asyncio.shield(exited), hopeless, *([writer] if talking else [])]
+        await asyncio.wait(ends, timeout=spec.timeout_s, return_when=asyncio.FIRST_COMPLETED)
+        if talking is not None and writer.done():  # the turn ended: the agent may go
+            _close_stdin(process)
+            await asyncio.wait([asyncio.shield(exited)], timeout=spec.kill_grace_s)
+        elif not exited.done():
             timed_out, stopped = not hopeless.done(), hopeless.done()
             await _stop_group(process.pid, exited, spec.kill_grace_s, supervised)
         # Whatever the agent left running in its group (background shells) goes with it.
         await _stop_group(process.pid, exited, spec.kill_grace_s, supervised)
         await _drain(readers, spec.kill_grace_s + 1.0)
+        if talking is not None:  # it hears the end of the output and says what was left
+            await asyncio.wait([writer], timeout=spec.kill_grace_s)
     except asyncio.CancelledError:
+        if talking is not None and not writer.done():
+            with contextlib.suppress(Exception):  # it may not answer: its group goes anyway
+                await asyncio.wait_for(talking.cancel(), spec.kill_grace_s)
         await _stop_group(process.pid, exited, spec.cancel_grace_s, supervised)
         raise
     finally:
@@ -257,6 +295,7 @@ async def run_process(spec: ProcessSpec, on_line: LineCallback | None = None) ->
         stdout_truncated=stdout.truncated,
         lines=splitter.count,
         stopped=stopped,
+        conversation=talking,
     )
     log.debug(
         "agent finished",
@@ -340,12 +379,27 @@ async def _stop_starting(
 
 
 async def _pump(
-    stream: asyncio.StreamReader, buffer: _TailBuffer, splitter: _LineSplitter | None
+    stream: asyncio.StreamReader,
+    buffer: _TailBuffer,
+    splitter: _LineSplitter | None,
+    heard: asyncio.StreamReader | None = None,
 ) -> None:
-    while chunk := await stream.read(_READ_CHUNK):
-        buffer.add(chunk)
-        if splitter is not None:
-            splitter.feed(chunk)
+    try:
+        while chunk := await stream.read(_READ_CHUNK):
+            buffer.add(chunk)
+            if splitter is not None:
+                splitter.feed(chunk)
+            if heard is not None:
+                heard.feed_data(chunk)
+    finally:
+        if heard is not None:
+            heard.feed_eof()
+
+
+def _close_stdin(process: asyncio.subprocess.Process) -> None:
+    if process.stdin is not None:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            process.stdin.close()
 
 
 async def _feed_stdin(process: asyncio.subprocess.Process, text: str | None) -> None:

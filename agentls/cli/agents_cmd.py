@@ -59,6 +59,11 @@ def agents(workspace: Path, as_json: bool) -> None:
             _credentials(status),
         )
     out.print(table)
+    disabled = [s for s in statuses if not s.enabled]
+    if disabled:
+        say("Disabled (set agents.NAME.enabled: true to use one):")
+        for status in disabled:
+            say(f"  {status.name}: {status.description or status.adapter}")
 
 
 @click.command()
@@ -97,6 +102,9 @@ def doctor(workspace: Path) -> None:
         f"{s.name} (the offline reviewer)" if s.adapter == "ruff" else s.name for s in ready
     )
     say(OK, f"  {len(ready)} of {len(enabled)} enabled agents can run: {names}")
+    disabled = sorted(name for name, agent in config.agents.items() if not agent.enabled)
+    if disabled:
+        say(NOTE, f" disabled: {', '.join(disabled)} (`agentls agents` says how to set them up)")
 
 
 def _sandbox(config: AgentlsConfig) -> None:

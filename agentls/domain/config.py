@@ -44,6 +44,62 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
 
+ToolKind = Literal[
+    "read", "edit", "delete", "move", "search", "execute", "think", "fetch", "switch_mode", "other"
+]
+"""What an ACP agent says a tool call does (the protocol's ``ToolKind``)."""
+Decision = Literal["allow", "ask", "deny"]
+EditDecision = Literal["allow", "ask", "deny", "sandbox"]
+"""``sandbox``: allowed where the step runs in a sandbox (agentic steps), denied elsewhere."""
+
+
+class PermissionRule(_Model):
+    """A decision for the tool calls of ``kind`` that touch a path matching one of ``paths``."""
+
+    kind: ToolKind | Literal["any"] = "any"
+    paths: list[str] = Field(min_length=1)
+    """Globs relative to the step's folder (``**`` spans folders), e.g. ``secrets/**``."""
+    decision: Decision
+
+
+class PermissionPolicy(_Model):
+    """What an ACP agent may do without asking, per tool kind. The first matching rule wins;
+    then the kind's decision. A tool call touching a path outside the step's folder is never
+    allowed without asking, and never for an edit."""
+
+    read: Decision = "allow"
+    search: Decision = "allow"
+    think: Decision = "allow"
+    switch_mode: Decision = "allow"
+    edit: EditDecision = "sandbox"
+    delete: EditDecision = "sandbox"
+    move: EditDecision = "sandbox"
+    execute: Decision = "ask"
+    fetch: Decision = "ask"
+    other: Decision = "ask"
+    rules: list[PermissionRule] = Field(default_factory=list)
+
+
+class PermissionOverrides(_Model):
+    """A workflow's changes to its agents' ``PermissionPolicy``: the keys it sets replace."""
+
+    read: Decision | None = None
+    search: Decision | None = None
+    think: Decision | None = None
+    switch_mode: Decision | None = None
+    edit: EditDecision | None = None
+    delete: EditDecision | None = None
+    move: EditDecision | None = None
+    execute: Decision | None = None
+    fetch: Decision | None = None
+    other: Decision | None = None
+    rules: list[PermissionRule] | None = None
+
+    def over(self, policy: PermissionPolicy) -> PermissionPolicy:
+        changes = {key: getattr(self, key) for key in self.model_fields_set}
+        return policy.model_copy(update={k: v for k, v in changes.items() if v is not None})
+
+
 class AgentConfig(_Model):
     """One agent: a CLI driven through an adapter."""
 
@@ -76,6 +132,9 @@ class AgentConfig(_Model):
     sandbox_paths: list[SandboxPath] = Field(default_factory=list)
     """More files or folders the agent may write when contained by os (a cache, say); ~ is
     the home folder. Missing ones are created as folders."""
+    permissions: PermissionPolicy = Field(default_factory=PermissionPolicy)
+    """What an ACP agent may do without asking (see docs/agents.md); a workflow's
+    ``permissions`` override these key by key."""
 
 
 class StepConfig(_Model):
@@ -139,6 +198,8 @@ class WorkflowConfig(_Model):
     """The cycle repeats while the latest review has at least this many findings."""
     loop_from: StepId | None = None
     """First step of the repeated cycle; default: the first review step."""
+    permissions: PermissionOverrides = Field(default_factory=PermissionOverrides)
+    """Changes to its agents' ``permissions`` (ACP agents) for this workflow's steps."""
 
     @property
     def all_steps(self) -> list[StepConfig]:

@@ -170,6 +170,19 @@ class TaskError(BaseModel):
     message: str
 
 
+class PermissionDecision(BaseModel):
+    """What an ACP agent asked to do, and what it was told (audited, and in the report)."""
+
+    kind: str
+    """The tool kind the agent gave (read, edit, execute, ...)."""
+    title: str
+    paths: list[str] = Field(default_factory=list)
+    allowed: bool
+    by: Literal["policy", "user", "nobody"]
+    """Who decided: the permission policy, the user asked, or nobody to ask (denied)."""
+    reason: str
+
+
 class TaskResult(BaseModel):
     agent: str
     task: TaskKind
@@ -195,6 +208,11 @@ class TaskResult(BaseModel):
     """The answer came from the result cache (``agentls.cache``): no agent ran for it."""
     notes: list[str] = Field(default_factory=list)
     """What the user should know about how it ran (a session that could not be resumed)."""
+    permissions: list[PermissionDecision] = Field(default_factory=list)
+    """What an ACP agent asked permission for, and the answers."""
+    written: dict[str, str] = Field(default_factory=dict)
+    """Files an ACP agent wrote through the protocol in a step that is not agentic
+    (workspace-relative path -> text): never on disk, they become the step's edits."""
 
     @property
     def ok(self) -> bool:
@@ -227,6 +245,8 @@ def combine_results(results: list[TaskResult]) -> TaskResult:
             "refused": [p for r in results for p in r.refused],
             "cached": all(r.cached for r in results),
             "notes": list(dict.fromkeys(n for r in results for n in r.notes)),
+            "permissions": [d for r in results for d in r.permissions],
+            "written": {path: text for r in results for path, text in r.written.items()},
         }
     )
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from agentls.adapters.base import Adapter, TaskRequest
 from agentls.domain.config import Settings
+from agentls.domain.edits import diff_edits
 from agentls.domain.errors import UnsafePathError
 from agentls.domain.lines import line_count
 from agentls.domain.paths import printable, protected_reason, workspace_relative
@@ -23,6 +24,7 @@ from agentls.domain.results import (
     TaskResult,
     TaskStatus,
 )
+from agentls.domain.textfile import text_or_none
 from agentls.orchestration.code_blocks import edits_from_blocks
 from agentls.orchestration.findings import parse_findings
 
@@ -34,7 +36,9 @@ def read_reply(
     findings itself), and a bad output's error saying when the output was cut short."""
     error = result.error
     update: dict[str, object] = {}
-    if error is None and not adapter.gives_findings:
+    if error is None and result.written and request.task in (TaskKind.IMPLEMENT, TaskKind.REFINE):
+        update = {"edits": _written(result.written, request)}
+    elif error is None and not adapter.gives_findings:
         interpreted = interpret_reply(
             request.task,
             result.text,
@@ -135,3 +139,16 @@ def _review(
             )
         findings.append(finding.model_copy(update=update))
     return Interpreted(findings=findings, refused=refused)
+
+
+def _written(written: dict[str, str], request: TaskRequest) -> list[ProposedEdit]:
+    """The edits that turn what the step saw into what the agent wrote through the protocol
+    (ACP ``fs/write_text_file``; its paths were checked when written), file by file."""
+    seen = {file.path: file.text for file in request.files}
+    edits: list[ProposedEdit] = []
+    for path, text in written.items():
+        before = request.overlay.get(path, seen.get(path))
+        if before is None:
+            before = text_or_none(request.workspace / path, path) or ""
+        edits.extend(diff_edits(path, before, text))
+    return edits

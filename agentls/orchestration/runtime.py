@@ -186,6 +186,8 @@ class Runtime:
         self._measure(result, elapsed)
         # Within a run, the next record (the run's end at the latest) writes this one too.
         finished = self.record if run_id is None else self.hold
+        for decision in result.permissions:
+            finished("permission", agent=agent, run_id=run_id, **decision.model_dump())
         finished(
             "agent_finished",
             agent=agent,

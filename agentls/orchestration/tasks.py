@@ -4,8 +4,8 @@ several files): input checks, prompt, run."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,10 +14,11 @@ from agentls.adapters.confinement import Confinement, read_only
 from agentls.adapters.registry import AdapterRegistry
 from agentls.adapters.runner import LineCallback
 from agentls.domain import textfile
-from agentls.domain.config import AgentlsConfig
+from agentls.domain.config import AgentlsConfig, PermissionOverrides
 from agentls.domain.errors import TaskDeclined, TaskInputError
 from agentls.domain.lines import line_count as count_lines
 from agentls.domain.paths import screen_edits, workspace_relative
+from agentls.domain.permissions import Asker
 from agentls.domain.results import LineRange, RefusedPath, TaskKind, TaskResult
 from agentls.orchestration.prompts import PromptContext, build_prompt
 from agentls.security import check_instruction
@@ -44,6 +45,12 @@ class TaskSpec:
     """How the agent is contained (agentic steps, see ``containment``)."""
     more_files: tuple[TargetFile, ...] = ()
     """Further files for an adapter that takes many (``Adapter.many_files``), as on disk."""
+    overlay: Mapping[str, str] = field(default_factory=dict)
+    """Texts the step sees instead of the files on disk (see ``TaskRequest.overlay``)."""
+    ask: Asker | None = None
+    """Who answers an agent's permission request; None: nobody, so it is denied."""
+    permissions: PermissionOverrides | None = None
+    """The workflow's changes to the agent's ``permissions``."""
 
 
 def make_adapter(
@@ -107,6 +114,9 @@ def prepare(
         session_id=spec.session_id,
         confinement=spec.confinement,
         more_files=spec.more_files if adapter.many_files else (),
+        overlay=spec.overlay,
+        ask=spec.ask,
+        permissions=spec.permissions,
     )
     return adapter, request
 

@@ -5,7 +5,8 @@ A cloned repository is someone else's file. Its workflows and prompts are harmle
 built-in agents, but a key that runs a program or changes what it sees (an agent's ``command``,
 ``adapter``, ``env``, ``set_env``, ``extra_args``, ``options``; ``settings.pass_env``) would run
 the author's program with the user's rights and keys, and one that loosens an agentic step's
-containment (``sandbox``, ``sandbox_paths``) would let an agent write outside its sandbox.
+containment (``sandbox``, ``sandbox_paths``) or what an ACP agent may do unasked (an agent's
+or a workflow's ``permissions``) would let an agent write outside its sandbox or run commands.
 Those keys are left out until
 ``agentls trust FOLDER`` records the sha256 of the file's exact bytes; any later change needs
 trusting again. ``settings.audit`` is never taken from a workspace file, trusted or not: a
@@ -34,6 +35,7 @@ AGENT_PROGRAM_KEYS = (
     "options",
     "sandbox",
     "sandbox_paths",
+    "permissions",
 )
 SETTINGS_PROGRAM_KEYS = ("pass_env",)
 NEVER_FROM_WORKSPACE = ("audit",)
@@ -107,6 +109,13 @@ def program_keys(data: dict[str, Any], known_agents: set[str]) -> list[Key]:
                 found.append(("agents", str(name)))
             else:
                 found.extend(("agents", str(name), key) for key in keys)
+    workflows = data.get("workflows")
+    if isinstance(workflows, dict):
+        found.extend(
+            ("workflows", str(name), "permissions")
+            for name, workflow in workflows.items()
+            if isinstance(workflow, dict) and "permissions" in workflow
+        )
     settings = data.get("settings")
     if isinstance(settings, dict):
         found.extend(("settings", key) for key in SETTINGS_PROGRAM_KEYS if key in settings)

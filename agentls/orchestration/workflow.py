@@ -26,6 +26,7 @@ from agentls.domain.errors import AgentlsError, TaskDeclined, TaskInputError
 from agentls.domain.lines import line_count as count_lines
 from agentls.domain.lines import lines as text_lines
 from agentls.domain.paths import WorkspacePaths, screen_edits
+from agentls.domain.permissions import Asker
 from agentls.domain.results import (
     ErrorKind,
     Finding,
@@ -88,6 +89,9 @@ class WorkflowRequest:
     start_texts: Mapping[str, str | None] = field(default_factory=dict)
     """Texts the steps start from instead of the user's (a follow-up continues from the last
     proposal); edits are still computed against the user's texts."""
+    ask: Asker | None = None
+    """Who answers an ACP agent's permission request the policy asks about (the editor's
+    message box, the terminal's prompt); None: nobody, so it is denied."""
 
 
 class CancelToken:
@@ -473,6 +477,9 @@ class WorkflowEngine:
             feedback=feedback,
             session_id=run.request.sessions.get(step.step_id),
             more_files=tuple(TargetFile(p, run.working.text(p) or "") for p in paths[1:]),
+            overlay={p: t for p, t in run.working.changed().items() if t is not None},
+            ask=run.request.ask,
+            permissions=run.workflow.permissions,
         )
         if step.mode == "text" or step.task not in EDITING_TASKS:
             result = await run_task(
@@ -509,7 +516,7 @@ class WorkflowEngine:
         """The containment of an agentic step's agent, as its ``sandbox`` setting says."""
         adapter = make_adapter(self.config, step.agent, self.registry)
         config = adapter.config
-        state = state_locations(adapter.state_paths, config.sandbox_paths, adapter.environment())
+        state = state_locations(adapter.state_places(), config.sandbox_paths, adapter.environment())
         guard = await Guard.start(
             config.sandbox, run.working.workspace, root, [place.path for place in state]
         )

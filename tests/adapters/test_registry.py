@@ -49,6 +49,7 @@ def plugin_on_path(tmp_path: Path) -> Iterator[None]:
 
 def test_builtin_adapters() -> None:
     assert AdapterRegistry.default().names() == [
+        "acp",
         "claude",
         "codex",
         "command",

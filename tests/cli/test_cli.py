@@ -161,7 +161,11 @@ def test_agents_table_reports_binaries_versions_and_credentials(
     assert rows["ruff"]["credentials"] is None and rows["ruff"]["ready"]
     assert rows["aider"]["enabled"] is False
     table = agentls("agents", cwd=workspace)
-    assert "claude" in table.stdout and "not found" not in table.stdout.split("aider")[0]
+    assert "claude" in table.stdout and "not found" not in table.stdout.split("claude-acp")[0]
+    disabled = " ".join(table.stdout.split("Disabled")[1].split())
+    assert "claude-acp: Claude Code over ACP (npm install -g @zed-industries/claude-agent-acp)" in (
+        disabled
+    )
 
 
 def test_doctor_says_what_is_missing(workspace: Path, tmp_path: Path) -> None:

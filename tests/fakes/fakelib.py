@@ -49,6 +49,12 @@ class Scenario:
     own_sandbox_failed: bool = False
     """The tool's own read-only sandbox did not start (as Codex's helper may not): the rogue
     writes and commands happen in read-only mode too."""
+    asks: list[dict[str, Any]] = field(default_factory=list)
+    """ACP: permission requests made before the reply (``kind``, ``title``, ``paths``)."""
+    reads: list[str] = field(default_factory=list)
+    """ACP: files read through the client (``fs/read_text_file``) before the reply."""
+    usage: dict[str, float] = field(default_factory=dict)
+    """ACP: ``input``, ``output`` tokens and ``cost`` (USD) reported for the turn."""
     path: Path | None = None
 
 
