@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from agentls import __version__
+from agentls.cli import started
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "agents": (
@@ -65,6 +66,7 @@ class LazyGroup(click.Group):
             return None
         module, _, attribute = COMMANDS[name][0].partition(":")
         command: Any = getattr(importlib.import_module(module), attribute)
+        started()
         return command  # type: ignore[no-any-return]
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

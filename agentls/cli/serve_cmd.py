@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
+from agentls.cli import started
 from agentls.log import configure_logging
 
 DEFAULT_HOST = "127.0.0.1"
@@ -122,6 +123,7 @@ def serve(
     from agentls.log import get_logger
     from agentls.server import transport as transports
 
+    started()
     if metrics_port:
         from agentls.metrics import serve as serve_metrics
 
