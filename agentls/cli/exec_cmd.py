@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from agentls.cli.asking import TerminalAsker, paused
 from agentls.cli.common import (
     EXIT_FAILED,
     err,
@@ -92,6 +93,7 @@ def exec_task(
         path=str(Path(path).resolve()),
         selection=selection,
         instruction=instruction,
+        ask=TerminalAsker.here(),
     )
     runtime = Runtime.create(config, cli_client(), use_cache=not no_cache)
     try:
@@ -119,6 +121,8 @@ async def _run(
     if not show_progress or not err.is_terminal:
         return await run_task(config, spec, runtime=runtime)
     with err.status(f"{spec.agent}: {spec.task}…") as status:
+        if isinstance(spec.ask, TerminalAsker):
+            spec.ask.pause = lambda: paused(status)
 
         def on_line(line: str) -> None:
             status.update(f"{spec.agent}: {line[:120]}")

@@ -13,6 +13,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
+from agentls.cli.asking import TerminalAsker, paused
 from agentls.cli.common import (
     EXIT_FAILED,
     err,
@@ -286,7 +287,8 @@ def _drive(
 ) -> T:
     bus = EventBus()
     token = CancelToken()
-    engine = WorkflowEngine(config, bus, runtime=runtime)
+    asker = TerminalAsker.here()
+    engine = WorkflowEngine(config, bus, runtime=runtime, ask=asker)
 
     def interruptible() -> Awaitable[T]:
         return interruptibly(lambda token: go(engine, token), token)
@@ -297,6 +299,8 @@ def _drive(
         progress = _Progress()
         bus.subscribe(progress.on_event)
         with err.status("starting…") as status:
+            if asker is not None:
+                asker.pause = lambda: paused(status)
             ticker = asyncio.ensure_future(progress.tick(status.update))
             try:
                 return await interruptible()

@@ -24,6 +24,20 @@ class PermissionQuestion:
         """One line for a prompt: ``claude wants to execute: npm test``."""
         return f"{self.agent} wants to {self.kind}: {self.title}"
 
+    def details(self, preview_lines: int = 20) -> list[str]:
+        """The lines that follow the summary where the user is asked: where, why it asks,
+        and the start of what it would do."""
+        lines = []
+        if self.paths:
+            lines.append("on " + ", ".join(self.paths))
+        if self.reason:
+            lines.append(f"asked because {self.reason}")
+        preview = self.preview.splitlines()
+        lines.extend(preview[:preview_lines])
+        if len(preview) > preview_lines:
+            lines.append(f"… {len(preview) - preview_lines} more lines")
+        return lines
+
 
 Asker = Callable[[PermissionQuestion], Awaitable[bool]]
 """Puts the question to the user (the editor's message box, the terminal's prompt); True to

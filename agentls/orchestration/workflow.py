@@ -89,9 +89,6 @@ class WorkflowRequest:
     start_texts: Mapping[str, str | None] = field(default_factory=dict)
     """Texts the steps start from instead of the user's (a follow-up continues from the last
     proposal); edits are still computed against the user's texts."""
-    ask: Asker | None = None
-    """Who answers an ACP agent's permission request the policy asks about (the editor's
-    message box, the terminal's prompt); None: nobody, so it is denied."""
 
 
 class CancelToken:
@@ -224,11 +221,15 @@ class WorkflowEngine:
         bus: EventBus | None = None,
         registry: AdapterRegistry | None = None,
         runtime: Runtime | None = None,
+        ask: Asker | None = None,
     ) -> None:
         self.config = config
         self.bus = bus or EventBus()
         self.registry = registry
         self.runtime = runtime or Runtime.create(config, cli_client())
+        self.ask = ask
+        """Who answers an ACP agent's permission request the policy asks about (the editor's
+        message box, the terminal's prompt); None: nobody, so it is denied."""
 
     async def run(
         self,
@@ -478,7 +479,7 @@ class WorkflowEngine:
             session_id=run.request.sessions.get(step.step_id),
             more_files=tuple(TargetFile(p, run.working.text(p) or "") for p in paths[1:]),
             overlay={p: t for p, t in run.working.changed().items() if t is not None},
-            ask=run.request.ask,
+            ask=self.ask,
             permissions=run.workflow.permissions,
         )
         if step.mode == "text" or step.task not in EDITING_TASKS:

@@ -19,6 +19,7 @@ from agentls.domain import textfile
 from agentls.domain.config import AgentlsConfig, Settings
 from agentls.domain.errors import AgentlsError, TaskInputError
 from agentls.domain.lines import line_count, to_lf
+from agentls.domain.permissions import PermissionQuestion
 from agentls.domain.results import TaskKind, WorkflowResult
 from agentls.orchestration.conversation import follow_up, followable, proposal
 from agentls.orchestration.events import EventBus
@@ -34,6 +35,9 @@ from agentls.server.delivery import Delivery
 from agentls.server.progress import RunProgress
 from agentls.server.run import RunOrigin, RunTarget, ServerRun
 from agentls.server.session import Session
+
+ALLOW = "Allow"
+DENY = "Deny"
 
 
 class RunManager:
@@ -234,7 +238,14 @@ class RunManager:
         runtime = self.session.runtime(folder)
         if not use_cache:
             runtime = runtime.fresh()
-        return WorkflowEngine(config, bus, runtime=runtime), bus
+        return WorkflowEngine(config, bus, runtime=runtime, ask=self._ask), bus
+
+    async def _ask(self, question: PermissionQuestion) -> bool:
+        """An agent's permission question in the editor's message box: allowed only by a
+        click on Allow (a dismissed box denies)."""
+        text = "\n".join(["agentls: " + question.summary(), *question.details(preview_lines=12)])
+        answer = await self.client.ask(text, [ALLOW, DENY], types.MessageType.Warning)
+        return answer == ALLOW
 
     def _buffers(self, folder: Path) -> dict[str, str]:
         """The editor's text of every open document in ``folder``, saved or not, with
