@@ -52,6 +52,24 @@ def marked(marker: str) -> list[int]:
     return found
 
 
+def with_environment(name: str, value: str) -> list[int]:
+    """Living processes whose environment sets ``name`` to ``value``: an agent and what it
+    started, found by the host's pids even when it ran in a PID namespace (bubblewrap), where
+    the pids it reports itself are not the host's."""
+    wanted = f"{name}={value}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environment = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if wanted in environment and alive(int(entry.name)):
+            found.append(int(entry.name))
+    return found
+
+
 # A program an agent runs: it leaves a daemon (double fork, setsid, SIGTERM ignored) whose pid
 # goes to argv[1], then lingers argv[2] seconds (a slow tool call) and exits.
 DAEMONIZE = """

@@ -27,13 +27,16 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ),
     ("agentls.adapters",),
     ("agentls.orchestration",),
-    ("agentls.server",),
+    ("agentls.server", "agentls.acp_agent"),
     ("agentls.cli",),
     ("agentls.__main__",),
 )
 """Bottom first: the domain; the cross-cutting modules; adapters, which run one CLI each;
-orchestration, which runs workflows; the language server; the terminal CLI (which can start the
-server); the entry point."""
+orchestration, which runs workflows; the front ends (the language server, the ACP agent); the
+terminal CLI (which can start either); the entry point."""
+
+FRONT_ENDS = ("agentls.server", "agentls.acp_agent")
+"""Siblings in one layer that know nothing of each other: each is reached only from the CLI."""
 
 
 def modules() -> dict[str, Path]:
@@ -83,6 +86,23 @@ def test_every_import_points_down_or_sideways_in_its_layer() -> None:
         for module, targets in sorted(graph().items())
         for target in sorted(targets)
         if layer(target) > layer(module)
+    ]
+    assert against == []
+
+
+def test_the_front_ends_are_reached_only_from_the_cli() -> None:
+    """The language server and the ACP agent import neither each other nor anything that
+    imports them; only the CLI starts them."""
+
+    def front_end(module: str) -> str | None:
+        return next((f for f in FRONT_ENDS if module == f or module.startswith(f + ".")), None)
+
+    against = [
+        f"{module} imports {target}"
+        for module, targets in sorted(graph().items())
+        for target in sorted(targets)
+        if front_end(target) not in (None, front_end(module))
+        and not (module == "agentls.cli" or module.startswith("agentls.cli."))
     ]
     assert against == []
 

@@ -25,6 +25,7 @@ LOADED_ON_FIRST_USE = (
     "agentls.server.commands",
     "agentls.server.code_actions",
     "agentls.server.configuration",
+    "agentls.acp_agent",
     "agentls.audit",
     "agentls.cache",
     "agentls.redaction",
@@ -34,6 +35,7 @@ LOADED_ON_FIRST_USE = (
     "rich",
     "prometheus_client",
     "tenacity",
+    "acp",
 )
 
 

@@ -42,6 +42,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Talk to the agents: each line is a new task or a follow-up.",
     ),
     "serve": ("agentls.cli.group:serve", "Run the language server."),
+    "acp": (
+        "agentls.cli.acp_cmd:acp",
+        "Serve the workflows to an ACP client (Zed, JetBrains) on stdio.",
+    ),
     "config": ("agentls.cli.config_cmd:config", "Inspect the configuration."),
     "audit": (
         "agentls.cli.audit_cmd:audit",
