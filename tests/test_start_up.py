@@ -114,7 +114,10 @@ def test_help_and_version_import_no_subcommand() -> None:
         modules = imported(done.stderr)
         assert "click" in modules
         assert heavy(modules) == []
-        assert sorted(m for m in modules if m.startswith("agentls.cli.")) == ["agentls.cli.group"]
+        assert sorted(m for m in modules if m.startswith("agentls.cli.")) == [
+            "agentls.cli.group",
+            "agentls.cli.startup",
+        ]
 
 
 def test_the_help_lists_each_subcommand_with_its_own_first_sentence() -> None:

@@ -6,13 +6,13 @@
 
 from __future__ import annotations
 
-import gc
 import sys
+
+from agentls.cli.startup import starting
 
 
 def main(argv: list[str] | None = None) -> None:
-    # Start-up allocates much and frees little: the collector waits until it is over.
-    gc.disable()
+    starting()
     arguments = sys.argv[1:] if argv is None else argv
     if arguments[:1] == ["serve"]:
         from agentls.cli.serve_cmd import main as serve
@@ -23,9 +23,3 @@ def main(argv: list[str] | None = None) -> None:
 
     cli(arguments, prog_name="agentls")
 
-
-def started() -> None:
-    """Start-up is over (the command's modules are loaded): what it made lives as long as the
-    process, so the collector, on again, need not walk it."""
-    gc.freeze()
-    gc.enable()

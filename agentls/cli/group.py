@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from agentls import __version__
-from agentls.cli import started
+from agentls.cli.startup import started
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "agents": (

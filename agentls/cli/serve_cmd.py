@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from agentls.cli import started
+from agentls.cli.startup import started
 from agentls.log import configure_logging
 
 DEFAULT_HOST = "127.0.0.1"
