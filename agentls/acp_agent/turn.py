@@ -11,12 +11,14 @@ line to the user; a failure agentls did not foresee is logged on stderr with its
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 
+from acp import start_tool_call, text_block, tool_content, update_tool_call
 from acp.interfaces import Client
-from acp.schema import StopReason
+from acp.schema import AllowedOutcome, PermissionOption, StopReason, ToolCallUpdate
 
 from agentls.acp_agent.client_files import FileAccess, client_texts
 from agentls.acp_agent.outbox import Outbox
@@ -24,8 +26,10 @@ from agentls.acp_agent.prompt_target import ContentBlock, PromptTarget, read_tar
 from agentls.acp_agent.proposal import Answer, Offer
 from agentls.acp_agent.session import AcpSession, Turn
 from agentls.acp_agent.updates import StepCalls, findings_updates, message, usage_update
+from agentls.adapters.acp_permissions import KINDS
 from agentls.domain.config import AgentlsConfig
 from agentls.domain.errors import AgentlsError
+from agentls.domain.permissions import PermissionQuestion
 from agentls.domain.results import RunStatus, TaskKind, WorkflowResult, total_usage
 from agentls.log import get_logger
 from agentls.orchestration.events import EventBus
@@ -34,6 +38,11 @@ from agentls.orchestration.runtime import Runtime
 from agentls.orchestration.workflow import WorkflowEngine, WorkflowRequest
 
 log = get_logger("agentls.acp")
+ALLOW = "allow"
+QUESTION_OPTIONS = [
+    PermissionOption(option_id=ALLOW, name="Allow", kind="allow_once"),
+    PermissionOption(option_id="deny", name="Deny", kind="reject_once"),
+]
 
 
 @dataclass
@@ -87,7 +96,7 @@ class PromptTurn:
         steps = StepCalls(config.workflows[workflow])
         bus = EventBus()
         bus.subscribe(lambda event: self.outbox.put(steps.on_event(event)))
-        engine = WorkflowEngine(config, bus, runtime=runtime)
+        engine = WorkflowEngine(config, bus, runtime=runtime, ask=self._ask)
         try:
             result = await _until_stopped(engine, request, self.turn)
         except AgentlsError as error:
@@ -104,6 +113,35 @@ class PromptTurn:
         if result.status is RunStatus.CANCELLED:
             await self.outbox.say("cancelled; every agent was stopped")
         return result
+
+    async def _ask(self, question: PermissionQuestion) -> bool:
+        """An agent's question in one of the steps, put to the client as its own permission
+        request (a tool call of the question's kind, with the details as its content)."""
+        call_id = f"ask-{uuid.uuid4().hex[:12]}"
+        kind = question.kind if question.kind in KINDS else "other"
+        await self.outbox.send(
+            start_tool_call(
+                call_id,
+                question.summary(),
+                kind=kind,  # type: ignore[arg-type]
+                status="pending",
+                content=[tool_content(text_block("\n".join(question.details())))],
+            )
+        )
+        try:
+            response = await self.client.request_permission(
+                session_id=self.session.session_id,
+                tool_call=ToolCallUpdate(tool_call_id=call_id, title=question.summary()),
+                options=QUESTION_OPTIONS,
+            )
+        except Exception as error:  # the client refused or went away: nobody allowed it
+            log.warning("the permission request failed", error=str(error))
+            return False
+        allowed = isinstance(response.outcome, AllowedOutcome) and (
+            response.outcome.option_id == ALLOW
+        )
+        self.outbox.put([update_tool_call(call_id, status="completed" if allowed else "failed")])
+        return allowed
 
     async def _report(self, result: WorkflowResult) -> None:
         for record in result.steps:

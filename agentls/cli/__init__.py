@@ -22,4 +22,3 @@ def main(argv: list[str] | None = None) -> None:
     from agentls.cli.group import cli
 
     cli(arguments, prog_name="agentls")
-
