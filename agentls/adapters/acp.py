@@ -16,6 +16,9 @@ import asyncio
 import contextlib
 import json
 import re
+import shutil
+import sys
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -42,17 +45,23 @@ from agentls.domain import textfile
 from agentls.domain.config import PermissionOverrides
 from agentls.domain.errors import UnsafePathError
 from agentls.domain.lines import lines as text_lines
+from agentls.domain.locations import reported_findings_dir
 from agentls.domain.paths import agent_path, workspace_relative
 from agentls.domain.permissions import PermissionQuestion
-from agentls.domain.results import ErrorKind, PermissionDecision, TaskError, Usage
+from agentls.domain.results import ErrorKind, PermissionDecision, TaskError, TaskKind, Usage
+from agentls.state import private_dir
 
 if TYPE_CHECKING:
     from acp import Agent, Client
     from acp.schema import (
+        AcpMcpServer,
+        HttpMcpServer,
         InitializeResponse,
+        McpServerStdio,
         PermissionOption,
         ReadTextFileResponse,
         RequestPermissionResponse,
+        SseMcpServer,
         ToolCallUpdate,
         WriteTextFileResponse,
     )
@@ -63,6 +72,12 @@ _CLIS: dict[str, type[Adapter]] = {
     "gemini": GeminiAdapter,
     "copilot": CopilotAdapter,
 }
+FINDINGS_SERVER = Path(__file__).with_name("findings_mcp.py")
+REPORT_NOTE = (
+    "\n\nagentls's MCP server `agentls` offers the tool `report_finding`: you may report each "
+    "finding with it (one call per finding) instead of writing the findings JSON; then end "
+    'with {"findings": []} for the rest.'
+)
 _STRAY_KEPT = 5
 """Lines of stdout that were not ACP, kept for the error message."""
 _PROTOCOL_LINE = 64 * 1024 * 1024
@@ -99,7 +114,12 @@ class AcpAdapter(Adapter):
                     f"command; set agents.{self.agent_name}.command (e.g. [gemini, --acp])",
                 )
             )
-        return Invocation(argv=list(self.config.extra_args), conversation=AcpTurn(self, request))
+        turn = AcpTurn(self, request)
+        return Invocation(
+            argv=list(self.config.extra_args),
+            conversation=turn,
+            writable=(turn.reports.parent,) if turn.reports else (),
+        )
 
     def read_output(self, request: TaskRequest, outcome: ProcessOutcome) -> AgentReply:
         turn = outcome.conversation
@@ -147,6 +167,13 @@ class AcpTurn:
         self._on_line: LineCallback | None = None
         self._connection: Agent | None = None
         self._over = asyncio.Event()
+        self.reported: list[dict[str, Any]] = []
+        self.reports: Path | None = None
+        """Where the ``report_finding`` tool writes (reviews only)."""
+        if request.task is TaskKind.REVIEW:
+            folder = Path(tempfile.mkdtemp(dir=private_dir(reported_findings_dir())))
+            self.reports = folder / "findings.jsonl"
+            self.reports.touch(mode=0o600)
 
     # -- the conversation (runner.Conversation) ------------------------------------------
 
@@ -177,8 +204,9 @@ class AcpTurn:
             self.session_id = await self._session(connection, started)
             if self.session_id is None:
                 return
+            prompt = self.request.prompt + (REPORT_NOTE if self.reports else "")
             answer = await connection.prompt(
-                session_id=self.session_id, prompt=[text_block(self.request.prompt)]
+                session_id=self.session_id, prompt=[text_block(prompt)]
             )
             self.stop_reason = answer.stop_reason
             if answer.usage is not None:
@@ -190,6 +218,7 @@ class AcpTurn:
             pass  # the agent's output ended: ``reply`` reads why from how it exited
         finally:
             self._flush()
+            self._collect_reports()
             self._over.set()
             sieve.cancel()
             with contextlib.suppress(Exception):
@@ -200,17 +229,40 @@ class AcpTurn:
             await self._connection.cancel(session_id=self.session_id)
             await self._over.wait()
 
+    def _mcp_servers(self) -> list[HttpMcpServer | SseMcpServer | AcpMcpServer | McpServerStdio]:
+        from acp.schema import McpServerStdio
+
+        if self.reports is None:
+            return []
+        args = ["-I", str(FINDINGS_SERVER), str(self.reports)]
+        return [McpServerStdio(name="agentls", command=sys.executable, args=args, env=[])]
+
+    def _collect_reports(self) -> None:
+        """Read what ``report_finding`` wrote, then remove its folder."""
+        if self.reports is None:
+            return
+        try:
+            for line in self.reports.read_text(encoding="utf-8").splitlines():
+                with contextlib.suppress(ValueError):
+                    finding = json.loads(line)
+                    if isinstance(finding, dict):
+                        self.reported.append(finding)
+        except OSError:
+            pass
+        shutil.rmtree(self.reports.parent, ignore_errors=True)
+
     async def _session(self, connection: Agent, started: InitializeResponse) -> str | None:
         cwd = str(self.folder)
         wanted = self.request.session_id
+        servers = self._mcp_servers()
         if wanted is None:
-            return (await connection.new_session(cwd=cwd, mcp_servers=[])).session_id
+            return (await connection.new_session(cwd=cwd, mcp_servers=servers)).session_id
         if not started.agent_capabilities or not started.agent_capabilities.load_session:
             self.session_lost = True
             return None
         self._replaying = True  # the agent replays the session's history as updates
         try:
-            await connection.load_session(cwd=cwd, session_id=wanted, mcp_servers=[])
+            await connection.load_session(cwd=cwd, session_id=wanted, mcp_servers=servers)
         except Exception:
             self.session_lost = True
             return None
@@ -372,6 +424,7 @@ class AcpTurn:
             usage=self.usage,
             written=dict(self.written),
             permissions=list(self.decisions),
+            reported=list(self.reported),
         )
         adapter = self.adapter
         if self.session_lost:

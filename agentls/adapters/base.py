@@ -116,6 +116,9 @@ class Invocation:
     """Private files written before the process starts and removed when it ends."""
     conversation: Conversation | None = None
     """Spoken with the process (ACP) instead of a prompt on stdin."""
+    writable: tuple[Path, ...] = ()
+    """Folders of agentls's the process writes while it runs (an ACP agent's reported
+    findings), writable from its sandbox."""
 
     def full_argv(self, default_command: list[str]) -> list[str]:
         return [*(self.command or default_command), *self.argv]
@@ -133,6 +136,8 @@ class AgentReply:
     """Set by adapters that give findings (``Adapter.gives_findings``)."""
     written: dict[str, str] = field(default_factory=dict)
     """Files written through the protocol in a step that is not agentic (ACP)."""
+    reported: list[dict[str, Any]] = field(default_factory=list)
+    """Findings reported through agentls's ``report_finding`` tool (ACP), unchecked."""
     permissions: list[PermissionDecision] = field(default_factory=list)
     error: TaskError | None = None
 
@@ -488,7 +493,11 @@ class Adapter(ABC):
         env.update(own)  # what the user set for the agent is theirs to choose
         if request.confinement is not None:
             argv, env = request.confinement.apply(
-                argv, env, self.state_places(), self.config.sandbox_paths, invocation.files
+                argv,
+                env,
+                self.state_places(),
+                [*self.config.sandbox_paths, *map(str, invocation.writable)],
+                invocation.files,
             )
         spec = ProcessSpec(
             argv=argv,
@@ -536,6 +545,7 @@ class Adapter(ABC):
                 "attempts": attempts,
                 "error": error,
                 "written": reply.written,
+                "reported": reply.reported,
                 "permissions": reply.permissions,
             }
         )

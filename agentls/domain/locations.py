@@ -59,6 +59,12 @@ def prompts_dir() -> Path:
     return state_dir() / "prompts"
 
 
+def reported_findings_dir() -> Path:
+    """Where an ACP agent's ``report_finding`` calls are written while it runs (one folder per
+    task, writable from its sandbox, removed when the task ends)."""
+    return state_dir() / "reported"
+
+
 def workspace_state_dir(workspace: Path) -> Path:
     """A workspace's history, reports and backups."""
     digest = hashlib.sha256(str(workspace.resolve()).encode()).hexdigest()[:16]

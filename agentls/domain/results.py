@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -213,6 +213,9 @@ class TaskResult(BaseModel):
     written: dict[str, str] = Field(default_factory=dict)
     """Files an ACP agent wrote through the protocol in a step that is not agentic
     (workspace-relative path -> text): never on disk, they become the step's edits."""
+    reported: list[dict[str, Any]] = Field(default_factory=list)
+    """Findings an ACP agent reported with agentls's ``report_finding`` tool, as it sent them:
+    the review's findings once checked (``orchestration.replies``)."""
 
     @property
     def ok(self) -> bool:
@@ -247,6 +250,7 @@ def combine_results(results: list[TaskResult]) -> TaskResult:
             "notes": list(dict.fromkeys(n for r in results for n in r.notes)),
             "permissions": [d for r in results for d in r.permissions],
             "written": {path: text for r in results for path, text in r.written.items()},
+            "reported": [f for r in results for f in r.reported],
         }
     )
 

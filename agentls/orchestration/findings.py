@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,6 +112,19 @@ def _finding_items(value: Any) -> list[Any] | None:
             return None
         return list(value)
     return None
+
+
+def findings_from_items(
+    items: Sequence[Any], default_path: str, line_count: int | None = None
+) -> ParsedFindings:
+    """Findings from the contract's entries given one by one (an ACP agent's
+    ``report_finding`` calls), checked as the entries of a reply's JSON are."""
+    result = ParsedFindings(found_contract=bool(items))
+    for index, item in enumerate(items):
+        finding = _finding_from_json(item, default_path, line_count, result.skipped, index)
+        if finding is not None:
+            result.findings.append(finding)
+    return result
 
 
 def _finding_from_json(

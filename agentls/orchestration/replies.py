@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from agentls.adapters.base import Adapter, TaskRequest
 from agentls.domain.config import Settings
@@ -26,7 +27,7 @@ from agentls.domain.results import (
 )
 from agentls.domain.textfile import text_or_none
 from agentls.orchestration.code_blocks import edits_from_blocks
-from agentls.orchestration.findings import parse_findings
+from agentls.orchestration.findings import findings_from_items, parse_findings
 
 
 def read_reply(
@@ -48,6 +49,7 @@ def read_reply(
             request.selection,
             agentic=request.write,
             protected=settings.protected_paths,
+            reported=result.reported,
         )
         findings = [f.model_copy(update={"agent": result.agent}) for f in interpreted.findings]
         error = interpreted.error
@@ -81,12 +83,14 @@ def interpret_reply(
     selection: LineRange | None,
     agentic: bool = False,
     protected: Sequence[str] = (),
+    reported: Sequence[dict[str, Any]] = (),
 ) -> Interpreted:
     """Findings or edits from a reply. ``agentic``: the agent edits files itself (in a
     sandbox), so its edits come from the sandbox's diff, not from code blocks.
-    ``protected``: the user's ``settings.protected_paths``."""
+    ``protected``: the user's ``settings.protected_paths``. ``reported``: findings an ACP
+    agent reported with agentls's tool, besides any in the text."""
     if task is TaskKind.REVIEW:
-        return _review(text, workspace, target, file_text, protected)
+        return _review(text, workspace, target, file_text, protected, reported)
     if task in (TaskKind.IMPLEMENT, TaskKind.REFINE) and not agentic:
         blocks = edits_from_blocks(text, workspace, target, file_text, selection, protected)
         if blocks.blocks == 0:
@@ -108,10 +112,18 @@ def interpret_reply(
 
 
 def _review(
-    text: str, workspace: Path, target: str, file_text: str, protected: Sequence[str]
+    text: str,
+    workspace: Path,
+    target: str,
+    file_text: str,
+    protected: Sequence[str],
+    reported: Sequence[dict[str, Any]] = (),
 ) -> Interpreted:
-    parsed = parse_findings(text, target, line_count=max(1, line_count(file_text)))
-    if not parsed.found_contract:
+    lines = max(1, line_count(file_text))
+    parsed = parse_findings(text, target, line_count=lines)
+    told = findings_from_items(reported, target, line_count=lines)
+    parsed.findings.extend(told.findings)
+    if not parsed.found_contract and not told.found_contract:
         excerpt = " ".join(text.split())[:120] or "an empty reply"
         return Interpreted(
             error=TaskError(

@@ -282,3 +282,35 @@ def test_a_lost_session_starts_anew(acp_workspace: Path, scenario: Any) -> None:
     result = run(acp_workspace, TaskKind.EXPLAIN, session_id="gone")
     assert result.ok and result.text == "Fresh."
     assert any("could not resume" in note for note in result.notes)
+
+
+def test_findings_reported_through_the_mcp_tool_are_checked_like_any(
+    acp_workspace: Path, scenario: Any, fake_log: Any
+) -> None:
+    """A review offers the agent agentls's MCP server; what it reports there becomes findings
+    after the same checks as a reply's JSON (a path outside is dropped, a bad call refused)."""
+    reports = [
+        {"path": "calc.py", "line": 5, "end_line": 6, "severity": "error", "code": "zero",
+         "message": "divides by zero on []", "suggestion": "    return 0.0\n"},
+        {"path": "../outside.py", "line": 1, "severity": "info", "message": "elsewhere"},
+        {"path": "calc.py", "line": 0, "severity": "error", "message": "bad line"},
+    ]  # fmt: skip
+    scenario("ok", reply="Reported with the tool.", reports=reports)
+    result = run(acp_workspace)
+    assert result.ok, result.error
+    [call] = fake_log()
+    assert call["mcp"] == ["agentls"]
+    assert call["reported"][0] == "recorded finding 1"
+    assert call["reported"][2].startswith("not recorded: line must be a whole number")
+    [finding] = result.findings
+    assert (finding.line, finding.end_line, finding.code) == (5, 6, "zero")
+    assert finding.severity == "error" and finding.suggestion == "    return 0.0\n"
+    assert "report_finding" in call["prompt"]
+
+
+def test_only_reviews_are_offered_the_tool(
+    acp_workspace: Path, scenario: Any, fake_log: Any
+) -> None:
+    scenario("ok", reply="It adds numbers.")
+    assert run(acp_workspace, TaskKind.EXPLAIN).ok
+    assert fake_log()[0]["mcp"] == []

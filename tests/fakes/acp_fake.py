@@ -17,6 +17,7 @@ import asyncio
 import json
 import os
 import signal
+import subprocess
 import sys
 import uuid
 from pathlib import Path
@@ -66,6 +67,7 @@ class FakeAgent:
         self.client: Any = None
         self.cwd = Path.cwd()
         self.cancelled = asyncio.Event()
+        self.mcp_servers: list[Any] = []
 
     def on_connect(self, conn: Any) -> None:
         self.client = conn
@@ -76,8 +78,11 @@ class FakeAgent:
             agent_capabilities=AgentCapabilities(load_session=True),
         )
 
-    async def new_session(self, cwd: str, **kwargs: Any) -> NewSessionResponse:
+    async def new_session(
+        self, cwd: str, mcp_servers: list[Any] | None = None, **kwargs: Any
+    ) -> NewSessionResponse:
         self.cwd = Path(cwd)
+        self.mcp_servers = list(mcp_servers or [])
         return NewSessionResponse(session_id=load_scenario().session_id or str(uuid.uuid4()))
 
     async def load_session(self, cwd: str, session_id: str, **kwargs: Any) -> LoadSessionResponse:
@@ -150,6 +155,11 @@ class FakeAgent:
             session_id, start_tool_call("t-read", "Read the file", kind="read", status="pending")
         )
         await self.client.session_update(session_id, update_tool_call("t-read", status="completed"))
+        record["mcp"] = [server.name for server in self.mcp_servers]
+        if scenario.reports:
+            record["reported"] = await asyncio.to_thread(
+                _report, self.mcp_servers[0], scenario.reports
+            )
         record["written"] = {}
         for path, content in scenario.edits.items():
             allowed = await self._ask(session_id, {"kind": "edit", "title": f"Edit {path}",
@@ -195,6 +205,39 @@ class FakeAgent:
         )
         outcome = answer.outcome
         return outcome.outcome == "selected" and outcome.option_id in ("allow", "always")
+
+
+def _report(server: Any, findings: list[Any]) -> list[str]:
+    """Each finding through the MCP server's ``report_finding`` (as an agent calls an MCP
+    tool): the tool's answers."""
+    process = subprocess.Popen(
+        [server.command, *server.args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    answers: list[str] = []
+
+    def call(method: str, params: dict[str, Any], number: int | None) -> Any:
+        message: dict[str, Any] = {"jsonrpc": "2.0", "method": method, "params": params}
+        if number is not None:
+            message["id"] = number
+        process.stdin.write(json.dumps(message) + "\n")  # type: ignore[union-attr]
+        process.stdin.flush()  # type: ignore[union-attr]
+        if number is None:
+            return None
+        return json.loads(process.stdout.readline())  # type: ignore[union-attr]
+
+    call("initialize", {"protocolVersion": "2025-06-18", "capabilities": {}}, 0)
+    call("notifications/initialized", {}, None)
+    [tool] = call("tools/list", {}, 1)["result"]["tools"]
+    for number, finding in enumerate(findings, start=2):
+        answer = call("tools/call", {"name": tool["name"], "arguments": finding}, number)
+        answers.append(answer["result"]["content"][0]["text"])
+    process.stdin.close()
+    process.wait(timeout=10)
+    return answers
 
 
 def _pieces(reply: str) -> list[str]:
