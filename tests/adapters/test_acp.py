@@ -22,6 +22,7 @@ from agentls.domain.permissions import PermissionQuestion
 from agentls.domain.results import ErrorKind, TaskKind, TaskResult
 from agentls.orchestration.config_loader import load_config
 from agentls.orchestration.tasks import TaskSpec, run_task
+from agentls.orchestration.workflow import WorkflowEngine, WorkflowRequest
 from tests.conftest import SAMPLE, write_trusted
 from tests.processes import marked, wait_until
 
@@ -314,3 +315,26 @@ def test_only_reviews_are_offered_the_tool(
     scenario("ok", reply="It adds numbers.")
     assert run(acp_workspace, TaskKind.EXPLAIN).ok
     assert fake_log()[0]["mcp"] == []
+
+
+def test_an_agentic_step_proposes_the_sandboxs_diff_and_leaves_the_files(
+    acp_workspace: Path, scenario: Any
+) -> None:
+    """Through the engine: the agent writes through ``fs/write_text_file`` into its sandbox
+    (contained by bubblewrap where it runs); the run proposes that diff; the user's file is as
+    it was."""
+    config = yaml.safe_load((acp_workspace / ".agentls.yaml").read_text())
+    config["workflows"] = {
+        "build": {"steps": [{"agent": "fake", "task": "implement", "mode": "agentic"}]}
+    }
+    write_trusted(acp_workspace / ".agentls.yaml", yaml.safe_dump(config))
+    new = SAMPLE.replace("return a + b", "return b + a")
+    scenario("ok", reply="Swapped.", edits={"calc.py": new})
+    engine = WorkflowEngine(load_config(acp_workspace))
+    request = WorkflowRequest(workflow="build", workspace=acp_workspace, path="calc.py")
+    result = asyncio.run(engine.run(request))
+    assert result.status == "ok", result.summary
+    assert [(e.path, e.new_text) for e in result.edits] == [("calc.py", "    return b + a\n")]
+    [step] = result.steps
+    assert step.result is not None and step.result.permissions[0].allowed
+    assert (acp_workspace / "calc.py").read_text() == SAMPLE
