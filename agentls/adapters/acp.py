@@ -40,7 +40,7 @@ from agentls.adapters.codex import CodexAdapter
 from agentls.adapters.confinement import StatePath
 from agentls.adapters.copilot import CopilotAdapter
 from agentls.adapters.gemini import GeminiAdapter
-from agentls.adapters.runner import LineCallback, ProcessOutcome
+from agentls.adapters.runner import CONVERSATION_LINE, LineCallback, ProcessOutcome
 from agentls.domain import textfile
 from agentls.domain.config import PermissionOverrides
 from agentls.domain.errors import UnsafePathError
@@ -80,7 +80,6 @@ REPORT_NOTE = (
 )
 _STRAY_KEPT = 5
 """Lines of stdout that were not ACP, kept for the error message."""
-_PROTOCOL_LINE = 64 * 1024 * 1024
 _ERROR_LINE = re.compile(r"^\s*[A-Za-z_.]*(Error|Exception)\b.*:")
 
 
@@ -187,7 +186,7 @@ class AcpTurn:
         from acp.schema import ClientCapabilities, FileSystemCapabilities, Implementation
 
         self._on_line = on_line
-        messages = asyncio.StreamReader(limit=_PROTOCOL_LINE)
+        messages = asyncio.StreamReader(limit=CONVERSATION_LINE)
         sieve = asyncio.ensure_future(self._sieve(stdout, messages))
         # Only what agentls offers is implemented: the SDK answers the rest "method not found".
         connection = connect_to_agent(cast("Client", self), stdin, messages)

@@ -68,7 +68,7 @@ BASE_ENV = (
 _READ_CHUNK = 64 * 1024
 _MAX_CALLBACK_LINE = 16 * 1024
 _STDERR_CAP = 256 * 1024
-_CONVERSATION_LINE = 64 * 1024 * 1024
+CONVERSATION_LINE = 64 * 1024 * 1024
 """The longest message a conversation reads (a whole file's text may be in one)."""
 _POLL_S = 0.02
 SUPERVISOR = Path(__file__).with_name("supervisor.py")
@@ -251,7 +251,7 @@ async def run_process(spec: ProcessSpec, on_line: LineCallback | None = None) ->
     splitter = _LineSplitter(_watching(None if talking else on_line, spec.stop_when, hopeless))
     watched = _watching(None, spec.stop_when, hopeless)
     errors = _LineSplitter(watched) if watched is not None else None
-    heard = asyncio.StreamReader(limit=_CONVERSATION_LINE) if talking else None
+    heard = asyncio.StreamReader(limit=CONVERSATION_LINE) if talking else None
     readers = [
         asyncio.ensure_future(_pump(process.stdout, stdout, splitter, heard)),
         asyncio.ensure_future(_pump(process.stderr, stderr, errors)),
