@@ -18,7 +18,7 @@ import json
 import re
 import shutil
 import sys
-import tempfile
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -49,6 +49,7 @@ from agentls.domain.locations import reported_findings_dir
 from agentls.domain.paths import agent_path, workspace_relative
 from agentls.domain.permissions import PermissionQuestion
 from agentls.domain.results import ErrorKind, PermissionDecision, TaskError, TaskKind, Usage
+from agentls.log import get_logger
 from agentls.state import private_dir
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ _CLIS: dict[str, type[Adapter]] = {
     "gemini": GeminiAdapter,
     "copilot": CopilotAdapter,
 }
+log = get_logger("agentls.acp")
 FINDINGS_SERVER = Path(__file__).with_name("findings_mcp.py")
 REPORT_NOTE = (
     "\n\nagentls's MCP server `agentls` offers the tool `report_finding`: you may report each "
@@ -169,10 +171,8 @@ class AcpTurn:
         self.reported: list[dict[str, Any]] = []
         self.reports: Path | None = None
         """Where the ``report_finding`` tool writes (reviews only)."""
-        if request.task is TaskKind.REVIEW:
-            folder = Path(tempfile.mkdtemp(dir=private_dir(reported_findings_dir())))
-            self.reports = folder / "findings.jsonl"
-            self.reports.touch(mode=0o600)
+        if request.task is TaskKind.REVIEW:  # made when the talk begins (or by the sandbox)
+            self.reports = reported_findings_dir() / uuid.uuid4().hex / "findings.jsonl"
 
     # -- the conversation (runner.Conversation) ------------------------------------------
 
@@ -186,6 +186,13 @@ class AcpTurn:
         from acp.schema import ClientCapabilities, FileSystemCapabilities, Implementation
 
         self._on_line = on_line
+        if self.reports is not None:
+            try:
+                private_dir(self.reports.parent)
+                self.reports.touch(mode=0o600)
+            except OSError as error:  # the review goes on; findings come in the reply
+                log.warning("no findings tool for this review", error=str(error))
+                self.reports = None
         messages = asyncio.StreamReader(limit=CONVERSATION_LINE)
         sieve = asyncio.ensure_future(self._sieve(stdout, messages))
         # Only what agentls offers is implemented: the SDK answers the rest "method not found".

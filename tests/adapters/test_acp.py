@@ -17,7 +17,7 @@ import yaml
 
 from agentls.audit import AuditLog
 from agentls.domain.config import PermissionOverrides
-from agentls.domain.locations import audit_log_path
+from agentls.domain.locations import audit_log_path, reported_findings_dir
 from agentls.domain.permissions import PermissionQuestion
 from agentls.domain.results import ErrorKind, TaskKind, TaskResult
 from agentls.orchestration.config_loader import load_config
@@ -307,6 +307,7 @@ def test_findings_reported_through_the_mcp_tool_are_checked_like_any(
     assert (finding.line, finding.end_line, finding.code) == (5, 6, "zero")
     assert finding.severity == "error" and finding.suggestion == "    return 0.0\n"
     assert "report_finding" in call["prompt"]
+    assert list(reported_findings_dir().iterdir()) == []  # its file went with the task
 
 
 def test_only_reviews_are_offered_the_tool(
