@@ -218,6 +218,8 @@ class AcpTurn:
             if answer.usage is not None:
                 self.usage.input_tokens = answer.usage.input_tokens
                 self.usage.output_tokens = answer.usage.output_tokens
+            elif (tokens := _quota_tokens(answer.field_meta)) is not None:
+                self.usage.input_tokens, self.usage.output_tokens = tokens
         except RequestError as error:
             self.refused = _request_error(error)
         except ConnectionError:
@@ -486,6 +488,19 @@ def _request_error(error: Exception) -> str:
     if isinstance(data, dict) and isinstance(data.get("details"), str):
         message = f"{message}: {data['details']}"
     return message
+
+
+def _quota_tokens(meta: dict[str, Any] | None) -> tuple[int, int] | None:
+    """The turn's tokens where ``gemini --acp`` reports them instead of ``usage``: the
+    prompt response's ``_meta.quota.token_count``."""
+    quota = (meta or {}).get("quota")
+    count = quota.get("token_count") if isinstance(quota, dict) else None
+    if not isinstance(count, dict):
+        return None
+    inputs, outputs = count.get("input_tokens"), count.get("output_tokens")
+    if isinstance(inputs, int) and isinstance(outputs, int) and min(inputs, outputs) >= 0:
+        return inputs, outputs
+    return None
 
 
 def _error_line(stderr: str) -> str:

@@ -79,6 +79,17 @@ def test_a_review_gives_findings_usage_and_readable_progress(
     assert not any("jsonrpc" in line or "sessionUpdate" in line for line in lines)
 
 
+def test_tokens_reported_in_the_responses_meta_reach_the_usage(
+    acp_workspace: Path, scenario: Any
+) -> None:
+    """gemini --acp leaves ``usage`` out of its ``session/prompt`` answer and reports the
+    turn's tokens in ``_meta.quota.token_count`` instead."""
+    scenario("ok", reply=FINDINGS, usage={"input": 120, "output": 30, "meta": 1})
+    result = run(acp_workspace)
+    assert result.ok, result.error
+    assert (result.usage.input_tokens, result.usage.output_tokens) == (120, 30)
+
+
 def test_reads_answer_with_the_editors_unsaved_text(
     acp_workspace: Path, scenario: Any, fake_log: Any
 ) -> None:

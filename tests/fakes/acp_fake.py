@@ -2,12 +2,12 @@
 the same scenario file as the other fakes (README.md): ``reply`` is sent as message chunks;
 ``asks`` are permission requests made first; ``reads`` are files read through the client;
 ``edits`` are written through the client (``fs/write_text_file``) after an edit permission,
-``rogue_writes`` without asking; ``usage`` is reported. Behaviours: ``ok``, ``auth`` (the
-prompt is refused: auth required), ``crash`` (a Node stack trace, exit 1, mid-turn),
-``garbage`` (not ACP, then exit), ``hang`` (never answers and ignores SIGTERM and
-``session/cancel``), ``slow`` (answers ``cancelled`` on ``session/cancel``, else after
-``delay_s``). Sessions are kept beside the scenario, so a follow-up can ``session/load``
-one; each prompt is logged with what was read and decided.
+``rogue_writes`` without asking; ``usage`` is reported (in ``_meta.quota`` with ``meta``).
+Behaviours: ``ok``, ``auth`` (the prompt is refused: auth required), ``crash`` (a Node stack
+trace, exit 1, mid-turn), ``garbage`` (not ACP, then exit), ``hang`` (never answers and
+ignores SIGTERM and ``session/cancel``), ``slow`` (answers ``cancelled`` on
+``session/cancel``, else after ``delay_s``). Sessions are kept beside the scenario, so a
+follow-up can ``session/load`` one; each prompt is logged with what was read and decided.
 
 Run as ``python acp_fake.py`` (it needs the SDK, so the test's Python, not ``python3``)."""
 
@@ -180,6 +180,10 @@ class FakeAgent:
             )  # fmt: skip
         _remember(scenario, session_id, text, scenario.reply)
         tokens = None
+        if "input" in usage and usage.get("meta"):  # where gemini --acp reports them
+            count = {"input_tokens": int(usage["input"]), "output_tokens": int(usage["output"])}
+            quota = {"quota": {"token_count": count}}
+            return PromptResponse(stop_reason="end_turn", field_meta=quota)
         if "input" in usage:
             tokens = Usage(input_tokens=int(usage["input"]), output_tokens=int(usage["output"]),
                            total_tokens=int(usage["input"] + usage["output"]))  # fmt: skip

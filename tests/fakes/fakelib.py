@@ -54,7 +54,8 @@ class Scenario:
     reads: list[str] = field(default_factory=list)
     """ACP: files read through the client (``fs/read_text_file``) before the reply."""
     usage: dict[str, float] = field(default_factory=dict)
-    """ACP: ``input``, ``output`` tokens and ``cost`` (USD) reported for the turn."""
+    """ACP: ``input``, ``output`` tokens and ``cost`` (USD) reported for the turn; with
+    ``meta``, the tokens are in the response's ``_meta.quota`` (as gemini --acp reports them)."""
     reports: list[Any] = field(default_factory=list)
     """ACP: findings sent, one ``tools/call`` each, to the MCP server the client offered."""
     path: Path | None = None
