@@ -340,7 +340,13 @@ class AcpTurn:
         where = place(self.folder, paths)
         sandboxed = self.request.write
         verdict = judge(
-            self.policy, kind, where, self.folder, sandboxed, self.adapter.settings.protected_paths
+            self.policy,
+            kind,
+            where,
+            self.folder,
+            sandboxed,
+            self.adapter.settings.protected_paths,
+            read_only=_kept_read_only(self.request),
         )
         if verdict.decision == "ask" and self.request.ask is not None:
             question = PermissionQuestion(
@@ -488,6 +494,12 @@ def _request_error(error: Exception) -> str:
     if isinstance(data, dict) and isinstance(data.get("details"), str):
         message = f"{message}: {data['details']}"
     return message
+
+
+def _kept_read_only(request: TaskRequest) -> bool:
+    """Whether bubblewrap keeps the agent from writing the step's folder (``read_only``)."""
+    confinement = request.confinement
+    return confinement is not None and confinement.mode == "os" and not confinement.writable
 
 
 def _quota_tokens(meta: dict[str, Any] | None) -> tuple[int, int] | None:

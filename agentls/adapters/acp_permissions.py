@@ -49,9 +49,11 @@ def judge(
     folder: Path,
     sandboxed: bool,
     protected: Sequence[str] = (),
+    read_only: bool = False,
 ) -> Verdict:
     """The decision for a tool call of ``kind`` acting on ``where``. ``sandboxed``: the step
-    runs in a sandbox (an agentic step). ``protected``: ``settings.protected_paths``."""
+    runs in a sandbox (an agentic step). ``protected``: ``settings.protected_paths``.
+    ``read_only``: the OS keeps the agent from writing the step's folder itself."""
     kind = kind if kind in KINDS else "other"
     if kind in CHANGING:
         if where.outside:
@@ -60,6 +62,12 @@ def judge(
             reason = protected_reason(folder, path, protected)
             if reason is not None:
                 return Verdict("deny", f"{path}: {reason}")
+        # Some agents (claude-agent-acp) write with their own tools, not fs/write_text_file:
+        # allowed here, the change would land in the user's files, not in the step's edits.
+        if not sandboxed and not read_only:
+            return Verdict(
+                "deny", "the step has no sandbox and is not kept read-only (sandbox: os)"
+            )
     rule = next(
         (
             rule

@@ -142,6 +142,27 @@ def test_an_allowed_write_becomes_the_proposal_never_the_file(
     assert not (workspace / "notes.md").exists()
 
 
+@pytest.mark.parametrize("sandbox", ["os", "off"])
+def test_an_agent_that_writes_files_itself_never_changes_the_users_in_a_text_step(
+    workspace: Path, fakes_io: Path, scenario: Any, fake_log: Any, sandbox: str
+) -> None:
+    """claude-agent-acp edits with Claude Code's own tools, not ``fs/write_text_file``. In a
+    step kept read-only (``sandbox: os``) an allowed edit fails there; where nothing keeps it
+    read-only, an edit is denied whatever the policy says."""
+    configure(workspace, fakes_io, sandbox=sandbox, permissions={"edit": "allow"})
+    scenario("ok", reply="Done.", edits={"calc.py": "changed\n"}, writes_itself=True)
+    result = run(workspace, TaskKind.IMPLEMENT)
+    [decision] = result.permissions
+    [written] = fake_log()[0]["written"].values()
+    if sandbox == "os":
+        assert decision.allowed and written == "Read-only file system"
+    else:
+        assert not decision.allowed and "not kept read-only" in decision.reason
+        assert written is False
+    assert (workspace / "calc.py").read_text() == SAMPLE
+    assert not result.edits
+
+
 def test_writes_outside_the_folder_or_to_protected_paths_are_refused(
     workspace: Path, fakes_io: Path, scenario: Any, fake_log: Any
 ) -> None:

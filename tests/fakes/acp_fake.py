@@ -1,13 +1,14 @@
 """A fake ACP agent for agentls's tests, written with the official SDK's agent side, steered by
 the same scenario file as the other fakes (README.md): ``reply`` is sent as message chunks;
 ``asks`` are permission requests made first; ``reads`` are files read through the client;
-``edits`` are written through the client (``fs/write_text_file``) after an edit permission,
-``rogue_writes`` without asking; ``usage`` is reported (in ``_meta.quota`` with ``meta``).
-Behaviours: ``ok``, ``auth`` (the prompt is refused: auth required), ``crash`` (a Node stack
-trace, exit 1, mid-turn), ``garbage`` (not ACP, then exit), ``hang`` (never answers and
-ignores SIGTERM and ``session/cancel``), ``slow`` (answers ``cancelled`` on
-``session/cancel``, else after ``delay_s``). Sessions are kept beside the scenario, so a
-follow-up can ``session/load`` one; each prompt is logged with what was read and decided.
+``edits`` are written through the client (``fs/write_text_file``) after an edit permission
+(or by the agent itself with ``writes_itself``), ``rogue_writes`` without asking; ``usage``
+is reported (in ``_meta.quota`` with ``meta``). Behaviours: ``ok``, ``auth`` (the prompt is
+refused: auth required), ``crash`` (a Node stack trace, exit 1, mid-turn), ``garbage`` (not
+ACP, then exit), ``hang`` (never answers and ignores SIGTERM and ``session/cancel``),
+``slow`` (answers ``cancelled`` on ``session/cancel``, else after ``delay_s``). Sessions are
+kept beside the scenario, so a follow-up can ``session/load`` one; each prompt is logged
+with what was read and decided.
 
 Run as ``python acp_fake.py`` (it needs the SDK, so the test's Python, not ``python3``)."""
 
@@ -164,11 +165,17 @@ class FakeAgent:
         for path, content in scenario.edits.items():
             allowed = await self._ask(session_id, {"kind": "edit", "title": f"Edit {path}",
                                                    "paths": [path]})  # fmt: skip
-            if allowed:
+            outcome: bool | str = allowed
+            if allowed and scenario.writes_itself:
+                try:
+                    (self.cwd / path).write_text(content)
+                except OSError as error:  # a read-only sandbox
+                    outcome = str(error.strerror)
+            elif allowed:
                 await self.client.write_text_file(
                     session_id=session_id, path=str(self.cwd / path), content=content
                 )
-            record["written"][path] = allowed
+            record["written"][path] = outcome
         for piece in _pieces(scenario.reply):
             await self.client.session_update(session_id, update_agent_message_text(piece))
         usage = scenario.usage

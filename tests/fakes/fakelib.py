@@ -53,6 +53,9 @@ class Scenario:
     """ACP: permission requests made before the reply (``kind``, ``title``, ``paths``)."""
     reads: list[str] = field(default_factory=list)
     """ACP: files read through the client (``fs/read_text_file``) before the reply."""
+    writes_itself: bool = False
+    """ACP: allowed ``edits`` are written to disk by the agent itself, not through
+    ``fs/write_text_file`` (as claude-agent-acp does)."""
     usage: dict[str, float] = field(default_factory=dict)
     """ACP: ``input``, ``output`` tokens and ``cost`` (USD) reported for the turn; with
     ``meta``, the tokens are in the response's ``_meta.quota`` (as gemini --acp reports them)."""
