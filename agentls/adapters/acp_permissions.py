@@ -39,7 +39,7 @@ def place(folder: Path, paths: Sequence[str]) -> Place:
             inside.append(workspace_relative(folder, path))
         except UnsafePathError:
             outside.append(path)
-    return Place(tuple(inside), tuple(outside))
+    return Place(tuple(dict.fromkeys(inside)), tuple(dict.fromkeys(outside)))
 
 
 def judge(

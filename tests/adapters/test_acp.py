@@ -140,6 +140,8 @@ def test_an_allowed_write_becomes_the_proposal_never_the_file(
     ]
     assert (workspace / "calc.py").read_text() == SAMPLE
     assert not (workspace / "notes.md").exists()
+    [decision] = result.permissions
+    assert decision.paths == ["calc.py"]  # named by its location and its diff: once
 
 
 @pytest.mark.parametrize("sandbox", ["os", "off"])

@@ -38,6 +38,7 @@ from acp import (
 from acp.schema import (
     AgentCapabilities,
     Cost,
+    FileEditToolCallContent,
     InitializeResponse,
     LoadSessionResponse,
     NewSessionResponse,
@@ -164,7 +165,7 @@ class FakeAgent:
         record["written"] = {}
         for path, content in scenario.edits.items():
             allowed = await self._ask(session_id, {"kind": "edit", "title": f"Edit {path}",
-                                                   "paths": [path]})  # fmt: skip
+                                                   "paths": [path], "diff": content})  # fmt: skip
             outcome: bool | str = allowed
             if allowed and scenario.writes_itself:
                 try:
@@ -201,8 +202,12 @@ class FakeAgent:
         paths = [
             str(Path(p) if Path(p).is_absolute() else self.cwd / p) for p in ask.get("paths", [])
         ]
+        diff = None
+        if "diff" in ask:  # its file named twice, as claude-agent-acp and gemini --acp do
+            diff = [FileEditToolCallContent(type="diff", path=paths[0], new_text=ask["diff"])]
         tool_call = ToolCallUpdate(tool_call_id=call_id, kind=ask["kind"], title=ask["title"],
-                                   locations=[ToolCallLocation(path=p) for p in paths])  # fmt: skip
+                                   locations=[ToolCallLocation(path=p) for p in paths],
+                                   content=diff)  # fmt: skip
         await self.client.session_update(
             session_id, start_tool_call(call_id, ask["title"], kind=ask["kind"], status="pending")
         )
