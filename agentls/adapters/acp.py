@@ -82,6 +82,9 @@ REPORT_NOTE = (
 )
 _STRAY_KEPT = 5
 """Lines of stdout that were not ACP, kept for the error message."""
+_AUTH_REQUIRED = -32000
+"""ACP's error code for a request refused until the client authenticates (gemini --acp
+refuses ``session/new`` with it when it has no API key)."""
 _ERROR_LINE = re.compile(r"^\s*[A-Za-z_.]*(Error|Exception)\b.*:")
 
 
@@ -138,6 +141,15 @@ class AcpAdapter(Adapter):
     def tool_name(self) -> str:
         return self.agent_name  # any agent speaks ACP: "acp" would name none of them
 
+    def _auth_advice(self) -> str:
+        options = self.options
+        assert isinstance(options, AcpOptions)
+        if options.state_of is None:
+            return "log it in as its documentation says"
+        cli = _CLIS[options.state_of]
+        names = " or ".join(cli.credential_env)
+        return f"set {names} (and allow it in agents.{self.agent_name}.env) or {cli.login_hint}"
+
     def lost_session(self, outcome: ProcessOutcome) -> bool:
         turn = outcome.conversation
         return isinstance(turn, AcpTurn) and turn.session_lost
@@ -157,6 +169,7 @@ class AcpTurn:
         self.stop_reason: str | None = None
         self.refused: str | None = None
         """The agent answered a request with an error (not logged in, say): its message."""
+        self.refused_code: int | None = None
         self.said: list[str] = []
         self.usage = Usage()
         self.written: dict[str, str] = {}
@@ -221,7 +234,7 @@ class AcpTurn:
             elif (tokens := _quota_tokens(answer.field_meta)) is not None:
                 self.usage.input_tokens, self.usage.output_tokens = tokens
         except RequestError as error:
-            self.refused = _request_error(error)
+            self.refused, self.refused_code = _request_error(error), error.code
         except ConnectionError:
             pass  # the agent's output ended: ``reply`` reads why from how it exited
         finally:
@@ -446,7 +459,9 @@ class AcpTurn:
                 ErrorKind.AGENT_ERROR, f"it cannot load session {self.request.session_id}"
             )
         elif self.refused is not None:
-            reply.error = adapter.failure(classify_failure(self.refused), self.refused)
+            auth = self.refused_code == _AUTH_REQUIRED
+            kind = ErrorKind.AUTH if auth else classify_failure(self.refused)
+            reply.error = adapter.failure(kind, self.refused)
         elif self.stop_reason is None:
             if self.stray:
                 detail = f"it wrote something that is not ACP: {self.stray[0]!r}"

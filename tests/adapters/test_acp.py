@@ -260,6 +260,20 @@ def test_failures_are_one_clear_error(
     assert words in result.error.message and "\n" not in result.error.message
 
 
+def test_a_session_refused_as_auth_required_is_an_auth_error_saying_what_to_set(
+    workspace: Path, fakes_io: Path, scenario: Any
+) -> None:
+    """gemini --acp without a key refuses ``session/new`` with ACP's auth-required code and
+    "Gemini API key is missing or not configured.": the code says auth, not the words."""
+    configure(workspace, fakes_io, options={"state_of": "gemini"})
+    scenario("no_key")
+    result = run(workspace)
+    assert result.error is not None and result.error.kind is ErrorKind.AUTH, result.error
+    message = result.error.message
+    assert "Gemini API key is missing" in message
+    assert "set GEMINI_API_KEY or GOOGLE_API_KEY (and allow it in agents.fake.env)" in message
+
+
 def test_a_missing_command_is_said(workspace: Path, fakes_io: Path) -> None:
     configure(workspace, fakes_io, command=None)
     result = run(workspace)

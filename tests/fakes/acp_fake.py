@@ -4,7 +4,8 @@ the same scenario file as the other fakes (README.md): ``reply`` is sent as mess
 ``edits`` are written through the client (``fs/write_text_file``) after an edit permission
 (or by the agent itself with ``writes_itself``), ``rogue_writes`` without asking; ``usage``
 is reported (in ``_meta.quota`` with ``meta``). Behaviours: ``ok``, ``auth`` (the prompt is
-refused: auth required), ``crash`` (a Node stack trace, exit 1, mid-turn), ``garbage`` (not
+refused: auth required), ``no_key`` (``session/new`` is, with a message that names no
+credential), ``crash`` (a Node stack trace, exit 1, mid-turn), ``garbage`` (not
 ACP, then exit), ``hang`` (never answers and ignores SIGTERM and ``session/cancel``),
 ``slow`` (answers ``cancelled`` on ``session/cancel``, else after ``delay_s``). Sessions are
 kept beside the scenario, so a follow-up can ``session/load`` one; each prompt is logged
@@ -85,6 +86,8 @@ class FakeAgent:
     ) -> NewSessionResponse:
         self.cwd = Path(cwd)
         self.mcp_servers = list(mcp_servers or [])
+        if load_scenario().behavior == "no_key":  # as gemini --acp without GEMINI_API_KEY
+            raise RequestError(-32000, "Gemini API key is missing or not configured.")
         return NewSessionResponse(session_id=load_scenario().session_id or str(uuid.uuid4()))
 
     async def load_session(self, cwd: str, session_id: str, **kwargs: Any) -> LoadSessionResponse:
