@@ -89,7 +89,9 @@ def test_the_real_cli_tiers_versions_are_the_ones_the_adapters_call_verified() -
     registry = AdapterRegistry.default()
     for name, spec in pinned().items():
         adapter = registry.find(name)
-        assert adapter is not None
+        if adapter is None:  # an ACP agent (claude-agent-acp): the acp adapter drives it
+            assert name.endswith("-acp"), name
+            continue
         assert adapter.package == spec["package"]
         assert adapter.verified is not None
         assert adapter.verified[1] == spec["version"], f"{name}: the tier runs {spec['version']}"

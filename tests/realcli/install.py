@@ -1,10 +1,11 @@
-"""Install the real agent CLIs from npm for the contract tests (``make realcli``).
+"""Install the real agent CLIs, and the ACP agents that are not one of them
+(claude-agent-acp), from npm for the contract tests (``make realcli``).
 
     python tests/realcli/install.py            the versions pinned in versions.json
     python tests/realcli/install.py --latest   the newest on npm (``make realcli-latest``)
 
 Each goes to ``.cache/realcli/NAME@VERSION`` (kept between runs; npm's own cache makes a
-reinstall quick), all four at once. Where the npm registry cannot be reached, the reason is
+reinstall quick), all at once. Where the npm registry cannot be reached, the reason is
 written to ``.cache/realcli/unavailable.txt`` and the tests skip, saying it; any other failure
 fails the install.
 """

@@ -8,6 +8,9 @@ from typing import Any
 
 from tests.realcli.mock.core import Call, Reply, Text, event, new_id
 
+_NO_CACHE = {"cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
+"""The API always sends these; claude-agent-acp sums them into its ``usage_update``."""
+
 
 def _blocks(reply: Reply) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
@@ -34,13 +37,17 @@ def message(reply: Reply, model: str) -> dict[str, Any]:
         "content": _blocks(reply),
         "stop_reason": _stop(reply),
         "stop_sequence": None,
-        "usage": {"input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens},
+        "usage": {
+            "input_tokens": reply.input_tokens,
+            "output_tokens": reply.output_tokens,
+            **_NO_CACHE,
+        },
     }
 
 
 def stream(reply: Reply, model: str, body: dict[str, Any]) -> Iterator[str | None]:
     start = message(reply, model) | {"content": [], "stop_reason": None}
-    start["usage"] = {"input_tokens": reply.input_tokens, "output_tokens": 1}
+    start["usage"] = {"input_tokens": reply.input_tokens, "output_tokens": 1, **_NO_CACHE}
     yield event("message_start", {"type": "message_start", "message": start})
     for index, block in enumerate(_blocks(reply)):
         if block["type"] == "text":
