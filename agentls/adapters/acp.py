@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from pydantic import BaseModel, ConfigDict
 
 from agentls import __version__
-from agentls.adapters.acp_permissions import judge, place
+from agentls.adapters.acp_permissions import Verdict, judge, place
 from agentls.adapters.base import (
     Adapter,
     AgentReply,
@@ -82,6 +82,11 @@ REPORT_NOTE = (
 )
 _STRAY_KEPT = 5
 """Lines of stdout that were not ACP, kept for the error message."""
+_REPORT_TOOL_TITLES = frozenset(
+    {"mcp__agentls__report_finding", "report_finding (agentls MCP Server)"}
+)
+"""How claude-agent-acp and gemini --acp title a call of ``report_finding`` when they ask
+permission for it, as they do for any MCP tool (``kind: other``)."""
 _AUTH_REQUIRED = -32000
 """ACP's error code for a request refused until the client authenticates (gemini --acp
 refuses ``session/new`` with it when it has no API key)."""
@@ -352,15 +357,18 @@ class AcpTurn:
         paths += [c.path for c in tool_call.content or [] if c.type == "diff"]
         where = place(self.folder, paths)
         sandboxed = self.request.write
-        verdict = judge(
-            self.policy,
-            kind,
-            where,
-            self.folder,
-            sandboxed,
-            self.adapter.settings.protected_paths,
-            read_only=_kept_read_only(self.request),
-        )
+        if self.reports is not None and kind == "other" and title in _REPORT_TOOL_TITLES:
+            verdict = Verdict("allow", "agentls's own report_finding tool")
+        else:
+            verdict = judge(
+                self.policy,
+                kind,
+                where,
+                self.folder,
+                sandboxed,
+                self.adapter.settings.protected_paths,
+                read_only=_kept_read_only(self.request),
+            )
         if verdict.decision == "ask" and self.request.ask is not None:
             question = PermissionQuestion(
                 agent=self.adapter.agent_name,

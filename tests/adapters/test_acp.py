@@ -358,6 +358,24 @@ def test_findings_reported_through_the_mcp_tool_are_checked_like_any(
     assert list(reported_findings_dir().iterdir()) == []  # its file went with the task
 
 
+@pytest.mark.parametrize(
+    "title", ["mcp__agentls__report_finding", "report_finding (agentls MCP Server)"]
+)
+def test_the_permission_real_agents_ask_for_the_tool_is_granted(
+    acp_workspace: Path, scenario: Any, fake_log: Any, title: str
+) -> None:
+    """claude-agent-acp and gemini --acp ask before any MCP tool call (``kind: other``, which
+    the policy asks about, so nobody would allow it): agentls's own tool is allowed."""
+    report = {"path": "calc.py", "line": 5, "severity": "warning", "message": "divides by 0"}
+    scenario("ok", reply='{"findings": []}', reports=[report], report_title=title)
+    result = run(acp_workspace)
+    assert [(d.kind, d.title, d.allowed, d.by) for d in result.permissions] == [
+        ("other", title, True, "policy")
+    ]
+    assert [f.line for f in result.findings] == [5]
+    assert fake_log()[0]["reported"] == ["recorded finding 1"]
+
+
 def test_only_reviews_are_offered_the_tool(
     acp_workspace: Path, scenario: Any, fake_log: Any
 ) -> None:

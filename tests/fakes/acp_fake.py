@@ -161,10 +161,14 @@ class FakeAgent:
         )
         await self.client.session_update(session_id, update_tool_call("t-read", status="completed"))
         record["mcp"] = [server.name for server in self.mcp_servers]
-        if scenario.reports:
+        # asked first, as claude-agent-acp and gemini --acp ask for any MCP tool
+        ask = {"kind": "other", "title": scenario.report_title}
+        if scenario.reports and await self._ask(session_id, ask):
             record["reported"] = await asyncio.to_thread(
                 _report, self.mcp_servers[0], scenario.reports
             )
+        elif scenario.reports:
+            record["reported"] = "denied"
         record["written"] = {}
         for path, content in scenario.edits.items():
             allowed = await self._ask(session_id, {"kind": "edit", "title": f"Edit {path}",

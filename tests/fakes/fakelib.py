@@ -61,6 +61,8 @@ class Scenario:
     ``meta``, the tokens are in the response's ``_meta.quota`` (as gemini --acp reports them)."""
     reports: list[Any] = field(default_factory=list)
     """ACP: findings sent, one ``tools/call`` each, to the MCP server the client offered."""
+    report_title: str = "mcp__agentls__report_finding"
+    """ACP: the title of the permission asked before those calls (claude-agent-acp's)."""
     path: Path | None = None
 
 
