@@ -71,6 +71,19 @@ def test_a_review_gives_the_findings_claude_answers(claude: RealCLI) -> None:
     assert "return sum(values) / len(values)" in json.dumps(turn.body["messages"])
 
 
+def test_a_finding_reported_with_agentls_tool_is_a_finding(claude: RealCLI) -> None:
+    """Claude Code asks permission for the MCP tool (``mcp__agentls__report_finding``, kind
+    ``other``) before calling it: agentls allows its own."""
+    report = {"path": "calc.py", "line": 6, "severity": "warning", "message": "empty list"}
+    claude.api.script(say(Call("mcp__agentls__report_finding", report)), '{"findings": []}')
+    result = run(claude)
+    assert result.ok, result.error
+    assert [(f.line, f.message) for f in result.findings] == [(6, "empty list")]
+    [decision] = result.permissions
+    assert (decision.kind, decision.allowed, decision.by) == ("other", True, "policy")
+    assert "recorded finding 1" in last_message(claude)
+
+
 def test_a_follow_up_loads_the_session_and_answers_with_the_new_turn_only(
     claude: RealCLI,
 ) -> None:

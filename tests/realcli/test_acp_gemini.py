@@ -32,7 +32,7 @@ from tests.realcli.acp_agents import (
 from tests.realcli.conftest import RealCLI, cli_binary, real_cli
 from tests.realcli.mock import Call, MockModelAPI, say
 from tests.realcli.test_claude import running_with_home
-from tests.realcli.test_gemini import FINDINGS, texts
+from tests.realcli.test_gemini import FINDINGS, texts, tools
 
 SWAPPED = SAMPLE.replace("return a + b", "return b + a")
 WRITE_SWAPPED = say(Call("write_file", {"file_path": "calc.py", "content": SWAPPED}))
@@ -62,6 +62,24 @@ def test_a_review_gives_the_findings_gemini_answers(gemini: RealCLI) -> None:
     [turn] = gemini.api.turns()
     assert turn.headers["x-goog-api-key"]
     assert any("return sum(values) / len(values)" in text for _, text in texts(turn))
+
+
+def test_agentls_report_finding_tool_works_only_in_a_trusted_workspace(gemini: RealCLI) -> None:
+    """gemini --acp starts the MCP servers of ``session/new`` only in a folder it trusts, and
+    agentls does not set ``GEMINI_CLI_TRUST_WORKSPACE`` for it: its reviews answer with the
+    findings JSON. Trusted, it asks permission for the tool (kind ``other``), which agentls
+    allows."""
+    gemini.api.script(FINDINGS)
+    assert run(gemini).ok
+    assert not {name for name in tools(gemini.api.turns()[-1]) if "report_finding" in name}
+    gemini.configure(agents={"gemini-acp": {"set_env": {"GEMINI_CLI_TRUST_WORKSPACE": "true"}}})
+    report = {"path": "calc.py", "line": 6, "severity": "warning", "message": "empty list"}
+    gemini.api.script(say(Call("mcp_agentls_report_finding", report)), '{"findings": []}')
+    result = run(gemini)
+    assert result.ok, result.error
+    assert [(f.line, f.message) for f in result.findings] == [(6, "empty list")]
+    [decision] = result.permissions
+    assert (decision.kind, decision.allowed, decision.by) == ("other", True, "policy")
 
 
 def test_without_a_key_it_is_an_auth_error_that_says_what_to_set(
