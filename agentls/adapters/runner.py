@@ -68,6 +68,9 @@ BASE_ENV = (
 _READ_CHUNK = 64 * 1024
 _MAX_CALLBACK_LINE = 16 * 1024
 _STDERR_CAP = 256 * 1024
+_AFTER_TURN_S = 0.5
+"""How long an agent whose turn ended may take to exit by itself (its stdin closed) before
+its group is stopped: one that exits at end of input does; claude-agent-acp does not."""
 CONVERSATION_LINE = 64 * 1024 * 1024
 """The longest message a conversation reads (a whole file's text may be in one)."""
 _POLL_S = 0.02
@@ -266,7 +269,7 @@ async def run_process(spec: ProcessSpec, on_line: LineCallback | None = None) ->
         await asyncio.wait(ends, timeout=spec.timeout_s, return_when=asyncio.FIRST_COMPLETED)
         if talking is not None and writer.done():  # the turn ended: the agent may go
             _close_stdin(process)
-            await asyncio.wait([asyncio.shield(exited)], timeout=spec.kill_grace_s)
+            await asyncio.wait([asyncio.shield(exited)], timeout=_AFTER_TURN_S)
         elif not exited.done():
             timed_out, stopped = not hopeless.done(), hopeless.done()
             await _stop_group(process.pid, exited, spec.kill_grace_s, supervised)
