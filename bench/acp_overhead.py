@@ -88,3 +88,49 @@ async def measure(root: Path, env: dict[str, str], repeats: int) -> tuple[float,
         bare.append(await bare_client(root, env, prompt))
         ours.append(await through_agentls(root, runtime))
     return statistics.median(bare), statistics.median(ours)
+
+
+async def real_claude(base: Path, repeats: int) -> tuple[float, float] | None:
+    """Claude Code's review of one file on the mock Messages API of tests/realcli, through
+    agentls: headless (``claude -p``) against claude-agent-acp; medians, taken in turns. None
+    where the real CLIs are not installed (``make realcli``)."""
+    import pytest
+
+    from tests.realcli.acp_agents import acp_agent
+    from tests.realcli.conftest import cli_binary, real_cli
+    from tests.realcli.mock import MockModelAPI
+    from tests.realcli.test_claude import FINDINGS
+
+    patch = pytest.MonkeyPatch()
+    api = MockModelAPI().start()
+    try:
+        folder = base / "real"
+        folder.mkdir()
+        try:
+            acp_binary = cli_binary("claude-acp")
+            cli = real_cli("claude", api, folder, patch)
+        except (pytest.skip.Exception, pytest.fail.Exception):  # not installed
+            return None
+        acp_agent(cli, "claude-acp", [str(acp_binary)])
+        config = load_config(cli.workspace)
+        runtime = Runtime.create(config, "bench", use_cache=False)
+
+        async def review(agent: str) -> float:
+            api.script(FINDINGS)
+            spec = TaskSpec(agent=agent, task=TaskKind.REVIEW, workspace=cli.workspace,
+                            path="calc.py")  # fmt: skip
+            started = time.perf_counter()
+            result = await run_task(config, spec, runtime=runtime)
+            assert result.ok and result.findings, result.error
+            return time.perf_counter() - started
+
+        await review("claude")
+        await review("claude-acp")  # first starts: Node's compile caches
+        headless, acp = [], []
+        for _ in range(repeats):
+            headless.append(await review("claude"))
+            acp.append(await review("claude-acp"))
+        return statistics.median(headless), statistics.median(acp)
+    finally:
+        api.stop()
+        patch.undo()

@@ -416,6 +416,25 @@ async def acp_row(base: Path, root: Path, repeats: int) -> Row:
     )
 
 
+async def real_acp_row(base: Path, repeats: int) -> Row | None:
+    measured = await acp_overhead.real_claude(base, repeats)
+    if measured is None:
+        return None
+    headless, acp = measured
+    return Row(
+        "Claude Code's review over ACP (claude-agent-acp) against headless (`claude -p`), both "
+        "through agentls on the mock Messages API of tests/realcli",
+        f"{ms(headless)} (headless)",
+        ms(acp),
+        f"{acp / headless:.2f}x",
+        "—",
+        True,
+        "the same model answer each time; ACP adds claude-agent-acp's own start (it loads "
+        "the Claude Agent SDK, which runs Claude Code) and the protocol's round trips; "
+        "measured only where `make realcli` installed the CLIs",
+    )
+
+
 async def measure_acp(quick: bool) -> list[Row]:
     with tempfile.TemporaryDirectory(prefix="agentls-bench-") as scratch:
         base = Path(scratch)
@@ -423,7 +442,9 @@ async def measure_acp(quick: bool) -> list[Row]:
         root = workspace(base)
         (root / "small.py").write_text("def f(x):\n    return x\n")
         write_config(root, {"settings": {"cache": {"enabled": False}}})
-        return [await acp_row(base, root, 3 if quick else 5)]
+        rows = [await acp_row(base, root, 3 if quick else 5)]
+        real = await real_acp_row(base, 3 if quick else 5)
+        return rows + ([real] if real else [])
 
 
 async def measure_containment(quick: bool) -> list[Row]:
@@ -703,6 +724,9 @@ async def measure(quick: bool) -> list[Row]:
 
         rows.append(await containment_row(base, root, repeats))
         rows.append(await acp_row(base, root, repeats))
+        real = await real_acp_row(base, repeats)
+        if real is not None:
+            rows.append(real)
         rows.extend(await offline_tree_rows(base, 500, repeats))
         rows.append(await memory_row(base))
 

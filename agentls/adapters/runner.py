@@ -68,7 +68,7 @@ BASE_ENV = (
 _READ_CHUNK = 64 * 1024
 _MAX_CALLBACK_LINE = 16 * 1024
 _STDERR_CAP = 256 * 1024
-_AFTER_TURN_S = 0.5
+_AFTER_TURN_S = 0.1
 """How long an agent whose turn ended may take to exit by itself (its stdin closed) before
 its group is stopped: one that exits at end of input does; claude-agent-acp does not."""
 CONVERSATION_LINE = 64 * 1024 * 1024
