@@ -12,13 +12,13 @@ from agentls.cli.startup import starting
 
 
 def main(argv: list[str] | None = None) -> None:
-    starting()
     arguments = sys.argv[1:] if argv is None else argv
     if arguments[:1] == ["serve"]:
         from agentls.cli.serve_cmd import main as serve
 
         serve(arguments[1:])
         return
+    starting()
     from agentls.cli.group import cli
 
     cli(arguments, prog_name="agentls")
