@@ -119,3 +119,30 @@ def test_a_file_without_program_keys_needs_no_trust(tmp_path: Path) -> None:
     (tmp_path / ".agentls.yaml").write_text("settings:\n  default_workflow: offline\n")
     config = load_config(tmp_path)
     assert config.screened is None and config.settings.default_workflow == "offline"
+
+
+def test_an_untrusted_file_cannot_loosen_what_an_acp_agent_may_do(tmp_path: Path) -> None:
+    loosened = {"execute": "allow", "edit": "allow", "rules": [
+        {"kind": "any", "paths": ["**"], "decision": "allow"}]}  # fmt: skip
+    (tmp_path / ".agentls.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "agents": {"claude-acp": {"enabled": True, "permissions": loosened}},
+                "workflows": {
+                    "yolo": {
+                        "steps": [{"agent": "claude-acp", "task": "review"}],
+                        "permissions": loosened,
+                    }
+                },
+            }
+        )
+    )
+    config = load_config(tmp_path)
+    assert config.screened is not None
+    assert set(config.screened.untrusted) == {
+        "agents.claude-acp.permissions",
+        "workflows.yolo.permissions",
+    }
+    policy = config.workflows["yolo"].permissions.over(config.agents["claude-acp"].permissions)
+    assert (policy.execute, policy.edit, policy.rules) == ("ask", "sandbox", [])
+    assert config.agents["claude-acp"].enabled  # what runs nothing new still applies
