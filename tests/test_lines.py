@@ -17,13 +17,13 @@ from agentls.domain.edits import (
     unified_diff,
 )
 from agentls.domain.lines import line_count, lines, lsp_lines, newline_of, to_lf, with_newline
+from agentls.domain.rebase import LineMap, rebase
 from agentls.domain.results import LineRange, ProposedEdit, TaskKind, TaskResult
 from agentls.orchestration.config_loader import load_config
 from agentls.orchestration.prompts import PromptContext, build_prompt
 from agentls.orchestration.replies import interpret_reply
 from agentls.orchestration.tasks import TaskSpec, run_task
 from agentls.server.convert import finding_diagnostic, lines_range, text_edit
-from agentls.server.rebase import LineMap, rebase
 
 # Characters str.splitlines breaks at that end no line (editors, git and Python agree).
 NOT_BREAKS = ["\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from lsprotocol import types
 
 from agentls.domain.lines import lsp_lines
+from agentls.domain.rebase import LineMap
 from agentls.domain.results import Finding, LineRange
 from agentls.server.convert import FindingData, finding_diagnostic
-from agentls.server.rebase import LineMap
 
 
 @dataclass

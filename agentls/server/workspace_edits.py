@@ -25,10 +25,10 @@ from lsprotocol import types
 from agentls.domain import textfile
 from agentls.domain.edits import by_file, deletes
 from agentls.domain.paths import screen_edits
+from agentls.domain.rebase import rebase
 from agentls.domain.results import ProposedEdit, RefusedPath, WorkflowResult
 from agentls.server.client import ClientEditSupport
 from agentls.server.convert import path_to_uri, text_edit
-from agentls.server.rebase import rebase
 
 ANNOTATION_ID = "agentls"
 CONFIRM_ID = "agentls-preview"

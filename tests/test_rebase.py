@@ -4,8 +4,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agentls.domain.edits import apply_edits
+from agentls.domain.rebase import rebase
 from agentls.domain.results import LineRange, ProposedEdit
-from agentls.server.rebase import rebase
 
 BASE = "".join(f"line {n}\n" for n in range(1, 11))
 EDIT = ProposedEdit(path="f", range=LineRange(start=5, end=6), new_text="FIVE\nSIX\nSIX+\n")
