@@ -200,6 +200,10 @@ class WorkflowConfig(_Model):
     """First step of the repeated cycle; default: the first review step."""
     permissions: PermissionOverrides = Field(default_factory=PermissionOverrides)
     """Changes to its agents' ``permissions`` (ACP agents) for this workflow's steps."""
+    on_reject: Literal["refine"] | None = None
+    """In the editor's review mode: ``refine`` starts a refine by the agent that made the
+    rejected changes, told why, once every change of the proposal is decided and one was
+    rejected."""
 
     @property
     def all_steps(self) -> list[StepConfig]:

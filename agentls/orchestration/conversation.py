@@ -16,7 +16,8 @@ from agentls.domain import textfile
 from agentls.domain.config import AgentlsConfig
 from agentls.domain.edits import proposed_texts, remap_range
 from agentls.domain.errors import TaskInputError
-from agentls.domain.results import LineRange, WorkflowResult
+from agentls.domain.proposals import HunkState, Review
+from agentls.domain.results import LineRange, TaskKind, WorkflowResult
 from agentls.orchestration.history import History, RunInfo
 from agentls.orchestration.quick_tasks import with_task_workflow
 from agentls.orchestration.workflow import CancelToken, WorkflowEngine, WorkflowRequest
@@ -35,19 +36,25 @@ async def follow_up(
     message: str,
     token: CancelToken | None = None,
     buffers: Mapping[str, str] | None = None,
+    task: tuple[TaskKind, str] | None = None,
 ) -> FollowUp:
     """``buffers``: the editor's unsaved texts, which count as the files' current text.
-    For a quick task, ``engine`` gets the task's one-step workflow added to its config."""
+    For a quick task, ``engine`` gets the task's one-step workflow added to its config; so it
+    does for ``task`` (a task and agent to run instead of the run's own workflow: the refine
+    that follows a rejection)."""
     buffers = buffers or {}
     info = history.run(run_id)
     workflow = info.workflow
-    if info.task is not None and info.agent is not None:
-        engine.config, workflow = with_task_workflow(engine.config, info.task, info.agent)
+    task = task or ((info.task, info.agent) if info.task and info.agent else None)
+    if task is not None:
+        engine.config, workflow = with_task_workflow(engine.config, *task)
     turns = history.turns(info.run_id)
     first_instruction = info.instruction
     last = turns[-1][1]
+    review = history.review(info.run_id, len(turns) - 1)
     applied = len(turns) - 1 in history.applied_turns(info.run_id)
-    start_texts = {} if applied else proposal(last)
+    # Once applied or reviewed, the files as they are are where the conversation stands.
+    start_texts = {} if applied or review is not None else proposal(last)
     for path, proposed in list(start_texts.items()):
         current = buffers.get(path, textfile.read_text(history.workspace / path))
         if current == proposed:  # the editor applied the proposal: continue from there
@@ -68,7 +75,7 @@ async def follow_up(
         more_paths=tuple(path for path in turns[0][1].files if path != info.path),
         selection=_selection_now(info, turns, start_text),
         instruction=message,
-        context=_context(first_instruction, turns),
+        context=_context(first_instruction, turns, review),
         sessions=_sessions(last),
         start_texts=start_texts,
         buffers=buffers,
@@ -107,7 +114,11 @@ def proposal(result: WorkflowResult) -> dict[str, str | None]:
     return proposed_texts(result.edits, result.originals)
 
 
-def _context(instruction: str | None, turns: list[tuple[str | None, WorkflowResult]]) -> str:
+def _context(
+    instruction: str | None,
+    turns: list[tuple[str | None, WorkflowResult]],
+    review: Review | None = None,
+) -> str:
     lines = ["This continues an earlier conversation about this code."]
     for index, (message, result) in enumerate(turns):
         asked = instruction if index == 0 else message
@@ -115,8 +126,31 @@ def _context(instruction: str | None, turns: list[tuple[str | None, WorkflowResu
         lines.append(f"  Outcome: {result.summary}")
         for finding in result.findings[:20]:
             lines.append(f"  Open finding {finding.path}:{finding.line}: {finding.message}")
-    lines.append("The code shown is the latest version, with the earlier changes made.")
+    if review is not None:
+        lines.extend(review_section(review))
+        lines.append(
+            "The code shown is as the user left it: the accepted changes are in it, the "
+            "rejected ones are not."
+        )
+    else:
+        lines.append("The code shown is the latest version, with the earlier changes made.")
     return "\n".join(lines)
+
+
+def review_section(review: Review) -> list[str]:
+    """The user's decisions about the last proposal, as the agent reads them."""
+    lines = ["The user reviewed your last proposed changes one by one:"]
+    for decision in review.decisions:
+        where = decision.where
+        said = f" ({decision.summary})" if decision.summary else ""
+        if decision.state is HunkState.REJECTED:
+            why = f'; their reason: "{decision.reason}"' if decision.reason else "; no reason given"
+            lines.append(f"- rejected: {where}{said}{why}")
+        elif decision.state is HunkState.ACCEPTED:
+            lines.append(f"- accepted: {where}{said}")
+    if review.rejected:
+        lines.append("Do not propose a rejected change again as it was; address the user's reason.")
+    return lines
 
 
 def _sessions(result: WorkflowResult) -> dict[str, str]:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from agentls.domain.errors import TaskInputError
 from agentls.domain.locations import workspace_state_dir
+from agentls.domain.proposals import Review
 from agentls.domain.results import LineRange, TaskKind, WorkflowResult
 from agentls.orchestration.journal import Journal, journal_path, locked, recover
 from agentls.redaction import Redactor, redact
@@ -52,6 +53,12 @@ create table if not exists applied (
     written_sha256 text,
     applied real not null,
     undone real
+);
+create table if not exists reviews (
+    run_id text not null,
+    turn integer not null,
+    review text not null,
+    primary key (run_id, turn)
 );
 create table if not exists interrupted (
     run_id text not null,
@@ -295,6 +302,23 @@ class History:
                 "select distinct turn from applied where run_id = ? and undone is null", (run_id,)
             ).fetchall()
         return {int(turn) for (turn,) in rows}
+
+    def record_review(self, run_id: str, turn: int, review: Review) -> None:
+        """What the user decided, so far, about the hunks of a turn's proposal (replaces what
+        was recorded before for that turn)."""
+        with self._db() as db:
+            db.execute(
+                "insert or replace into reviews values (?, ?, ?)",
+                (run_id, turn, Redactor.current().model(review).model_dump_json()),
+            )
+
+    def review(self, run_id: str, turn: int) -> Review | None:
+        """The user's decisions about a turn's proposal, None when they made none."""
+        with self._db() as db:
+            row = db.execute(
+                "select review from reviews where run_id = ? and turn = ?", (run_id, turn)
+            ).fetchone()
+        return None if row is None else Review.model_validate_json(row[0])
 
     def mark_undone(self, run_id: str) -> None:
         with self._db() as db:

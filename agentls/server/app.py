@@ -58,10 +58,16 @@ def create_server() -> AgentlsServer:
     def did_change(ls: AgentlsServer, params: types.DidChangeTextDocumentParams) -> None:
         if not ls.configured:  # nothing loaded yet: no findings to move
             return
+        from agentls.domain.lines import to_lf
         from agentls.server.delivery import publish_diagnostics
 
         uri = params.text_document.uri
-        if ls.session.diagnostics.follow_edit(uri, ls.client.document(uri).source):
+        source = ls.client.document(uri).source
+        moved = ls.session.diagnostics.follow_edit(uri, source)
+        if ls.session.proposals.follow(uri, to_lf(source)):
+            moved = True
+            ls.client.refresh_code_lenses()
+        if moved:
             publish_diagnostics(ls.session, ls.client, uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
@@ -75,6 +81,22 @@ def create_server() -> AgentlsServer:
         from agentls.server import code_actions
 
         return code_actions.code_actions(ls, params)
+
+    @server.feature(types.TEXT_DOCUMENT_CODE_LENS, types.CodeLensOptions(resolve_provider=False))
+    def code_lens(ls: AgentlsServer, params: types.CodeLensParams) -> list[types.CodeLens]:
+        if not ls.configured:  # nothing proposed yet
+            return []
+        from agentls.server import proposal_views
+
+        return proposal_views.code_lenses(ls, params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_HOVER)
+    def hover(ls: AgentlsServer, params: types.HoverParams) -> types.Hover | None:
+        if not ls.configured:
+            return None
+        from agentls.server import hover
+
+        return hover.hover(ls, params)
 
     @server.feature(types.CODE_ACTION_RESOLVE)
     @timed_lsp(types.CODE_ACTION_RESOLVE)

@@ -36,8 +36,20 @@ class Command(StrEnum):
     LIST_AGENTS = "agentls.listAgents"
     TRUST = "agentls.trust"
     CLEAR_DIAGNOSTICS = "agentls.clearDiagnostics"
+    ACCEPT_CHANGE = "agentls.acceptChange"
+    REJECT_CHANGE = "agentls.rejectChange"
+    SHOW_PROPOSAL = "agentls.showProposal"
+    UNDO_RUN = "agentls.undoRun"
 
 
-ANSWERED_LATER = frozenset({Command.APPLY_RUN, Command.LIST_AGENTS})
+ANSWERED_LATER = frozenset(
+    {
+        Command.APPLY_RUN,
+        Command.LIST_AGENTS,
+        Command.ACCEPT_CHANGE,
+        Command.REJECT_CHANGE,
+        Command.UNDO_RUN,
+    }
+)
 """The commands whose answer waits on something (the editor applying an edit, the agents'
 ``--version``): their handlers are coroutines; the others answer at once."""

@@ -41,6 +41,8 @@ class Capabilities:
     """It takes a dynamic registration for ``workspace/didChangeConfiguration``."""
     lazy_code_action_edits: bool = False
     """It resolves a code action's edit later (``codeAction/resolve`` with ``data``)."""
+    code_lens_refresh: bool = False
+    """It asks for code lenses again on ``workspace/codeLens/refresh``."""
 
     @classmethod
     def of(cls, declared: types.ClientCapabilities) -> Capabilities:
@@ -67,6 +69,7 @@ class Capabilities:
                 and resolve is not None
                 and "edit" in (resolve.properties or [])
             ),
+            code_lens_refresh=bool(has("workspace.code_lens.refresh_support")),
         )
 
 
@@ -183,6 +186,11 @@ class Client:
                 types.ApplyWorkspaceEditParams(edit=edit, label=label)
             )
         )
+
+    def refresh_code_lenses(self) -> None:
+        """Ask the editor for code lenses again (the changes under review moved or went)."""
+        if self.capabilities.code_lens_refresh:
+            self._server.workspace_code_lens_refresh(None)
 
     # -- progress ------------------------------------------------------------------------
 

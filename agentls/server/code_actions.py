@@ -10,6 +10,7 @@ from lsprotocol import types
 
 from agentls.domain.config import AgentlsConfig, WorkflowStep
 from agentls.domain.results import LineRange, ProposedEdit, TaskKind
+from agentls.server import proposal_views
 from agentls.server.capabilities import KIND_EXPLAIN, KIND_REVIEW, KIND_REWRITE, Command
 from agentls.server.convert import SOURCE, FindingData, FixData, lsp_to_lines, text_edit
 
@@ -28,6 +29,8 @@ RERUN_TITLE = "agentls: run again without the cache"
 def code_actions(ls: AgentlsServer, params: types.CodeActionParams) -> list[types.CodeAction]:
     uri = params.text_document.uri
     actions = [*_quick_fixes(ls, params), *_fresh_runs(params)]
+    if ls.configured:
+        actions = [*proposal_views.code_actions(ls, params), *actions]
     config = ls.configuration.config_if_loaded(uri)
     if config is None:
         return actions

@@ -6,10 +6,10 @@ Run commands answer ``{"runId": ...}`` at once and work in the background.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 from lsprotocol import types
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 from pygls.exceptions import JsonRpcInvalidParams
 
 from agentls.domain import textfile
@@ -76,6 +76,17 @@ class FollowUpArgs(RunIdArgs):
 
 class RerunArgs(RunIdArgs):
     noCache: bool = False
+
+
+class ChangeArgs(RunIdArgs):
+    hunks: list[Annotated[str, StringConstraints(max_length=20)]] | None = None
+    """The changes' ids (``h1``, …); without them, those of ``uri``, else all of the run's."""
+    uri: str | None = None
+
+
+class RejectArgs(ChangeArgs):
+    reason: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    """Why, in the user's words (the agent is told in a follow-up); None: ask them."""
 
 
 class UriArgs(_Args):
@@ -151,6 +162,39 @@ async def apply_run(ls: AgentlsServer, *arguments: Any) -> dict[str, Any]:
     args = _parse(ls, RunIdArgs, arguments)
     try:
         return await ls.runs.apply_run(args.runId)
+    except AgentlsError as error:
+        _refuse(ls, error)
+
+
+@_handles(Command.ACCEPT_CHANGE)
+async def accept_change(ls: AgentlsServer, *arguments: Any) -> dict[str, Any]:
+    args = _parse(ls, ChangeArgs, arguments)
+    try:
+        return await ls.runs.reviews.accept(args.runId, args.hunks, args.uri)
+    except AgentlsError as error:
+        _refuse(ls, error)
+
+
+@_handles(Command.REJECT_CHANGE)
+async def reject_change(ls: AgentlsServer, *arguments: Any) -> dict[str, Any]:
+    args = _parse(ls, RejectArgs, arguments)
+    try:
+        return await ls.runs.reviews.reject(args.runId, args.hunks, args.uri, args.reason)
+    except AgentlsError as error:
+        _refuse(ls, error)
+
+
+@_handles(Command.SHOW_PROPOSAL)
+def show_proposal(ls: AgentlsServer, *arguments: Any) -> dict[str, Any]:
+    args = _parse(ls, RunIdArgs, arguments)
+    return dict(_guard(ls, lambda: ls.runs.reviews.describe(args.runId)))
+
+
+@_handles(Command.UNDO_RUN)
+async def undo_run(ls: AgentlsServer, *arguments: Any) -> dict[str, Any]:
+    args = _parse(ls, RunIdArgs, arguments)
+    try:
+        return await ls.runs.reviews.undo(args.runId)
     except AgentlsError as error:
         _refuse(ls, error)
 

@@ -4,7 +4,7 @@ question, or in the editor's preview), the report written, the user told."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -12,6 +12,7 @@ from lsprotocol import types
 
 from agentls.domain import textfile
 from agentls.domain.errors import AgentlsError
+from agentls.domain.lines import to_lf
 from agentls.domain.locations import workspace_state_dir
 from agentls.domain.results import TaskKind, WorkflowResult
 from agentls.orchestration.report import workflow_markdown
@@ -29,14 +30,19 @@ Delivered = Literal["applied", "refused", "nothing"]
 
 
 def publish_diagnostics(session: Session, client: Client, uri: str) -> None:
-    """Send the findings the session holds for ``uri``."""
-    client.publish(uri, session.diagnostics.diagnostics(uri))
+    """Send the findings and the pending proposed changes the session holds for ``uri``."""
+    client.publish(uri, session.diagnostics.diagnostics(uri) + session.proposals.diagnostics(uri))
+
+
+Applied = Callable[[ServerRun, WorkflowResult, dict[str, str | None]], None]
+"""Told of a run's edits the editor applied, with each file's text just before."""
 
 
 class Delivery:
-    def __init__(self, session: Session, client: Client) -> None:
+    def __init__(self, session: Session, client: Client, on_applied: Applied) -> None:
         self.session = session
         self.client = client
+        self.on_applied = on_applied
 
     def tell(self, run: ServerRun, kind: types.MessageType, message: str) -> None:
         self.client.show(kind, message)
@@ -122,6 +128,7 @@ class Delivery:
         if built.edit is None:
             run.note = "nothing to apply"
             return "nothing"
+        before = {path: self.current_text(run.folder, path) for path in built.files}
         applied = await self.client.apply_edit(built.edit, run.title)
         if not applied.applied:
             # VS Code gives no reason when the user discards its refactor preview.
@@ -130,6 +137,10 @@ class Delivery:
             run.note = f"not applied{f': {reason}' if reason else ''}; {apply_later(run.run_id)}"
             return "refused"
         runtime.record("edits_applied", run_id=run.run_id, files=built.files, via="lsp")
+        applied_part = result.model_copy(
+            update={"edits": [e for e in result.edits if e.path in built.files]}
+        )
+        self.on_applied(run, applied_part, before)
         run.note = f"applied to {', '.join(built.files)}"
         if built.skipped:
             run.note += f" (skipped: {', '.join(built.skipped)})"
@@ -147,6 +158,14 @@ class Delivery:
             if uri_to_path(document.uri) == target:
                 return OpenDocument(document.uri, document.version, document.source)
         return None
+
+    def current_text(self, folder: Path, path: str) -> str | None:
+        """The file's text with ``\n`` endings: the editor's, else the disk's."""
+        document = self.open_document(folder, path)
+        if document is not None:
+            return to_lf(document.text)
+        text = textfile.text_or_none(folder / path)
+        return None if text is None else to_lf(text)
 
     def holds(self, run: ServerRun, texts: Mapping[str, str | None]) -> bool:
         """Whether every file has its text of ``texts`` (in the editor, else on disk)."""

@@ -31,6 +31,8 @@ class ServerRun:
     """Whether a message already told the user how the run ended."""
     recorded: bool = False
     """Whether the history has the run (a run refused before it started has none)."""
+    turn: int = 0
+    """Its turn in the run's conversation (0: the run itself; follow-ups count on)."""
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ from agentls.domain.config import AgentlsConfig, Settings
 from agentls.domain.errors import AgentlsError, TaskInputError
 from agentls.domain.lines import line_count, to_lf
 from agentls.domain.permissions import PermissionQuestion
-from agentls.domain.results import TaskKind, WorkflowResult
+from agentls.domain.proposals import HunkState
+from agentls.domain.results import StepRecord, TaskKind, WorkflowResult
 from agentls.orchestration.conversation import follow_up, followable, proposal
 from agentls.orchestration.events import EventBus
 from agentls.orchestration.history import History
@@ -33,6 +34,7 @@ from agentls.server.client import Client
 from agentls.server.convert import uri_to_path
 from agentls.server.delivery import Delivery
 from agentls.server.progress import RunProgress
+from agentls.server.reviewing import Reviews
 from agentls.server.run import RunOrigin, RunTarget, ServerRun
 from agentls.server.session import Session
 
@@ -47,7 +49,8 @@ class RunManager:
     def __init__(self, session: Session, client: Client) -> None:
         self.session = session
         self.client = client
-        self.delivery = Delivery(session, client)
+        self.reviews = Reviews(session, client, self._refine)
+        self.delivery = Delivery(session, client, self.reviews.applied)
         self.runs: dict[str, ServerRun] = {}
         self.origins: dict[str, RunOrigin] = {}
 
@@ -94,7 +97,8 @@ class RunManager:
             return self.start_task(origin.target, agent, task, use_cache)
         return self.start_workflow(origin.target, origin.workflow, use_cache)
 
-    def follow_up(self, run_id: str, message: str) -> str:
+    def follow_up(self, run_id: str, message: str, task: tuple[TaskKind, str] | None = None) -> str:
+        """``task``: a task and agent to run instead of the run's workflow."""
         previous = self.runs.get(run_id)
         if previous is None:
             raise TaskInputError(f"no run {run_id!r} in this session")
@@ -117,11 +121,16 @@ class RunManager:
 
         async def work() -> WorkflowResult:
             history = History(previous.folder)
-            done = await follow_up(engine, history, run_id, message, run.cancel, buffers)
+            done = await follow_up(engine, history, run_id, message, run.cancel, buffers, task)
             run.recorded = True
+            run.turn = done.turn
             return done.result
 
         return self._launch(run, bus, work())
+
+    def _refine(self, run_id: str, agent: str, message: str) -> str:
+        """A workflow's ``on_reject: refine``: the rejected changes' agent refines them."""
+        return self.follow_up(run_id, message, (TaskKind.REFINE, agent))
 
     def _start(
         self,
@@ -324,7 +333,10 @@ class RunManager:
         if result.refused:  # a warning: an agent tried to change what it may not
             self.client.show(types.MessageType.Warning, _refused_message(run.title, result))
         if result.status in ("ok", "partial") and result.edits:
-            await self.delivery.deliver(run, result)
+            if self.session.settings.apply_mode == "review":
+                run.note = self.reviews.propose(run, result, self._on_reject(run, result))
+            else:
+                await self.delivery.deliver(run, result)
         elif result.status == "failed":
             self.delivery.tell(run, types.MessageType.Error, f"agentls: {result.summary}")
         elif result.status == "cancelled":
@@ -332,6 +344,10 @@ class RunManager:
         if run.note:
             self.delivery.write_report(run, result)  # with what became of the edits
         end(_end_message(result, run.note))
+
+    def _on_reject(self, run: ServerRun, result: WorkflowResult) -> str | None:
+        workflow = self.session.config(run.folder).workflows.get(result.workflow)
+        return workflow.on_reject if workflow is not None else None
 
     # -- controlling ---------------------------------------------------------------------
 
@@ -392,6 +408,7 @@ class RunManager:
                 "reportUri": run.report_uri,
                 "note": run.note,
                 "applicable": result is not None and self._applicable(run, result),
+                "steps": [_step(record) for record in (result.steps if result else [])],
             }
         )
 
@@ -409,9 +426,19 @@ class RunManager:
                     "uri": run.uri,
                     "followable": self._followable(run),
                     "applicable": result is not None and self._applicable(run, result),
+                    "state": self._state(run),
+                    "proposal": self.reviews.counts(run.run_id),
                 }
             )
         return redact_value(listed)
+
+    def _state(self, run: ServerRun) -> str:
+        """running, failed, cancelled; else what became of its proposal (proposed, applied,
+        partly applied, rejected, stale, undone), or done."""
+        if run.status in ("running", "failed", "cancelled"):
+            return run.status
+        reviewed = self.session.proposals.get(run.run_id)
+        return reviewed.state if reviewed is not None else "done"
 
     def _followable(self, run: ServerRun) -> bool:
         if run.status == "running" or not run.recorded:
@@ -424,6 +451,9 @@ class RunManager:
 
     def _applicable(self, run: ServerRun, result: WorkflowResult) -> bool:
         """Whether the run proposes edits that its files do not hold yet."""
+        reviewed = self.session.proposals.get(run.run_id)
+        if reviewed is not None and reviewed.count(HunkState.PENDING):
+            return True
         return (
             run.status != "running"
             and result.status in ("ok", "partial")
@@ -439,6 +469,10 @@ class RunManager:
             raise TaskInputError(f"no run {run_id!r} in this session")
         if run.status == "running":
             raise TaskInputError(f"run {run_id} is still going; apply it once it ends")
+        reviewed = self.session.proposals.get(run_id)
+        if reviewed is not None and reviewed.count(HunkState.PENDING):  # under review
+            accepted = await self.reviews.accept(run_id)
+            return {"applied": True, "note": accepted["note"]}
         result = self._result(run)
         if result is None or result.status not in ("ok", "partial") or not result.edits:
             raise TaskInputError(f"run {run_id} has no changes to apply")
@@ -449,6 +483,16 @@ class RunManager:
         if delivered != "applied":
             raise TaskInputError(f"{run.title}: {run.note}")
         return {"applied": True, "note": run.note}
+
+
+def _step(record: StepRecord) -> dict[str, Any]:
+    return {
+        "step": record.step,
+        "agent": record.agent,
+        "task": record.task.value,
+        "status": record.status.value,
+        "iteration": record.iteration,
+    }
 
 
 def _display(folder: Path, path: str) -> str:

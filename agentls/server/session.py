@@ -14,6 +14,7 @@ from agentls.orchestration.config_loader import load_config
 from agentls.orchestration.runtime import Runtime
 from agentls.server.convert import uri_to_path
 from agentls.server.diagnostics import DiagnosticStore
+from agentls.server.proposals import ProposalStore
 from agentls.server.settings import EditorSettings
 
 
@@ -21,6 +22,7 @@ from agentls.server.settings import EditorSettings
 class Session:
     settings: EditorSettings = field(default_factory=EditorSettings)
     diagnostics: DiagnosticStore = field(default_factory=DiagnosticStore)
+    proposals: ProposalStore = field(default_factory=ProposalStore)
     client: str = field(default_factory=lambda: f"lsp:{os.getpid()}")
     _configs: dict[Path, AgentlsConfig | ConfigError] = field(default_factory=dict)
     _runtimes: dict[Path, Runtime] = field(default_factory=dict)

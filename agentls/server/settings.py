@@ -36,9 +36,10 @@ class AgentSettings(_Model):
 class EditorSettings(_Model):
     default_workflow: str | None = None
     """The workflow code actions and commands run when none is named."""
-    apply_mode: Literal["apply", "preview", "ask"] = "apply"
-    """apply: edits are applied (one undo step); preview: the editor shows them for
-    confirmation first; ask: a prompt asks whether to apply them."""
+    apply_mode: Literal["review", "apply", "preview", "ask"] = "review"
+    """review: nothing is applied, each change is accepted or rejected on its own (code
+    actions, lenses); apply: edits are applied (one undo step); preview: the editor shows them
+    for confirmation first; ask: a prompt asks whether to apply them."""
     agents: dict[str, AgentSettings] = Field(default_factory=dict)
     """Per-agent model and enabled, e.g. {"claude": {"model": "opus"}}."""
     max_context_bytes: int | None = Field(default=None, ge=1024)

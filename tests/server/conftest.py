@@ -46,6 +46,7 @@ class Editor:
     refuse_edits: bool = False
     answer: str | None = "Apply"
     asked: list[types.ShowMessageRequestParams] = field(default_factory=list)
+    lens_refreshes: int = 0
     fakes_io: Path = field(default_factory=new_fakes_io)
 
     def uri(self, name: str) -> str:
@@ -220,8 +221,12 @@ def _fix_code_action_structuring(client: LanguageClient) -> None:
 
 
 async def _initialize(
-    lsp_client: LanguageClient, workspace: Path, capabilities_name: str
+    lsp_client: LanguageClient,
+    workspace: Path,
+    capabilities_name: str,
+    apply_mode: str | None = "apply",
 ) -> Editor:
+    """``apply_mode`` None: no settings at all (the server's defaults)."""
     """An editor over ``lsp_client`` that answers as an editor does, initialized."""
     editor = Editor(lsp_client, workspace)
     lsp_client.editor = editor  # type: ignore[attr-defined]
@@ -236,14 +241,22 @@ async def _initialize(
         editor.asked.append(params)
         return types.MessageActionItem(title=editor.answer) if editor.answer else None
 
+    @lsp_client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
+    def refresh_lenses(params: None) -> None:
+        editor.lens_refreshes += 1
+
     @lsp_client.feature(types.CLIENT_REGISTER_CAPABILITY)
     def register(params: types.RegistrationParams) -> None:
         return None
 
-    lsp_client.set_configuration({}, section="agentls")
+    # Most tests are about what reaches the files: they apply at once. Review mode, the
+    # default, has its own tests (test_review.py).
+    settings = {} if apply_mode is None else {"applyMode": apply_mode}
+    lsp_client.set_configuration(settings, section="agentls")
     await lsp_client.initialize_session(
         types.InitializeParams(
             capabilities=capabilities(capabilities_name),
+            initialization_options=settings or None,
             root_uri=workspace.as_uri(),
             workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="ws")],
         )
@@ -261,6 +274,21 @@ async def client(
     await _initialize(lsp_client, workspace, request.param)
     yield
     await lsp_client.shutdown_session()
+
+
+@pytest_lsp.fixture(params=CLIENTS, config=SERVER)
+async def reviewing_client(
+    request: pytest.FixtureRequest, lsp_client: LanguageClient, workspace: Path
+) -> Any:
+    """An editor that sets nothing: the server's default apply mode, review."""
+    await _initialize(lsp_client, workspace, request.param, apply_mode=None)
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest.fixture
+def reviewer(reviewing_client: LanguageClient) -> Editor:
+    return reviewing_client.editor  # type: ignore[attr-defined,no-any-return]
 
 
 @pytest_lsp.fixture(config=SERVER)
