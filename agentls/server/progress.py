@@ -7,11 +7,13 @@ to offer that run's actions (``PROGRESS_TOKEN``; docs/server.md)."""
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Callable
 
 from lsprotocol import types
 
+from agentls.domain.results import Usage, total_usage
 from agentls.orchestration.events import (
     AgentOutput,
     Event,
@@ -42,6 +44,9 @@ class RunProgress:
         self.token: str | None = None
         self.total = 1
         self.step = ""
+        self.started = time.monotonic()
+        self.usage = Usage()
+        """What the agents that finished reported using."""
 
     async def begin(self) -> None:
         if not self.client.capabilities.work_done_progress:
@@ -70,16 +75,31 @@ class RunProgress:
             message = self.step
             percentage = min(99, 100 * (event.index - 1) // max(event.total, 1))
         elif isinstance(event, AgentOutput):
-            message = f"{self.step}: {event.line[:120]}"
+            message = f"{self.step} · {self.spent()}: {event.line[:120]}"
         elif isinstance(event, StepFinished):
             cached = event.result is not None and event.result.cached
+            if event.result is not None and not cached:
+                self.usage = total_usage([self.usage, event.result.usage])
             message = f"{event.step}: {event.status}" + (" (cached)" if cached else "")
         elif isinstance(event, IterationFinished):
             message = f"iteration {event.iteration} done, {event.findings} findings open"
         if message is not None:
+            if not isinstance(event, AgentOutput):
+                message = f"{message} · {self.spent()}"
             self.client.report_progress(
                 self.token, types.WorkDoneProgressReport(message=message, percentage=percentage)
             )
+
+    def spent(self) -> str:
+        """Time so far, and the tokens and cost the finished agents reported: ``14 s``,
+        ``14 s, 3.2k tokens, $0.04``."""
+        parts = [f"{time.monotonic() - self.started:.0f} s"]
+        tokens = (self.usage.input_tokens or 0) + (self.usage.output_tokens or 0)
+        if tokens:
+            parts.append(f"{tokens / 1000:.1f}k tokens" if tokens >= 1000 else f"{tokens} tokens")
+        if self.usage.cost_usd:
+            parts.append(f"${self.usage.cost_usd:.2f}")
+        return ", ".join(parts)
 
     def end(self, message: str, told: bool, prefix: str) -> None:
         """End the progress with ``message``; without progress, say it unless the user was

@@ -86,14 +86,21 @@ class TrackedFile:
     """The file's text as last seen (None: it does not exist)."""
     hunks: list[TrackedHunk] = field(default_factory=list)
 
-    def follow(self, text: str | None) -> bool:
-        """Move the hunks onto ``text``; whether any of them changed."""
+    def follow(self, text: str | None, maps: dict[tuple[str, str], LineMap] | None = None) -> bool:
+        """Move the hunks onto ``text``; whether any of them changed. ``maps``: line maps
+        already made, by (old text, new text), shared by the proposals of one document."""
         if text == self.text:
             return False
         old = self.text
         self.text = text
-        # created or deleted since: nothing fits
-        mapping = LineMap(old, text) if old is not None and text is not None else None
+        if not any(t.followed for t in self.hunks):
+            return False
+        mapping = None  # created or deleted since: nothing fits
+        if old is not None and text is not None:
+            maps = {} if maps is None else maps
+            mapping = maps.get((old, text))
+            if mapping is None:
+                mapping = maps[(old, text)] = LineMap(old, text)
         changed = False
         for tracked in [t for t in self.hunks if t.followed]:
             if mapping is None:
@@ -209,10 +216,12 @@ def with_hunks(text: str | None, replacements: list[tuple[TrackedHunk, str]]) ->
 
 
 class ProposalStore:
-    """Every proposal of the session, by run."""
+    """The session's proposals, by run: every one with a change still pending, and the latest
+    ``decided_kept`` others (which can be undone)."""
 
-    def __init__(self) -> None:
+    def __init__(self, decided_kept: int = 20) -> None:
         self.runs: dict[str, RunProposal] = {}
+        self.decided_kept = decided_kept
 
     def add(self, proposal: RunProposal) -> list[str]:
         """Keep ``proposal``; an earlier turn's pending hunks of the same run are superseded
@@ -227,7 +236,11 @@ class ProposalStore:
             for uri, file in earlier.files.items():  # accepted hunks stay, for undo
                 if uri not in proposal.files and any(t.live for t in file.hunks):
                     proposal.files[uri] = file
+        self.runs.pop(proposal.run_id, None)  # to the end: the newest is forgotten last
         self.runs[proposal.run_id] = proposal
+        decided = [p for p in self.runs.values() if not p.count(HunkState.PENDING)]
+        for old in decided[: max(0, len(decided) - self.decided_kept)]:
+            del self.runs[old.run_id]
         return sorted(touched)
 
     def get(self, run_id: str) -> RunProposal | None:
@@ -242,8 +255,9 @@ class ProposalStore:
     def follow(self, uri: str, text: str | None) -> bool:
         """The user changed ``uri`` to ``text``: move its hunks; whether any changed."""
         changed = False
+        maps: dict[tuple[str, str], LineMap] = {}
         for _, file in self.files(uri):
-            changed = file.follow(text) or changed
+            changed = file.follow(text, maps) or changed
         return changed
 
     def pending(self, uri: str) -> list[tuple[RunProposal, TrackedHunk]]:

@@ -280,6 +280,7 @@ class Reviews:
         """One edit that puts ``text_of(hunk)`` in each chosen hunk's lines; the hunks are
         moved to ``state`` here first, as the editor will have them (``_Saved`` undoes that)."""
         support = self.client.capabilities.edits
+        label = _label(chosen, state) if support.change_annotations else None
         by_file: dict[str, list[TrackedHunk]] = {}
         files: dict[str, TrackedFile] = {}
         for file, tracked in chosen:
@@ -313,6 +314,7 @@ class Reviews:
                 for t in hunks
                 if (text := text_of(t)) is not None
             ]
+            annotated = [_annotated(edit) for edit in edits] if label else edits
             file.splice([(t, text_of(t)) for t in hunks])
             for tracked in hunks:
                 tracked.state = state
@@ -322,12 +324,17 @@ class Reviews:
                     text_document=types.OptionalVersionedTextDocumentIdentifier(
                         uri=uri, version=version
                     ),
-                    edits=list(edits),
+                    edits=list(annotated),
                 )
             )
             plain[uri] = edits
         if support.document_changes:
-            return types.WorkspaceEdit(document_changes=changes), saved
+            annotations = None
+            if label:
+                annotations = {ANNOTATION: types.ChangeAnnotation(label=label)}
+            return types.WorkspaceEdit(
+                document_changes=changes, change_annotations=annotations
+            ), saved
         return types.WorkspaceEdit(changes=plain), saved
 
     def _decided(self, proposal: RunProposal, what: str, ids: list[str]) -> None:
@@ -403,6 +410,23 @@ class Reviews:
     def _open_source(self, uri: str) -> str | None:
         document = self.client.workspace.text_documents.get(uri)
         return None if document is None else document.source
+
+
+ANNOTATION = "agentls-review"
+
+
+def _label(chosen: list[tuple[TrackedFile, TrackedHunk]], state: HunkState) -> str:
+    """What the editor's undo history calls the edit: ``agentls: accept codex's change``."""
+    agents = sorted({t.hunk.agent or "agentls" for _, t in chosen})
+    verb = "accept" if state is HunkState.ACCEPTED else "undo"
+    plural = "changes" if len(chosen) > 1 else "change"
+    return f"agentls: {verb} {' and '.join(agents)}'s {plural}"
+
+
+def _annotated(edit: types.TextEdit) -> types.AnnotatedTextEdit:
+    return types.AnnotatedTextEdit(
+        range=edit.range, new_text=edit.new_text, annotation_id=ANNOTATION
+    )
 
 
 def _lines(tracked: TrackedHunk) -> LineRange:

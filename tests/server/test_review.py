@@ -68,8 +68,10 @@ async def test_by_default_a_change_waits_for_review_hunk_by_hunk(reviewer: Edito
     uri = editor.open("calc.py")
     run_id = await implement(editor, uri)
     assert editor.edits == [] and editor.text(uri) == SAMPLE  # nothing applied
-    end = (await editor.finished(run_id))[-1].message or ""
-    assert "2 changes proposed in 1 file: review them" in end
+    reports = await editor.finished(run_id)
+    assert "2 changes proposed in 1 file: review them" in (reports[-1].message or "")
+    # Live progress says how long it has run (and the tokens and cost, once agents report them).
+    assert any(" · 0 s" in (r.message or "") for r in reports[1:-1])
     first, second = await proposed(editor, uri, lambda d: len(d) == 2)
     assert first.severity == types.DiagnosticSeverity.Information
     assert first.message.startswith("codex proposes: Documented add and guarded mean")
@@ -79,6 +81,16 @@ async def test_by_default_a_change_waits_for_review_hunk_by_hunk(reviewer: Edito
     answer = await choose(editor, uri, 5, "agentls: accept this change (codex)")
     assert answer["accepted"] == ["h2"]
     assert editor.text(uri) == GUARDED
+    annotations = editor.edits[-1].edit.change_annotations
+    if editor.client.capabilities.workspace and (
+        editor.client.capabilities.workspace.workspace_edit
+        and editor.client.capabilities.workspace.workspace_edit.change_annotation_support
+    ):  # the editor's undo history names it
+        assert (
+            annotations and annotations["agentls-review"].label == "agentls: accept codex's change"
+        )
+    else:
+        assert annotations is None
     [left] = await proposed(editor, uri, lambda d: len(d) == 1)
     assert left.data["hunk"] == "h1"
 

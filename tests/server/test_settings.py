@@ -18,7 +18,7 @@ from tests.server.conftest import Editor
 def test_empty_settings_from_neovim_are_the_defaults() -> None:
     for raw in (None, [], {}):
         settings, problem = parse_settings(raw)
-        assert problem is None and settings.apply_mode == "apply"
+        assert problem is None and settings.apply_mode == "review"
 
 
 def test_settings_under_the_section_or_not_in_either_case() -> None:
@@ -38,14 +38,14 @@ def test_a_bad_setting_is_ignored_and_named_and_the_others_apply() -> None:
     assert problem is not None
     assert problem.startswith("agentls settings applyMode, maxContextBytes ignored: ")
     assert "'apply', 'preview' or 'ask'" in problem and "greater than or equal to 1024" in problem
-    assert settings.apply_mode == "apply" and settings.max_context_bytes is None
+    assert settings.apply_mode == "review" and settings.max_context_bytes is None
     assert settings.default_workflow == "offline"
 
 
 def test_settings_that_are_not_an_object_are_ignored_with_a_message() -> None:
     settings, problem = parse_settings(["applyMode"])
     assert problem == "agentls settings ignored: expected an object, got ['applyMode']"
-    assert settings.apply_mode == "apply"
+    assert settings.apply_mode == "review"
 
 
 def test_every_server_setting_is_contributed_by_the_vscode_extension_and_documented() -> None:
