@@ -25,7 +25,7 @@ from agentls.cli.common import (
     say,
 )
 from agentls.cli.exec_cmd import EXIT_INTERRUPTED, parse_target
-from agentls.domain.config import AgentlsConfig, ParallelGroup
+from agentls.domain.config import AgentlsConfig, BestOfStage, ParallelGroup
 from agentls.domain.errors import AgentlsError
 from agentls.domain.results import WorkflowResult
 from agentls.log import get_logger
@@ -91,6 +91,12 @@ def workflows(workspace: Path, as_json: bool) -> None:
     for name, workflow in config.workflows.items():
         steps = []
         for stage in workflow.steps:
+            if isinstance(stage, BestOfStage):
+                spec = stage.best_of
+                steps.append(
+                    f"{stage.step_id}:best of [{'|'.join(spec.candidates)}] by {spec.judge}"
+                )
+                continue
             text = " | ".join(
                 f"{s.step_id}:{s.agent}" + ("?" if s.optional else "") for s in stage.members
             )

@@ -45,13 +45,16 @@ def trust_cmd(folder: Path, forget: bool) -> None:
     if keys:
         out.print("it may now run programs through:")
         for key in keys:
-            out.print(f"  {'.'.join(key)}: {_value(data, key)}")
+            out.print(f"  {'.'.join(str(part) for part in key)}: {_value(data, key)}")
 
 
-def _value(data: dict[str, object], key: tuple[str, ...]) -> str:
+def _value(data: dict[str, object], key: trust.Key) -> str:
     node: object = data
     for part in key:
-        node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            node = node.get(part) if isinstance(node, dict) else None
     return yaml.safe_dump(node, default_flow_style=True, width=10_000).strip()
 
 

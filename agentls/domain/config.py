@@ -18,6 +18,7 @@ from pydantic import (
     PrivateAttr,
     StringConstraints,
     Tag,
+    field_validator,
 )
 
 from agentls.domain.results import TaskKind
@@ -177,14 +178,104 @@ class ParallelGroup(_Model):
         return list(self.parallel)
 
 
+class BestOf(_Model):
+    """Several agents do the same task, each on its own; a judge ranks their proposals."""
+
+    candidates: list[str]
+    """The agents that each make a proposal (an agent may be named twice: two tries)."""
+    judge: str
+    """The agent that ranks the proposals against ``criteria`` (and the check's results)."""
+    criteria: str = Field(min_length=1)
+    """What makes one proposal better than another, in your words, for the judge."""
+    check: list[str] | None = Field(default=None, min_length=1)
+    """A command run on each proposal in a scratch copy of the workspace (argv, never a
+    shell string), e.g. ``["pytest", "-q"]``: its exit code and output go to the judge."""
+    check_timeout_s: float = Field(default=300.0, gt=0)
+    """Wall-clock limit for one check; then its process group is stopped."""
+    id: StepId | None = None
+    """Name used by conditions and later steps; default: best_of."""
+    task: Literal["implement", "refine"] = "implement"
+    mode: Literal["text", "agentic"] = "text"
+    """text: each candidate answers with code blocks; agentic: each edits files itself, in a
+    sandbox of its own."""
+    instruction: str | None = None
+    """Instruction for the candidates; ``{instruction}`` is the user's. Default: the task
+    kind's."""
+    description: str = ""
+
+    @field_validator("candidates")
+    @classmethod
+    def _at_least_two(cls, candidates: list[str]) -> list[str]:
+        if len(candidates) < 2:
+            raise ValueError(
+                f"best_of needs at least 2 candidates to compare (got {len(candidates)}); "
+                "list two or more agents, or use a plain step"
+            )
+        return candidates
+
+
+class BestOfStage(_Model):
+    """A best-of-N step: candidates in parallel, then their judge."""
+
+    best_of: BestOf
+
+    @property
+    def step_id(self) -> str:
+        return self.best_of.id or "best_of"
+
+    @property
+    def candidate_steps(self) -> list[StepConfig]:
+        """One step per candidate, numbered from 1 as listed (``best_of#2``). Optional: a
+        failed candidate leaves the others (the stage fails when all do)."""
+        spec = self.best_of
+        return [
+            StepConfig.model_construct(
+                agent=agent,
+                task=TaskKind(spec.task),
+                id=f"{self.step_id}#{number}",
+                description=spec.description,
+                optional=True,
+                when=None,
+                instruction=spec.instruction,
+                mode=spec.mode,
+            )
+            for number, agent in enumerate(spec.candidates, start=1)
+        ]
+
+    @property
+    def judge_step(self) -> StepConfig:
+        """The judge, as a step that reads (an explain task with agentls's own prompt)."""
+        return StepConfig.model_construct(
+            agent=self.best_of.judge,
+            task=TaskKind.EXPLAIN,
+            id=f"{self.step_id}#judge",
+            description="",
+            optional=True,
+            when=None,
+            instruction=None,
+            mode="text",
+        )
+
+    @property
+    def members(self) -> list[StepConfig]:
+        """The steps of this stage of a workflow: the candidates, then the judge."""
+        return [*self.candidate_steps, self.judge_step]
+
+
 def _step_kind(value: Any) -> str:
     if isinstance(value, dict):
+        if "best_of" in value:
+            return "best_of"
         return "parallel" if "parallel" in value else "step"
+    if isinstance(value, BestOfStage):
+        return "best_of"
     return "parallel" if isinstance(value, ParallelGroup) else "step"
 
 
 WorkflowStep = Annotated[
-    Annotated[StepConfig, Tag("step")] | Annotated[ParallelGroup, Tag("parallel")],
+    Annotated[StepConfig, Tag("step")]
+    | Annotated[ParallelGroup, Tag("parallel")]
+    | Annotated[BestOfStage, Tag("best_of")],
     Discriminator(_step_kind),
 ]
 
@@ -207,8 +298,13 @@ class WorkflowConfig(_Model):
 
     @property
     def all_steps(self) -> list[StepConfig]:
-        """Every step, parallel groups' members in their place."""
+        """Every step, parallel groups' and best_of's members in their place."""
         return [step for stage in self.steps for step in stage.members]
+
+    @property
+    def agents(self) -> list[str]:
+        """The agents its steps name (judges included), each once, sorted."""
+        return sorted({step.agent for step in self.all_steps})
 
 
 class PromptTemplate(_Model):

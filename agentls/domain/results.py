@@ -267,6 +267,54 @@ class StepRecord(BaseModel):
     reason: str = ""
     """Why it was skipped or failed, or what was refused."""
     result: TaskResult | None = None
+    role: Literal["step", "candidate", "judge"] = "step"
+    """A best_of step's candidate or judge, or any other step."""
+
+
+class CheckOutcome(BaseModel):
+    """A best_of ``check`` run on one candidate's proposal, in a scratch copy."""
+
+    exit_code: int | None = None
+    """None: it did not finish (see ``error``)."""
+    output: str = ""
+    """The end of what it printed, stdout then stderr."""
+    error: str | None = None
+    """Why there is no exit code: it could not start, timed out, or wrote outside its copy."""
+
+    @property
+    def passed(self) -> bool:
+        return self.exit_code == 0
+
+    def __str__(self) -> str:
+        if self.error is not None:
+            return self.error
+        return "passed" if self.passed else f"failed (exit code {self.exit_code})"
+
+
+class Candidate(BaseModel):
+    """One proposal of a best_of step."""
+
+    index: int = Field(ge=1)
+    """Its number, from 1, in the order the candidates are listed."""
+    agent: str
+    step: str
+    """Its step record's id, e.g. ``best_of#2``."""
+    status: StepStatus
+    reason: str = ""
+    """Why it failed."""
+    edits: list[ProposedEdit] = Field(default_factory=list)
+    """What applying it writes: the run's change with this candidate's, relative to the files
+    as they were when the run started (steps after the best_of built on the pick only)."""
+    rank: int | None = None
+    """1: the judge's pick. None: it failed (never ranked)."""
+    judge_reason: str = ""
+    check: CheckOutcome | None = None
+    usage: Usage = Field(default_factory=Usage)
+
+    @property
+    def label(self) -> str:
+        """``candidate 2 of 3 (claude)``-style name, without the total."""
+        return f"candidate {self.index} ({self.agent})"
 
 
 class WorkflowResult(BaseModel):
@@ -289,6 +337,9 @@ class WorkflowResult(BaseModel):
     """Paths the agents' output named that they may not change; the other edits stand."""
     files: list[str] = Field(default_factory=list)
     """The files the run covered, workspace-relative."""
+    candidates: list[Candidate] = Field(default_factory=list)
+    """The latest best_of step's proposals, the judge's pick first, failed ones last; the
+    pick's edits are in ``edits``."""
 
     @property
     def usage(self) -> Usage:

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from agentls.domain.config import (
     AgentlsConfig,
+    BestOfStage,
     ParallelGroup,
     Screened,
     StepConfig,
@@ -230,6 +231,8 @@ def _describe(error: ValidationError, layered: _Layered) -> str:
         message = item["msg"]
         if item["type"] == "extra_forbidden":
             message = "unknown key (check its spelling; see config/schema.json)"
+        elif item["type"] == "value_error":  # our own validator's sentence
+            message = message.removeprefix("Value error, ")
         elif "input" in item and item["type"] != "missing":
             message += f" (got {_short(item['input'])})"
         lines.append(f"{where}: {_dotted(path) or '(top level)'}: {message}")
@@ -268,7 +271,11 @@ def _check_references(config: AgentlsConfig, layered: _Layered) -> None:
             )
     for workflow_name, workflow in config.workflows.items():
         for index, stage in enumerate(workflow.steps):
-            for step_path, member in _members(("workflows", workflow_name, "steps", index), stage):
+            stage_path: KeyPath = ("workflows", workflow_name, "steps", index)
+            if isinstance(stage, BestOfStage):
+                problems.extend(_check_best_of(config, stage, stage_path, layered))
+                continue
+            for step_path, member in _members(stage_path, stage):
                 if member.agent not in config.agents:
                     path = (*step_path, "agent")
                     problems.append(
@@ -293,10 +300,36 @@ def _check_references(config: AgentlsConfig, layered: _Layered) -> None:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
 
 
+def _check_best_of(
+    config: AgentlsConfig, stage: BestOfStage, path: KeyPath, layered: _Layered
+) -> list[str]:
+    """Its candidates and judge: agents that are defined and enabled."""
+    problems = []
+    named: list[tuple[KeyPath, str, str]] = [
+        ((*path, "best_of", "candidates", index), agent, "candidate")
+        for index, agent in enumerate(stage.best_of.candidates)
+    ]
+    named.append(((*path, "best_of", "judge"), stage.best_of.judge, "judge"))
+    for where, agent, role in named:
+        place = f"{_origin(where, layered)}: {_dotted(where)}"
+        if agent not in config.agents:
+            problems.append(
+                f"{place}: no agent named {agent!r} (defined: {', '.join(sorted(config.agents))})"
+            )
+        elif not config.agents[agent].enabled:
+            problems.append(
+                f"{place}: the {role} {agent!r} is disabled; set agents.{agent}.enabled: true "
+                f"or name another {role}"
+            )
+    return problems
+
+
 def _members(path: KeyPath, stage: WorkflowStep) -> list[tuple[KeyPath, StepConfig]]:
-    """A stage's steps, each with its key path in the configuration."""
+    """A stage's steps, each with its key path in the configuration (a best_of's: its own)."""
     if isinstance(stage, ParallelGroup):
         return [((*path, "parallel", index), step) for index, step in enumerate(stage.members)]
+    if isinstance(stage, BestOfStage):
+        return [((*path, "best_of"), step) for step in stage.members]
     return [(path, stage)]
 
 
@@ -306,6 +339,15 @@ def _check_workflow(name: str, workflow: WorkflowConfig, layered: _Layered) -> l
     earlier: set[str] = set()
     for index, stage in enumerate(workflow.steps):
         group_ids: set[str] = set()
+        if isinstance(stage, BestOfStage):  # its members' ids follow from the stage's
+            path: KeyPath = ("workflows", name, "steps", index, "best_of")
+            if stage.step_id in earlier:
+                problems.append(
+                    f"{_origin(path, layered)}: {_dotted(path)}: step id {stage.step_id!r} is "
+                    "used twice; give one an `id`"
+                )
+            earlier |= {stage.step_id, *(member.step_id for member in stage.members)}
+            continue
         for step_path, member in _members(("workflows", name, "steps", index), stage):
             where = f"{_origin(step_path, layered)}: {_dotted(step_path)}"
             if member.step_id in earlier or member.step_id in group_ids:

@@ -145,6 +145,41 @@ async def run_task(
     return result
 
 
+async def run_prompt(
+    config: AgentlsConfig,
+    spec: TaskSpec,
+    prompt: str,
+    on_line: LineCallback | None = None,
+    registry: AdapterRegistry | None = None,
+    runtime: Runtime | None = None,
+    run_id: str | None = None,
+) -> TaskResult:
+    """A question in agentls's own words (a best_of judge's): run as an explain task is, read
+    only and contained as one, its answer kept as text. ``spec`` gives the agent, the file it
+    is about and how it may be asked for permissions; its task and instruction are unused."""
+    from agentls.orchestration.runtime import Runtime, cli_client
+
+    adapter = make_adapter(config, spec.agent, registry)
+    workspace = spec.workspace.resolve()
+    request = TaskRequest(
+        task=TaskKind.EXPLAIN,
+        prompt=prompt,
+        workspace=workspace,
+        target=workspace_relative(workspace, spec.path),
+        file_text=spec.file_text or "",
+        ask=spec.ask,
+        permissions=spec.permissions,
+    )
+    if adapter.starts_processes():
+        confinement = await asyncio.to_thread(read_only, adapter.config.sandbox, workspace)
+        request = replace(request, confinement=confinement)
+    runtime = runtime or Runtime.create(config, cli_client())
+    result = await runtime.run_task(adapter, request, on_line, run_id)
+    if request.confinement is not None and not result.cached:
+        result = result.model_copy(update={"containment": request.confinement.mode})
+    return result
+
+
 def screen_result(result: TaskResult, workspace: Path, protected: Sequence[str]) -> TaskResult:
     """``result`` without edits of paths agent output may not change; each refused path
     (also those its reply's parsing refused) is named in ``refused``, with the agent."""

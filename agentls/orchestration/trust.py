@@ -3,7 +3,8 @@ so, as VS Code's workspace trust and direnv's ``allow`` do.
 
 A cloned repository is someone else's file. Its workflows and prompts are harmless on the
 built-in agents, but a key that runs a program or changes what it sees (an agent's ``command``,
-``adapter``, ``env``, ``set_env``, ``extra_args``, ``options``; ``settings.pass_env``) would run
+``adapter``, ``env``, ``set_env``, ``extra_args``, ``options``; ``settings.pass_env``; a
+workflow's best_of ``check``) would run
 the author's program with the user's rights and keys, and one that loosens an agentic step's
 containment (``sandbox``, ``sandbox_paths``) or what an ACP agent may do unasked (an agent's
 or a workflow's ``permissions``) would let an agent write outside its sandbox or run commands.
@@ -92,7 +93,7 @@ def forget(file: Path) -> bool:
     return True
 
 
-Key = tuple[str, ...]
+Key = tuple[str | int, ...]
 
 
 def program_keys(data: dict[str, Any], known_agents: set[str]) -> list[Key]:
@@ -111,15 +112,29 @@ def program_keys(data: dict[str, Any], known_agents: set[str]) -> list[Key]:
                 found.extend(("agents", str(name), key) for key in keys)
     workflows = data.get("workflows")
     if isinstance(workflows, dict):
-        found.extend(
-            ("workflows", str(name), "permissions")
-            for name, workflow in workflows.items()
-            if isinstance(workflow, dict) and "permissions" in workflow
-        )
+        for name, workflow in workflows.items():
+            if not isinstance(workflow, dict):
+                continue
+            if "permissions" in workflow:
+                found.append(("workflows", str(name), "permissions"))
+            found.extend(_check_keys(("workflows", str(name)), workflow.get("steps")))
     settings = data.get("settings")
     if isinstance(settings, dict):
         found.extend(("settings", key) for key in SETTINGS_PROGRAM_KEYS if key in settings)
     return found
+
+
+def _check_keys(workflow: Key, steps: Any) -> list[Key]:
+    """The ``check`` commands of a workflow's best_of steps."""
+    if not isinstance(steps, list):
+        return []
+    return [
+        (*workflow, "steps", index, "best_of", "check")
+        for index, step in enumerate(steps)
+        if isinstance(step, dict)
+        and isinstance(step.get("best_of"), dict)
+        and "check" in step["best_of"]
+    ]
 
 
 def screen(
@@ -139,7 +154,7 @@ def screen(
 
 
 def _dotted(keys: list[Key]) -> tuple[str, ...]:
-    return tuple(".".join(key) for key in keys)
+    return tuple(".".join(str(part) for part in key) for key in keys)
 
 
 def _without(data: dict[str, Any], keys: list[Key]) -> dict[str, Any]:
@@ -148,7 +163,10 @@ def _without(data: dict[str, Any], keys: list[Key]) -> dict[str, Any]:
         *parents, last = key
         node: Any = kept
         for part in parents:
-            node = node.get(part) if isinstance(node, dict) else None
+            if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+                node = node[part]
+            else:
+                node = node.get(part) if isinstance(node, dict) else None
         if isinstance(node, dict):
             node.pop(last, None)
     return kept

@@ -20,14 +20,21 @@ from agentls.adapters.base import TargetFile
 from agentls.adapters.confinement import state_locations
 from agentls.adapters.registry import AdapterRegistry
 from agentls.domain import textfile
-from agentls.domain.config import AgentlsConfig, ParallelGroup, StepConfig, WorkflowConfig
-from agentls.domain.edits import by_file, diff_edits, file_after, remap_range
+from agentls.domain.config import (
+    AgentlsConfig,
+    BestOfStage,
+    ParallelGroup,
+    StepConfig,
+    WorkflowConfig,
+)
+from agentls.domain.edits import by_file, diff_edits, file_after, remap_range, unified_diff
 from agentls.domain.errors import AgentlsError, TaskDeclined, TaskInputError
 from agentls.domain.lines import line_count as count_lines
 from agentls.domain.lines import lines as text_lines
 from agentls.domain.paths import WorkspacePaths, screen_edits
 from agentls.domain.permissions import Asker
 from agentls.domain.results import (
+    Candidate,
     ErrorKind,
     Finding,
     LineRange,
@@ -48,6 +55,8 @@ from agentls.domain.results import (
 )
 from agentls.log import bound
 from agentls.metrics import active_run, metrics
+from agentls.orchestration.best_of import Proposal, Ranking, judge_prompt, parse_ranking, ranked
+from agentls.orchestration.checks import run_check
 from agentls.orchestration.conditions import parse_condition
 from agentls.orchestration.containment import Guard
 from agentls.orchestration.events import (
@@ -63,7 +72,13 @@ from agentls.orchestration.merge import merge_findings
 from agentls.orchestration.prompts import DEFAULT_INSTRUCTIONS
 from agentls.orchestration.runtime import Runtime, cli_client
 from agentls.orchestration.sandbox import sandbox
-from agentls.orchestration.tasks import TaskSpec, make_adapter, record_refused, run_task
+from agentls.orchestration.tasks import (
+    TaskSpec,
+    make_adapter,
+    record_refused,
+    run_prompt,
+    run_task,
+)
 from agentls.redaction import redact_value
 
 EDITING_TASKS = (TaskKind.IMPLEMENT, TaskKind.REFINE)
@@ -158,6 +173,25 @@ class WorkingCopy:
         for path, file_edits in by_file(edits).items():
             self.current[path] = file_after(self.text(path), file_edits)
 
+    def fork(self, edits: list[ProposedEdit]) -> WorkingCopy:
+        """A copy with ``edits`` applied (a best_of candidate's); this one is unchanged, but
+        knows the original of every file they touch."""
+        for path in by_file(edits):
+            self.text(path)
+        copy = WorkingCopy(self.workspace, self.buffers, self.start_texts)
+        copy.original = dict(self.original)
+        copy.current = dict(self.current)
+        copy._utf8_on_disk = set(self._utf8_on_disk)
+        copy.apply(edits)
+        return copy
+
+    def diff(self, other: WorkingCopy) -> str:
+        """A unified diff from this copy's texts to ``other``'s, for the files they differ in."""
+        paths = sorted(p for p in other.current if other.current[p] != self.text(p))
+        return "".join(
+            unified_diff(path, self.text(path) or "", other.current[path] or "") for path in paths
+        )
+
     def changed(self) -> dict[str, str | None]:
         """Paths whose current text differs from what the user has (for sandboxes)."""
         overlay: dict[str, str | None] = dict(self.buffers)
@@ -208,6 +242,10 @@ class _Run:
     (see ``Adapter.declines``)."""
     not_text: list[str] = field(default_factory=list)
     """Files of a folder, glob or change that are left out: binary, or not in their encoding."""
+    candidates: list[Candidate] = field(default_factory=list)
+    """The latest best_of step's proposals, ranked."""
+    notes: list[str] = field(default_factory=list)
+    """What the summary says of best_of steps: the pick, a judge that gave no ranking."""
 
     @property
     def target(self) -> str:
@@ -256,7 +294,7 @@ class WorkflowEngine:
         targets = list(dict.fromkeys(named))
         if request.selection is not None and len(targets) > 1:
             raise TaskInputError("a line range needs a single file; give one file or no range")
-        agents = sorted({s.agent for s in workflow.all_steps})
+        agents = workflow.agents
         self.runtime.admit(
             "workflow",
             request.instruction,
@@ -340,8 +378,10 @@ class WorkflowEngine:
             run.iterations += 1
             run.scope["iteration"] = run.iterations
 
-    async def _stage(self, run: _Run, stage: StepConfig | ParallelGroup) -> bool:
-        """Run one step or parallel group; False when the workflow must stop."""
+    async def _stage(self, run: _Run, stage: StepConfig | ParallelGroup | BestOfStage) -> bool:
+        """Run one step, parallel group or best_of; False when the workflow must stop."""
+        if isinstance(stage, BestOfStage):
+            return await self._best_of(run, stage)
         if isinstance(stage, StepConfig):
             records = [await self._step(run, stage)]
         else:
@@ -383,6 +423,139 @@ class WorkflowEngine:
             else:
                 records.append(task.result())
         return records
+
+    async def _best_of(self, run: _Run, stage: BestOfStage) -> bool:
+        """The candidates in parallel (each its own sandbox when agentic), each proposal's
+        check, the judge's ranking; the pick's edits go on, as one step's would. False when
+        every candidate failed."""
+        spec = stage.best_of
+        steps = stage.candidate_steps
+        records = list(await asyncio.gather(*(self._step(run, step) for step in steps)))
+        candidates: list[Candidate] = []
+        forks: dict[int, WorkingCopy] = {}
+        for number, (step, record) in enumerate(zip(steps, records, strict=True), start=1):
+            record.role = "candidate"
+            ok = record.status == StepStatus.OK and record.result is not None
+            fork = run.working.fork(self._screen(run, record) if ok else [])
+            if ok:
+                forks[number] = fork
+            candidates.append(
+                Candidate(
+                    index=number,
+                    agent=step.agent,
+                    step=step.step_id,
+                    status=record.status,
+                    reason=record.reason if not ok else "",
+                    edits=fork.final_edits() if ok else [],
+                    usage=record.result.usage if record.result else Usage(),
+                )
+            )
+        if not forks:
+            for record in records:  # nothing to choose from: the stage fails the run
+                record.optional = False
+            run.candidates = candidates
+            return False
+        if spec.check:
+            outcomes = await asyncio.gather(
+                *(
+                    run_check(
+                        spec.check,
+                        run.working.workspace,
+                        fork.changed(),
+                        spec.check_timeout_s,
+                        self.config.settings,
+                    )
+                    for fork in forks.values()
+                )
+            )
+            checked = dict(zip(forks, outcomes, strict=True))
+            candidates = [c.model_copy(update={"check": checked.get(c.index)}) for c in candidates]
+        ranking = Ranking()
+        if len(forks) > 1:
+            proposals = [
+                Proposal(number, run.working.diff(fork), candidates[number - 1].check)
+                for number, fork in forks.items()
+            ]
+            ranking = await self._judge(run, stage, steps[0], proposals)
+        candidates = ranked(candidates, ranking)
+        run.candidates = candidates
+        pick = candidates[0]
+        picked = records[pick.index - 1]
+        assert picked.result is not None
+        run.notes.append(
+            f"{stage.step_id}: picked candidate {pick.index} of {len(candidates)} ({pick.agent})"
+        )
+        run.scope[stage.step_id] = _scope_entry(picked.result)
+        if picked.result.edits:
+            self._apply(run, [picked])
+        return True
+
+    async def _judge(
+        self, run: _Run, stage: BestOfStage, candidate: StepConfig, proposals: list[Proposal]
+    ) -> Ranking:
+        """The judge's ranking of ``proposals``; a judge that fails or gives none leaves them
+        in their order, and the run's notes say so (the run goes on)."""
+        spec, step = stage.best_of, stage.judge_step
+        index, total = _position(run.workflow, step)
+        self.bus.emit(
+            StepStarted(
+                run.run_id, step.step_id, step.agent, step.task, run.iterations, index, total
+            )
+        )
+        prompt = judge_prompt(
+            spec.criteria,
+            self._instruction(candidate, run.request.instruction),
+            proposals,
+            spec.check,
+            self.config.settings.max_context_bytes,
+        )
+        question = TaskSpec(
+            agent=step.agent,
+            task=step.task,
+            workspace=run.working.workspace,
+            path=run.target,
+            file_text=run.working.text(run.target),
+            ask=self.ask,
+            permissions=run.workflow.permissions,
+        )
+
+        def on_line(line: str) -> None:
+            self.bus.emit(AgentOutput(run.run_id, step.step_id, step.agent, line))
+
+        try:
+            result = await run_prompt(
+                self.config, question, prompt, on_line, self.registry, self.runtime, run.run_id
+            )
+        except AgentlsError as error:  # a disabled agent, a rate limit
+            result = TaskResult(agent=step.agent, task=step.task).failed(
+                TaskError(kind=ErrorKind.AGENT_ERROR, message=str(error))
+            )
+        status = StepStatus.OK if result.ok else StepStatus.FAILED
+        reason = result.error.message if result.error else ""
+        record = self._record(run, step, status, reason=reason, result=result)
+        record.role = "judge"
+        run.records.append(record)
+        self.bus.emit(
+            StepFinished(run.run_id, step.step_id, run.iterations, status, result, reason)
+        )
+        numbers = [p.number for p in proposals]
+        if not result.ok:
+            run.notes.append(
+                f"{stage.step_id}: the judge ({step.agent}) failed, so the candidates stay in "
+                f"their order: {reason}"
+            )
+            return Ranking()
+        ranking = parse_ranking(result.text, numbers)
+        if not ranking.order:
+            run.notes.append(
+                f"{stage.step_id}: the judge ({step.agent}) gave no ranking "
+                f"({'; '.join(ranking.problems)}), so the candidates stay in their order"
+            )
+        elif ranking.problems:
+            run.notes.append(
+                f"{stage.step_id}: of the judge's ranking, {'; '.join(ranking.problems)}"
+            )
+        return ranking
 
     async def _step(self, run: _Run, step: StepConfig) -> StepRecord:
         index, total = _position(run.workflow, step)
@@ -603,6 +776,7 @@ class WorkflowEngine:
         else:
             status = RunStatus.OK
         edits = run.working.final_edits()
+        proposed = {e.path for e in edits} | {e.path for c in run.candidates for e in c.edits}
         result = WorkflowResult(
             run_id=run.run_id,
             workflow=run.name,
@@ -612,9 +786,10 @@ class WorkflowEngine:
             steps=run.records,
             findings=run.latest_findings,
             edits=edits,
-            originals={e.path: run.working.original.get(e.path) for e in edits},
+            originals={path: run.working.original.get(path) for path in sorted(proposed)},
             refused=run.refused,
             files=run.targets,
+            candidates=run.candidates,
             usage_by_agent={agent: total_usage(u) for agent, u in usage.items()},
             duration_s=duration_s,
         )
@@ -625,6 +800,8 @@ class WorkflowEngine:
             result.summary += f"; left out, not text: {_some(run.not_text)}"
         if run.containment_note:
             result.summary += f"; {run.containment_note}"
+        for note in run.notes:
+            result.summary += f"; {note}"
         notes = (n for r in run.records if r.result is not None for n in r.result.notes)
         for note in dict.fromkeys(notes):
             result.summary += f"; {note}"
@@ -681,6 +858,8 @@ def _loop_start(workflow: WorkflowConfig) -> int | None:
     if workflow.max_iterations <= 1:
         return None
     for index, stage in enumerate(workflow.steps):
+        if isinstance(stage, BestOfStage) and stage.step_id == workflow.loop_from:
+            return index
         for step in stage.members:
             if workflow.loop_from is not None:
                 if step.step_id == workflow.loop_from:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from agentls.domain.config import AgentlsConfig, WorkflowStep
+from agentls.domain.config import AgentlsConfig, BestOfStage, WorkflowStep
 from agentls.domain.results import LineRange, ProposedEdit, TaskKind
 from agentls.server import proposal_views
 from agentls.server.capabilities import KIND_EXPLAIN, KIND_REVIEW, KIND_REWRITE, Command
@@ -171,7 +171,12 @@ def _workflow_kind(config: AgentlsConfig, name: str) -> str:
 
 
 def _step_names(stages: list[WorkflowStep]) -> list[str]:
-    return ["+".join(step.agent for step in stage.members) for stage in stages]
+    return [
+        f"best of {'/'.join(stage.best_of.candidates)}"
+        if isinstance(stage, BestOfStage)
+        else "+".join(step.agent for step in stage.members)
+        for stage in stages
+    ]
 
 
 def _matches(kind: str, wanted: str) -> bool:

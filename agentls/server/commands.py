@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 from pygls.exceptions import JsonRpcInvalidParams
 
 from agentls.domain import textfile
-from agentls.domain.config import ParallelGroup
+from agentls.domain.config import BestOfStage, ParallelGroup
 from agentls.domain.errors import AgentlsError
 from agentls.domain.results import LineRange, TaskKind
 from agentls.orchestration.agent_status import agent_statuses
@@ -306,5 +306,9 @@ def _selection(raw: dict[str, Any] | None) -> LineRange | None:
 def _step(stage: Any) -> dict[str, Any]:
     if isinstance(stage, ParallelGroup):
         return {"parallel": [_step(s) for s in stage.parallel]}
+    if isinstance(stage, BestOfStage):
+        spec = stage.best_of
+        return {"bestOf": {"id": stage.step_id, "candidates": spec.candidates,
+                "judge": spec.judge, "task": spec.task}}  # fmt: skip
     return {"id": stage.step_id, "agent": stage.agent, "task": stage.task.value,
             "optional": stage.optional, "when": stage.when}  # fmt: skip

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from agentls.domain.config import BestOfStage
 from agentls.domain.errors import ConfigError
 from agentls.orchestration.config_loader import builtin_config_dir, load_config, render_schema
 from tests.conftest import write_trusted
@@ -168,3 +169,84 @@ def test_default_workflow_must_exist(tmp_path: Path) -> None:
     write_trusted(tmp_path / ".agentls.yaml", "settings:\n  default_workflow: nope\n")
     with pytest.raises(ConfigError, match="no workflow named 'nope'"):
         load_config(tmp_path)
+
+
+BEST_OF = "{candidates: [codex, claude], judge: gemini, criteria: 'the simplest correct one'}"
+
+
+def test_a_best_of_step_loads_with_its_candidates_and_judge_as_its_steps(tmp_path: Path) -> None:
+    write_trusted(
+        tmp_path / ".agentls.yaml",
+        "workflows:\n  w:\n    steps:\n"
+        "      - best_of: {candidates: [codex, claude, codex], judge: gemini, id: pick,\n"
+        "                  criteria: short, check: [pytest, -q], task: refine, mode: agentic}\n"
+        "      - {agent: gemini, task: review, when: 'pick.edits > 0'}\n",
+    )
+    workflow = load_config(tmp_path).workflows["w"]
+    stage = workflow.steps[0]
+    assert isinstance(stage, BestOfStage) and stage.best_of.check == ["pytest", "-q"]
+    assert [(s.step_id, s.agent, s.task.value, s.mode) for s in stage.members] == [
+        ("pick#1", "codex", "refine", "agentic"),
+        ("pick#2", "claude", "refine", "agentic"),
+        ("pick#3", "codex", "refine", "agentic"),
+        ("pick#judge", "gemini", "explain", "text"),
+    ]
+    assert workflow.agents == ["claude", "codex", "gemini"]
+
+
+@pytest.mark.parametrize(
+    ("best_of", "expected"),
+    [
+        (
+            "{candidates: [codex], judge: gemini, criteria: x}",
+            "workflows.w.steps[0].best_of.candidates: best_of needs at least 2 "
+            "candidates to compare (got 1)",
+        ),
+        (
+            "{candidates: [codex, nobody], judge: gemini, criteria: x}",
+            "workflows.w.steps[0].best_of.candidates[1]: no agent named 'nobody'",
+        ),
+        (
+            "{candidates: [codex, claude], judge: nobody, criteria: x}",
+            "workflows.w.steps[0].best_of.judge: no agent named 'nobody'",
+        ),
+        (
+            "{candidates: [codex, claude], judge: copilot-acp, criteria: x}",
+            "workflows.w.steps[0].best_of.judge: the judge 'copilot-acp' is disabled; set "
+            "agents.copilot-acp.enabled: true or name another judge",
+        ),
+        (
+            "{candidates: [codex, claude], judge: gemini}",
+            "workflows.w.steps[0].best_of.criteria: Field required",
+        ),
+        (
+            "{candidates: [codex, claude], judge: gemini, criteria: x, check: 'pytest -q'}",
+            "workflows.w.steps[0].best_of.check: Input should be a valid list",
+        ),
+        (
+            "{candidates: [codex, claude], judge: gemini, criteria: x, task: review}",
+            "workflows.w.steps[0].best_of.task: Input should be 'implement' or 'refine'",
+        ),
+    ],
+)
+def test_bad_best_of_steps_are_rejected_in_a_line(
+    tmp_path: Path, best_of: str, expected: str
+) -> None:
+    write_trusted(
+        tmp_path / ".agentls.yaml", f"workflows:\n  w:\n    steps:\n      - best_of: {best_of}\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path)
+    assert expected in str(caught.value)
+    assert ".agentls.yaml:" in str(caught.value)
+    assert "parallel" not in str(caught.value)
+
+
+def test_two_best_of_steps_need_their_own_ids(tmp_path: Path) -> None:
+    write_trusted(
+        tmp_path / ".agentls.yaml",
+        f"workflows:\n  w:\n    steps:\n      - best_of: {BEST_OF}\n      - best_of: {BEST_OF}\n",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path)
+    assert "workflows.w.steps[1].best_of: step id 'best_of' is used twice" in str(caught.value)
