@@ -30,6 +30,7 @@ from agentls.domain.errors import AgentlsError
 from agentls.domain.results import WorkflowResult
 from agentls.log import get_logger
 from agentls.orchestration.apply import apply_result, undo
+from agentls.orchestration.best_of import candidate_result
 from agentls.orchestration.conversation import follow_up
 from agentls.orchestration.events import (
     AgentOutput,
@@ -227,8 +228,13 @@ def history_cmd(workspace: Path, limit: int, as_json: bool) -> None:
 @click.command("apply")
 @click.argument("run_id")
 @click.option("--turn", type=int, help="The turn to apply (0: the run; default: the latest).")
+@click.option(
+    "--candidate",
+    type=click.IntRange(min=1),
+    help="A best_of run's candidate N instead of the judge's pick.",
+)
 @click.option("--workspace", type=click.Path(path_type=Path, file_okay=False), default=".")
-def apply_cmd(run_id: str, turn: int | None, workspace: Path) -> None:
+def apply_cmd(run_id: str, turn: int | None, candidate: int | None, workspace: Path) -> None:
     """Write the edits an earlier run proposed, without running it again."""
     root = find_workspace(workspace).resolve()
     config = load_or_fail(root)
@@ -242,6 +248,11 @@ def apply_cmd(run_id: str, turn: int | None, workspace: Path) -> None:
     if not 0 <= chosen < len(turns):
         fail(f"run {run_id} has turns 0 to {len(turns) - 1}; give one of them with --turn")
     result = turns[chosen][1]
+    if candidate is not None:
+        try:
+            result = candidate_result(result, candidate)
+        except AgentlsError as error:
+            fail(str(error))
     if result.status not in ("ok", "partial") or not result.edits:
         fail(f"turn {chosen} of run {run_id} has no changes to apply ({result.summary})")
     if chosen in history.applied_turns(run_id):

@@ -288,7 +288,7 @@ class CheckOutcome(BaseModel):
     def __str__(self) -> str:
         if self.error is not None:
             return self.error
-        return "passed" if self.passed else f"failed (exit code {self.exit_code})"
+        return "passed" if self.passed else f"failed with exit code {self.exit_code}"
 
 
 class Candidate(BaseModel):

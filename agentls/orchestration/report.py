@@ -7,6 +7,8 @@ from typing import Any
 
 from agentls.domain.edits import proposed_texts, unified_diff
 from agentls.domain.results import (
+    Candidate,
+    StepStatus,
     TaskKind,
     TaskResult,
     Usage,
@@ -55,6 +57,20 @@ def workflow_json(result: WorkflowResult) -> dict[str, Any]:
         ],
         "findings": [f.model_dump(mode="json") for f in result.findings],
         "edits": [{"path": p, "kind": kinds[p], "diff": d} for p, d in diffs.items()],
+        "candidates": [
+            {
+                "index": c.index,
+                "agent": c.agent,
+                "status": c.status,
+                "rank": c.rank,
+                "reason": c.reason or None,
+                "judge_reason": c.judge_reason or None,
+                "check": c.check.model_dump(mode="json") if c.check else None,
+                "files": sorted({e.path for e in c.edits}),
+                "usage": _usage(c.usage),
+            }
+            for c in result.candidates
+        ],
         "refused": [r.model_dump(mode="json") for r in result.refused],
         "usage": {
             **_usage(total),
@@ -95,10 +111,20 @@ def workflow_markdown(result: WorkflowResult) -> str:
     cached = {f"{r.step} ({r.agent})": None for r in result.cached_steps}
     if cached:
         lines += ["", f"Cached answers, no agent ran: {', '.join(cached)}; {_AFRESH}."]
-    answers = [r for r in result.steps if r.task is TaskKind.EXPLAIN and r.result and r.result.text]
+    answers = [
+        r
+        for r in result.steps
+        if r.task is TaskKind.EXPLAIN and r.role != "judge" and r.result and r.result.text
+    ]
     for record in answers:
         assert record.result is not None
         lines += ["", f"## Explanation ({record.agent})", "", record.result.text.strip()]
+    if result.candidates:
+        lines += ["", "## Candidates", "", *_candidates(result), ""]
+        lines.append(
+            f"`agentls apply {result.run_id} --candidate N` applies candidate N instead of the "
+            "pick (in the editor: its code action)."
+        )
     if result.findings:
         lines += ["", "## Findings", ""]
         for finding in result.findings:
@@ -116,6 +142,31 @@ def workflow_markdown(result: WorkflowResult) -> str:
         for path, diff in diffs.items():
             lines += [f"### {path}", "", "```diff", diff.rstrip("\n"), "```", ""]
     return redact("\n".join(lines).rstrip() + "\n")
+
+
+def _candidates(result: WorkflowResult) -> list[str]:
+    """The candidates, the judge's pick first: rank, reason, check, files; failed ones last."""
+    total = len(result.candidates)
+    lines = []
+    for candidate in result.candidates:
+        name = f"candidate {candidate.index} of {total} ({candidate.agent})"
+        if candidate.status != StepStatus.OK:
+            lines.append(f"- {name}: **{candidate.status}**: {candidate.reason or 'no reason'}")
+            continue
+        picked = " — the pick" if candidate.rank == 1 else ""
+        text = f"{candidate.rank}. **{name}**{picked}"
+        if candidate.judge_reason:
+            text += f": {candidate.judge_reason}"
+        text += f" ({_files(candidate)}"
+        if candidate.check is not None:
+            text += f"; check {candidate.check}"
+        lines.append(text + ")")
+    return lines
+
+
+def _files(candidate: Candidate) -> str:
+    files = sorted({e.path for e in candidate.edits})
+    return f"changes {', '.join(_code(f) for f in files)}" if files else "no change"
 
 
 _AFRESH = "`--no-cache` (in the editor: *run again without the cache*) asks afresh"
