@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentls.domain.edits import diff_edits, proposed_texts
 from agentls.domain.errors import TaskInputError
-from agentls.domain.results import Candidate, CheckOutcome, StepStatus, WorkflowResult
+from agentls.domain.results import (
+    Candidate,
+    CheckOutcome,
+    ProposedEdit,
+    StepStatus,
+    WorkflowResult,
+)
 
 REASON_CHARS = 300
 """The longest reason of the judge's kept (one line)."""
@@ -192,9 +199,13 @@ def ranked(candidates: Sequence[Candidate], ranking: Ranking) -> list[Candidate]
     return placed + failed
 
 
-def candidate_result(result: WorkflowResult, number: int) -> WorkflowResult:
+def candidate_result(
+    result: WorkflowResult, number: int, held: Mapping[str, str | None] | None = None
+) -> WorkflowResult:
     """``result`` proposing candidate ``number``'s edits instead of the pick's; raises
-    ``TaskInputError`` saying which candidates there are."""
+    ``TaskInputError`` saying which candidates there are. ``held``: the texts the pick's files
+    hold now, when they are not the run's originals (the pick was applied): the edits then
+    turn those into the candidate's texts, undoing what of the pick it does not share."""
     if not result.candidates:
         raise TaskInputError(f"run {result.run_id} has no candidates (it has no best_of step)")
     found = next((c for c in result.candidates if c.index == number), None)
@@ -207,4 +218,22 @@ def candidate_result(result: WorkflowResult, number: int) -> WorkflowResult:
         )
     if not found.edits:
         raise TaskInputError(f"{found.label} of run {result.run_id} proposes no change")
-    return result.model_copy(update={"edits": found.edits})
+    if held is None:
+        return result.model_copy(update={"edits": found.edits})
+    wanted = proposed_texts(found.edits, result.originals)
+    starts = {**result.originals, **held}
+    edits: list[ProposedEdit] = []
+    for path in sorted({*wanted, *held}):
+        before, after = starts.get(path), wanted.get(path, result.originals.get(path))
+        if before == after:
+            continue
+        if before is None:
+            edits.append(ProposedEdit(path=path, kind="create", new_text=after or ""))
+        elif after is None:
+            edits.append(ProposedEdit(path=path, kind="delete"))
+        else:
+            edits.extend(diff_edits(path, before, after))
+    if not edits:
+        raise TaskInputError(f"{found.label} of run {result.run_id} is applied already")
+    originals = {path: starts.get(path) for path in {e.path for e in edits}}
+    return result.model_copy(update={"edits": edits, "originals": originals})

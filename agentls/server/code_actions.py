@@ -28,7 +28,7 @@ RERUN_TITLE = "agentls: run again without the cache"
 
 def code_actions(ls: AgentlsServer, params: types.CodeActionParams) -> list[types.CodeAction]:
     uri = params.text_document.uri
-    actions = [*_quick_fixes(ls, params), *_fresh_runs(params)]
+    actions = [*_quick_fixes(ls, params), *_fresh_runs(params), *_candidates(ls, uri)]
     if ls.configured:
         actions = [*proposal_views.code_actions(ls, params), *actions]
     config = ls.configuration.config_if_loaded(uri)
@@ -134,6 +134,55 @@ def _fresh_runs(params: types.CodeActionParams) -> list[types.CodeAction]:
         )
         for run_id, diagnostics in by_run.items()
     ]
+
+
+def _candidates(ls: AgentlsServer, uri: str) -> list[types.CodeAction]:
+    """The latest finished best_of run on ``uri``: one action per candidate that succeeded,
+    the judge's pick first, each applying it through ``agentls.applyRun``."""
+    if not ls.running:  # no run yet: nothing of the runs is loaded for a code action
+        return []
+    finished = [
+        run
+        for run in ls.runs.runs.values()
+        if run.uri == uri and run.result is not None and run.result.candidates
+    ]
+    if not finished:
+        return []
+    run = finished[-1]
+    assert run.result is not None
+    total = len(run.result.candidates)
+    actions = []
+    for candidate in run.result.candidates:
+        if candidate.rank is None:
+            continue
+        title = (
+            f"agentls: apply candidate {candidate.index} of {total} ({candidate.agent}) — "
+            f"ranked {_ordinal(candidate.rank)}"
+        )
+        if candidate.judge_reason:
+            title += f": {_short(candidate.judge_reason)}"
+        actions.append(
+            types.CodeAction(
+                title=title,
+                kind=KIND_REWRITE,
+                is_preferred=candidate.rank == 1,
+                command=types.Command(
+                    title=f"Apply candidate {candidate.index}",
+                    command=Command.APPLY_RUN,
+                    arguments=[{"runId": run.run_id, "candidate": candidate.index}],
+                ),
+            )
+        )
+    return actions
+
+
+def _ordinal(rank: int) -> str:
+    suffix = "th" if 10 <= rank % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(rank % 10, "th")
+    return f"{rank}{suffix}"
+
+
+def _short(reason: str, length: int = 60) -> str:
+    return reason if len(reason) <= length else reason[: length - 1].rstrip() + "…"
 
 
 def _fix_title(data: FindingData, diagnostic: types.Diagnostic) -> str:

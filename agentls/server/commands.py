@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, NoReturn, TypeVar
 
 from lsprotocol import types
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from pygls.exceptions import JsonRpcInvalidParams
 
 from agentls.domain import textfile
@@ -63,6 +63,11 @@ class RunTaskArgs(TargetArgs):
 
 class RunIdArgs(_Args):
     runId: str
+
+
+class ApplyRunArgs(RunIdArgs):
+    candidate: int | None = Field(default=None, ge=1)
+    """A best_of run's candidate to apply instead of the judge's pick."""
 
 
 class CancelArgs(_Args):
@@ -159,9 +164,9 @@ def list_runs(ls: AgentlsServer, *arguments: Any) -> list[dict[str, Any]]:
 
 @_handles(Command.APPLY_RUN)
 async def apply_run(ls: AgentlsServer, *arguments: Any) -> dict[str, Any]:
-    args = _parse(ls, RunIdArgs, arguments)
+    args = _parse(ls, ApplyRunArgs, arguments)
     try:
-        return await ls.runs.apply_run(args.runId)
+        return await ls.runs.apply_run(args.runId, args.candidate)
     except AgentlsError as error:
         _refuse(ls, error)
 

@@ -17,11 +17,13 @@ from lsprotocol import types
 
 from agentls.domain import textfile
 from agentls.domain.config import AgentlsConfig, Settings
+from agentls.domain.edits import proposed_texts
 from agentls.domain.errors import AgentlsError, TaskInputError
 from agentls.domain.lines import line_count, to_lf
 from agentls.domain.permissions import PermissionQuestion
 from agentls.domain.proposals import HunkState
 from agentls.domain.results import StepRecord, TaskKind, WorkflowResult
+from agentls.orchestration.best_of import candidate_result
 from agentls.orchestration.conversation import follow_up, followable, proposal
 from agentls.orchestration.events import EventBus
 from agentls.orchestration.history import History
@@ -461,9 +463,10 @@ class RunManager:
             and not self.delivery.holds(run, proposal(result))
         )
 
-    async def apply_run(self, run_id: str) -> dict[str, Any]:
+    async def apply_run(self, run_id: str, candidate: int | None = None) -> dict[str, Any]:
         """Apply a finished run's proposal that was not applied (declined, discarded in a
-        preview, refused), without running the agents again."""
+        preview, refused), without running the agents again; or a best_of run's
+        ``candidate`` instead of its pick."""
         run = self.runs.get(run_id)
         if run is None:
             raise TaskInputError(f"no run {run_id!r} in this session")
@@ -474,6 +477,8 @@ class RunManager:
             accepted = await self.reviews.accept(run_id)
             return {"applied": True, "note": accepted["note"]}
         result = self._result(run)
+        if result is not None and candidate is not None:
+            result = candidate_result(result, candidate, self._held(run, result))
         if result is None or result.status not in ("ok", "partial") or not result.edits:
             raise TaskInputError(f"run {run_id} has no changes to apply")
         if self.delivery.holds(run, proposal(result)):
@@ -483,6 +488,15 @@ class RunManager:
         if delivered != "applied":
             raise TaskInputError(f"{run.title}: {run.note}")
         return {"applied": True, "note": run.note}
+
+    def _held(self, run: ServerRun, result: WorkflowResult) -> dict[str, str | None] | None:
+        """The texts of the run's proposal the files hold now (the pick, or a candidate
+        applied before), if any: what another candidate's edits go from."""
+        for edits in [result.edits, *(c.edits for c in result.candidates)]:
+            texts = proposed_texts(edits, result.originals)
+            if edits and self.delivery.holds(run, texts):
+                return texts
+        return None
 
 
 def _step(record: StepRecord) -> dict[str, Any]:
