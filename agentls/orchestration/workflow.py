@@ -431,6 +431,7 @@ class WorkflowEngine:
         spec = stage.best_of
         steps = stage.candidate_steps
         records = list(await asyncio.gather(*(self._step(run, step) for step in steps)))
+        run.records[-len(records) :] = records  # as listed, not as they finished
         candidates: list[Candidate] = []
         forks: dict[int, WorkingCopy] = {}
         for number, (step, record) in enumerate(zip(steps, records, strict=True), start=1):
