@@ -46,6 +46,20 @@ class LineRange(BaseModel):
         return f"{self.start}-{self.end}"
 
 
+class Suggestion(BaseModel):
+    """A reviewer's replacement for lines ``line``..``end_line``: the other side of a
+    finding on which reviewers agree but whose fixes differ."""
+
+    agent: str
+    line: int = Field(ge=1)
+    end_line: int | None = None
+    text: str
+
+    @property
+    def last_line(self) -> int:
+        return self.end_line if self.end_line is not None else self.line
+
+
 class Finding(BaseModel):
     """One review finding. ``suggestion`` replaces lines ``line``..``end_line`` when present."""
 
@@ -60,6 +74,13 @@ class Finding(BaseModel):
     """The reviewer that reported it (when several did, the one whose suggestion it has)."""
     agents: list[str] = Field(default_factory=list)
     """The reviewers that agree on it when several reported it (see ``merge``), else empty."""
+    reported_severity: Severity | None = None
+    """When several reviewers agree: the most severe of their reports (``severity`` is one
+    level above it; an error stays an error)."""
+    unconfirmed: bool = False
+    """Several reviewers reviewed its lines in the same round and only ``agent`` reported it."""
+    alternatives: list[Suggestion] = Field(default_factory=list)
+    """Other agreeing reviewers' suggestions that differ from ``suggestion``."""
 
     @property
     def last_line(self) -> int:
@@ -72,11 +93,28 @@ class Finding(BaseModel):
         return f"{self.path}:{self.line}" + (f"-{self.end_line}" if spans else "")
 
     @property
+    def raised_from(self) -> Severity | None:
+        """The severity the reviewers reported when their agreement raised it, else None."""
+        if self.reported_severity is None or self.reported_severity == self.severity:
+            return None
+        return self.reported_severity
+
+    @property
     def reported_by(self) -> str:
-        """Who reported it, as shown to the user: ``gemini``, ``gemini, claude agree`` or ""."""
+        """Who reported it, as shown to the user: ``gemini``, ``confirmed by gemini and
+        claude``, ``only claude reported this`` (others reviewed and did not) or ""."""
         if len(self.agents) > 1:
-            return ", ".join(self.agents) + " agree"
+            return "confirmed by " + and_list(self.agents)
+        if self.unconfirmed and self.agent:
+            return f"only {self.agent} reported this"
         return self.agent or ""
+
+
+def and_list(names: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
 
 
 class ProposedEdit(BaseModel):

@@ -389,7 +389,7 @@ class WorkflowEngine:
         reviews = [r for r in records if r.task is TaskKind.REVIEW and r.status == "ok"]
         if reviews:
             found = [f for r in reviews if r.result for f in r.result.findings]
-            run.latest_findings = merge_findings(found)
+            run.latest_findings = merge_findings(found, [r.agent for r in reviews])
             run.feedback = list(run.latest_findings)
         edits = [e for r in records if r.status == "ok" and r.result for e in r.result.edits]
         if edits:
@@ -894,6 +894,11 @@ def _feedback(run: _Run, step: StepConfig, paths: set[str]) -> str | None:
             lines.append(f"- {finding.where} [{finding.severity}] {finding.message}")
             if finding.suggestion is not None:
                 lines.append(f"  suggested replacement:\n{_indent(finding.suggestion)}")
+            for other in finding.alternatives:  # reviewers disagree on the fix: both are heard
+                lines.append(
+                    f"  {other.agent} suggests instead for lines {other.line}-{other.last_line}:"
+                    f"\n{_indent(other.text)}"
+                )
         parts.append("\n".join(lines))
     return "\n\n".join(parts) or None
 

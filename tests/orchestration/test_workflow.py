@@ -182,11 +182,12 @@ def test_parallel_reviews_are_merged_and_a_failing_reviewer_does_not_stop_the_ot
     assert statuses == {"claude_review": "ok", "gemini_review": "ok", "codex_review": "failed"}
     assert result.status == "failed" and "codex_review" in result.summary
     assert [(f.line, f.reported_by) for f in result.findings] == [
-        (2, "claude"),
-        (5, "claude, gemini agree"),
-        (6, "gemini"),
+        (2, "only claude reported this"),
+        (5, "confirmed by claude and gemini"),
+        (6, "only gemini reported this"),
     ]
     assert result.findings[1].agents == ["claude", "gemini"]
+    assert [f.severity for f in result.findings] == ["warning", "error", "warning"]
 
 
 def test_fail_fast_cancels_the_siblings(setup: Setup) -> None:
