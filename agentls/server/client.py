@@ -43,6 +43,8 @@ class Capabilities:
     """It resolves a code action's edit later (``codeAction/resolve`` with ``data``)."""
     code_lens_refresh: bool = False
     """It asks for code lenses again on ``workspace/codeLens/refresh``."""
+    related_information: bool = False
+    """It shows a diagnostic's ``relatedInformation``."""
 
     @classmethod
     def of(cls, declared: types.ClientCapabilities) -> Capabilities:
@@ -70,6 +72,7 @@ class Capabilities:
                 and "edit" in (resolve.properties or [])
             ),
             code_lens_refresh=bool(has("workspace.code_lens.refresh_support")),
+            related_information=bool(has("text_document.publish_diagnostics.related_information")),
         )
 
 

@@ -89,28 +89,30 @@ def resolve(ls: AgentlsServer, action: types.CodeAction) -> types.CodeAction:
 
 
 def _quick_fixes(ls: AgentlsServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+    """A fix per suggestion of each of agentls's diagnostics: its own, then the other
+    reviewers' (none is preferred then: the reviewers disagree, the user chooses)."""
     lazy = _lazy_edits(ls)
     fixes = []
     for diagnostic in params.context.diagnostics:
         data = FindingData.read(diagnostic.data)
         if diagnostic.source != SOURCE or data is None or data.suggestion is None:
             continue
-        fix = FixData(
-            uri=params.text_document.uri,
-            line=data.line,
-            end_line=data.end_line,
-            suggestion=data.suggestion,
-        )
-        action = types.CodeAction(
-            title=_fix_title(data, diagnostic),
-            kind=types.CodeActionKind.QuickFix,
-            diagnostics=[diagnostic],
-            is_preferred=True,
-            data=fix.lsp(),
-        )
-        if not lazy:
-            action.edit = _fix_edit(ls, fix)
-        fixes.append(action)
+        offered = [(data.agent, data.line, data.end_line, data.suggestion)]
+        offered += [(a.agent, a.line, a.end_line, a.suggestion) for a in data.alternatives]
+        for agent, line, end_line, suggestion in offered:
+            fix = FixData(
+                uri=params.text_document.uri, line=line, end_line=end_line, suggestion=suggestion
+            )
+            action = types.CodeAction(
+                title=_fix_title(agent, data, diagnostic),
+                kind=types.CodeActionKind.QuickFix,
+                diagnostics=[diagnostic],
+                is_preferred=not data.alternatives,
+                data=fix.lsp(),
+            )
+            if not lazy:
+                action.edit = _fix_edit(ls, fix)
+            fixes.append(action)
     return fixes
 
 
@@ -185,11 +187,11 @@ def _short(reason: str, length: int = 60) -> str:
     return reason if len(reason) <= length else reason[: length - 1].rstrip() + "…"
 
 
-def _fix_title(data: FindingData, diagnostic: types.Diagnostic) -> str:
-    """Names the finding, so that two overlapping findings' fixes differ."""
-    agent = data.agent or "the reviewer"
+def _fix_title(agent: str | None, data: FindingData, diagnostic: types.Diagnostic) -> str:
+    """Names whose fix it is and the finding, so that two overlapping findings' fixes, and
+    two reviewers' fixes for one finding, differ."""
     finding = data.label or diagnostic.code or diagnostic.message
-    return f"agentls: apply {agent}'s suggestion for {finding}"
+    return f"agentls: apply {agent or 'the reviewer'}'s suggestion for {finding}"
 
 
 def _fix_edit(ls: AgentlsServer, fix: FixData) -> types.WorkspaceEdit:

@@ -6,7 +6,7 @@ length must be measured in when an edit ends at the end of a line without a newl
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 from lsprotocol import types
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -14,7 +14,7 @@ from pydantic.alias_generators import to_camel
 from pygls.uris import from_fs_path, to_fs_path
 
 from agentls.domain.lines import lsp_lines, newline_of, with_newline
-from agentls.domain.results import Finding, LineRange, ProposedEdit, Severity
+from agentls.domain.results import Finding, LineRange, ProposedEdit, Severity, Suggestion
 
 SOURCE = "agentls"
 CACHED_MARK = " (cached)"
@@ -58,10 +58,22 @@ class _Lines(_Data):
             raise ValueError("endLine is before line")
         return self
 
+    def shifted(self, lines: int) -> Self:
+        return self.model_copy(
+            update={"line": self.line + lines, "end_line": self.end_line + lines}
+        )
+
+
+class AlternativeData(_Lines):
+    """Another reviewer's fix for a finding's lines (``FindingData.alternatives``)."""
+
+    agent: str
+    suggestion: str
+
 
 class FindingData(_Lines):
     """``Diagnostic.data`` of a finding: who reported it, in which run, the lines it covers
-    (1-based, moved along as the user edits), its fix."""
+    (1-based, moved along as the user edits), its fix and the other reviewers' fixes."""
 
     agent: str | None = None
     agents: list[str] = []
@@ -69,13 +81,14 @@ class FindingData(_Lines):
     label: str = ""
     """What names it in a short title (``finding_label``)."""
     suggestion: str | None = None
+    alternatives: list[AlternativeData] = []
     cached: bool = False
     """It came from a cached answer."""
 
-    def shifted(self, lines: int) -> FindingData:
-        return self.model_copy(
-            update={"line": self.line + lines, "end_line": self.end_line + lines}
-        )
+    def shifted(self, lines: int) -> Self:
+        moved = super().shifted(lines)
+        moved.alternatives = [alternative.shifted(lines) for alternative in self.alternatives]
+        return moved
 
 
 class FixData(_Lines):
@@ -122,12 +135,17 @@ def text_edit(text: str, edit: ProposedEdit) -> types.TextEdit:
 
 
 def finding_diagnostic(
-    finding: Finding, lines: list[str], run_id: str, cached: bool = False
+    finding: Finding,
+    lines: list[str],
+    run_id: str,
+    cached: bool = False,
+    uri: str = "",
+    related_information: bool = False,
 ) -> types.Diagnostic:
     """``lines``: the document's ``agentls.domain.lines.lsp_lines``; ``cached``: the finding comes
-    from a cached answer (the message ends with ``CACHED_MARK`` and ``data.cached`` is set)."""
-    last = min(finding.last_line, len(lines))
-    end_character = utf16_length(lines[last - 1]) if 0 < last <= len(lines) else 0
+    from a cached answer (the message ends with ``CACHED_MARK`` and ``data.cached`` is set).
+    Other reviewers' fixes are related information at their lines of ``uri`` when the client
+    shows it (``related_information``), else notes in the message."""
     data = FindingData(
         agent=finding.agent,
         agents=finding.agents,
@@ -136,21 +154,57 @@ def finding_diagnostic(
         end_line=finding.last_line,
         label=finding_label(finding),
         suggestion=finding.suggestion,
+        alternatives=[
+            AlternativeData(
+                agent=other.agent, line=other.line, end_line=other.last_line, suggestion=other.text
+            )
+            for other in finding.alternatives
+        ],
         cached=cached,
     )
-    message = f"{finding.message} ({by})" if (by := finding.reported_by) else finding.message
+    notes = [by] if (by := finding.reported_by) else []
+    related = []
+    for other in finding.alternatives:
+        note = alternative_note(other)
+        if related_information and uri:
+            location = types.Location(uri=uri, range=_lines_of(other.line, other.last_line, lines))
+            related.append(types.DiagnosticRelatedInformation(location=location, message=note))
+        else:
+            notes.append(note)
+    message = f"{finding.message} ({'; '.join(notes)})" if notes else finding.message
     if cached:
         message += CACHED_MARK
     return types.Diagnostic(
-        range=types.Range(
-            start=types.Position(line=finding.line - 1, character=0),
-            end=types.Position(line=last - 1, character=end_character),
-        ),
+        range=_lines_of(finding.line, finding.last_line, lines),
         severity=_SEVERITY[finding.severity],
         code=finding.code,
         source=SOURCE,
         message=message,
+        related_information=related or None,
         data=data.lsp(),
+    )
+
+
+def alternative_note(suggestion: Suggestion, width: int = 60) -> str:
+    """``claude suggests instead: <its first line>``, cut at ``width`` characters."""
+    shown = [line.strip() for line in suggestion.text.splitlines() if line.strip()]
+    if not shown:
+        return f"{suggestion.agent} suggests instead: delete the lines"
+    first = shown[0]
+    if len(first) > width:
+        first = first[:width].rstrip() + "…"
+    elif len(shown) > 1:
+        first += " …"
+    return f"{suggestion.agent} suggests instead: {first}"
+
+
+def _lines_of(line: int, last_line: int, lines: list[str]) -> types.Range:
+    """From the start of ``line`` to the end of ``last_line`` (1-based, within ``lines``)."""
+    last = min(last_line, len(lines))
+    end_character = utf16_length(lines[last - 1]) if 0 < last <= len(lines) else 0
+    return types.Range(
+        start=types.Position(line=line - 1, character=0),
+        end=types.Position(line=last - 1, character=end_character),
     )
 
 

@@ -75,6 +75,7 @@ class Delivery:
                 reviewers,
                 reviewed,
                 cached=result.cached_reviewers,
+                related_information=self.client.capabilities.related_information,
             )
             publish_diagnostics(self.session, self.client, uri)
 

@@ -44,11 +44,13 @@ class DiagnosticStore:
         reviewers: Collection[str] | None = None,
         reviewed: LineRange | None = None,
         cached: Collection[str] = (),
+        related_information: bool = False,
     ) -> None:
         """Show ``findings`` on ``uri``, whose text is ``text``. They replace the findings
         ``reviewers`` reported before on the ``reviewed`` lines (None: the whole file); with
         no ``reviewers``, every finding of ``uri``. ``cached``: the reviewers whose answer
-        came from the cache; the findings only they reported say so."""
+        came from the cache; the findings only they reported say so.
+        ``related_information``: the client shows a diagnostic's related information."""
         self.follow_edit(uri, text)
         kept = [
             entry
@@ -59,8 +61,13 @@ class DiagnosticStore:
         for finding in findings:
             agents = frozenset(finding.agents or ([finding.agent] if finding.agent else []))
             from_cache = bool(agents) and agents.issubset(cached)
-            diagnostic = finding_diagnostic(finding, lines, run_id, from_cache)
-            kept.append(_Entry(diagnostic, finding.line - 1, finding.last_line, agents))
+            diagnostic = finding_diagnostic(
+                finding, lines, run_id, from_cache, uri, related_information
+            )
+            # it covers every line one of its fixes replaces: an edit there drops it
+            start = min([finding.line] + [other.line for other in finding.alternatives])
+            end = max([finding.last_line] + [other.last_line for other in finding.alternatives])
+            kept.append(_Entry(diagnostic, start - 1, end, agents))
         self.entries[uri] = sorted(kept, key=lambda entry: entry.start)
         self.texts[uri] = text
 
@@ -117,20 +124,32 @@ def _superseded(
 
 
 def _moved(entry: _Entry, shift: int) -> _Entry:
-    old = entry.diagnostic.range
-    moved = types.Range(
-        start=types.Position(line=old.start.line + shift, character=old.start.character),
-        end=types.Position(line=old.end.line + shift, character=old.end.character),
-    )
+    related = [
+        types.DiagnosticRelatedInformation(
+            location=types.Location(
+                uri=info.location.uri, range=_shifted(info.location.range, shift)
+            ),
+            message=info.message,
+        )
+        for info in entry.diagnostic.related_information or []
+    ]
     diagnostic = types.Diagnostic(
-        range=moved,
+        range=_shifted(entry.diagnostic.range, shift),
         message=entry.diagnostic.message,
         severity=entry.diagnostic.severity,
         code=entry.diagnostic.code,
         source=entry.diagnostic.source,
+        related_information=related or None,
         data=_shift_data(entry.diagnostic.data, shift),
     )
     return _Entry(diagnostic, entry.start + shift, entry.end + shift, entry.agents)
+
+
+def _shifted(old: types.Range, shift: int) -> types.Range:
+    return types.Range(
+        start=types.Position(line=old.start.line + shift, character=old.start.character),
+        end=types.Position(line=old.end.line + shift, character=old.end.character),
+    )
 
 
 def _shift_data(data: object, shift: int) -> object:
