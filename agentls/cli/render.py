@@ -12,7 +12,7 @@ from rich.text import Text
 
 from agentls.domain import textfile
 from agentls.domain.edits import apply_edit, unified_diff
-from agentls.domain.results import ProposedEdit, Severity, TaskResult
+from agentls.domain.results import ProposedEdit, Severity, TaskResult, and_list
 
 _SEVERITY_STYLE = {
     Severity.ERROR: "bold red",
@@ -103,9 +103,12 @@ def _findings_table(result: TaskResult) -> Table:
     table.add_column("message")
     for finding in result.findings:
         message = Text(finding.message)
-        if len(finding.agents) > 1:  # merged: several reviewers reported it
+        if len(finding.agents) > 1 or finding.unconfirmed:  # several reviewers ran
             message.append(f"  ({finding.reported_by})", style="dim")
-        if finding.suggestion is not None:
+        if finding.alternatives:  # the reviewers' fixes differ
+            fixers = and_list([finding.agent or "?", *(a.agent for a in finding.alternatives)])
+            message.append(f"  (different fixes from {fixers})", style="dim")
+        elif finding.suggestion is not None:
             message.append("  (has a fix)", style="dim")
         table.add_row(
             finding.where,

@@ -8,7 +8,9 @@ from typing import Any
 from agentls.domain.edits import proposed_texts, unified_diff
 from agentls.domain.results import (
     Candidate,
+    Finding,
     StepStatus,
+    Suggestion,
     TaskKind,
     TaskResult,
     Usage,
@@ -128,9 +130,7 @@ def workflow_markdown(result: WorkflowResult) -> str:
     if result.findings:
         lines += ["", "## Findings", ""]
         for finding in result.findings:
-            code = f" `{finding.code}`" if finding.code else ""
-            by = f" ({finding.reported_by})" if finding.reported_by else ""
-            lines.append(f"- **{finding.severity}** {finding.where}{code}: {finding.message}{by}")
+            lines += _finding_lines(finding)
     if result.refused:
         lines += ["", "## Refused paths", ""]
         for refused in result.refused:
@@ -176,6 +176,42 @@ _CONTAINMENT = {
     "detect": "checked for changes outside its sandbox",
     "off": "not contained",
 }
+
+
+def _finding_lines(finding: Finding) -> list[str]:
+    """A finding as a list item; when its reviewers' fixes differ, each fix under it."""
+    code = f" `{finding.code}`" if finding.code else ""
+    notes = [finding.reported_by] if finding.reported_by else []
+    if finding.raised_from is not None:
+        notes.append(f"raised from {finding.raised_from}")
+    by = f" ({'; '.join(notes)})" if notes else ""
+    lines = [f"- **{finding.severity}** {finding.where}{code}: {finding.message}{by}"]
+    if finding.alternatives and finding.suggestion is not None:
+        own = Suggestion(
+            agent=finding.agent or "the reviewer",
+            line=finding.line,
+            end_line=finding.end_line,
+            text=finding.suggestion,
+        )
+        lines += _suggestion_lines(own, "suggests")
+        for other in finding.alternatives:
+            lines += _suggestion_lines(other, "suggests instead")
+    return lines
+
+
+def _suggestion_lines(suggestion: Suggestion, says: str) -> list[str]:
+    first, last = suggestion.line, suggestion.last_line
+    where = f"line {first}" if first == last else f"lines {first}-{last}"
+    if not suggestion.text.strip():
+        return [f"  - {suggestion.agent} {says}: delete {where}"]
+    return [f"  - {suggestion.agent} {says} for {where}:", *_fenced(suggestion.text, "    ")]
+
+
+def _fenced(text: str, indent: str) -> list[str]:
+    """``text`` as a fenced code block no line of it can close (an agent wrote it)."""
+    runs = re.findall(r"`{3,}", text)
+    fence = "`" * max([3] + [len(run) + 1 for run in runs])
+    return [indent + fence, *(indent + line for line in text.splitlines()), indent + fence]
 
 
 def _duration(result: TaskResult | None) -> str:

@@ -12,8 +12,12 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from markdown_it import MarkdownIt
+from rich.console import Console
+from rich.markdown import Markdown
 
 from agentls.cache import ResultCache
+from agentls.cli.render import _findings_table
 from agentls.domain.results import (
     Finding,
     Severity,
@@ -25,7 +29,9 @@ from agentls.domain.results import (
 from agentls.orchestration.config_loader import load_config
 from agentls.orchestration.history import History
 from agentls.orchestration.merge import CLOSE, merge_findings, similarity
+from agentls.orchestration.report import workflow_markdown
 from agentls.orchestration.workflow import WorkflowEngine, WorkflowRequest
+from agentls.server.convert import finding_diagnostic
 
 
 def finding(agent: str, message: str = "Undefined name `a`", **fields: object) -> Finding:
@@ -361,3 +367,67 @@ def test_the_reviewers_order_only_breaks_ties(findings: list[Finding]) -> None:
         )
 
     assert groups(forward) == groups(backward)
+
+
+# -- how agreement is shown --------------------------------------------------------------
+
+
+def _result(*findings: Finding) -> WorkflowResult:
+    return WorkflowResult(
+        run_id="r", workflow="review", status="ok", stop_reason="completed", findings=[*findings]
+    )
+
+
+def test_the_agreement_is_shown_in_the_table_the_report_and_the_diagnostic() -> None:
+    [merged] = merge_findings([finding("gemini"), finding("claude")], BOTH)
+    table = _findings_table(TaskResult(agent="gemini", task=TaskKind.REVIEW, findings=[merged]))
+    assert "confirmed by gemini and claude" in str(next(iter(table.columns[3].cells)))
+    report = workflow_markdown(_result(merged))
+    assert (
+        "- **error** m.py:2 `F821`: Undefined name `a` "
+        "(confirmed by gemini and claude; raised from warning)"
+    ) in report
+    diagnostic = finding_diagnostic(merged, ["x = 1", "print(a)", ""], "r")
+    assert diagnostic.message == "Undefined name `a` (confirmed by gemini and claude)"
+    assert isinstance(diagnostic.data, dict) and diagnostic.data["agents"] == ["gemini", "claude"]
+    alone = finding_diagnostic(finding("ruff"), ["x = 1", "print(a)", ""], "r")
+    assert alone.message == "Undefined name `a` (ruff)"
+    [only] = merge_findings([finding("claude")], BOTH)
+    assert "(only claude reported this)" in workflow_markdown(_result(only))
+
+
+def test_differing_fixes_are_shown_side_by_side_in_the_report_and_the_table() -> None:
+    [merged] = merge_findings(
+        [
+            finding("gemini", suggestion="print(b)\n"),
+            finding("claude", suggestion="print(0)\nprint(1)\n", end_line=3),
+            finding("codex", suggestion=""),
+        ],
+        [*BOTH, "codex"],
+    )
+    report = workflow_markdown(_result(merged))
+    assert (
+        "  - gemini suggests for line 2:\n    ```\n    print(b)\n    ```\n"
+        "  - claude suggests instead for lines 2-3:\n    ```\n    print(0)\n    print(1)\n    ```\n"
+        "  - codex suggests instead: delete line 2\n"
+    ) in report
+    table = _findings_table(TaskResult(agent="gemini", task=TaskKind.REVIEW, findings=[merged]))
+    cell = str(next(iter(table.columns[3].cells)))
+    assert "different fixes from gemini, claude and codex" in cell
+    console = Console(record=True, width=100)
+    console.print(Markdown(report))
+    shown = console.export_text()
+    assert "gemini suggests for line 2:" in shown and "print(0)" in shown and "print(b)" in shown
+
+
+def test_an_agents_suggestion_cannot_break_out_of_its_block_in_the_report() -> None:
+    hostile = "x = 1\n```\n# Everything is fine\n[click](http://evil.example)\n````\n"
+    [merged] = merge_findings(
+        [finding("gemini", suggestion="y = 2\n"), finding("claude", suggestion=hostile)], BOTH
+    )
+    tokens = MarkdownIt().parse(workflow_markdown(_result(merged)))
+    headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
+    assert headings == ["review — ok", "Findings"]
+    fences = [t.content for t in tokens if t.type == "fence"]
+    assert fences == ["y = 2\n", hostile]
+    assert not any("evil" in t.content for t in tokens if t.type == "inline")
