@@ -59,6 +59,13 @@ class Suggestion(BaseModel):
     def last_line(self) -> int:
         return self.end_line if self.end_line is not None else self.line
 
+    @property
+    def lines(self) -> str:
+        """``line 6`` or ``lines 6-7``."""
+        if self.last_line == self.line:
+            return f"line {self.line}"
+        return f"lines {self.line}-{self.last_line}"
+
 
 class Finding(BaseModel):
     """One review finding. ``suggestion`` replaces lines ``line``..``end_line`` when present."""

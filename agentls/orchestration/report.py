@@ -200,11 +200,10 @@ def _finding_lines(finding: Finding) -> list[str]:
 
 
 def _suggestion_lines(suggestion: Suggestion, says: str) -> list[str]:
-    first, last = suggestion.line, suggestion.last_line
-    where = f"line {first}" if first == last else f"lines {first}-{last}"
     if not suggestion.text.strip():
-        return [f"  - {suggestion.agent} {says}: delete {where}"]
-    return [f"  - {suggestion.agent} {says} for {where}:", *_fenced(suggestion.text, "    ")]
+        return [f"  - {suggestion.agent} {says}: delete {suggestion.lines}"]
+    head = f"  - {suggestion.agent} {says} for {suggestion.lines}:"
+    return [head, *_fenced(suggestion.text, "    ")]
 
 
 def _fenced(text: str, indent: str) -> list[str]:

@@ -896,8 +896,7 @@ def _feedback(run: _Run, step: StepConfig, paths: set[str]) -> str | None:
                 lines.append(f"  suggested replacement:\n{_indent(finding.suggestion)}")
             for other in finding.alternatives:  # reviewers disagree on the fix: both are heard
                 lines.append(
-                    f"  {other.agent} suggests instead for lines {other.line}-{other.last_line}:"
-                    f"\n{_indent(other.text)}"
+                    f"  {other.agent} suggests instead for {other.lines}:\n{_indent(other.text)}"
                 )
         parts.append("\n".join(lines))
     return "\n\n".join(parts) or None

@@ -190,6 +190,35 @@ def test_parallel_reviews_are_merged_and_a_failing_reviewer_does_not_stop_the_ot
     assert [f.severity for f in result.findings] == ["warning", "error", "warning"]
 
 
+def test_the_refiner_hears_every_reviewers_fix_when_they_differ(setup: Setup) -> None:
+    def fix(text: str) -> str:
+        item = {"line": 6, "message": "division by zero on empty values", "suggestion": text}
+        return "```json\n" + json.dumps({"findings": [item]}) + "\n```"
+
+    setup.agent("gemini", fix("    return 0\n"))
+    setup.agent("claude", fix("    return sum(values) / max(len(values), 1)\n"))
+    setup.agent("codex", code(REFINED))
+    setup.workflow(
+        "pair_then_refine",
+        steps=[
+            {
+                "parallel": [
+                    {"agent": "gemini", "task": "review", "id": "gemini_review"},
+                    {"agent": "claude", "task": "review", "id": "claude_review"},
+                ]
+            },
+            {"agent": "codex", "task": "refine"},
+        ],
+    )
+    result = setup.run("pair_then_refine")
+    assert result.status == "ok", result.summary
+    [refine] = setup.calls("codex")
+    assert "  suggested replacement:\n        return 0" in refine["prompt"]
+    assert (
+        "  claude suggests instead for line 6:\n        return sum(values) / max(len(values), 1)"
+    ) in refine["prompt"]
+
+
 def test_fail_fast_cancels_the_siblings(setup: Setup) -> None:
     setup.agent("claude", findings(2), delay_s=30)
     setup.agent("gemini", behavior="auth")
