@@ -51,3 +51,10 @@ def test_rebased_edits_never_lose_user_lines(at: int, count: int) -> None:
     for line in typed:
         assert line in result
     assert "FIVE\nSIX\nSIX+\n" in result
+
+
+def test_an_insertion_before_a_line_the_user_replaced_stays_before_the_replacement() -> None:
+    insert = ProposedEdit(path="f", range=LineRange(start=5, end=4), new_text="inserted\n")
+    current = BASE.replace("line 5\n", "line 5 mine\n")
+    [moved] = rebase(BASE, current, [insert]) or []
+    assert "line 4\ninserted\nline 5 mine\n" in apply_edits(current, [moved])

@@ -49,10 +49,12 @@ class LineMap:
         return False
 
     def position(self, line: int) -> int:
-        """Where 0-based line ``line`` of ``before`` (or the end, ``len``) now starts."""
+        """Where 0-based line ``line`` of ``before`` (or the end, ``len``) now starts: a line
+        the user replaced starts where its replacement does, so lines inserted before it
+        stay before what replaced it."""
         for tag, i1, i2, j1, _j2 in self.opcodes:
-            if tag == "equal" and i1 <= line < i2:
-                return j1 + line - i1
+            if i1 <= line < i2:
+                return j1 + line - i1 if tag == "equal" else j1
             if line < i1:
                 return j1
         return self.opcodes[-1][4] if self.opcodes else line
