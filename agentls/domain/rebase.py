@@ -14,11 +14,12 @@ from agentls.domain.results import LineRange, ProposedEdit
 
 
 class LineMap:
-    """How the lines of ``before`` map onto ``after``."""
+    """How the lines of ``before`` map onto ``after``; with ``keepends`` a line whose ending
+    changed counts as changed (the last line gaining one when the user adds lines below)."""
 
-    def __init__(self, before: str, after: str) -> None:
+    def __init__(self, before: str, after: str, keepends: bool = False) -> None:
         self.opcodes = difflib.SequenceMatcher(
-            a=text_lines(before), b=text_lines(after), autojunk=False
+            a=text_lines(before, keepends), b=text_lines(after, keepends), autojunk=False
         ).get_opcodes()
 
     def changed(self, start: int, end: int) -> bool:
