@@ -29,7 +29,7 @@ from agentls.domain.config import AgentlsConfig, BestOfStage, ParallelGroup
 from agentls.domain.errors import AgentlsError
 from agentls.domain.results import WorkflowResult
 from agentls.log import get_logger
-from agentls.orchestration.apply import apply_result, undo
+from agentls.orchestration.apply import UndoOutcome, apply_result, undo
 from agentls.orchestration.best_of import candidate_result
 from agentls.orchestration.conversation import follow_up
 from agentls.orchestration.events import (
@@ -264,17 +264,29 @@ def apply_cmd(run_id: str, turn: int | None, candidate: int | None, workspace: P
 @click.command("undo")
 @click.argument("run_id")
 @click.option("--workspace", type=click.Path(path_type=Path, file_okay=False), default=".")
-@click.option("--force", is_flag=True, help="Restore even files changed since.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Restore the backups even where lines agentls wrote changed since.",
+)
 def undo_cmd(run_id: str, workspace: Path, force: bool) -> None:
-    """Restore the files an applied run wrote."""
+    """Restore the files an applied run wrote.
+
+    What you changed since elsewhere in those files is kept; if you changed lines agentls
+    wrote, nothing is undone (--force restores the backups anyway)."""
     root = find_workspace(workspace)
     history = History(root)
     try:
-        restored = undo(root, history, history.run(run_id).run_id, force)
+        outcome = undo(root, history, history.run(run_id).run_id, force)
     except AgentlsError as error:
         fail(str(error))
-    for path in restored:
-        out.print(f"restored {path}")
+    say_undone(outcome)
+
+
+def say_undone(outcome: UndoOutcome) -> None:
+    for path in outcome.restored:
+        kept = " (keeping your changes since)" if path in outcome.merged else ""
+        out.print(f"restored {path}{kept}")
 
 
 async def interruptibly(

@@ -14,7 +14,7 @@ import click
 
 from agentls.cli.common import err, fail, find_workspace, load_or_fail, out, say
 from agentls.cli.exec_cmd import parse_target
-from agentls.cli.run_cmd import interruptibly
+from agentls.cli.run_cmd import interruptibly, say_undone
 from agentls.domain.errors import AgentlsError
 from agentls.domain.results import LineRange, WorkflowResult
 from agentls.orchestration.apply import apply_result, undo
@@ -118,8 +118,7 @@ class _Shell:
             )
             out.print(f"applied to {', '.join(done.written + done.deleted) or 'nothing'}")
         elif command == "/undo":
-            for path in undo(self.root, self.history, self._need_last().run_id):
-                out.print(f"restored {path}")
+            say_undone(undo(self.root, self.history, self._need_last().run_id))
         elif command.startswith("/"):
             out.print(HELP)
         elif self.last is not None and self.last_path == self.path:

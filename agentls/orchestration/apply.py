@@ -5,8 +5,19 @@ read-only (no write bit for its owner). Its text is encoded back the way the fil
 encoding, byte order mark and line endings (``domain.textfile``). The files are written as one
 transaction (``journal``): backups of the exact bytes first, then each file atomically with its
 mode; a failure part-way puts every file already written back and says so in one line, and a
-process killed part-way is rolled back the next time the history is opened. The history records
-what was written, so ``undo`` restores exactly those bytes (as one transaction too).
+process killed part-way is rolled back the next time the history is opened.
+
+``undo`` puts back each file as it was before the run's first apply, as one transaction too. A
+file that still holds the bytes agentls wrote gets its backup back exactly. A file changed since
+is merged (``domain.merge3``): agentls's change is undone and the user's kept, and the file keeps
+the format it has now; where the user changed lines agentls changed, nothing is undone unless
+``force`` (which restores the backups as they were). The merge needs the exact bytes agentls
+wrote: the journal keeps a copy of them next to the backups, because the history's results
+cannot always give them back (secrets and key-shaped strings in them are redacted).
+Applies recorded before copies were kept undo only files that hold exactly what was written.
+The history is a file someone could change: each path it names is checked again (inside the
+workspace, not agentls's or git's own files) and each backup or copy must lie in agentls's
+backups folder.
 """
 
 from __future__ import annotations
@@ -21,12 +32,13 @@ from pathlib import Path
 from agentls.domain import textfile
 from agentls.domain.edits import by_file, file_after
 from agentls.domain.errors import UnsafePathError
+from agentls.domain.merge3 import describe, overlaps, undo_onto
 from agentls.domain.paths import agent_path
 from agentls.domain.results import WorkflowResult
 from agentls.orchestration.history import AppliedFile, History
 from agentls.orchestration.journal import ApplyError, Change, Journal, transact
 
-__all__ = ["ApplyError", "ApplyOutcome", "apply_result", "undo"]
+__all__ = ["ApplyError", "ApplyOutcome", "UndoOutcome", "apply_result", "undo"]
 
 
 @dataclass
@@ -50,9 +62,10 @@ def apply_result(
 
         def commit(journal: Journal) -> None:
             files = [
-                AppliedFile(f.path, Path(f.backup) if f.backup else None, f.after or "", f.mode)
+                AppliedFile(f.path, Path(f.backup) if f.backup else None, f.after or "", f.mode,
+                            Path(f.written) if f.written else None)
                 for f in journal.files
-            ]
+            ]  # fmt: skip
             history.record_applied(result.run_id, turn, files, journal.id)
 
         transact(
@@ -65,9 +78,19 @@ def apply_result(
     return outcome
 
 
-def undo(workspace: Path, history: History, run_id: str, force: bool = False) -> list[str]:
-    """Restore the exact bytes of the files a run wrote; refuses files changed since, unless
-    ``force``. Raises ``ApplyError`` (and then nothing was changed)."""
+@dataclass
+class UndoOutcome:
+    restored: list[str] = field(default_factory=list)
+    """Every file undone."""
+    merged: list[str] = field(default_factory=list)
+    """Those of them changed since agentls wrote them, whose changes were kept."""
+
+
+def undo(workspace: Path, history: History, run_id: str, force: bool = False) -> UndoOutcome:
+    """Put back each file a run wrote as it was before the run's first apply. A file changed
+    since keeps those changes (a 3-way merge) unless they touch lines agentls changed; then
+    nothing is undone, unless ``force``: then its backup is restored as it was. Raises
+    ``ApplyError`` (and then nothing was changed)."""
     workspace = workspace.resolve()
     with history.transaction():
         files = history.applied(run_id)
@@ -79,35 +102,95 @@ def undo(workspace: Path, history: History, run_id: str, force: bool = False) ->
         by_path: dict[str, list[AppliedFile]] = {}
         for file in files:  # the most recent first: a follow-up's apply, then the run's
             by_path.setdefault(file.path, []).append(file)
+        backups = history.folder / "backups"
+        outcome = UndoOutcome()
         changes: list[Change] = []
-        for path, applied in by_path.items():
+        for recorded, applied in by_path.items():
+            path = _recorded_path(workspace, recorded)
             target = workspace / path
             current = _read_bytes(target, path)
-            if not force and _sha256(current) != applied[0].written_sha256:
-                raise ApplyError(
-                    f"{path} changed after agentls wrote it; nothing was undone "
-                    "(use --force to restore the backup anyway)"
-                )
             mode, owner = _writable(target, path, "nothing was undone")
-            first = applied[-1]  # the state before the earliest apply
-            after = None
-            if first.backup is not None:
-                try:
-                    after = first.backup.read_bytes()
-                except OSError as error:
-                    raise ApplyError(
-                        f"the backup of {path} ({first.backup}) cannot be read "
-                        f"({error.strerror}); nothing was undone"
-                    ) from None
+            latest, first = applied[0], applied[-1]  # first: the state before the earliest apply
+            before = _private_bytes(backups, first.backup, f"the backup of {path}")
+            after = before
+            if not force and _sha256(current) != latest.written_sha256:
+                after = _merged(path, backups, latest, before, current, first.backup is None)
+                outcome.merged.append(path)
             if current is None:
                 mode = first.mode
             if current is not None or after is not None:
                 changes.append(Change(path, current, after, mode, owner))
+            outcome.restored.append(path)
         transact(
             workspace, history.folder, "undo", run_id, 0, changes,
             lambda _: history.mark_undone(run_id), history.committed,
         )  # fmt: skip
-    return list(by_path)
+    return outcome
+
+
+def _merged(
+    path: str,
+    backups: Path,
+    latest: AppliedFile,
+    before: bytes | None,
+    current: bytes | None,
+    created: bool,
+) -> bytes:
+    """``current`` with the change agentls made to ``path`` undone and the user's changes since
+    kept; ``ApplyError`` when that cannot be done."""
+    force = "(--force deletes it anyway)" if created else "(--force restores the backup anyway)"
+
+    def refused(why: str) -> ApplyError:
+        return ApplyError(f"{path}{why}; nothing was undone {force}")
+
+    if created:
+        raise refused(" was created by agentls and changed since")
+    if current is None:
+        raise refused(" was deleted since agentls wrote it")
+    if not latest.written_sha256:
+        raise refused(" was deleted by agentls and created again since")
+    written = _private_bytes(
+        backups, latest.written_copy, f"the copy of what agentls wrote to {path}"
+    )
+    if written is None or _sha256(written) != latest.written_sha256:
+        # Applied before agentls kept copies: only the exact bytes it wrote can be undone.
+        raise refused(" changed after agentls wrote it")
+    try:
+        old, new, now = (textfile.decode(data, path) for data in (written, before or b"", current))
+        text = undo_onto(old.text, new.text, now.text)
+        if text is None:
+            lines = describe(overlaps(old.text, new.text, now.text))
+            them = "them" if lines.startswith("lines") else "it"
+            raise refused(f": {lines} changed since agentls wrote {them}")
+        return now.encode(text)
+    except textfile.TextFileError as error:  # the user made it binary, or not its encoding
+        raise ApplyError(f"{error}; nothing was undone {force}") from None
+
+
+def _recorded_path(workspace: Path, path: str) -> str:
+    """``path`` as the history records it, checked again: the history is a file, which
+    someone may have changed to point an undo outside the workspace."""
+    try:
+        return agent_path(workspace, path)
+    except UnsafePathError as error:
+        raise ApplyError(f"the history names a file agentls may not change ({error}); "
+                         "nothing was undone") from None  # fmt: skip
+
+
+def _private_bytes(backups: Path, copy: Path | None, what: str) -> bytes | None:
+    """The bytes of a backup or copy agentls made (None: ``copy`` is None); refused when the
+    history points anywhere but into agentls's ``backups`` folder."""
+    if copy is None:
+        return None
+    if not copy.resolve().is_relative_to(backups.resolve()):
+        raise ApplyError(f"{what} ({copy}) is not in agentls's backups folder {backups}; "
+                         "nothing was undone")  # fmt: skip
+    try:
+        return copy.read_bytes()
+    except OSError as error:
+        raise ApplyError(
+            f"{what} ({copy}) cannot be read ({error.strerror}); nothing was undone"
+        ) from None
 
 
 def _plan(workspace: Path, result: WorkflowResult, protected: Sequence[str]) -> list[Change]:

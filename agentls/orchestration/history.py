@@ -70,7 +70,7 @@ create table if not exists interrupted (
 """
 # Columns added since the first version of the schema, added to older databases as they open.
 _ADDED_COLUMNS = {
-    "applied": {"apply_id": "text", "mode": "integer"},
+    "applied": {"apply_id": "text", "mode": "integer", "written_copy": "text"},
     "runs": {"task": "text", "agent": "text"},
 }
 
@@ -105,6 +105,9 @@ class AppliedFile:
     """Of the bytes written ("" for a deleted file)."""
     mode: int | None = None
     """The file's permission bits before the apply (to restore a deleted file with)."""
+    written_copy: Path | None = None
+    """A copy of the bytes written, for undo to merge onto a file changed since (None: the
+    file was deleted, or applied before agentls kept copies)."""
 
 
 class History:
@@ -276,11 +279,12 @@ class History:
         with self._db() as db:
             db.executemany(
                 """insert into applied (run_id, turn, path, backup, written_sha256, applied,
-                                        undone, apply_id, mode)
-                   values (?, ?, ?, ?, ?, ?, null, ?, ?)""",
+                                        undone, apply_id, mode, written_copy)
+                   values (?, ?, ?, ?, ?, ?, null, ?, ?, ?)""",
                 [
                     (run_id, turn, f.path, str(f.backup) if f.backup else None,
-                     f.written_sha256, now, apply_id, f.mode)
+                     f.written_sha256, now, apply_id, f.mode,
+                     str(f.written_copy) if f.written_copy else None)
                     for f in files
                 ],
             )  # fmt: skip
@@ -289,11 +293,14 @@ class History:
         """Files written for a run and not undone, the most recent first."""
         with self._db() as db:
             rows = db.execute(
-                """select path, backup, written_sha256, mode from applied
+                """select path, backup, written_sha256, mode, written_copy from applied
                    where run_id = ? and undone is null order by applied desc, rowid desc""",
                 (run_id,),
             ).fetchall()
-        return [AppliedFile(p, Path(b) if b else None, h, m) for p, b, h, m in rows]
+        return [
+            AppliedFile(p, Path(b) if b else None, h, m, Path(c) if c else None)
+            for p, b, h, m, c in rows
+        ]
 
     def applied_turns(self, run_id: str) -> set[int]:
         """The turns of a run whose edits are written and not undone."""

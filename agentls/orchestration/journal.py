@@ -2,7 +2,8 @@
 
 ``transact`` first writes a journal to the workspace's state folder (what changes, the bytes'
 hashes before and after, the backups, the temporary names it will use), durably, before any file
-is touched. Then it saves each file's original bytes as a backup, keeps a hard link to each
+is touched. Then it saves each file's original bytes as a backup (and, for an apply, a copy of
+the new bytes next to the backups, for an undo to merge with), keeps a hard link to each
 original next to it (so putting it back needs no disk space), and writes each file atomically:
 a temporary file in the same folder, fsynced, renamed over the target, with the target's mode
 and owner. The caller's ``commit`` then records the change (in the history); only after that is
@@ -78,6 +79,9 @@ class JournalFile:
     """The temporary file's name, in the target's folder."""
     keep: str | None
     """The name of the hard link that keeps the original, in the target's folder."""
+    written: str | None = None
+    """Where a copy of the new bytes is kept (absolute; an apply's, not a deletion's), so an
+    undo can tell the user's changes since from agentls's (``merge3``)."""
 
 
 @dataclass
@@ -124,6 +128,12 @@ def journal_path(folder: Path) -> Path:
     return folder / JOURNAL_NAME
 
 
+def written_copies(backups: Path | str) -> Path:
+    """Where an apply keeps copies of what it wrote: next to its backups."""
+    backups = Path(backups)
+    return backups.with_name(backups.name + ".written")
+
+
 @contextlib.contextmanager
 def locked(folder: Path, wait: bool = True) -> Iterator[bool]:
     """Hold the workspace's apply lock (yields False when ``wait`` is off and another process
@@ -159,6 +169,7 @@ def transact(
     txn = uuid.uuid4().hex[:12]
     label = f"{turn}-{txn}" if kind == "apply" else f"undo-{txn}"
     backups = folder / "backups" / run_id / label
+    copies = written_copies(backups) if kind == "apply" else None
     journal = Journal(
         id=txn,
         kind=kind,
@@ -181,6 +192,7 @@ def transact(
                 backup=str(backups / change.path) if change.before is not None else None,
                 temp=f".{name}{_TEMP_MARK}{txn}",
                 keep=f".{name}{_TEMP_MARK}{txn}-orig" if change.before is not None else None,
+                written=str(copies / change.path) if copies and change.after is not None else None,
             )
         )
         if change.after is not None:
@@ -193,6 +205,9 @@ def transact(
             if change.before is not None and file.backup is not None:
                 _step(f"back up {file.path} to {backups}", write_private, Path(file.backup),
                       change.before)  # fmt: skip
+            if change.after is not None and file.written is not None:
+                _step(f"keep a copy of {file.path}'s new text in {copies}", write_private,
+                      Path(file.written), change.after)  # fmt: skip
         for file in journal.files:
             if file.keep is not None:
                 target = workspace / file.path
@@ -395,6 +410,7 @@ def _discard(journal: Journal, folder: Path, keep_backups: bool) -> None:
         _fsync_dir(folder)
     if not keep_backups:
         shutil.rmtree(journal.backups, ignore_errors=True)
+        shutil.rmtree(written_copies(journal.backups), ignore_errors=True)
         with contextlib.suppress(OSError):
             Path(journal.backups).parent.rmdir()
 

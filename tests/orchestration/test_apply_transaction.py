@@ -85,7 +85,7 @@ def test_apply_keeps_each_files_format_and_mode_and_undo_restores_the_exact_byte
     assert (ws / "a.py").stat().st_mode & 0o777 == 0o750
     assert not journal.journal_path(history.folder).exists()
     assert leftovers(ws) == []
-    assert sorted(undo(ws, history, "r1")) == ["a.py", "b.py", "legacy.py"]
+    assert sorted(undo(ws, history, "r1").restored) == ["a.py", "b.py", "legacy.py"]
     assert [(ws / n).read_bytes() for n in ("a.py", "b.py", "legacy.py")] == [CRLF, BOM, LATIN1]
     assert (ws / "a.py").stat().st_mode & 0o777 == 0o750
 
@@ -264,7 +264,7 @@ def test_undo_puts_back_the_state_before_the_first_of_several_applies(tmp_path: 
     )  # fmt: skip
     apply_result(tmp_path, history, follow, turn=1)
     assert (tmp_path / "a.py").read_bytes() == b"one\r\n2\r\n"
-    assert sorted(undo(tmp_path, history, "r4")) == ["a.py", "n.py"]
+    assert sorted(undo(tmp_path, history, "r4").restored) == ["a.py", "n.py"]
     assert (tmp_path / "a.py").read_bytes() == CRLF and not (tmp_path / "n.py").exists()
 
 

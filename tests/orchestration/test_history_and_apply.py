@@ -61,7 +61,7 @@ def test_apply_backs_up_writes_atomically_and_undo_restores(tmp_path: Path) -> N
     assert (tmp_path / "a.py").read_text() == "one\nTWO\n"
     assert (tmp_path / "a.py").stat().st_mode & 0o777 == 0o755
     assert not list(tmp_path.glob("*.agentls-*"))
-    assert sorted(undo(tmp_path, history, "r1")) == ["a.py", "pkg/new.py"]
+    assert sorted(undo(tmp_path, history, "r1").restored) == ["a.py", "pkg/new.py"]
     assert (tmp_path / "a.py").read_text() == "one\ntwo\n"
     assert not (tmp_path / "pkg" / "new.py").exists()
     with pytest.raises(ApplyError, match="nothing applied"):
@@ -89,7 +89,9 @@ def test_undo_refuses_files_edited_after_apply(tmp_path: Path) -> None:
     history.record_run(run, "a.py", None, None)
     apply_result(tmp_path, history, run)
     (tmp_path / "a.py").write_text("A and more typing\n")
-    with pytest.raises(ApplyError, match="changed after agentls wrote it"):
+    with pytest.raises(
+        ApplyError, match=r"a\.py: line 1 changed since agentls wrote it; nothing was undone"
+    ):
         undo(tmp_path, history, "r3")
-    assert undo(tmp_path, history, "r3", force=True) == ["a.py"]
+    assert undo(tmp_path, history, "r3", force=True).restored == ["a.py"]
     assert (tmp_path / "a.py").read_text() == "a\n"
