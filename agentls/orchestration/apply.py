@@ -12,8 +12,9 @@ file that still holds the bytes agentls wrote gets its backup back exactly. A fi
 is merged (``domain.merge3``): agentls's change is undone and the user's kept, and the file keeps
 the format it has now; where the user changed lines agentls changed, nothing is undone unless
 ``force`` (which restores the backups as they were). The merge needs the exact bytes agentls
-wrote: the journal keeps a copy of them next to the backups, because the history's results
-cannot always give them back (secrets and key-shaped strings in them are redacted).
+wrote: the journal keeps a copy of them next to the backups. Replaying the recorded turn's
+edits on the backup would mostly give them back, but only while redaction at record time and
+the rules for applying and encoding edits stay exactly what they were at the apply.
 Applies recorded before copies were kept undo only files that hold exactly what was written.
 The history is a file someone could change: each path it names is checked again (inside the
 workspace, not agentls's or git's own files) and each backup or copy must lie in agentls's

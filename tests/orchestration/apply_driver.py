@@ -3,7 +3,9 @@
 ``python apply_driver.py WORKSPACE MOMENT`` applies edits to a.py (CRLF), b.py and a new
 new/c.py, and dies at MOMENT: ``after-first`` (the first file renamed into place),
 ``before-commit`` (every file written, the history not yet told) or ``after-commit`` (recorded,
-its leftovers not yet removed). The patches live here, never in agentls.
+its leftovers not yet removed); or, with ``undo-merged``, applies them, adds a line at the top
+of a.py as a user would, and dies while undoing, just after the merged a.py is renamed into
+place. The patches live here, never in agentls.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from agentls.domain import textfile
 from agentls.domain.results import LineRange, ProposedEdit, WorkflowResult
 from agentls.orchestration import history as history_module
 from agentls.orchestration import journal
-from agentls.orchestration.apply import apply_result
+from agentls.orchestration.apply import apply_result, undo
 from agentls.orchestration.history import History
 
 RUN_ID = "killed0run01"
@@ -59,6 +61,19 @@ def main() -> None:
         history_module.History.record_applied = die  # type: ignore[method-assign]
     elif moment == "after-commit":
         journal._clean_up = die  # type: ignore[assignment]
+    elif moment == "undo-merged":
+        apply_result(workspace, history, result)
+        (workspace / "a.py").write_bytes(b"zero\r\n" + (workspace / "a.py").read_bytes())
+        real_replace = os.replace
+
+        def replace_then_die(src: str | Path, dst: str | Path) -> None:
+            real_replace(src, dst)
+            if Path(dst).resolve() == workspace / "a.py":
+                die()
+
+        os.replace = replace_then_die  # type: ignore[assignment]
+        undo(workspace, history, RUN_ID)
+        sys.exit("the undo finished: the driver did not kill it")
     apply_result(workspace, history, result)
     sys.exit("the apply finished: the driver did not kill it")
 

@@ -125,3 +125,23 @@ def test_a_file_edited_after_the_kill_is_never_overwritten_by_the_rollback(ws: P
     assert (ws / "a.py").read_bytes() == ORIGINALS["a.py"]
     assert (ws / "b.py").read_bytes() == b"typed by the user after the crash\n"
     assert leftovers(ws) == []
+
+
+def test_an_undo_killed_after_writing_a_merged_file_is_rolled_back_and_can_be_done_again(
+    ws: Path,
+) -> None:
+    kill_during_apply(ws, "undo-merged")
+    assert (ws / "a.py").read_bytes() == b"zero\r\none\r\ntwo\r\n"  # merged, then killed
+    listed = agentls("history", "--json", "--workspace", str(ws), cwd=ws)
+    (line,) = listed.stderr.splitlines()
+    assert line.startswith(f"agentls: the undo of run {RUN_ID} was interrupted; rolled back:")
+    assert files(ws) == {"a.py": b"zero\r\none\r\nTWO\r\n"} | {
+        name: APPLIED[name] for name in ("b.py", "new/c.py")
+    }
+    assert leftovers(ws) == []
+    assert json.loads(listed.stdout)[0]["state"] == "applied"
+
+    undone = agentls("undo", RUN_ID, "--workspace", str(ws), cwd=ws)
+    assert undone.returncode == 0, undone.stderr
+    assert "restored a.py (keeping your changes since)" in undone.stdout.splitlines()
+    assert files(ws) == {"a.py": b"zero\r\none\r\ntwo\r\n", "b.py": ORIGINALS["b.py"]}
