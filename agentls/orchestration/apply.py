@@ -37,7 +37,13 @@ from agentls.domain.merge3 import describe, overlaps, undo_onto
 from agentls.domain.paths import agent_path
 from agentls.domain.results import WorkflowResult
 from agentls.orchestration.history import AppliedFile, History
-from agentls.orchestration.journal import ApplyError, Change, Journal, transact
+from agentls.orchestration.journal import (
+    ApplyError,
+    Change,
+    Journal,
+    transact,
+    written_copies,
+)
 
 __all__ = ["ApplyError", "ApplyOutcome", "UndoOutcome", "apply_result", "undo"]
 
@@ -62,9 +68,10 @@ def apply_result(
         changes = _plan(workspace, result, protected)  # every check first: all files or none
 
         def commit(journal: Journal) -> None:
+            copies = written_copies(journal.backups)
             files = [
                 AppliedFile(f.path, Path(f.backup) if f.backup else None, f.after or "", f.mode,
-                            Path(f.written) if f.written else None)
+                            copies / f.path if f.after is not None else None)
                 for f in journal.files
             ]  # fmt: skip
             history.record_applied(result.run_id, turn, files, journal.id)

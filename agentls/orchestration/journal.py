@@ -79,9 +79,6 @@ class JournalFile:
     """The temporary file's name, in the target's folder."""
     keep: str | None
     """The name of the hard link that keeps the original, in the target's folder."""
-    written: str | None = None
-    """Where a copy of the new bytes is kept (absolute; an apply's, not a deletion's), so an
-    undo can tell the user's changes since from agentls's (``merge3``)."""
 
 
 @dataclass
@@ -129,7 +126,9 @@ def journal_path(folder: Path) -> Path:
 
 
 def written_copies(backups: Path | str) -> Path:
-    """Where an apply keeps copies of what it wrote: next to its backups."""
+    """Where an apply keeps copies of what it wrote (each under its path), next to its backups,
+    so an undo can tell the user's changes since from agentls's (``merge3``). The journal does
+    not list them: its format stays what older versions recover."""
     backups = Path(backups)
     return backups.with_name(backups.name + ".written")
 
@@ -192,7 +191,6 @@ def transact(
                 backup=str(backups / change.path) if change.before is not None else None,
                 temp=f".{name}{_TEMP_MARK}{txn}",
                 keep=f".{name}{_TEMP_MARK}{txn}-orig" if change.before is not None else None,
-                written=str(copies / change.path) if copies and change.after is not None else None,
             )
         )
         if change.after is not None:
@@ -205,9 +203,9 @@ def transact(
             if change.before is not None and file.backup is not None:
                 _step(f"back up {file.path} to {backups}", write_private, Path(file.backup),
                       change.before)  # fmt: skip
-            if change.after is not None and file.written is not None:
+            if copies is not None and change.after is not None:
                 _step(f"keep a copy of {file.path}'s new text in {copies}", write_private,
-                      Path(file.written), change.after)  # fmt: skip
+                      copies / file.path, change.after)  # fmt: skip
         for file in journal.files:
             if file.keep is not None:
                 target = workspace / file.path

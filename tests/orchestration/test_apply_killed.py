@@ -95,6 +95,7 @@ def test_killed_before_the_history_recorded_it_every_written_file_is_rolled_back
     listed = agentls("history", "--workspace", str(ws), cwd=ws)
     assert "rolled back: restored a.py, b.py, new/c.py" in listed.stderr
     assert files(ws) == ORIGINALS and leftovers(ws) == [] and not (ws / "new").exists()
+    assert not (workspace_state_dir(ws) / "backups" / RUN_ID).exists()  # nor the copies
 
 
 def test_killed_after_the_history_recorded_it_the_apply_is_complete_and_undo_works(
