@@ -85,6 +85,8 @@ class Reviews:
         pending = proposal.count(HunkState.PENDING)
         files = len({file.path for file, t in proposal.hunks() if t.state is HunkState.PENDING})
         stale = proposal.count(HunkState.STALE)
+        if not proposal.files:
+            return "nothing to review"
         if not pending:
             return "nothing to review: you changed every line the proposal changes"
         note = (
