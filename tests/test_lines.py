@@ -186,3 +186,15 @@ def test_a_texts_own_line_ending_and_new_text_in_it(text: str, newline: str) -> 
     assert newline_of(text) == newline
     assert with_newline("x\ny\r\nz\r", newline) == f"x{newline}y{newline}z{newline}"
     assert lines(to_lf(text)) == lines(text) and "\r" not in to_lf(text)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_lines_added_at_the_end_are_inserted_on_the_last_line_not_after_it(newline: str) -> None:
+    """A position past the last line ending is a line Neovim's buffer does not have."""
+    from tests.server.conftest import apply_text_edits
+
+    text = f"a{newline}b{newline}"
+    insertion = ProposedEdit(path="x", range=LineRange(start=3, end=2), new_text="c\nd\n")
+    edit = text_edit(text, insertion)
+    assert edit.range.start.line == 1 and edit.range.start == edit.range.end
+    assert apply_text_edits(text, [edit]) == f"a{newline}b{newline}c{newline}d{newline}"

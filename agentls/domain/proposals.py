@@ -152,11 +152,16 @@ def _reason(record: StepRecord | None) -> str:
     if record is None:
         return "proposed change"
     text = record.result.text if record.result else ""
+    fenced = False
     for line in text.splitlines():
-        line = line.strip().lstrip("#*->` ").strip()
-        if line and not line.startswith("```") and not line.startswith("{"):
+        line = line.strip()
+        if line.startswith(("```", "~~~")):
+            fenced = not fenced
+            continue
+        line = line.lstrip("#*->` ").strip()
+        if line and not fenced and not line.startswith("{"):
             return _shorten(line)
-    return f"{record.task.value} ({record.step})"
+    return record.task.value if record.step == record.task.value else record.step
 
 
 def _shorten(line: str) -> str:

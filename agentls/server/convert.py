@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic.alias_generators import to_camel
 from pygls.uris import from_fs_path, to_fs_path
 
-from agentls.domain.lines import lsp_lines, newline_of, with_newline
+from agentls.domain.lines import line_count, lsp_lines, newline_of, with_newline
 from agentls.domain.results import Finding, LineRange, ProposedEdit, Severity, Suggestion
 
 SOURCE = "agentls"
@@ -129,9 +129,28 @@ def lsp_to_lines(selection: types.Range) -> LineRange:
 
 
 def text_edit(text: str, edit: ProposedEdit) -> types.TextEdit:
-    """``edit`` of the document ``text``, its new lines ending as the document's do."""
-    new_text = with_newline(edit.new_text, newline_of(text))
-    return types.TextEdit(range=lines_range(text, edit.range), new_text=new_text)
+    """``edit`` of the document ``text``, its new lines ending as the document's do.
+
+    Lines added after the last line of a text that ends with a line ending are inserted at the
+    end of that last line, behind a line ending: the position after it is a line some editors do
+    not have (Neovim's buffer has no empty last line, and adds one to put the text there)."""
+    newline = newline_of(text)
+    new_text = with_newline(edit.new_text, newline)
+    lines = edit.range
+    if (
+        lines is not None
+        and lines.end == lines.start - 1
+        and lines.end == line_count(text) > 0
+        and text.endswith(newline)
+        and new_text.endswith(newline)
+    ):
+        last = lsp_lines(text)[-2]
+        end = types.Position(line=lines.end - 1, character=utf16_length(last))
+        return types.TextEdit(
+            range=types.Range(start=end, end=end),
+            new_text=newline + new_text[: -len(newline)],
+        )
+    return types.TextEdit(range=lines_range(text, lines), new_text=new_text)
 
 
 def finding_diagnostic(

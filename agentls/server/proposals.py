@@ -39,6 +39,8 @@ class TrackedHunk:
     (unless its lines are back as agentls wrote them: see ``intact``)."""
     feedback: str | None = None
     """The user's reason for rejecting it."""
+    turn: int = 0
+    """The turn of the run's conversation that proposed it."""
 
     @property
     def id(self) -> str:
@@ -224,19 +226,21 @@ class ProposalStore:
         self.decided_kept = decided_kept
 
     def add(self, proposal: RunProposal) -> list[str]:
-        """Keep ``proposal``; an earlier turn's pending hunks of the same run are superseded
-        (the new turn started from them). The uris whose hunks changed."""
-        earlier = self.runs.get(proposal.run_id)
+        """Keep ``proposal``. A follow-up's joins its run's: the earlier turns' pending hunks
+        are superseded (the new turn started from them), their accepted ones stay (to be
+        undone with the run), and the new hunks are numbered on. The uris whose hunks
+        changed."""
+        for _, tracked in proposal.hunks():
+            tracked.turn = proposal.turn
         touched = set(proposal.files)
+        earlier = self.runs.pop(proposal.run_id, None)  # back at the end: forgotten last
         if earlier is not None:
             for file, tracked in earlier.hunks():
                 if tracked.state is HunkState.PENDING:
                     tracked.state = HunkState.STALE
                     touched.add(file.uri)
-            for uri, file in earlier.files.items():  # accepted hunks stay, for undo
-                if uri not in proposal.files and any(t.live for t in file.hunks):
-                    proposal.files[uri] = file
-        self.runs.pop(proposal.run_id, None)  # to the end: the newest is forgotten last
+            _join(earlier, proposal)
+            proposal = earlier
         self.runs[proposal.run_id] = proposal
         decided = [p for p in self.runs.values() if not p.count(HunkState.PENDING)]
         for old in decided[: max(0, len(decided) - self.decided_kept)]:
@@ -276,6 +280,22 @@ class ProposalStore:
                 if tracked.state is HunkState.PENDING:
                     found.append(hunk_diagnostic(proposal.run_id, tracked, lines))
         return found
+
+
+def _join(run: RunProposal, turn: RunProposal) -> None:
+    """``turn``'s hunks added to ``run``'s (the same run's earlier turns), numbered on."""
+    number = sum(1 for _ in run.hunks())
+    for uri, file in turn.files.items():
+        for tracked in file.hunks:
+            number += 1
+            tracked.hunk = tracked.hunk.model_copy(update={"id": f"h{number}"})
+        known = run.files.get(uri)
+        if known is None:
+            run.files[uri] = file
+            continue
+        known.follow(file.text)  # both hold the file as it is now
+        known.hunks.extend(file.hunks)
+    run.turn, run.title, run.on_reject = turn.turn, turn.title, turn.on_reject
 
 
 def hunk_range(tracked: TrackedHunk, lines: list[str]) -> types.Range:

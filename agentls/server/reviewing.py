@@ -233,6 +233,14 @@ class Reviews:
         return {"runId": run_id, "title": proposal.title, "state": proposal.state,
                 "files": files}  # fmt: skip
 
+    def note(self, run_id: str) -> str | None:
+        """What became of the run's changes so far, e.g. ``1 accepted, 1 rejected``."""
+        proposal = self.store.get(run_id)
+        if proposal is None:
+            return None
+        counts = [(proposal.count(state), state.value) for state in HunkState]
+        return ", ".join(f"{count} {state}" for count, state in counts if count) or None
+
     def counts(self, run_id: str) -> dict[str, int] | None:
         proposal = self.store.get(run_id)
         if proposal is None:
@@ -350,7 +358,7 @@ class Reviews:
                     state=t.state, reason=t.feedback, summary=t.hunk.reason,
                 )
                 for _, t in proposal.hunks()
-                if t.state in (HunkState.ACCEPTED, HunkState.REJECTED)
+                if t.turn == proposal.turn and t.state in (HunkState.ACCEPTED, HunkState.REJECTED)
             ]
         )  # fmt: skip
         try:

@@ -408,7 +408,7 @@ class RunManager:
                 "status": run.status,
                 "markdown": markdown,
                 "reportUri": run.report_uri,
-                "note": run.note,
+                "note": self.reviews.note(run_id) or run.note,
                 "applicable": result is not None and self._applicable(run, result),
                 "steps": [_step(record) for record in (result.steps if result else [])],
             }
@@ -424,7 +424,7 @@ class RunManager:
                     "runId": run.run_id,
                     "title": run.title,
                     "status": run.status,
-                    "note": run.note,
+                    "note": self.reviews.note(run.run_id) or run.note,
                     "uri": run.uri,
                     "followable": self._followable(run),
                     "applicable": result is not None and self._applicable(run, result),
@@ -454,8 +454,8 @@ class RunManager:
     def _applicable(self, run: ServerRun, result: WorkflowResult) -> bool:
         """Whether the run proposes edits that its files do not hold yet."""
         reviewed = self.session.proposals.get(run.run_id)
-        if reviewed is not None and reviewed.count(HunkState.PENDING):
-            return True
+        if reviewed is not None:  # under review: what is left to accept
+            return bool(reviewed.count(HunkState.PENDING))
         return (
             run.status != "running"
             and result.status in ("ok", "partial")

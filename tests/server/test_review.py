@@ -288,3 +288,25 @@ async def test_a_protected_path_never_becomes_a_change_to_review(reviewer: Edito
     assert (editor.workspace / ".agentls.yaml").read_bytes() == config
     assert not (editor.workspace / ".git").exists()
     assert ".agentls.yaml" not in str(editor.edits)
+
+
+async def test_a_follow_up_joins_the_run_and_undo_reverses_every_turn(reviewer: Editor) -> None:
+    editor = reviewer
+    editor.scenario(
+        "codex", REPLY, "Typed the sum.\n" + code(GUARDED.replace("(a, b)", "(a: int, b: int)"))
+    )
+    uri = editor.open("calc.py")
+    run_id = await implement(editor, uri)
+    await proposed(editor, uri, lambda d: len(d) == 2)
+    await editor.command("agentls.acceptChange", runId=run_id, hunks=["h2"])
+    await editor.command("agentls.rejectChange", runId=run_id, hunks=["h1"], reason="no")
+    [listed] = await editor.command("agentls.listRuns")
+    assert listed["applicable"] is False and listed["note"] == "1 accepted, 1 rejected"
+
+    await editor.command("agentls.followUp", runId=run_id, message="type add")
+    [change] = await proposed(editor, uri, lambda d: len(d) == 1)
+    assert change.data == {"runId": run_id, "hunk": "h3"} and change.range.start.line == 0
+    await editor.command("agentls.acceptChange", runId=run_id, hunks=["h3"])
+    assert editor.text(uri) == GUARDED.replace("(a, b)", "(a: int, b: int)")
+    answer = await editor.command("agentls.undoRun", runId=run_id)
+    assert answer["undone"] == ["calc.py"] and editor.text(uri) == SAMPLE

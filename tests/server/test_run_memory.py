@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from agentls.domain.config import AgentlsConfig, Settings
 from agentls.domain.results import WorkflowResult
 from agentls.orchestration.history import History
+from agentls.server.proposals import ProposalStore
 from agentls.server.run import ServerRun
 from agentls.server.runs import RunManager
 
@@ -27,7 +28,7 @@ def finished(manager: RunManager, folder: Path, number: int) -> ServerRun:
 
 def test_only_the_latest_results_stay_in_memory_and_older_ones_reload(tmp_path: Path) -> None:
     config = AgentlsConfig(settings=Settings(results_in_memory=2))
-    session = SimpleNamespace(config=lambda folder: config)
+    session = SimpleNamespace(config=lambda folder: config, proposals=ProposalStore())
     manager = RunManager(session, client=None)  # type: ignore[arg-type]
     runs = [finished(manager, tmp_path, number) for number in range(5)]
     assert [run.result is not None for run in runs] == [False, False, False, True, True]

@@ -57,27 +57,41 @@ def test_review_findings_are_flymake_diagnostics_and_the_quick_fix_applies(emacs
     assert outcome.questions == [], "a quick fix is applied without asking"
 
 
-def test_a_workflow_edit_is_confirmed_applied_and_undone_in_one_step(emacs: Emacs) -> None:
+def test_a_proposed_change_is_accepted_with_a_code_action_and_undone_in_one_step(
+    emacs: Emacs,
+) -> None:
+    """Review mode, the default: the run proposes, the code action on the change accepts it."""
     emacs.workflow("one", {"agent": "codex", "task": "implement"})
     emacs.scenario("codex", fenced(NEW_MEAN, "python"))
     outcome = emacs.run(
         documented_init(emacs),
         """
-(setq T-answers '("y"))
 (T-open "calc.py")
 (T-select 5 6)
 (T-code-action "agentls: run one on the selection (codex)")
-(T-wait (lambda () (string-search "if values else 0.0" (T-text))) "the run's edit")
+(T-wait (lambda () (T-shown "review them")) "the run's end")
+(T-put "proposed" (T-text))
+(T-wait (lambda () (T-diagnostics)) "the proposed change as a diagnostic")
+(T-put "diagnostics" (vconcat (T-diagnostics)))
+(T-select 6 6)
+(T-type "M-x eglot-code-actions RET" :text "agentls: accept this change (codex)" "RET" "y")
+(T-wait (lambda () (string-search "if values else 0.0" (T-text))) "the accepted change")
 (T-put "after" (T-text))
-(T-wait (lambda () (T-shown "applied to calc.py")) "the run's end")
 (T-type "C-/")
 (T-put "undone" (T-text))
 """,
     )
+    assert outcome.result["proposed"] == SAMPLE, "nothing is applied before it is accepted"
+    [diagnostic] = outcome.result["diagnostics"]
+    assert diagnostic == {
+        "line": 6,
+        "type": "eglot-note",
+        "text": "agentls proposal: codex proposes: implement (+1 -1 lines)",
+    }
     assert outcome.result["after"] == SAMPLE.replace(OLD_MEAN, NEW_MEAN)
-    assert outcome.result["undone"] == SAMPLE, "one C-/ undoes the whole run"
-    [question] = outcome.questions
-    assert "Server wants to edit" in question and "calc.py" in question
+    assert outcome.result["undone"] == SAMPLE, "one C-/ undoes the accepted change"
+    # eglot asks before it edits (its command waits for the answer): "y" was typed.
+    assert outcome.questions == []
     assert outcome.shown("agentls: one: ok, 1 iteration, 0 findings, 1 file changed")
 
 
