@@ -49,6 +49,7 @@ class Outcome:
     shown: list[str]
     transcript: list[str]
     ended: list[dict[str, Any]]
+    prompts: list[str]
 
     def notified(self, part: str) -> list[str]:
         """The notifications containing ``part``."""
@@ -112,6 +113,7 @@ class Neovim(EditorWorkspace):
             shown=_list(outcome.get("shown")),
             transcript=_list(outcome.get("transcript")),
             ended=_list(outcome.get("ended")),
+            prompts=_list(outcome.get("prompts")),
         )
 
     def version(self) -> str:

@@ -172,6 +172,22 @@ function T.select(pick)
   end
 end
 
+--- Answer the next vim.ui.input questions with `answers`, in order (nil: dismissed, as <Esc>
+--- does); the prompts asked are kept in T.prompts.
+T.prompts = {}
+function T.input(...)
+  local answers = { ... }
+  local count = select("#", ...)
+  local asked = 0
+  vim.ui.input = function(opts, on_confirm)
+    asked = asked + 1
+    local answer = asked <= count and answers[asked] or nil
+    table.insert(T.prompts, opts.prompt or "")
+    T.say("  (input) " .. (opts.prompt or "") .. (answer or "<Esc>"))
+    on_confirm(answer)
+  end
+end
+
 -- The runs that ended, in order (the plugin's User AgentlsRunDone event).
 T.ended = {}
 vim.api.nvim_create_autocmd("User", {
@@ -245,6 +261,7 @@ local function finish(outcome)
   outcome.shown = T.shown
   outcome.transcript = T.transcript
   outcome.ended = T.ended
+  outcome.prompts = T.prompts
   local file = assert(io.open(vim.env.AGENTLS_RESULT, "w"))
   file:write(vim.json.encode(outcome))
   file:close()

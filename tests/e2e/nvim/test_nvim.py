@@ -27,6 +27,9 @@ pytestmark = pytest.mark.skipif(
 SAMPLE_NEW_MEAN = SAMPLE.replace(OLD_MEAN, NEW_MEAN)
 TYPED = "# typed while the agent ran"
 INFO, WARN, ERROR = 2, 3, 4  # vim.log.levels
+# The server's default applyMode is "review" (edits wait for :AgentReview): the tests of edits
+# applied as a run ends ask for that.
+APPLY = {"settings": {"applyMode": "apply"}}
 
 
 def one_codex_step(neovim: Neovim) -> None:
@@ -48,7 +51,7 @@ def test_review_shows_diagnostics_and_the_quick_fix_applies(neovim: Neovim) -> N
     outcome = neovim.run(
         """
 T.open("calc.py")
-T.type("5GVj:AgentReview<CR>", ":'<,'>AgentReview   (lines 5-6 selected)")
+T.type("5GVj:AgentCheck<CR>", ":'<,'>AgentCheck   (lines 5-6 selected)")
 T.wait(function() return #vim.diagnostic.get(0) > 0 end, "diagnostics appear")
 T.wait_runs(1)
 T.result.diagnostics = T.diagnostics()
@@ -103,7 +106,8 @@ T.wait(function() return vim.api.nvim_buf_get_name(0):find("agentls://run/", 1, 
 T.result.report = T.lines()
 T.result.report_name = vim.api.nvim_buf_get_name(0)
 T.result.last_run = require("agentls").last_run
-"""
+""",
+        setup=APPLY,
     )
     [run] = commands(outcome, "agentls.runWorkflow")
     assert "range" not in run, "a selection of the whole buffer means the whole document"
@@ -119,6 +123,130 @@ T.result.last_run = require("agentls").last_run
     assert level_of(outcome, "applied to calc.py") == INFO
 
 
+TWO_HUNKS = SAMPLE_NEW_MEAN.replace("return a + b", "return b + a")  # lines 2 and 6
+REASON = "keep the division as it was"
+PROPOSAL = "agentls://proposal/"
+
+
+def test_agent_review_accepts_one_change_rejects_another_and_the_follow_up_says_why(
+    neovim: Neovim,
+) -> None:
+    """Review mode (the default): the run proposes two changes in calc.py and applies none;
+    :AgentReview shows the diff, `ga` accepts the first, `gr` rejects the second with a
+    reason; the follow-up's prompt carries it; :AgentRuns shows the run; :AgentUndo takes the
+    accepted change out and keeps a line typed since."""
+    one_codex_step(neovim)
+    accepted = SAMPLE.replace("return a + b", "return b + a")
+    neovim.scenario("codex", fenced(TWO_HUNKS, "python"), fenced(accepted, "python"))
+    outcome = neovim.run(
+        """
+T.open("calc.py")
+local calc = vim.api.nvim_get_current_buf()
+T.cmd("AgentRun one")
+T.wait_runs(1)
+local run = T.ended[1].id
+T.result.run = run
+T.result.proposed = T.text()
+T.wait(function() return #vim.lsp.codelens.get(calc) > 0 end, "the CodeLens")
+T.result.lenses = vim.tbl_map(function(lens) return lens.command.title end,
+  vim.lsp.codelens.get(calc))
+T.cmd("AgentReview")
+local scratch_name = PROPOSAL .. run .. "/calc.py"
+T.wait(function() return require("agentls.commands").named_buffer(scratch_name) end, "the diff")
+local scratch = require("agentls.commands").named_buffer(scratch_name)
+T.result.scratch = vim.api.nvim_buf_get_lines(scratch, 0, -1, false)
+T.result.scratch_modifiable = vim.bo[scratch].modifiable
+T.result.diff = vim.tbl_map(function(window) return vim.wo[window].diff end,
+  vim.api.nvim_tabpage_list_wins(0))
+T.result.at = { vim.api.nvim_get_current_buf() == calc, vim.api.nvim_win_get_cursor(0)[1] }
+T.result.quickfix = vim.tbl_map(function(item) return { lnum = item.lnum, text = item.text } end,
+  vim.fn.getqflist())
+T.type("ga", "ga   (accept the change under the cursor)")
+T.wait(function() return #vim.fn.getqflist() == 1 end, "one change left")
+T.result.after_accept = T.text()
+T.result.scratch_after_accept = vim.api.nvim_buf_get_lines(scratch, 0, -1, false)
+T.input(REASON)
+T.type("]h", "]h   (the next change)")
+T.result.next_line = vim.api.nvim_win_get_cursor(0)[1]
+T.type("gr", "gr   (reject it)")
+T.wait(function() return require("agentls.commands").named_buffer(scratch_name) == nil end,
+  "the diff closes: every change decided")
+T.result.decided = T.text()
+T.cmd("AgentRuns")
+T.wait(function() return vim.api.nvim_buf_get_name(0) == "agentls://runs" end, "the runs")
+T.result.runs = T.lines()
+T.type("q", "q")
+vim.api.nvim_set_current_buf(calc)
+T.cmd("AgentFollowUp try again")
+T.wait_runs(2)
+T.type("Go# typed since<Esc>", "Go# typed since<Esc>")
+T.cmd("AgentUndo " .. run)
+T.wait(function() return T.text():find("return a + b", 1, true) ~= nil end, "the undo")
+T.result.undone = T.text()
+""",
+        values={"PROPOSAL": PROPOSAL, "REASON": REASON},
+    )
+    run = outcome.result["run"]
+    assert outcome.result["proposed"] == SAMPLE, "review mode applies nothing"
+    assert "Accept (codex)" in outcome.result["lenses"] and "Reject" in outcome.result["lenses"]
+    assert outcome.result["scratch"] == TWO_HUNKS.splitlines()
+    assert outcome.result["scratch_modifiable"] is False
+    assert outcome.result["diff"] == [True, True]
+    assert outcome.result["at"] == [True, 2], "the cursor starts on the first change"
+    first, second = outcome.result["quickfix"]
+    assert (first["lnum"], second["lnum"]) == (2, 6)
+    assert first["text"].startswith("codex proposes: ")
+    assert outcome.result["after_accept"] == accepted
+    assert outcome.result["scratch_after_accept"] == TWO_HUNKS.splitlines()
+    assert outcome.result["next_line"] == 6
+    assert outcome.result["decided"] == accepted
+    [reject] = commands(outcome, "agentls.rejectChange")
+    assert reject["runId"] == run and reject["reason"] == REASON and len(reject["hunks"]) == 1
+    assert outcome.prompts and outcome.prompts[0].startswith("Reject codex proposes: ")
+    [line] = [line for line in outcome.result["runs"] if line.startswith(run)]
+    assert "partly applied" in line and "1 accepted, 1 rejected" in line
+    follow_up = neovim.calls("codex")[1]["prompt"]
+    assert REASON in follow_up
+    assert outcome.result["undone"] == SAMPLE + "# typed since\n"
+    [undo] = commands(outcome, "agentls.undoRun")
+    assert undo == {"runId": run}
+
+
+def test_a_codelens_rejection_asks_why_and_ga_accepts_the_rest_of_the_file(
+    neovim: Neovim,
+) -> None:
+    one_codex_step(neovim)
+    neovim.scenario("codex", fenced(TWO_HUNKS, "python"))
+    outcome = neovim.run(
+        """
+T.open("calc.py")
+local calc = vim.api.nvim_get_current_buf()
+T.cmd("AgentRun one")
+T.wait_runs(1)
+T.wait(function() return #vim.lsp.codelens.get(calc) > 0 end, "the CodeLens")
+T.input("")
+T.select(function(title) return title == "Reject" end)
+T.type("2G<Cmd>lua vim.lsp.codelens.run()<CR>", "2G then vim.lsp.codelens.run()")
+T.wait(function() return #vim.tbl_filter(function(d) return d.source == "agentls proposal" end,
+  vim.diagnostic.get(calc)) == 1 end, "one change left")
+T.cmd("AgentReview")
+T.wait(function() return vim.wo.diff end, "the diff")
+T.result.quickfix = #vim.fn.getqflist()
+T.type("gA", "gA   (accept every change of the file)")
+T.wait(function() return T.text() ~= SAMPLE end, "the change")
+T.result.text = table.concat(vim.api.nvim_buf_get_lines(calc, 0, -1, false), "\\n") .. "\\n"
+""",
+        values={"SAMPLE": SAMPLE},
+    )
+    [reject] = commands(outcome, "agentls.rejectChange")
+    assert reject["reason"] == "" and len(reject["hunks"]) == 1
+    assert outcome.prompts == ["Reject: why? (the agent is told on a follow-up) "]
+    assert outcome.result["quickfix"] == 1
+    [accept] = commands(outcome, "agentls.acceptChange")
+    assert set(accept) == {"runId", "uri"}
+    assert outcome.result["text"] == SAMPLE_NEW_MEAN
+
+
 def test_a_code_action_runs_a_workflow(neovim: Neovim) -> None:
     one_codex_step(neovim)
     neovim.scenario("codex", fenced(NEW_MEAN, "python"))
@@ -132,7 +260,7 @@ T.result.after = T.text()
 T.result.run = require("agentls").last_run
 T.result.status = require("agentls").runs[T.result.run].status
 """,
-        setup={"progress": {"throttle_ms": 0}},
+        setup={"progress": {"throttle_ms": 0}, **APPLY},
     )
     [action] = commands(outcome, "agentls.runWorkflow")
     assert action["range"] == {"start": 5, "end": 6} and action["workflow"] == "one"
@@ -156,7 +284,8 @@ T.wait_runs(1)
 T.cmd("AgentFollowUp return 0 for an empty list")
 T.wait_runs(2)
 T.result.text = T.text()
-"""
+""",
+        setup=APPLY,
     )
     assert outcome.result["text"] == SAMPLE.replace(
         "def mean(values):\n    return sum(values) / len(values)\n", shorter
@@ -179,13 +308,14 @@ T.open("calc.py")
 T.cmd("5,6AgentImplement make it one line")
 T.wait_runs(1)
 T.result.implemented = T.text()
-T.cmd("AgentReview")
+T.cmd("AgentCheck")
 T.wait_runs(2)
 T.select(function(title) return title:find("implement", 1, true) ~= nil end)
 T.cmd("AgentFollowUp two lines please")
 T.wait_runs(3)
 T.result.text = T.text()
-"""
+""",
+        setup=APPLY,
     )
     implement, review = outcome.ended[0]["id"], outcome.ended[1]["id"]
     assert outcome.result["implemented"] == SAMPLE.replace(OLD_MEAN, one_line)
@@ -340,17 +470,18 @@ def test_findings_follow_the_code_an_implement_drops_the_one_it_fixed(neovim: Ne
     outcome = neovim.run(
         """
 T.open("calc.py")
-T.cmd("AgentReview")
+T.cmd("AgentCheck")
 T.wait(function() return #vim.diagnostic.get(0) == 2 end, "both findings")
 T.cmd("5,6AgentImplement handle empty lists")
 T.wait_runs(2)
 T.wait(function() return #vim.diagnostic.get(0) == 1 end, "the fixed finding goes")
 T.result.after_implement = T.diagnostics()
 T.result.text = T.text()
-T.cmd("5,6AgentReview")
+T.cmd("5,6AgentCheck")
 T.wait_runs(3)
 T.result.after_range_review = T.diagnostics()
-"""
+""",
+        setup=APPLY,
     )
     assert outcome.result["text"] == SAMPLE_NEW_MEAN
     [kept] = outcome.result["after_implement"]
@@ -378,6 +509,7 @@ T.result.text = T.text()
 T.type("u")
 T.result.undone = T.text()
 """,
+        setup=APPLY,
         values={"TYPED": TYPED},
     )
     assert outcome.result["text"] == f"{TYPED}\n{SAMPLE_NEW_MEAN}"
@@ -395,7 +527,8 @@ T.wait_agent("codex")
 T.type("6GA  # mine<Esc>", "6GA  # mine<Esc>   (typed in the lines the agent works on)")
 T.wait_runs(1)
 T.result.text = T.text()
-"""
+""",
+        setup=APPLY,
     )
     assert outcome.result["text"] == SAMPLE.replace("len(values)\n", "len(values)  # mine\n")
     # Refused by the server (it knew of the typing) or by the plugin (the typing was on its way).
@@ -417,7 +550,7 @@ T.type("ggO" .. TYPED .. "<Esc>")
 T.wait_runs(1)
 T.result.text = T.text()
 """,
-        setup={"lsp": {"flags": {"debounce_text_changes": 60000}}},
+        setup={"lsp": {"flags": {"debounce_text_changes": 60000}}, **APPLY},
         values={"TYPED": TYPED},
     )
     assert outcome.result["text"] == f"{TYPED}\n{SAMPLE}"
@@ -551,7 +684,7 @@ def test_the_help_file_has_a_tag_for_every_command(tmp_path: Path) -> None:
     commands = set(
         re.findall(r'command\("(Agent\w+)"', (PLUGIN / "lua/agentls/commands.lua").read_text())
     )
-    assert len(commands) == 13
+    assert len(commands) == 16
     assert {f":{name}" for name in commands} | {"agentls-options", "agentls-health"} <= tags
 
 

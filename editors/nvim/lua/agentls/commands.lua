@@ -41,20 +41,24 @@ local function started(title)
 end
 
 --- The client that ran `run_id` (or any agentls client).
-local function run_client(run_id)
+function M.run_client(run_id)
   local run = run_id and agentls.runs[run_id]
   local client = run and run.client_id and vim.lsp.get_client_by_id(run.client_id)
   return client or agentls.client(0, { any = true })
 end
 
---- Show `lines` in a scratch buffer named `name` (reused), in a split.
-function M.scratch(name, lines, filetype)
-  local bufnr
+--- The buffer named `name` (e.g. agentls://runs), or nil.
+function M.named_buffer(name)
   for _, candidate in ipairs(vim.api.nvim_list_bufs()) do
     if vim.api.nvim_buf_get_name(candidate) == name then
-      bufnr = candidate
+      return candidate
     end
   end
+end
+
+--- Show `lines` in a scratch buffer named `name` (reused), in a split.
+function M.scratch(name, lines, filetype)
+  local bufnr = M.named_buffer(name)
   if not bufnr then
     bufnr = vim.api.nvim_create_buf(false, true)
     vim.api.nvim_buf_set_name(bufnr, name)
@@ -191,15 +195,48 @@ local function pick_run(wanted, prompt, none, on_run)
   end, { any = true })
 end
 
+--- Continue the run `run_id` with `message` (a new turn of the same run).
+function M.follow_up_run(run_id, message)
+  local argument = { runId = run_id, message = message }
+  agentls.execute("agentls.followUp", argument, started("agentls: follow-up"), {
+    client = M.run_client(run_id),
+    any = true,
+  })
+end
+
 function M.follow_up(opts)
   pick_run(function(run)
     return run.followable
   end, "Follow up on which run?", "no finished run to follow up on yet", function(run)
-    local argument = { runId = run.runId, message = opts.args }
-    agentls.execute("agentls.followUp", argument, started("agentls: follow-up"), {
-      client = run_client(run.runId),
-      any = true,
-    })
+    M.follow_up_run(run.runId, opts.args)
+  end)
+end
+
+--- Reverse what the run `run_id` applied (or what was accepted of its proposal), keeping
+--- the edits made since elsewhere in its files.
+function M.undo_run(run_id)
+  agentls.execute("agentls.undoRun", { runId = run_id }, function(result)
+    result = result or {}
+    local undone = result.undone or {}
+    local note = type(result.note) == "string" and result.note ~= "" and result.note
+      or (#undone > 0 and ("undid run " .. run_id .. " in " .. table.concat(undone, ", ")))
+      or ("run " .. run_id .. " had nothing to undo")
+    agentls.notify(note)
+    require("agentls.review").refresh_all()
+    require("agentls.runs").refresh_if_shown()
+  end, { client = M.run_client(run_id), any = true })
+end
+
+--- :AgentUndo [runId]: the run given, or the only run with changes applied, or one picked.
+function M.undo(opts)
+  if opts.args ~= "" then
+    M.undo_run(opts.args)
+    return
+  end
+  pick_run(function(run)
+    return run.state == "applied" or run.state == "partly applied"
+  end, "Undo which run's changes?", "no run has changes applied to undo", function(run)
+    M.undo_run(run.runId)
   end)
 end
 
@@ -208,7 +245,7 @@ local function apply_run(run_id)
     if result and result.applied then
       agentls.notify(result.note)
     end
-  end, { client = run_client(run_id), any = true })
+  end, { client = M.run_client(run_id), any = true })
 end
 
 function M.apply(opts)
@@ -239,7 +276,7 @@ function M.cancel(opts)
           agentls.runs[id].status = "ended"
         end
       end
-    end, { client = run_client(id), any = true })
+    end, { client = M.run_client(id), any = true })
   end
 end
 
@@ -284,7 +321,7 @@ function M.report(opts)
       )
     end
     M.scratch("agentls://run/" .. run_id, lines)
-  end, { client = run_client(run_id), any = true })
+  end, { client = M.run_client(run_id), any = true })
 end
 
 --- :AgentRerun [runId]: the run's workflow or task again on the same lines, every agent
@@ -299,7 +336,7 @@ function M.rerun(opts)
     "agentls.rerun",
     { runId = run_id, noCache = true },
     started("agentls: run again"),
-    { client = run_client(run_id), any = true }
+    { client = M.run_client(run_id), any = true }
   )
 end
 
@@ -404,9 +441,23 @@ function M.define()
     complete = "file",
     desc = "agentls: run a workflow [name] on every file of [folder] (the current folder)",
   })
-  command("AgentReview", M.task("review"), {
+  command("AgentCheck", M.task("review"), {
     range = "%",
-    desc = "agentls: review the lines (findings become diagnostics)",
+    desc = "agentls: an agent reviews the lines (findings become diagnostics)",
+  })
+  command("AgentReview", require("agentls.review").command, {
+    range = true, -- only to say that it takes none (it was the review task before)
+    nargs = "?",
+    complete = completer(all_runs),
+    desc = "agentls: review a run's proposed changes, a diff per file (default: the newest)",
+  })
+  command("AgentRuns", require("agentls.runs").show, {
+    desc = "agentls: the session's runs, their state and what to do with them",
+  })
+  command("AgentUndo", M.undo, {
+    nargs = "?",
+    complete = completer(all_runs),
+    desc = "agentls: undo what a run changed, keeping your edits elsewhere",
   })
   command("AgentImplement", M.task("implement"), {
     range = "%",

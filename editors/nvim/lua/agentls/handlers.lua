@@ -20,7 +20,12 @@ local KEEP_MS = 10000
 --- A server message as a Neovim user reads it: the server names the editors' commands as
 --- VS Code titles them.
 function M.humanize(text)
-  return (text:gsub("agentls%.showRun", ":AgentReport"):gsub("Apply run", ":AgentApply"))
+  return (
+    text
+      :gsub("agentls%.showRun", ":AgentReport")
+      :gsub("Apply run", ":AgentApply")
+      :gsub("review them$", "review them with :AgentReview")
+  )
 end
 
 local function show(message, level)
@@ -152,6 +157,10 @@ M.handlers = {
       return { applied = false, failureReason = tostring(result) }
     end
     return { applied = true }
+  end,
+
+  ["workspace/codeLens/refresh"] = function(...)
+    return require("agentls.lenses").on_refresh(...)
   end,
 
   -- vim.notify instead of :echo and :echoerr, so notification plugins show them.

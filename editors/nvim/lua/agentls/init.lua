@@ -17,6 +17,21 @@ M.defaults = {
   -- vim.notify the runs' progress: begin, end, and reports at most every throttle_ms.
   -- false turns it off (e.g. when fidget.nvim shows LSP progress).
   progress = { throttle_ms = 2000 },
+  -- Show the server's CodeLens ("Accept (claude)", "Reject") on the changes it proposes;
+  -- run one with vim.lsp.codelens.run(). false: none.
+  codelens = true,
+  -- :AgentReview's keymaps in the diff of a proposal (a key set to "" is not mapped).
+  review = {
+    keys = {
+      accept = "ga",
+      reject = "gr",
+      accept_all = "gA",
+      reject_all = "gR",
+      next = "]h",
+      prev = "[h",
+      close = "q",
+    },
+  },
   -- Extra fields for the vim.lsp configuration: on_attach, capabilities, flags, handlers...
   lsp = {},
 }
@@ -73,6 +88,9 @@ function M.lsp_config()
   -- Neovim applies versioned edits (documentChanges) but does not say so; without it the
   -- server sends unversioned ones, which land on the wrong lines if you typed meanwhile.
   local capabilities = { workspace = { workspaceEdit = { documentChanges = true } } }
+  if options.codelens ~= false then -- the server asks for a refresh when its proposals change
+    capabilities.workspace.codeLens = { refreshSupport = true }
+  end
   if not has_011 then -- 0.10 takes the capabilities as given
     capabilities =
       vim.tbl_deep_extend("force", vim.lsp.protocol.make_client_capabilities(), capabilities)
@@ -85,6 +103,7 @@ function M.lsp_config()
     init_options = settings,
     settings = { [NAME] = settings },
     handlers = handlers.handlers,
+    commands = require("agentls.lenses").commands,
     capabilities = capabilities,
   }, options.lsp or {})
   return config
@@ -268,6 +287,7 @@ function M.setup(options)
   register()
   require("agentls.commands").define()
   require("agentls.progress").watch()
+  require("agentls.lenses").watch()
 end
 
 return M

@@ -117,6 +117,7 @@ local function on_progress(event)
       if run then
         vim.api.nvim_exec_autocmds("User", { pattern = "AgentlsRunDone", data = run })
       end
+      require("agentls.runs").refresh_if_shown()
     end)
   end
 end
