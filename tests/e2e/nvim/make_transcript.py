@@ -30,7 +30,11 @@ FINDINGS = {
         }
     ]
 }
-IMPLEMENTED = SAMPLE + (
+FIXED = SAMPLE.replace(
+    "    return sum(values) / len(values)\n",
+    "    return sum(values) / len(values) if values else 0.0\n",
+)
+MEDIAN = (
     "\n\ndef median(values):\n"
     "    ordered = sorted(values)\n"
     "    middle = len(ordered) // 2\n"
@@ -38,6 +42,9 @@ IMPLEMENTED = SAMPLE + (
     "        return ordered[middle]\n"
     "    return (ordered[middle - 1] + ordered[middle]) / 2\n"
 )
+# Two changes: type hints on add() (to be rejected) and a median() (to be accepted).
+IMPLEMENTED = FIXED.replace("def add(a, b):", "def add(a: float, b: float) -> float:") + MEDIAN
+REASON = "no type hints in this module yet"
 
 SESSION = r"""
 local function show_diagnostics()
@@ -56,7 +63,7 @@ end
 
 T.open("calc.py")
 
-T.type("5GVj:AgentReview<CR>", "5GVj:AgentReview<CR>     (lines 5-6 selected: :'<,'>AgentReview)")
+T.type("5GVj:AgentCheck<CR>", "5GVj:AgentCheck<CR>     (lines 5-6 selected: :'<,'>AgentCheck)")
 T.wait_runs(1)
 show_diagnostics()
 
@@ -67,9 +74,48 @@ show_buffer("calc.py, lines 5-6", vim.api.nvim_buf_get_lines(0, 4, 6, false))
 
 T.cmd("AgentImplement add a median function")
 T.wait_runs(2)
-show_buffer("calc.py, the lines added", vim.api.nvim_buf_get_lines(0, 6, -1, false))
-T.type("u", "u")
-T.say("  (" .. #T.lines() .. " lines again: one u undid the whole run)")
+local run = T.ended[2].id
+T.say("  (" .. #T.lines() .. " lines: review mode applied nothing)")
+
+T.cmd("AgentReview")
+T.wait(function() return vim.wo.diff end, "the diff opens")
+for _, window in ipairs(vim.api.nvim_tabpage_list_wins(0)) do
+  local name = vim.api.nvim_buf_get_name(vim.api.nvim_win_get_buf(window))
+  T.say("  (window, diff mode) " .. vim.fn.fnamemodify(name, ":~:."))
+end
+T.say("  (quickfix list)")
+for _, item in ipairs(vim.fn.getqflist()) do
+  T.say(string.format("  │ %s|%d| %s", vim.fn.bufname(item.bufnr), item.lnum, item.text))
+end
+T.input(REASON)
+T.type("gr", "gr       (on line 1: reject the type hints)")
+T.wait(function() return #vim.fn.getqflist() == 1 end, "one change left")
+T.type("]h", "]h       (the next change: median)")
+T.type("ga", "ga       (accept it)")
+T.wait(function() return not vim.wo.diff end, "the diff closes")
+show_buffer("calc.py, lines 1-2 and the lines added", vim.list_extend(
+  vim.api.nvim_buf_get_lines(0, 0, 2, false), vim.api.nvim_buf_get_lines(0, 6, -1, false)))
+
+T.cmd("AgentRuns")
+T.wait(function() return vim.api.nvim_buf_get_name(0) == "agentls://runs" end, "the runs")
+show_buffer("buffer agentls://runs")
+T.type("q", "q")
+
+T.select(function(title) return title:find("implement", 1, true) ~= nil end)
+T.cmd("AgentFollowUp median of an empty list is 0.0")
+T.wait_runs(3)
+local prompt = T.calls("codex")[2].prompt
+for line in prompt:gmatch("[^\n]+") do
+  if line:find(REASON, 1, true) then
+    T.say("  (the follow-up's prompt to codex says) " .. line)
+  end
+end
+
+T.type("ggOimport statistics<Esc>", "ggOimport statistics<Esc>   (an edit of your own)")
+T.cmd("AgentUndo " .. run)
+T.wait(function() return #vim.tbl_filter(function(m) return m.message:find("undone", 1, true)
+  end, T.messages) > 0 end, "the undo")
+T.say("  (" .. #T.lines() .. " lines: median() is gone, your import stays)")
 
 local function wait_buffer(prefix)
   T.wait(function() return vim.startswith(vim.api.nvim_buf_get_name(0), prefix) end, prefix)
@@ -105,8 +151,12 @@ def main() -> None:
         (workspace / "calc.py").write_text(SAMPLE)
         neovim = Neovim(nvim, workspace, base / "nvim")
         neovim.scenario("gemini", "```json\n" + json.dumps(FINDINGS) + "\n```")
-        neovim.scenario("codex", "```python\n" + IMPLEMENTED + "```")
-        outcome = neovim.run(SESSION, setup=None, timeout=60)
+        neovim.scenario(
+            "codex",
+            "Type hints for add(), and a median().\n\n```python\n" + IMPLEMENTED + "```",
+            "```python\n" + FIXED + MEDIAN + "```",
+        )
+        outcome = neovim.run(SESSION, setup=None, timeout=60, values={"REASON": REASON})
         version = neovim.version()
     text = "\n".join(
         [

@@ -202,7 +202,7 @@ T.result.undone = T.text()
     assert outcome.result["decided"] == accepted
     [reject] = commands(outcome, "agentls.rejectChange")
     assert reject["runId"] == run and reject["reason"] == REASON and len(reject["hunks"]) == 1
-    assert outcome.prompts and outcome.prompts[0].startswith("Reject codex proposes: ")
+    assert outcome.prompts == ["Why reject codex's change on line 6? "]
     [line] = [line for line in outcome.result["runs"] if line.startswith(run)]
     assert "partly applied" in line and "1 accepted, 1 rejected" in line
     follow_up = neovim.calls("codex")[1]["prompt"]
@@ -215,8 +215,12 @@ T.result.undone = T.text()
 def test_a_codelens_rejection_asks_why_and_ga_accepts_the_rest_of_the_file(
     neovim: Neovim,
 ) -> None:
+    """The second change is an insertion at the end of the file (the edit's range is past
+    the last line): accepted, it adds its lines and no empty line after them."""
     one_codex_step(neovim)
-    neovim.scenario("codex", fenced(TWO_HUNKS, "python"))
+    half = "\n\ndef half(x):\n    return x / 2\n"
+    swapped = SAMPLE.replace("return a + b", "return b + a")
+    neovim.scenario("codex", fenced(swapped + half, "python"))
     outcome = neovim.run(
         """
 T.open("calc.py")
@@ -240,11 +244,11 @@ T.result.text = table.concat(vim.api.nvim_buf_get_lines(calc, 0, -1, false), "\\
     )
     [reject] = commands(outcome, "agentls.rejectChange")
     assert reject["reason"] == "" and len(reject["hunks"]) == 1
-    assert outcome.prompts == ["Reject: why? (the agent is told on a follow-up) "]
+    assert outcome.prompts == ["Why reject this change? (the agent is told on a follow-up) "]
     assert outcome.result["quickfix"] == 1
     [accept] = commands(outcome, "agentls.acceptChange")
     assert set(accept) == {"runId", "uri"}
-    assert outcome.result["text"] == SAMPLE_NEW_MEAN
+    assert outcome.result["text"] == SAMPLE + half
 
 
 def test_a_code_action_runs_a_workflow(neovim: Neovim) -> None:
@@ -538,7 +542,8 @@ T.result.text = T.text()
 def test_an_edit_for_an_older_version_of_the_buffer_is_refused(neovim: Neovim) -> None:
     """The typing has not reached the server when the edit comes (a long didChange debounce
     here): Neovim's own handler would drop the edit and answer "applied"; the plugin refuses
-    it, so the server says so and keeps the proposal."""
+    it, so the server says so and keeps the proposal. (No CodeLens here: its requests would
+    send the typing to the server first, which then moves the edit onto it.)"""
     one_codex_step(neovim)
     neovim.scenario("codex", fenced(NEW_MEAN, "python"), delay_s=0.5)
     outcome = neovim.run(
@@ -550,7 +555,7 @@ T.type("ggO" .. TYPED .. "<Esc>")
 T.wait_runs(1)
 T.result.text = T.text()
 """,
-        setup={"lsp": {"flags": {"debounce_text_changes": 60000}}, **APPLY},
+        setup={"lsp": {"flags": {"debounce_text_changes": 60000}}, "codelens": False, **APPLY},
         values={"TYPED": TYPED},
     )
     assert outcome.result["text"] == f"{TYPED}\n{SAMPLE}"

@@ -24,6 +24,7 @@ function M.humanize(text)
     text
       :gsub("agentls%.showRun", ":AgentReport")
       :gsub("Apply run", ":AgentApply")
+      :gsub("review them %(", "review them (:AgentReview, ")
       :gsub("review them$", "review them with :AgentReview")
   )
 end
@@ -117,6 +118,37 @@ local function close_undo_blocks(buffers)
   end
 end
 
+--- An insertion at the end of a file comes as a range past its last line (line = the line
+--- count). Neovim's apply_text_edits appends its lines with nvim_buf_set_lines, so the text's
+--- final newline would become an extra empty line: it is dropped (the buffer's last line
+--- ends with a newline of its own).
+local function fix_end_of_file_insertions(edit)
+  local function fix(uri, edits)
+    local bufnr = vim.uri_to_bufnr(uri)
+    vim.fn.bufload(bufnr)
+    local count = vim.api.nvim_buf_line_count(bufnr)
+    for _, text_edit in ipairs(edits or {}) do
+      local range = text_edit.range
+      if
+        range
+        and range.start.line >= count
+        and range["end"].line >= count
+        and vim.endswith(text_edit.newText or "", "\n")
+      then
+        text_edit.newText = text_edit.newText:sub(1, -2)
+      end
+    end
+  end
+  for _, change in ipairs(edit.documentChanges or {}) do
+    if change.textDocument and change.edits then
+      fix(change.textDocument.uri, change.edits)
+    end
+  end
+  for uri, edits in pairs(edit.changes or {}) do
+    fix(uri, edits)
+  end
+end
+
 M.handlers = {
   -- Neovim's own handler drops an edit for a buffer that changed since (you typed while the
   -- agents ran and the change had not reached the server yet), yet answers "applied"; and it
@@ -151,6 +183,7 @@ M.handlers = {
       end
     end
     close_undo_blocks(buffers)
+    pcall(fix_end_of_file_insertions, params.edit)
     local ok, result = pcall(vim.lsp.util.apply_workspace_edit, params.edit, client.offset_encoding)
     close_undo_blocks(buffers)
     if not ok then

@@ -63,12 +63,15 @@ M.commands = {
       send("agentls.rejectChange", argument, client)
       return
     end
-    vim.ui.input({ prompt = "Reject: why? (the agent is told on a follow-up) " }, function(reason)
-      if reason ~= nil then -- dismissed: nothing is rejected
-        argument.reason = reason
-        send("agentls.rejectChange", argument, client)
+    vim.ui.input(
+      { prompt = "Why reject this change? (the agent is told on a follow-up) " },
+      function(reason)
+        if reason ~= nil then -- dismissed: nothing is rejected
+          argument.reason = reason
+          send("agentls.rejectChange", argument, client)
+        end
       end
-    end)
+    )
   end,
 }
 

@@ -117,6 +117,9 @@ local function on_progress(event)
       if run then
         vim.api.nvim_exec_autocmds("User", { pattern = "AgentlsRunDone", data = run })
       end
+      if run_id then
+        require("agentls.review").refresh_run(run_id)
+      end
       require("agentls.runs").refresh_if_shown()
     end)
   end

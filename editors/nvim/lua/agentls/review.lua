@@ -7,7 +7,6 @@ local M = {}
 local agentls = require("agentls")
 local levels = vim.log.levels
 
-
 --- Open reviews by run id: { run_id, client, proposal, views = { [uri] = view }, qf_id }.
 --- A view is one file's diff: { uri, path, real, scratch, tab }.
 M.reviews = {}
@@ -90,12 +89,17 @@ local function hunk_here(review)
   local line = vim.api.nvim_win_get_cursor(0)[1] - 1
   local last = vim.api.nvim_buf_line_count(0) - 1
   for _, span in ipairs(M.spans(file)) do
-    local first, final = span[side][1], math.min(span[side][2], last)
-    if line >= first and line <= math.max(final, first) then
+    -- (an insertion at the end of the file is "on" its last line)
+    local first, final = math.min(span[side][1], last), math.min(span[side][2], last)
+    if line >= first and line <= final then
       return span.hunk, uri
     end
   end
   return nil, uri
+end
+
+local function plural(count, noun)
+  return count .. " " .. noun .. (count == 1 and "" or "s")
 end
 
 local function describe(hunk)
@@ -213,6 +217,7 @@ end
 --- quickfix list; a file with nothing left to decide has its diff closed.
 local function redraw(review, proposal)
   review.proposal = proposal
+  local total = counts(proposal)
   for uri, view in pairs(vim.deepcopy(review.views)) do
     local file = file_of(review, uri)
     if file and #pending(file) > 0 and vim.api.nvim_buf_is_valid(view.scratch) then
@@ -220,11 +225,12 @@ local function redraw(review, proposal)
       diffupdate(view)
     else
       M.close_view(review, uri)
-      agentls.notify((file and file.path or vim.uri_to_fname(uri)) .. ": every change decided")
+      if total.pending > 0 then
+        agentls.notify((file and file.path or vim.uri_to_fname(uri)) .. ": every change decided")
+      end
     end
   end
   fill_quickfix(review)
-  local total = counts(proposal)
   if total.pending == 0 then
     local rejected = total.rejected > 0
         and "; :AgentFollowUp {message} tells the agent what you rejected and why"
@@ -300,8 +306,14 @@ local function decide(review, what, all)
     ask_server(review, "agentls.acceptChange", argument, after_accept(review))
     return
   end
-  local prompt = all and "Reject every change in this file, because: "
-    or ("Reject " .. describe(hunk) .. ", because: ")
+  local file = file_of(review, uri)
+  local prompt = all
+      and string.format("Why reject the %s in this file? ", plural(#pending(file or {}), "change"))
+    or string.format(
+      "Why reject %s's change on line %d? ",
+      hunk.agent or "the agent",
+      hunk.range.start.line + 1
+    )
   ask_reason(prompt, function(reason)
     argument.reason = reason
     ask_server(review, "agentls.rejectChange", argument, function()
@@ -450,9 +462,9 @@ function M.show(run_id, client)
     local lhs = keys()
     agentls.notify(
       string.format(
-        "%d change(s) to review in %d file(s): %s accept, %s reject, %s/%s next/previous, %s close",
-        #M.quickfix_items(proposal),
-        #files,
+        "%s to review in %s: %s accept, %s reject, %s/%s next/previous, %s close",
+        plural(#M.quickfix_items(proposal), "change"),
+        plural(#files, "file"),
         lhs.accept,
         lhs.reject,
         lhs.next,
@@ -490,11 +502,21 @@ function M.command(opts)
   agentls.execute("agentls.listRuns", vim.empty_dict(), function(runs, client)
     local run = M.latest_pending(runs)
     if not run then
-      agentls.notify("no run has changes waiting for review (:AgentRuns lists the runs)", levels.WARN)
+      agentls.notify(
+        "no run has changes waiting for review (:AgentRuns lists the runs)",
+        levels.WARN
+      )
       return
     end
     M.show(run.runId, client)
   end, { any = true })
+end
+
+--- Refresh the open review of `run_id`, if any (its follow-up ended, say).
+function M.refresh_run(run_id)
+  if M.reviews[run_id] then
+    refresh(M.reviews[run_id])
+  end
 end
 
 --- Refresh every open review (a decision made elsewhere: a code action, a CodeLens).

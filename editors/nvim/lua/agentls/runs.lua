@@ -71,9 +71,14 @@ function M.actions(run)
       table.insert(list, { key = key, title = title, action = action })
     end
   end
-  add("r", "Review its " .. pending_count(run) .. " pending change(s)", pending_count(run) > 0, function()
-    require("agentls.review").show(id, commands().run_client(id))
-  end)
+  add(
+    "r",
+    "Review its " .. pending_count(run) .. " pending change(s)",
+    pending_count(run) > 0,
+    function()
+      require("agentls.review").show(id, commands().run_client(id))
+    end
+  )
   add("f", "Follow up…", run.followable, function()
     vim.ui.input({ prompt = "Follow up on run " .. id .. " with: " }, function(message)
       if message and message ~= "" then
