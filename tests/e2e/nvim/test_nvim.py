@@ -694,15 +694,19 @@ def test_the_help_file_has_a_tag_for_every_command(tmp_path: Path) -> None:
 
 
 def test_the_readme_quotes_the_recorded_transcript() -> None:
-    """The README's Neovim excerpt is lines of TRANSCRIPT.md (run ids aside), not invented."""
+    """The README's and docs/editors.md's Neovim excerpts are lines of TRANSCRIPT.md (run ids
+    aside), not invented."""
     readme = (ROOT / "README.md").read_text()
     excerpt = readme.split("Neovim 0.11 with the plugin", 1)[1].split("```text\n", 1)[1]
     excerpt = excerpt.split("```", 1)[0]
     transcript = (PLUGIN / "TRANSCRIPT.md").read_text().splitlines()
 
     def anonymous(line: str) -> str:
-        return re.sub(r"\(run [0-9a-f]{12}\)", "(run …)", line)
+        return re.sub(r"\b[0-9a-f]{12}\b", "…", line)
 
     recorded = {anonymous(line) for line in transcript}
     missing = [line for line in excerpt.splitlines() if anonymous(line) not in recorded]
     assert excerpt.strip() and not missing, missing
+    editors = docs_snippet("Neovim: reviewing an agent's changes (the plugin)", "text")
+    missing = [line for line in editors.splitlines() if anonymous(line) not in recorded]
+    assert ":AgentReview" in editors and not missing, missing
