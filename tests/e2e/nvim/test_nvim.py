@@ -175,6 +175,9 @@ T.result.decided = T.text()
 T.cmd("AgentRuns")
 T.wait(function() return vim.api.nvim_buf_get_name(0) == "agentls://runs" end, "the runs")
 T.result.runs = T.lines()
+T.select(function() return false end) -- the run's actions, dismissed
+T.type("4G<CR>", "4G<CR>   (the run's actions)")
+T.result.actions = T.shown
 T.type("q", "q")
 vim.api.nvim_set_current_buf(calc)
 T.cmd("AgentFollowUp try again")
@@ -205,6 +208,8 @@ T.result.undone = T.text()
     assert outcome.prompts == ["Why reject codex's change on line 6? "]
     [line] = [line for line in outcome.result["runs"] if line.startswith(run)]
     assert "partly applied" in line and "1 accepted, 1 rejected" in line
+    assert {"Follow up…", "Undo its changes", "Show its report"} <= set(outcome.result["actions"])
+    assert not any(action.startswith(("Review", "Cancel")) for action in outcome.result["actions"])
     follow_up = neovim.calls("codex")[1]["prompt"]
     assert REASON in follow_up
     assert outcome.result["undone"] == SAMPLE + "# typed since\n"
