@@ -1,13 +1,47 @@
 // The palette commands: thin wrappers over the server's workspace/executeCommand commands.
 import * as vscode from "vscode";
 
+import { agentItems, AgentMemory, readyAgents, rememberedAgent, SERVER_DEFAULT } from "./agents";
 import { EditorDiagnostic, Selection, Task, taskArgs, workflowArgs } from "./args";
 import { AgentStatus, agentsMarkdown } from "./markdown";
+import { ListedRun, TreeNode } from "./proposals";
+import type { Decision, Review } from "./review";
 import { Run, RunBook } from "./runs";
 
-/** Sends one of the server's commands; undefined when it failed (the user was told why). */
+export type { ListedRun } from "./proposals";
+
+/** Sends one of the server's commands; undefined when it failed (the user was told why, unless
+ * `quiet`: then nothing is shown, for what the extension asks by itself). */
 export interface Executor {
-  execute<T>(command: string, argument: object): Promise<T | undefined>;
+  execute<T>(command: string, argument: object, options?: { quiet?: boolean }): Promise<T | undefined>;
+}
+
+/** What the review flow, the runs view and the agent picker add to the commands. */
+export interface CommandParts {
+  review?: Review;
+  /** The agent remembered per quick task; without it quick tasks use the server's choice. */
+  memory?: AgentMemory;
+  /** The runs changed (a decision, an undo): the runs view refreshes. */
+  changed?: () => void;
+}
+
+const QUICK_TASKS: Task[] = ["review", "explain", "implement", "refine"];
+
+/** A decision's argument from a runs view node (run, file or hunk) or a lens's argument. */
+export function decisionOf(target: unknown): Decision | undefined {
+  if (!target || typeof target !== "object") return undefined;
+  const node = target as Partial<TreeNode> & Partial<Decision>;
+  if (typeof node.runId !== "string") return undefined;
+  if (!node.kind) return node as Decision;
+  if (node.kind === "hunk" && node.hunk) return { runId: node.runId, hunks: [node.hunk], uri: node.uri };
+  if (node.kind === "file" && node.uri) return { runId: node.runId, uri: node.uri };
+  return { runId: node.runId };
+}
+
+function runIdOf(target: unknown): string | undefined {
+  if (typeof target === "string") return target;
+  const runId = (target as { runId?: unknown } | undefined)?.runId;
+  return typeof runId === "string" ? runId : undefined;
 }
 
 /** The extension's output channel (the server's log). */
@@ -36,19 +70,6 @@ interface RunReport {
   note: string;
   /** Its proposed changes are not in the files yet, and Apply run can apply them. */
   applicable?: boolean;
-}
-
-/** One of `agentls.listRuns`'s runs: the server's runs of this session, the newest first. */
-export interface ListedRun {
-  runId: string;
-  title: string;
-  status: string;
-  note: string;
-  uri: string;
-  /** A follow-up can continue it. */
-  followable: boolean;
-  /** Its proposed changes are not in the files yet. */
-  applicable: boolean;
 }
 
 function asRun(listed: ListedRun): Run {
@@ -106,7 +127,7 @@ function describe(run: Run): string {
 
 export class Commands {
   constructor(private server: Executor, private book: RunBook, private view: MarkdownView,
-    private output: Output = { show: () => undefined }) {}
+    private output: Output = { show: () => undefined }, private parts: CommandParts = {}) {}
 
   /** The command id → handler table that `activate` registers. */
   handlers(): Record<string, (...args: unknown[]) => unknown> {
@@ -119,9 +140,17 @@ export class Commands {
       "agentls.implement": () => this.implement(),
       "agentls.refine": () => this.task("refine"),
       "agentls.explain": () => this.task("explain"),
-      "agentls.followUpPick": () => this.followUp(),
+      "agentls.followUpPick": (run?: unknown) => this.followUp(runIdOf(run)),
       "agentls.applyRunPick": (runId?: unknown) => this.applyRun(typeof runId === "string" ? runId : undefined),
-      "agentls.rerunPick": (runId?: unknown) => this.rerun(typeof runId === "string" ? runId : undefined),
+      "agentls.rerunPick": (run?: unknown) => this.rerun(runIdOf(run)),
+      "agentls.reviewProposal": (run?: unknown) => this.reviewProposal(runIdOf(run)),
+      "agentls.undoRunPick": (run?: unknown) => this.undoRun(runIdOf(run)),
+      "agentls.chooseAgent": (task?: unknown) => this.chooseAgent(typeof task === "string" ? task as Task : undefined),
+      "agentls.runs.accept": (target?: unknown) => this.decide("accept", target),
+      "agentls.runs.reject": (target?: unknown) => this.decide("reject", target),
+      "agentls.runs.review": (node?: unknown) => this.reviewNode(node as TreeNode | undefined),
+      "agentls.runs.report": (node?: unknown) => this.showReport(runIdOf(node)),
+      "agentls.runs.refresh": () => this.parts.changed?.(),
       "agentls.cancelRun": () => this.cancelRun(),
       "agentls.showAgents": () => this.showAgents(),
       "agentls.clearReview": () => this.clearReview(),
@@ -180,8 +209,55 @@ export class Commands {
   async task(task: Task, instruction?: string): Promise<string | undefined> {
     const target = activeTarget();
     if (!target) return undefined;
-    const args = taskArgs(target.uri, target.selection, task, { instruction, diagnostics: target.diagnostics });
+    const agent = await this.agentFor(task, target.uri);
+    if (agent === undefined) return undefined;
+    const args = taskArgs(target.uri, target.selection, task,
+      { instruction, diagnostics: target.diagnostics, agent: agent || undefined });
     return this.start("agentls.runTask", args);
+  }
+
+  /** The agent for a quick task: the one remembered while it is ready, else one the user picks
+   * from the ready agents (remembered from then on); SERVER_DEFAULT for the configured one;
+   * undefined when the user dismissed the pick. */
+  private async agentFor(task: Task, uri: string, again = false): Promise<string | undefined> {
+    const memory = this.parts.memory;
+    if (!memory) return SERVER_DEFAULT;
+    const remembered = memory.get(task);
+    if (remembered === SERVER_DEFAULT && !again) return SERVER_DEFAULT;
+    const agents = await this.server.execute<AgentStatus[]>("agentls.listAgents", uri ? { uri } : {});
+    if (!agents) return undefined;
+    const ready = readyAgents(agents);
+    const kept = again ? undefined : rememberedAgent(remembered, ready);
+    if (kept !== undefined) return kept;
+    if (ready.length === 0) {
+      void vscode.window.showWarningMessage("agentls: no agent is ready (Show agents tells what to fix); " +
+        "the configured agent runs.");
+      return SERVER_DEFAULT;
+    }
+    const pick = await vscode.window.showQuickPick(agentItems(ready, remembered), {
+      title: `agentls: which agent should ${task}?`,
+      placeHolder: "Remembered for this workspace (agentls: Choose the agent for quick tasks… to change it)",
+    });
+    if (!pick) return undefined;
+    await memory.remember(task, pick.agent);
+    return pick.agent;
+  }
+
+  /** Picks the agent of a quick task again (`task`'s, else one the user picks). */
+  async chooseAgent(task?: Task): Promise<string | undefined> {
+    let chosen = task;
+    if (!chosen) {
+      const memory = this.parts.memory;
+      const pick = await vscode.window.showQuickPick(QUICK_TASKS.map((name) => {
+        const now = memory?.get(name);
+        return { label: name, description: now === undefined ? "not chosen yet"
+          : now === SERVER_DEFAULT ? "now: the configured agent" : `now: ${now}` };
+      }), { title: "agentls: choose the agent of which quick task?" });
+      if (!pick) return undefined;
+      chosen = pick.label as Task;
+    }
+    const uri = vscode.window.activeTextEditor?.document.uri;
+    return this.agentFor(chosen, uri?.scheme === "file" ? uri.toString() : "", true);
   }
 
   async implement(): Promise<string | undefined> {
@@ -220,8 +296,8 @@ export class Commands {
     return listed && { runs: listed.filter(wanted).map(asRun), listed };
   }
 
-  async followUp(): Promise<string | undefined> {
-    const answer = await this.serverRuns((run) => run.followable);
+  async followUp(runId?: string): Promise<string | undefined> {
+    const answer = await this.serverRuns((run) => run.followable && (!runId || run.runId === runId));
     if (!answer) return undefined;
     const { runs, listed } = answer;
     if (runs.length === 0) {
@@ -255,6 +331,68 @@ export class Commands {
       if (!id) return undefined;
     }
     return this.start("agentls.rerun", { runId: id, noCache: true });
+  }
+
+  /** Opens the review diffs of `runId`'s proposal, else of the only run with changes to
+   * review, or one picked. */
+  async reviewProposal(runId?: string): Promise<number> {
+    const review = this.parts.review;
+    if (!review) return 0;
+    let id = runId;
+    if (!id) {
+      const answer = await this.serverRuns((run) => (run.proposal?.pending ?? 0) > 0);
+      if (!answer) return 0;
+      if (answer.runs.length === 0) {
+        void vscode.window.showInformationMessage("agentls: no run has changes to review.");
+        return 0;
+      }
+      id = (await this.pickRun(answer.runs, "Which run's proposal to review?"))?.runId;
+      if (!id) return 0;
+    }
+    return review.open(id);
+  }
+
+  /** A runs view file or hunk: its diff, at the hunk. */
+  private async reviewNode(node: TreeNode | undefined): Promise<number> {
+    if (!node || !this.parts.review) return 0;
+    if (node.kind === "run") return this.reviewProposal(node.runId);
+    return this.parts.review.open(node.runId, { path: node.path, line: node.range?.start.line });
+  }
+
+  /** Accept or reject a runs view node, a lens's hunks, or (none given) a pick of the runs with
+   * pending changes. */
+  async decide(what: "accept" | "reject", target?: unknown): Promise<unknown> {
+    const review = this.parts.review;
+    if (!review) return undefined;
+    let decision = decisionOf(target);
+    if (!decision) {
+      const answer = await this.serverRuns((run) => (run.proposal?.pending ?? 0) > 0);
+      const run = answer && await this.pickRun(answer.runs, `Which run's changes to ${what}?`);
+      if (!run) return undefined;
+      decision = { runId: run.runId };
+    }
+    return what === "accept" ? review.accept(decision) : review.reject(decision);
+  }
+
+  /** Takes back what a run applied or had accepted, keeping later edits elsewhere. */
+  async undoRun(runId?: string): Promise<string[] | undefined> {
+    let id = runId;
+    if (!id) {
+      const answer = await this.serverRuns((run) => ["applied", "partly applied"].includes(run.state ?? "") ||
+        (run.proposal?.accepted ?? 0) > 0);
+      if (!answer) return undefined;
+      if (answer.runs.length === 0) {
+        void vscode.window.showInformationMessage("agentls: no run has changes to undo.");
+        return undefined;
+      }
+      id = (await this.pickRun(answer.runs, "Which run's changes to undo?"))?.runId;
+      if (!id) return undefined;
+    }
+    const answer = await this.server.execute<{ undone: string[]; note: string }>("agentls.undoRun", { runId: id });
+    if (answer) vscode.window.setStatusBarMessage(`agentls: ${answer.note || `undone in ${answer.undone.join(", ")}`}`, 5000);
+    this.parts.changed?.();
+    if (answer) await this.parts.review?.load(id);
+    return answer?.undone;
   }
 
   async cancelRun(): Promise<boolean> {
@@ -329,6 +467,7 @@ export class Commands {
     }
     const applied = await this.server.execute<{ applied: boolean; note: string }>("agentls.applyRun", { runId: id });
     if (applied?.applied) vscode.window.setStatusBarMessage(`agentls: ${applied.note}`, 5000);
+    this.parts.changed?.();
     return applied?.applied ?? false;
   }
 
@@ -355,11 +494,14 @@ export class Commands {
       { label: "$(play) Run workflow…", command: "agentls.runWorkflowPick" },
       { label: "$(checklist) Review selection", command: "agentls.reviewSelection" },
       { label: "$(edit) Implement…", command: "agentls.implement" },
+      { label: "$(diff) Review proposal…", command: "agentls.reviewProposal" },
       { label: "$(comment-discussion) Follow up…", command: "agentls.followUpPick" },
       { label: "$(refresh) Run again without the cache…", command: "agentls.rerunPick" },
       { label: "$(check) Apply run…", command: "agentls.applyRunPick" },
       { label: "$(output) Show run report", command: "agentls.showReport" },
+      { label: "$(discard) Undo run…", command: "agentls.undoRunPick" },
       { label: "$(hubot) Show agents", command: "agentls.showAgents" },
+      { label: "$(person) Choose the agent for quick tasks…", command: "agentls.chooseAgent" },
       { label: "$(clear-all) Clear review diagnostics", command: "agentls.clearReview" },
     ];
     const pick = await vscode.window.showQuickPick(items, { placeHolder: "agentls" });

@@ -12,11 +12,15 @@ import {
   State,
 } from "vscode-languageclient/node";
 
+import { AgentMemory } from "./agents";
 import { runTitle } from "./args";
 import { Commands, Executor, withEditorTarget } from "./commands";
-import { NotificationProgressFeature } from "./progress";
+import { NotificationProgressFeature, ProgressListener } from "./progress";
 import { ReportView, SCHEME } from "./reports";
-import { Run, RunBook, ServerState } from "./runs";
+import { Decision, PROPOSAL_SCHEME, Review } from "./review";
+import { RunLog } from "./runlog";
+import { Run, RunBook, runIdOfToken, ServerState } from "./runs";
+import { RunsView } from "./runsView";
 import {
   initializationOptions,
   INSTALL_ACTION,
@@ -30,6 +34,9 @@ import {
 } from "./settings";
 
 const RUN_COMMANDS = new Set(["agentls.runWorkflow", "agentls.runTask", "agentls.followUp", "agentls.rerun"]);
+
+/** A run ended with a proposal to review: "2 changes proposed in 1 file: review them". */
+const PROPOSED = /\bchanges? proposed\b/;
 
 function isExecutable(file: string): boolean {
   try {
@@ -60,11 +67,15 @@ class Server implements Executor {
   private problem: { message: string } | undefined;
   private readonly output = vscode.window.createOutputChannel("agentls");
 
+  /** The review flow; its accept and reject run in place of the server's commands. */
+  review: Review | undefined;
+
   constructor(
     private book: RunBook,
     private onState: () => void,
     private onRunEnd: (run: Run) => void,
     private installGuide: vscode.Uri,
+    private progressListener: ProgressListener,
   ) {}
 
   private setState(state: ServerState): void {
@@ -90,13 +101,19 @@ class Server implements Executor {
         // The server's commands (as code actions and keybindings run them) go through `execute`
         // too, so their runs are counted and a refused one is told once, without "Request
         // failed" noise; without a `uri` they run on the active editor's selection.
-        executeCommand: (command, args, next) => command.startsWith("agentls.")
-          ? this.execute(command, withEditorTarget(command, (args[0] ?? {}) as Record<string, unknown>))
-          : next(command, args),
+        // Accept and reject (the server's lenses and code actions) go through the review flow,
+        // which asks a rejection's reason and refreshes the diffs.
+        executeCommand: (command, args, next) => {
+          if (!command.startsWith("agentls.")) return next(command, args);
+          const argument = (args[0] ?? {}) as Record<string, unknown>;
+          if (this.review && command === "agentls.acceptChange") return this.review.accept(argument as unknown as Decision);
+          if (this.review && command === "agentls.rejectChange") return this.review.reject(argument as unknown as Decision);
+          return this.execute(command, withEditorTarget(command, argument));
+        },
       },
     };
     const client = new LanguageClient("agentls", "agentls", serverOptions, clientOptions);
-    client.registerFeature(new NotificationProgressFeature(client, this.book, this.onRunEnd));
+    client.registerFeature(new NotificationProgressFeature(client, this.book, this.onRunEnd, this.progressListener));
     client.onDidChangeState((event) => {
       if (event.newState === State.Running) this.setState("running");
       if (event.newState === State.Stopped) {
@@ -161,9 +178,10 @@ class Server implements Executor {
     this.output.show(true);
   }
 
-  async execute<T>(command: string, argument: object): Promise<T | undefined> {
+  async execute<T>(command: string, argument: object, options: { quiet?: boolean } = {}): Promise<T | undefined> {
     const client = this.client;
     if (!client || !client.isRunning()) {
+      if (options.quiet) return undefined;
       if (this.problem) this.tell(this.problem.message);
       else void vscode.window.showWarningMessage("agentls: the language server is not running yet.");
       return undefined;
@@ -173,7 +191,8 @@ class Server implements Executor {
       answer = await client.sendRequest(ExecuteCommandRequest.type, { command, arguments: [argument] }) as T;
     } catch (error) {
       // The same text as the server's own message for refused runs, which VS Code then shows once.
-      void vscode.window.showErrorMessage(`agentls: ${errorMessage(error)}`);
+      if (options.quiet) this.output.appendLine(`${command}: ${errorMessage(error)}`);
+      else void vscode.window.showErrorMessage(`agentls: ${errorMessage(error)}`);
       return undefined;
     }
     const runId = (answer as { runId?: unknown } | null)?.runId;
@@ -198,15 +217,40 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const view = new ReportView();
   const status = vscode.window.createStatusBarItem("agentls.runs", vscode.StatusBarAlignment.Left, 50);
   status.name = "agentls runs";
+  const executor: Executor = { execute: (c, a, o) => server!.execute(c, a, o) };
+  // What the extension asks by itself (the tree, the diffs) fails quietly, into the log.
+  const quiet: Executor = { execute: (c, a) => server!.execute(c, a, { quiet: true }) };
+  const runsView = new RunsView(quiet);
+  let serverState: ServerState | undefined;
   const refresh = () => {
     const shown = book.status(server?.state ?? "starting");
     status.text = shown.text;
     status.tooltip = shown.tooltip;
     status.command = shown.command;
+    if (server && server.state !== serverState) {
+      serverState = server.state;
+      runsView.refresh(); // a new server has other runs
+    }
   };
   book.onChange(refresh);
-  const commands = new Commands({ execute: (c, a) => server!.execute(c, a) }, book, view,
-    { show: () => server?.showOutput() });
+  const review = new Review(executor, () => runsView.refresh());
+  const runLog = new RunLog();
+  const runOutput = vscode.window.createOutputChannel("agentls runs");
+  const say = (lines: string[]) => lines.forEach((line) => runOutput.appendLine(line));
+  const progressListener: ProgressListener = {
+    begin: (token, title) => {
+      const runId = runIdOfToken(token);
+      if (runId) say(runLog.begin(runId, title, Date.now()));
+      runsView.refresh();
+    },
+    report: (token, message) => say(runLog.report(runIdOfToken(token) ?? "", message, Date.now())),
+    end: (token, message) => {
+      say(runLog.end(runIdOfToken(token) ?? "", message, Date.now()));
+      runsView.refresh();
+    },
+  };
+  const commands = new Commands(executor, book, view, { show: () => runOutput.show(true) },
+    { review, memory: new AgentMemory(context.workspaceState), changed: () => runsView.refresh() });
   const onRunEnd = (run: Run) => {
     if (run.status !== "done") return; // failures are shown by the server; cancels by the user
     if (run.task === "explain") {
@@ -215,6 +259,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     }
     // The summary names the workflow: "default: ok, 1 iteration, 0 findings, 1 file changed; …"
     const message = `agentls: ${run.message}`;
+    if (PROPOSED.test(run.message)) {
+      void vscode.window.showInformationMessage(message, "Review", "Accept all", "Show report").then((choice) => {
+        if (choice === "Review") void review.open(run.runId);
+        if (choice === "Accept all") void review.accept({ runId: run.runId });
+        if (choice === "Show report") void commands.showReport(run.runId);
+      });
+      return;
+    }
     if (/\bnot applied\b/.test(run.message)) {
       void commands.offerApply(run.runId, message, "Show report").then((choice) => {
         if (choice === "Show report") void commands.showReport(run.runId);
@@ -225,11 +277,17 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       if (choice) void commands.showReport(run.runId);
     });
   };
-  server = new Server(book, refresh, onRunEnd, vscode.Uri.joinPath(context.extensionUri, INSTALL_GUIDE));
+  server = new Server(book, refresh, onRunEnd, vscode.Uri.joinPath(context.extensionUri, INSTALL_GUIDE),
+    progressListener);
+  server.review = review;
   refresh();
   status.show();
 
-  context.subscriptions.push(status, view, vscode.workspace.registerTextDocumentContentProvider(SCHEME, view));
+  context.subscriptions.push(status, view, review, runsView, runOutput,
+    vscode.workspace.registerTextDocumentContentProvider(SCHEME, view),
+    vscode.workspace.registerTextDocumentContentProvider(PROPOSAL_SCHEME, review),
+    vscode.languages.registerCodeLensProvider({ scheme: PROPOSAL_SCHEME }, review),
+    vscode.window.createTreeView("agentls.runs", { treeDataProvider: runsView, showCollapseAll: true }));
   for (const [name, handler] of Object.entries(commands.handlers())) {
     context.subscriptions.push(vscode.commands.registerCommand(name, handler));
   }

@@ -32,6 +32,15 @@ export interface ProgressClient {
 
 type Value = WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd;
 
+/** Told each run's progress as it comes (the runs' output channel, the runs view). */
+export interface ProgressListener {
+  begin(token: ProgressToken, title: string): void;
+  report(token: ProgressToken, message: string | undefined): void;
+  end(token: ProgressToken, message: string | undefined): void;
+}
+
+const NOBODY: ProgressListener = { begin: () => undefined, report: () => undefined, end: () => undefined };
+
 class ProgressPart {
   private subscription: vscode.Disposable | undefined;
   private progress: vscode.Progress<{ message?: string; increment?: number }> | undefined;
@@ -40,7 +49,7 @@ class ProgressPart {
   private over = false;
 
   constructor(private client: ProgressClient, private token: ProgressToken, private book: RunBook,
-    private onEnd: (part: ProgressPart, run: Run | undefined) => void) {
+    private onEnd: (part: ProgressPart, run: Run | undefined) => void, private listener: ProgressListener) {
     this.subscription = client.onProgress(WorkDoneProgress.type, token, (value: Value) => {
       if (value.kind === "begin") this.begin(value);
       else if (value.kind === "report") this.report(value);
@@ -50,6 +59,7 @@ class ProgressPart {
 
   private begin(value: WorkDoneProgressBegin): void {
     this.book.progressBegin(this.token, value.title);
+    this.listener.begin(this.token, value.title);
     void vscode.window.withProgress({
       location: vscode.ProgressLocation.Notification,
       title: value.title,
@@ -66,7 +76,10 @@ class ProgressPart {
   }
 
   private report(value: WorkDoneProgressReport): void {
-    if (value.kind === "report") this.book.progressReport(this.token, value.message);
+    if (value.kind === "report") {
+      this.book.progressReport(this.token, value.message);
+      this.listener.report(this.token, value.message);
+    }
     let increment: number | undefined;
     if (typeof value.percentage === "number") {
       const percentage = Math.max(0, Math.min(100, value.percentage));
@@ -78,6 +91,7 @@ class ProgressPart {
 
   private end(value: WorkDoneProgressEnd): void {
     const run = this.book.progressEnd(this.token, value.message);
+    this.listener.end(this.token, value.message);
     this.done();
     this.onEnd(this, run);
   }
@@ -96,7 +110,7 @@ export class NotificationProgressFeature {
   private parts = new Set<ProgressPart>();
 
   constructor(private client: ProgressClient, private book: RunBook,
-    private onEnd: (run: Run) => void = () => undefined) {}
+    private onEnd: (run: Run) => void = () => undefined, private listener: ProgressListener = NOBODY) {}
 
   fillClientCapabilities(capabilities: ClientCapabilities): void {
     capabilities.window = capabilities.window ?? {};
@@ -108,7 +122,7 @@ export class NotificationProgressFeature {
       this.parts.add(new ProgressPart(this.client, params.token, this.book, (part, run) => {
         this.parts.delete(part);
         if (run) this.onEnd(run);
-      }));
+      }, this.listener));
     });
   }
 

@@ -14,6 +14,10 @@ export const SERVER_SETTING_KEYS = [
   "defaultWorkflow", "applyMode", "agents", "maxContextBytes", "maxOpenDocumentsBytes",
 ] as const;
 
+/** What happens to a run's edits: `review` (the default) keeps them as a proposal to accept or
+ * reject hunk by hunk. */
+export const APPLY_MODES: readonly string[] = ["review", "apply", "preview", "ask"];
+
 /** A getter like `WorkspaceConfiguration.get`. */
 export type Getter = <T>(key: string) => T | undefined;
 
@@ -33,7 +37,7 @@ export function initializationOptions(settings: ServerSettings): ServerSettings 
   if (typeof settings.defaultWorkflow === "string" && settings.defaultWorkflow.trim()) {
     options.defaultWorkflow = settings.defaultWorkflow.trim();
   }
-  if (settings.applyMode === "apply" || settings.applyMode === "preview" || settings.applyMode === "ask") {
+  if (typeof settings.applyMode === "string" && APPLY_MODES.includes(settings.applyMode)) {
     options.applyMode = settings.applyMode;
   }
   if (settings.agents && typeof settings.agents === "object" && Object.keys(settings.agents).length) {

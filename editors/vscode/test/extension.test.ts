@@ -2,13 +2,13 @@ import { strict as assert } from "node:assert";
 import { test } from "node:test";
 
 import { activate, deactivate } from "../src/extension";
-import { fake, Uri } from "./fake-vscode";
+import { fake, memento, Uri } from "./fake-vscode";
 
 test("a missing agentls binary is an error message with an Install button, not a crash", async () => {
   fake.reset();
   fake.configuration["agentls.server.path"] = "/nonexistent/bin/agentls";
   fake.messageAnswers.push("Install agentls");
-  await activate({ subscriptions: [], extensionUri: Uri.file("/ext") } as never);
+  await activate({ subscriptions: [], extensionUri: Uri.file("/ext"), workspaceState: memento() } as never);
   const [error] = fake.messages.filter((m) => m.kind === "error");
   assert.match(error.message, /`\/nonexistent\/bin\/agentls` was not found/);
   assert.deepEqual(error.actions, ["Install agentls", "Open Settings"]);
@@ -27,7 +27,7 @@ test("a missing agentls binary is an error message with an Install button, not a
 test("a Python without agentls is told so", async () => {
   fake.reset();
   fake.configuration["agentls.server.python"] = process.execPath; // node: `-c "import agentls"` fails
-  await activate({ subscriptions: [], extensionUri: Uri.file("/ext") } as never);
+  await activate({ subscriptions: [], extensionUri: Uri.file("/ext"), workspaceState: memento() } as never);
   const [error] = fake.messages.filter((m) => m.kind === "error");
   assert.match(error.message, /has no agentls module/);
   await deactivate();

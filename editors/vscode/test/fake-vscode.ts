@@ -19,10 +19,10 @@ export class EventEmitter<T> {
 }
 
 export class Uri {
-  constructor(readonly scheme: string, readonly path: string, private readonly raw?: string) {}
+  constructor(readonly scheme: string, readonly path: string, private readonly raw?: string, readonly query = "") {}
   static parse(value: string): Uri {
-    const match = /^([a-z][a-z0-9+.-]*):(?:\/\/[^/]*)?([^?#]*)/i.exec(value);
-    return match ? new Uri(match[1], match[2], value) : new Uri("file", value);
+    const match = /^([a-z][a-z0-9+.-]*):(?:\/\/[^/]*)?([^?#]*)(?:\?([^#]*))?/i.exec(value);
+    return match ? new Uri(match[1], match[2], value, match[3] ?? "") : new Uri("file", value);
   }
   static file(path: string): Uri {
     return new Uri("file", path);
@@ -30,15 +30,16 @@ export class Uri {
   static joinPath(base: Uri, ...parts: string[]): Uri {
     return new Uri(base.scheme, [base.path.replace(/\/$/, ""), ...parts].join("/"));
   }
-  static from(parts: { scheme: string; path: string }): Uri {
-    return new Uri(parts.scheme, parts.path);
+  static from(parts: { scheme: string; path: string; query?: string }): Uri {
+    return new Uri(parts.scheme, parts.path, undefined, parts.query ?? "");
   }
   get fsPath(): string {
     return this.path;
   }
   toString(): string {
     if (this.raw) return this.raw;
-    return this.scheme === "file" ? `file://${this.path}` : `${this.scheme}:${this.path}`;
+    const query = this.query ? `?${this.query}` : "";
+    return this.scheme === "file" ? `file://${this.path}${query}` : `${this.scheme}:${this.path}${query}`;
   }
 }
 
@@ -47,7 +48,12 @@ export class Position {
 }
 
 export class Range {
-  constructor(readonly start: Position, readonly end: Position) {}
+  readonly start: Position;
+  readonly end: Position;
+  constructor(a: Position | number, b: Position | number, c?: number, d?: number) {
+    this.start = typeof a === "number" ? new Position(a, b as number) : a;
+    this.end = typeof a === "number" ? new Position(c as number, d as number) : b as Position;
+  }
 }
 
 export class Selection extends Range {
@@ -103,6 +109,9 @@ export const fake = {
   configuration: {} as Record<string, unknown>,
   diagnostics: [] as any[],
   statusBarItems: [] as any[],
+  /** Editor tabs (window.tabGroups), for the diffs a review closes. */
+  tabs: [] as any[],
+  closedTabs: [] as any[],
   reset(): void {
     this.messages = [];
     this.messageAnswers = [];
@@ -117,6 +126,8 @@ export const fake = {
     this.configuration = {};
     this.diagnostics = [];
     this.statusBarItems = [];
+    this.tabs = [];
+    this.closedTabs = [];
     window.activeTextEditor = undefined;
     workspace.workspaceFolders = undefined;
   },
@@ -168,6 +179,15 @@ export const window = {
     fake.statusBarItems.push(item);
     return item;
   },
+  createTreeView: (_id: string, options: any) => ({ options, dispose() { /* unused */ } }),
+  tabGroups: {
+    get all() { return [{ tabs: fake.tabs }]; },
+    close: (tabs: any[]) => {
+      fake.closedTabs.push(...tabs);
+      fake.tabs = fake.tabs.filter((tab) => !tabs.includes(tab));
+      return Promise.resolve(true);
+    },
+  },
   showTextDocument: (document: any) => {
     fake.opened.push(String(document.uri ?? document));
     return Promise.resolve({ document });
@@ -200,6 +220,7 @@ export const workspace = {
 };
 
 export const languages = {
+  registerCodeLensProvider: (_selector: unknown, _provider: unknown) => new Disposable(() => undefined),
   getDiagnostics: (_uri: unknown) => fake.diagnostics,
   setTextDocumentLanguage: (document: unknown) => Promise.resolve(document),
 };
@@ -223,7 +244,9 @@ export function editorOn(path: string, l1 = 0, c1 = 0, l2 = l1, c2 = c1): void {
 
 // Classes vscode-languageclient extends when it loads; the tests never construct them.
 export class CallHierarchyItem {}
-export class CodeLens {}
+export class CodeLens {
+  constructor(readonly range: Range, readonly command?: { title: string; command: string; arguments?: unknown[] }) {}
+}
 export class CompletionItem {}
 export class DocumentLink {}
 export class InlayHint {}
@@ -231,3 +254,42 @@ export class SymbolInformation {}
 export class TypeHierarchyItem {}
 export class CodeAction {}
 export class Diagnostic {}
+
+export enum TreeItemCollapsibleState { None = 0, Collapsed = 1, Expanded = 2 }
+
+export class TreeItem {
+  id?: string;
+  description?: string;
+  tooltip?: unknown;
+  contextValue?: string;
+  iconPath?: unknown;
+  resourceUri?: Uri;
+  command?: { title: string; command: string; arguments?: unknown[] };
+  constructor(readonly label: string, readonly collapsibleState = TreeItemCollapsibleState.None) {}
+}
+
+export class ThemeIcon {
+  constructor(readonly id: string) {}
+}
+
+export class MarkdownString {
+  constructor(readonly value = "") {}
+}
+
+export class TabInputTextDiff {
+  constructor(readonly original: Uri, readonly modified: Uri) {}
+}
+
+/** A Memento, as `context.workspaceState`. */
+export function memento(): { get<T>(key: string): T | undefined; update(key: string, value: unknown): Promise<void>; values: Map<string, unknown> } {
+  const values = new Map<string, unknown>();
+  return {
+    values,
+    get: <T>(key: string) => values.get(key) as T | undefined,
+    update: (key: string, value: unknown) => {
+      if (value === undefined) values.delete(key);
+      else values.set(key, value);
+      return Promise.resolve();
+    },
+  };
+}

@@ -2,18 +2,28 @@ import { strict as assert } from "node:assert";
 import { test } from "node:test";
 
 import {
-  initializationOptions, missingServerMessage, readServerSettings, resolveExecutable, serverCommand,
+  APPLY_MODES, initializationOptions, missingServerMessage, readServerSettings, resolveExecutable, serverCommand,
 } from "../src/settings";
 
 test("VS Code's settings become initializationOptions, unset ones left to the YAML", () => {
   const stored: Record<string, unknown> = {
-    defaultWorkflow: "", applyMode: "apply", agents: {}, maxContextBytes: null, maxOpenDocumentsBytes: 60000,
+    defaultWorkflow: "", applyMode: "review", agents: {}, maxContextBytes: null, maxOpenDocumentsBytes: 60000,
     "server.path": "agentls",
   };
   const settings = readServerSettings((key) => stored[key] as never);
   assert.deepEqual(Object.keys(settings).sort(),
     ["agents", "applyMode", "defaultWorkflow", "maxContextBytes", "maxOpenDocumentsBytes"]);
-  assert.deepEqual(initializationOptions(settings), { applyMode: "apply", maxOpenDocumentsBytes: 60000 });
+  assert.deepEqual(initializationOptions(settings), { applyMode: "review", maxOpenDocumentsBytes: 60000 });
+});
+
+test("applyMode: review (the default), apply, preview or ask, as package.json offers them", async () => {
+  const { readFileSync } = await import("node:fs");
+  const manifest = JSON.parse(readFileSync(`${__dirname}/../../package.json`, "utf8"));
+  const mode = manifest.contributes.configuration.properties["agentls.applyMode"];
+  assert.equal(mode.default, "review");
+  assert.deepEqual(mode.enum, [...APPLY_MODES]);
+  assert.equal(mode.enumDescriptions.length, APPLY_MODES.length);
+  for (const applyMode of APPLY_MODES) assert.deepEqual(initializationOptions({ applyMode }), { applyMode });
 });
 
 test("every server setting goes through when set", () => {
