@@ -28,6 +28,30 @@ const t0 = Date.now();
 /** With AGENTLS_E2E_VERBOSE=1, when each step happened. */
 const mark = (what) => process.env.AGENTLS_E2E_VERBOSE && console.log(`# ${Date.now() - t0} ms: ${what}`);
 
+/** Where the docs' screenshots go (run.sh --screenshot), else nowhere. */
+const DOC_IMAGES = process.env.AGENTLS_E2E_DOC_IMAGES;
+
+/** The folder settings of the tests that want a run's edits applied at once. */
+const APPLY = { "agentls.applyMode": "apply" };
+
+/** A screenshot for the docs: the part of the window around `selector` (the whole window
+ * without one), kept small. Also in the artifacts. */
+async function docShot(name, selector) {
+  await shot(name);
+  if (!DOC_IMAGES) return;
+  mkdirSync(DOC_IMAGES, { recursive: true });
+  let clip;
+  if (selector) {
+    const box = await page.locator(selector).first().boundingBox();
+    if (box) {
+      const x = Math.max(0, box.x - 24);
+      const y = Math.max(0, box.y - 24);
+      clip = { x, y, width: Math.min(1280 - x, box.width + 48), height: Math.min(800 - y, box.height + 48) };
+    }
+  }
+  await page.screenshot({ path: join(DOC_IMAGES, `${name}.png`), clip });
+}
+
 async function shot(name) {
   if (!ARTIFACTS) return;
   mkdirSync(ARTIFACTS, { recursive: true });
@@ -168,6 +192,8 @@ after(async () => {
     await host.stop();
     const log = host.serverLogPath();
     if (ARTIFACTS && log) copyFileSync(log, join(ARTIFACTS, "agentls-output.log"));
+    const runs = host.outputLogPath("agentls runs");
+    if (ARTIFACTS && runs) copyFileSync(runs, join(ARTIFACTS, "agentls-runs-output.log"));
   }
 });
 
@@ -221,6 +247,17 @@ test("review diagnostics appear and their quick fix applies", async () => {
   await focusEditor();
   await gotoLine(1);
   await palette("agentls: Review selection"); // no selection: the whole file
+
+  // The first quick task of a kind asks which ready agent runs it (remembered from then on).
+  const rows = page.locator(".quick-input-widget .monaco-list-row");
+  await rows.filter({ hasText: "gemini" }).first().waitFor({ timeout: 10_000 });
+  const offered = await rows.allInnerTexts();
+  for (const agent of ["claude", "codex", "gemini", "copilot"]) {
+    assert.ok(offered.some((row) => row.startsWith(agent)), `${agent} is offered: ${JSON.stringify(offered)}`);
+  }
+  assert.match(await page.locator(".quick-input-widget").innerText(), /which agent should review\?/);
+  await docShot("vscode-agent-picker", ".quick-input-widget");
+  await rows.filter({ hasText: "gemini" }).first().click();
   await waitFor("the review's squiggle", async () => (await page.locator(".monaco-editor .squiggly-error").count()) > 0);
 
   // The Problems panel lists it with its source, code and the reviewing agent.
@@ -398,7 +435,7 @@ test("Show run report and Show agents open markdown previews", async () => {
 test("Explain opens the report with the agent's explanation", async () => {
   host.workspace.scenario("claude", { reply: "EXPLANATION: mean() divides the sum by the count." });
   await focusEditor();
-  await palette("agentls: Explain");
+  await palette("agentls: Explain", "claude"); // the first explain: which agent
   const report = page.locator(".tabs-container .tab").filter({ hasText: /run-[0-9a-f]+/ }).first();
   await report.waitFor({ timeout: 15_000 });
   const text = await previewText(/explain \(claude\) — ok/);
@@ -430,7 +467,7 @@ test("preview opens with every change ticked; a follow-up on the quick task goes
   await gotoLine(5);
   await page.keyboard.press("Shift+ArrowDown");
   await page.keyboard.press("Shift+End");
-  await palette("agentls: Refine");
+  await palette("agentls: Refine", "claude"); // the first refine: which agent
 
   // The refactor preview: every change ticked, so Apply applies them all.
   await waitFor("the refactor preview's changes", async () => (await previewTicks())?.length > 0, 30_000);
@@ -442,7 +479,7 @@ test("preview opens with every change ticked; a follow-up on the quick task goes
   mark("preview applied");
 
   // Follow up… offers the quick task, which goes on with the line the edit left.
-  await folderSettings(settings, {}, "apply");
+  await folderSettings(settings, APPLY, "apply");
   w.scenario("claude", { reply: code(SHORTER) });
   await closeToasts();
   await palette("agentls: Follow up…", "agentls: refine with claude");
@@ -486,8 +523,83 @@ test("a proposal discarded in the preview stays applicable: the end message's Ap
   const edited = before.replace(/def mean\(values\):\n[^\n]*\n(    [^\n]*\n)?/, NEW_MEAN);
   await waitText(edited, "the discarded proposal applied later");
   assert.equal(w.calls("claude").length, calls + 1, "the agent ran once");
-  await folderSettings(settings, {}, "apply");
+  await folderSettings(settings, APPLY, "apply");
   await closeToasts();
+});
+
+/** The rows of the runs view (activity bar → agentls → Runs). */
+const runsRows = () => page.locator('.pane-body[aria-label*="Runs"] .monaco-list-row, [id="workbench.view.extension.agentls"] .monaco-list-row');
+
+test("review mode: the proposal in a diff, one change accepted by its lens, another rejected with a reason", async () => {
+  const w = host.workspace;
+  const settings = join(w.folder, ".vscode/settings.json");
+  await folderSettings(settings, { "agentls.applyMode": "review" }, "review");
+  await closeToasts();
+  const before = await editorText();
+  const ADD = "    return float(a) + float(b)\n";
+  const MEAN = "def mean(values):\n    return statistics.fmean(values)\n";
+  const proposed = before.replace("    return a + b\n", ADD).replace(/def mean\(values\):\n[^\n]*\n(    [^\n]*\n)?/, MEAN);
+  assert.notEqual(proposed, before);
+  w.scenario("claude", { reply: code(proposed) });
+  await focusEditor();
+  await gotoLine(1);
+  await palette("agentls: Refine"); // claude, as picked for refine before
+
+  // The run ends with a proposal: nothing applied, a Review button.
+  const told = toast("proposed");
+  await told.waitFor({ timeout: 30_000 });
+  assert.match(await told.innerText(), /2 changes proposed in 1 file/);
+  assert.equal(await editorText(), before, "review mode applies nothing");
+  await told.getByRole("button", { name: "Review" }).click();
+
+  // One diff per file: the real file against the proposal, Accept / Reject over each change.
+  const diff = page.locator(".part.editor .monaco-diff-editor").first();
+  await diff.waitFor({ timeout: 15_000 });
+  await page.locator(".tabs-container .tab").filter({ hasText: "calc.py: 2 changes proposed by claude" }).first()
+    .waitFor({ timeout: 10_000 });
+  const lens = (title) => diff.locator(".codelens-decoration a").filter({ hasText: title });
+  await waitFor("the changes' lenses", async () => (await lens("Accept (claude)").count()) >= 2);
+  await closeToasts();
+  await docShot("vscode-review-diff", ".part.editor");
+
+  // Accept the first change (add()), reject the other with a reason.
+  await lens("Accept (claude)").first().click();
+  await waitFor("one change left", async () => (await lens("Accept (claude)").count()) === 1);
+  await lens("Reject").first().click();
+  const box = page.locator(".quick-input-widget").filter({ hasText: "reject 1 change" });
+  await box.waitFor({ state: "visible", timeout: 10_000 });
+  await box.locator("input").fill("keep mean() free of imports");
+  await page.keyboard.press("Enter");
+
+  // Nothing left to decide: the diff closes; the file has the accepted change only.
+  await waitFor("the diff to close", async () => (await page.locator(".part.editor .monaco-diff-editor").count()) === 0);
+  await focusEditor();
+  await waitText(before.replace("    return a + b\n", ADD), "only the accepted change");
+  // The runs' output channel tells the run readably: its steps, the time, how it ended.
+  const runsLog = readFileSync(host.outputLogPath("agentls runs"), "utf8");
+  assert.match(runsLog, /\[0:\d\d refine with claude\] iteration 1 · step 1\/1 refine \(claude\)/);
+  assert.match(runsLog, /\[0:\d\d refine with claude\] ended: .*2 changes proposed/);
+  assert.doesNotMatch(runsLog, /"type":/, "no raw JSON");
+  mark("reviewed");
+});
+
+test("the runs view shows the run, its step, its file and its changes in their states", async () => {
+  await palette("agentls: Focus on Runs View");
+  const run = runsRows().filter({ hasText: "refine with claude" }).first();
+  await run.waitFor({ timeout: 15_000 });
+  assert.match(await run.innerText(), /partly applied · 1 accepted, 1 rejected/);
+  await run.click(); // expands it
+  const step = runsRows().filter({ hasText: "refine (claude)" }).first();
+  await step.waitFor({ timeout: 10_000 });
+  await waitFor("the file and its hunks", async () => (await runsRows().filter({ hasText: /line 2/ }).count()) === 1);
+  const rows = await runsRows().allInnerTexts();
+  assert.ok(rows.some((row) => /calc\.py/.test(row)), JSON.stringify(rows));
+  assert.ok(rows.some((row) => /line 2.*accepted · claude/s.test(row)), JSON.stringify(rows));
+  assert.ok(rows.some((row) => /rejected · claude/.test(row)), JSON.stringify(rows));
+  await docShot("vscode-runs-view", ".part.sidebar");
+  const settings = join(host.workspace.folder, ".vscode/settings.json");
+  await folderSettings(settings, APPLY, "apply");
+  await palette("View: Close Primary Side Bar");
 });
 
 test("a missing server is an error with an Install button, after a settings change restarts it", async () => {

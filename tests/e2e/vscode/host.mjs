@@ -49,7 +49,8 @@ export class Workspace {
     // Folder settings the tests change: a settings file made while the editor runs may reach
     // the server only seconds later, one that exists is watched from the start.
     mkdirSync(join(this.folder, ".vscode"), { recursive: true });
-    writeFileSync(join(this.folder, ".vscode", "settings.json"), "{}");
+    // Most tests want a run's edits applied at once; the review tests set "review" (the default).
+    writeFileSync(join(this.folder, ".vscode", "settings.json"), JSON.stringify({ "agentls.applyMode": "apply" }));
     // The fakes read and write here; agents contained in bubblewrap may too (not the workspace).
     this.io = join(root, "fakes-io");
     mkdirSync(this.io, { recursive: true });
@@ -231,8 +232,14 @@ export class Host {
 
   /** The extension's "agentls" output channel (the server's stderr, and traces when on). */
   serverLogPath() {
+    return this.outputLogPath("agentls");
+  }
+
+  /** The file VS Code logs the output channel `name` to. */
+  outputLogPath(name) {
     const logs = join(this.userData, "logs");
-    const found = readdirSync(logs, { recursive: true }).filter((name) => /output_logging_.*-agentls\.log$/.test(name));
+    const file = new RegExp(`output_logging_.*-${name}\\.log$`);
+    const found = readdirSync(logs, { recursive: true }).filter((entry) => file.test(entry));
     return found.length ? join(logs, found[0]) : undefined;
   }
 

@@ -3,7 +3,7 @@
 # under editors/vscode/.cache), packages the extension and runs tests/e2e/vscode/e2e.test.mjs.
 #
 #   tests/e2e/vscode/run.sh               # exit status: the suite's
-#   tests/e2e/vscode/run.sh --screenshot  # also refresh editors/vscode/screenshot.png
+#   tests/e2e/vscode/run.sh --screenshot  # also refresh editors/vscode/screenshot.png and docs/images/vscode-*.png
 #
 # Needs: root (for apt-get and a network namespace), Python >= 3.11, Node >= 20 with npm, and the
 # npm and Debian registries. Everything else comes from them: Node 24 (npm package
@@ -24,7 +24,7 @@ PYTHON="${PYTHON:-python3}"
 SCREENSHOT=""
 for arg in "$@"; do
   case "$arg" in
-    --screenshot) SCREENSHOT="$EXT/screenshot.png" ;;
+    --screenshot) SCREENSHOT="$EXT/screenshot.png"; export AGENTLS_E2E_DOC_IMAGES="$REPO/docs/images" ;;
     *) echo "usage: $0 [--screenshot]" >&2; exit 2 ;;
   esac
 done
