@@ -29,6 +29,8 @@ class AgentStatus:
     """What stops the agent from running."""
     notes: list[str] = field(default_factory=list)
     """What may stop it (credentials the CLI might also find in its own login)."""
+    tasks: list[str] = field(default_factory=list)
+    """The tasks it does (ruff only reviews), for an editor's agent picker."""
 
     @property
     def ready(self) -> bool:
@@ -59,6 +61,7 @@ async def _status(adapter: Adapter, environ: Mapping[str, str]) -> AgentStatus:
         binary=adapter.binary() if adapter.command() else None,
         credentials=adapter.credentials_present(environ),
         credential_env=adapter.credential_env,
+        tasks=sorted(adapter.tasks),
     )
     if not status.enabled:
         return status

@@ -235,6 +235,7 @@ async def list_agents(ls: AgentlsServer, *arguments: Any) -> list[dict[str, Any]
             "ready": s.ready,
             "problems": s.problems,
             "notes": s.notes,
+            "tasks": s.tasks,
         }
         for s in await agent_statuses(config)
     ]

@@ -31,6 +31,8 @@ async def test_list_agents(editor: Editor) -> None:
     agents = {a["name"]: a for a in await editor.command("agentls.listAgents", uri=uri)}
     assert agents["claude"]["binary"].endswith("fakes/bin/claude")
     assert agents["ruff"]["ready"]
+    assert agents["ruff"]["tasks"] == ["review"]
+    assert agents["claude"]["tasks"] == ["explain", "implement", "refine", "review"]
 
 
 async def test_code_actions_answer_on_a_large_file_while_runs_go_on(editor: Editor) -> None:
