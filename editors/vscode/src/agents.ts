@@ -32,9 +32,9 @@ export class AgentMemory {
   }
 }
 
-/** The agents a quick task can run with: enabled and ready. */
-export function readyAgents(agents: readonly AgentStatus[]): AgentStatus[] {
-  return agents.filter((agent) => agent.enabled && agent.ready);
+/** The agents a quick task can run with: enabled, ready, and doing that task. */
+export function readyAgents(agents: readonly AgentStatus[], task?: Task): AgentStatus[] {
+  return agents.filter((agent) => agent.enabled && agent.ready && (!task || !agent.tasks || agent.tasks.includes(task)));
 }
 
 /** The remembered agent when it is still ready (or the server's default was remembered), else

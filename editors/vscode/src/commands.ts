@@ -226,7 +226,7 @@ export class Commands {
     if (remembered === SERVER_DEFAULT && !again) return SERVER_DEFAULT;
     const agents = await this.server.execute<AgentStatus[]>("agentls.listAgents", uri ? { uri } : {});
     if (!agents) return undefined;
-    const ready = readyAgents(agents);
+    const ready = readyAgents(agents, task);
     const kept = again ? undefined : rememberedAgent(remembered, ready);
     if (kept !== undefined) return kept;
     if (ready.length === 0) {
@@ -235,8 +235,8 @@ export class Commands {
       return SERVER_DEFAULT;
     }
     const pick = await vscode.window.showQuickPick(agentItems(ready, remembered), {
-      title: `agentls: which agent should ${task}?`,
-      placeHolder: "Remembered for this workspace (agentls: Choose the agent for quick tasks… to change it)",
+      title: `agentls: which agent should ${task}? (remembered for this workspace)`,
+      placeHolder: "\"Choose the agent for quick tasks…\" asks again",
     });
     if (!pick) return undefined;
     await memory.remember(task, pick.agent);

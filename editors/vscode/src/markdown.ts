@@ -11,6 +11,8 @@ export interface AgentStatus {
   ready: boolean;
   problems: string[];
   notes: string[];
+  /** The tasks it does (ruff only reviews); absent from older servers: all of them. */
+  tasks?: string[];
 }
 
 function cell(value: string | null | undefined): string {

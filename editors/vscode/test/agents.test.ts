@@ -49,6 +49,17 @@ test("a quick task asks which ready agent runs it once, then remembers it per ta
   assert.equal(state.values.get("agentls.agent.review"), "gemini");
 });
 
+test("only the agents that do the task are offered (ruff reviews, it does not explain)", async () => {
+  const ruff = { ...agent("ruff"), tasks: ["review"] };
+  const { commands } = setUp([{ ...agent("claude"), tasks: ["explain", "implement", "refine", "review"] }, ruff]);
+  editorOn("/ws/calc.py");
+  fake.quickPickAnswers.push("claude", "ruff");
+  await commands.task("explain");
+  await commands.task("review");
+  assert.deepEqual(fake.quickPicks.map((p) => p.items.map((i: { label: string }) => i.label)),
+    [["claude", "the configured agent"], ["claude", "ruff", "the configured agent"]]);
+});
+
 test("a remembered agent that is no longer ready is picked again; dismissing the pick runs nothing", async () => {
   const { commands, runs, server } = setUp([agent("claude"), agent("gemini")]);
   editorOn("/ws/calc.py");
