@@ -67,8 +67,11 @@ export class RunLog {
       return [`${this.tag(entry, now)} ${message}`];
     }
     if (entry.step && message.startsWith(`${entry.step}: `)) {
-      // The agent's own text or tool line, one per report; long ones were cut by the server.
-      return [`${this.tag(entry, now)}   ${entry.agent}: ${message.slice(entry.step.length + 2)}`];
+      // The agent's own text or tool line, one per report; a text of several lines keeps its
+      // lines under its first.
+      const head = `${this.tag(entry, now)}   ${entry.agent}: `;
+      const [first, ...rest] = message.slice(entry.step.length + 2).split("\n");
+      return [head + first, ...rest.map((line) => " ".repeat(head.length) + line)];
     }
     return [`${this.tag(entry, now)} ${message}${this.usage(entry, message)}`];
   }

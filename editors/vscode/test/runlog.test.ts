@@ -14,6 +14,12 @@ test("a run's progress as readable lines: steps, the agent's lines, the time sin
     ["[0:07 default]   codex: $ pytest -q"]);
   assert.deepEqual(log.report("aaa111", "iteration 1 · step 1/3 implement (codex): I will guard the division.", t + 8000),
     ["[0:08 default]   codex: I will guard the division."]);
+  assert.deepEqual(log.report("aaa111", "iteration 1 · step 1/3 implement (codex): Here:\n```python\nx = 1\n```", t + 8000), [
+    "[0:08 default]   codex: Here:",
+    "                        ```python",
+    "                        x = 1",
+    "                        ```",
+  ]);
   assert.deepEqual(log.report("aaa111", "implement: ok · 1,200 tokens · $0.0100", t + 9000),
     ["[0:09 default] implement: ok · 1,200 tokens · $0.0100  (so far: 1,200 tokens, $0.0100)"]);
   assert.deepEqual(log.report("aaa111", "review: ok (cached)", t + 9500), ["[0:09 default] review: ok (cached)"]);
