@@ -148,6 +148,8 @@ export class Commands {
       "agentls.chooseAgent": (task?: unknown) => this.chooseAgent(typeof task === "string" ? task as Task : undefined),
       "agentls.runs.accept": (target?: unknown) => this.decide("accept", target),
       "agentls.runs.reject": (target?: unknown) => this.decide("reject", target),
+      "agentls.review.acceptFile": (uri?: unknown) => this.decideFile("accept", uri),
+      "agentls.review.rejectFile": (uri?: unknown) => this.decideFile("reject", uri),
       "agentls.runs.review": (node?: unknown) => this.reviewNode(node as TreeNode | undefined),
       "agentls.runs.report": (node?: unknown) => this.showReport(runIdOf(node)),
       "agentls.runs.refresh": () => this.parts.changed?.(),
@@ -371,6 +373,15 @@ export class Commands {
       if (!run) return undefined;
       decision = { runId: run.runId };
     }
+    return what === "accept" ? review.accept(decision) : review.reject(decision);
+  }
+
+  /** Accept or reject every change of the file in the review diff (its title buttons). */
+  private async decideFile(what: "accept" | "reject", uri?: unknown): Promise<unknown> {
+    const review = this.parts.review;
+    const shown = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
+    const decision = review?.fileDecision(shown);
+    if (!review || !decision) return undefined;
     return what === "accept" ? review.accept(decision) : review.reject(decision);
   }
 

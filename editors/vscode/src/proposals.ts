@@ -154,7 +154,12 @@ export function runNode(run: ListedRun): TreeNode {
 
 /** A hunk's lines, 1-based, as the user reads them: "line 5", "lines 5-6", or where it was. */
 export function hunkLines(hunk: Hunk): string {
-  if (!hunk.range) return "lines edited since";
+  if (!hunk.range) {
+    if (hunk.state === "stale") return "lines edited since";
+    // A decided hunk has no place in the text any more: its first line names it.
+    const line = (hunk.newText || hunk.oldText).split("\n").map((l) => l.trim()).find(Boolean) ?? "";
+    return line ? `“${line.length > 40 ? `${line.slice(0, 39)}…` : line}”` : "a change";
+  }
   const first = hunk.range.start.line + 1;
   const end = hunk.range.end;
   const last = end.line > hunk.range.start.line && end.character === 0 ? end.line : end.line + 1;

@@ -64,6 +64,13 @@ export class Review implements vscode.TextDocumentContentProvider, vscode.CodeLe
     });
   }
 
+  /** The decision on every change of the file a proposal document shows (the review diff's
+   * title buttons); undefined for another document. */
+  fileDecision(uri: vscode.Uri | undefined): Decision | undefined {
+    const file = uri?.scheme === PROPOSAL_SCHEME ? this.file(uri) : undefined;
+    return file && uri ? { runId: uri.query, uri: file.uri } : undefined;
+  }
+
   proposal(runId: string): Proposal | undefined {
     return this.proposals.get(runId);
   }

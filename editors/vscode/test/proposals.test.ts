@@ -74,6 +74,10 @@ test("hunk lines are 1-based, end-exclusive or end-inclusive ranges alike", () =
   assert.equal(hunkLines(hunk("h", { range: range(4, 6) })), "lines 5-6");
   assert.equal(hunkLines(hunk("h", { range: { start: { line: 4, character: 0 }, end: { line: 5, character: 12 } } })), "lines 5-6");
   assert.equal(hunkLines(hunk("h", { range: range(4, 4) })), "line 5");
+  assert.equal(hunkLines(hunk("h", { state: "rejected", range: null, newText: "\n    return statistics.fmean(values)\n" })),
+    "“return statistics.fmean(values)”");
+  assert.equal(hunkLines(hunk("h", { state: "accepted", range: null, newText: "", oldText: "x = 1\n" })), "“x = 1”");
+  assert.equal(hunkLines(hunk("h", { state: "stale", range: null })), "lines edited since");
   assert.equal(countsText({ pending: 0, accepted: 0, rejected: 2, stale: 0 }), "2 rejected");
 });
 

@@ -100,6 +100,15 @@ test("accept, then reject with a reason: the proposal is asked again after each,
   assert.equal(fake.inputBoxes.length, asked);
 });
 
+test("the review diff's title buttons decide every change of its file", async () => {
+  const { sent, commands } = setUp();
+  await commands.reviewProposal("aaa111");
+  await commands.handlers()["agentls.review.acceptFile"](proposalUri("aaa111", "calc.py"));
+  assert.deepEqual(sent.find((s) => s.command === "agentls.acceptChange")!.argument, { runId: "aaa111", uri: CALC });
+  await commands.handlers()["agentls.review.acceptFile"](Uri.parse(CALC)); // not a proposal: nothing
+  assert.equal(sent.filter((s) => s.command === "agentls.acceptChange").length, 1);
+});
+
 test("runs view nodes become the decisions' arguments", () => {
   assert.deepEqual(decisionOf({ kind: "run", runId: "r1" }), { runId: "r1" });
   assert.deepEqual(decisionOf({ kind: "file", runId: "r1", uri: CALC, path: "calc.py" }), { runId: "r1", uri: CALC });

@@ -527,6 +527,17 @@ test("a proposal discarded in the preview stays applicable: the end message's Ap
   await closeToasts();
 });
 
+/** Picks `agent` in the agent picker if a quick task asks (the first of its kind does). */
+async function pickAgentIfAsked(agent) {
+  const picker = page.locator(".quick-input-widget").filter({ hasText: "which agent should" });
+  try {
+    await picker.waitFor({ state: "visible", timeout: 2000 });
+  } catch {
+    return;
+  }
+  await picker.locator(".monaco-list-row").filter({ hasText: agent }).first().click();
+}
+
 /** The rows of the runs view (activity bar → agentls → Runs). */
 const runsRows = () => page.locator('.pane-body[aria-label*="Runs"] .monaco-list-row, [id="workbench.view.extension.agentls"] .monaco-list-row');
 
@@ -543,7 +554,8 @@ test("review mode: the proposal in a diff, one change accepted by its lens, anot
   w.scenario("claude", { reply: code(proposed) });
   await focusEditor();
   await gotoLine(1);
-  await palette("agentls: Refine"); // claude, as picked for refine before
+  await palette("agentls: Refine");
+  await pickAgentIfAsked("claude"); // picked for refine by an earlier test, unless run alone
 
   // The run ends with a proposal: nothing applied, a Review button.
   const told = toast("proposed");
@@ -557,15 +569,19 @@ test("review mode: the proposal in a diff, one change accepted by its lens, anot
   await diff.waitFor({ timeout: 15_000 });
   await page.locator(".tabs-container .tab").filter({ hasText: "calc.py: 2 changes proposed by claude" }).first()
     .waitFor({ timeout: 10_000 });
-  const lens = (title) => diff.locator(".codelens-decoration a").filter({ hasText: title });
-  await waitFor("the changes' lenses", async () => (await lens("Accept (claude)").count()) >= 2);
+  // The extension's lenses on the proposed side, the server's own on the file's side.
+  const lens = (side, title) => diff.locator(`.editor.${side} .codelens-decoration a`).filter({ hasText: title });
+  await waitFor("the changes' lenses", async () => (await lens("modified", "Accept (claude)").count()) === 2 &&
+    (await lens("original", "Accept (claude)").count()) === 2);
   await closeToasts();
   await docShot("vscode-review-diff", ".part.editor");
 
-  // Accept the first change (add()), reject the other with a reason.
-  await lens("Accept (claude)").first().click();
-  await waitFor("one change left", async () => (await lens("Accept (claude)").count()) === 1);
-  await lens("Reject").first().click();
+  // Accept the first change (add()) on the proposed side; reject the other on the file's side
+  // (the server's lens, whose command the extension completes with a reason).
+  await lens("modified", "Accept (claude)").first().click();
+  await waitFor("one change left", async () => (await lens("modified", "Accept (claude)").count()) === 1 &&
+    (await lens("original", "Reject").count()) === 1);
+  await lens("original", "Reject").first().click();
   const box = page.locator(".quick-input-widget").filter({ hasText: "reject 1 change" });
   await box.waitFor({ state: "visible", timeout: 10_000 });
   await box.locator("input").fill("keep mean() free of imports");
@@ -575,6 +591,8 @@ test("review mode: the proposal in a diff, one change accepted by its lens, anot
   await waitFor("the diff to close", async () => (await page.locator(".part.editor .monaco-diff-editor").count()) === 0);
   await focusEditor();
   await waitText(before.replace("    return a + b\n", ADD), "only the accepted change");
+  const fileLenses = page.locator(".part.editor .editor-group-container.active .monaco-editor .codelens-decoration a");
+  await waitFor("the server's lenses to go from the file", async () => (await fileLenses.count()) === 0);
   // The runs' output channel tells the run readably: its steps, the time, how it ended.
   const runsLog = readFileSync(host.outputLogPath("agentls runs"), "utf8");
   assert.match(runsLog, /\[0:\d\d refine with claude\] iteration 1 · step 1\/1 refine \(claude\)/);
@@ -595,7 +613,7 @@ test("the runs view shows the run, its step, its file and its changes in their s
   const rows = await runsRows().allInnerTexts();
   assert.ok(rows.some((row) => /calc\.py/.test(row)), JSON.stringify(rows));
   assert.ok(rows.some((row) => /line 2.*accepted · claude/s.test(row)), JSON.stringify(rows));
-  assert.ok(rows.some((row) => /rejected · claude/.test(row)), JSON.stringify(rows));
+  assert.ok(rows.some((row) => /statistics\.fmean.*rejected · claude/s.test(row)), JSON.stringify(rows));
   await docShot("vscode-runs-view", ".part.sidebar");
   const settings = join(host.workspace.folder, ".vscode/settings.json");
   await folderSettings(settings, APPLY, "apply");
