@@ -237,8 +237,8 @@ export class Commands {
       return SERVER_DEFAULT;
     }
     const pick = await vscode.window.showQuickPick(agentItems(ready, remembered), {
-      title: `agentls: which agent should ${task}? (remembered for this workspace)`,
-      placeHolder: "\"Choose the agent for quick tasks…\" asks again",
+      title: `agentls: which agent should ${task}?`,
+      placeHolder: "Remembered for this workspace (\"Choose the agent for quick tasks…\" asks again)",
     });
     if (!pick) return undefined;
     await memory.remember(task, pick.agent);

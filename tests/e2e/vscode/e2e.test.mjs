@@ -36,7 +36,9 @@ const APPLY = { "agentls.applyMode": "apply" };
 
 /** A screenshot for the docs: the part of the window around `selector` (the whole window
  * without one), kept small. Also in the artifacts. */
-async function docShot(name, selector) {
+async function docShot(name, selector, maxHeight = 800) {
+  await page.mouse.move(1270, 790); // no hover tooltip in the picture
+  await sleep(300);
   await shot(name);
   if (!DOC_IMAGES) return;
   mkdirSync(DOC_IMAGES, { recursive: true });
@@ -46,7 +48,7 @@ async function docShot(name, selector) {
     if (box) {
       const x = Math.max(0, box.x - 24);
       const y = Math.max(0, box.y - 24);
-      clip = { x, y, width: Math.min(1280 - x, box.width + 48), height: Math.min(800 - y, box.height + 48) };
+      clip = { x, y, width: Math.min(1280 - x, box.width + 48), height: Math.min(800 - y, box.height + 48, maxHeight) };
     }
   }
   await page.screenshot({ path: join(DOC_IMAGES, `${name}.png`), clip });
@@ -614,7 +616,7 @@ test("the runs view shows the run, its step, its file and its changes in their s
   assert.ok(rows.some((row) => /calc\.py/.test(row)), JSON.stringify(rows));
   assert.ok(rows.some((row) => /line 2.*accepted · claude/s.test(row)), JSON.stringify(rows));
   assert.ok(rows.some((row) => /statistics\.fmean.*rejected · claude/s.test(row)), JSON.stringify(rows));
-  await docShot("vscode-runs-view", ".part.sidebar");
+  await docShot("vscode-runs-view", ".part.sidebar", 300);
   const settings = join(host.workspace.folder, ".vscode/settings.json");
   await folderSettings(settings, APPLY, "apply");
   await palette("View: Close Primary Side Bar");
