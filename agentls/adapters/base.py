@@ -636,14 +636,30 @@ def _within(workspace: Path, paths: Sequence[str]) -> list[str]:
     return list(inside)
 
 
+class Fragment(str):
+    """What ``describe_line`` gives for a piece of the agent's message as it streams: shown
+    once its line is whole (or the next event comes), never a piece at a time."""
+
+
 def _progress_filter(
     describe: Callable[[str], str | None], on_line: LineCallback | None
 ) -> LineCallback | None:
     if on_line is None:
         return None
+    partial = ""
 
     def forward(line: str) -> None:
+        nonlocal partial
         shown = describe(line)
+        if isinstance(shown, Fragment):
+            *whole, partial = (partial + shown).split("\n")
+            for text in whole:
+                if text.strip():
+                    on_line(text.strip())
+            return
+        if partial.strip():
+            on_line(partial.strip())
+        partial = ""
         if shown:
             on_line(shown)
 

@@ -33,6 +33,7 @@ from typing import Any, ClassVar
 from agentls.adapters.base import (
     Adapter,
     AgentReply,
+    Fragment,
     Invocation,
     TaskRequest,
     classify_failure,
@@ -93,6 +94,8 @@ class GeminiAdapter(Adapter):
         if event is None:
             return None
         if event.get("type") == "message" and event.get("role") == "assistant":
+            if event.get("delta"):  # a piece of the message: whole lines are shown
+                return Fragment(str(event.get("content", "")))
             return str(event.get("content", "")).strip() or None
         if event.get("type") == "tool_use":
             target = (event.get("parameters") or {}).get("file_path", "")

@@ -179,3 +179,20 @@ def test_a_session_it_cannot_resume_is_a_lost_session(tmp_path: Path) -> None:
 def test_an_error_event_is_progress() -> None:
     said = {"type": "error", "timestamp": "t", "severity": "error", "message": EMPTY_REPLY}
     assert adapter().describe_line(json.dumps(said)) == f"error: {EMPTY_REPLY}"
+
+
+def test_a_streamed_message_is_shown_a_whole_line_at_a_time() -> None:
+    """gemini streams its message in pieces ("delta"); progress never shows half a line."""
+    from agentls.adapters.base import _progress_filter
+
+    shown: list[str] = []
+    forward = _progress_filter(adapter().progress_line, shown.append)
+    assert forward is not None
+    pieces = ['{"findin', 'gs": []}\nThe code', " looks fine.\nNo issue", "s here."]
+    for piece in pieces:
+        forward(
+            json.dumps({"type": "message", "role": "assistant", "content": piece, "delta": True})
+        )
+    assert shown == ['{"findings": []}', "The code looks fine."]
+    forward(json.dumps({"type": "result", "status": "success"}))  # the next event: the rest
+    assert shown[-1] == "No issues here."
