@@ -1,15 +1,20 @@
 // The "agentls runs" output channel's lines: each run's steps, its agents' text and tool lines
 // (as the server's progress reports carry them), the time since the run started, and the
-// tokens and cost reported so far. Pure: no vscode import.
+// tokens and cost reported so far (the server says them in each report). Pure: no vscode import.
 
-/** The tokens and cost a progress message names ("… · 1,234 tokens · $0.0123"), if any. */
-export function usageIn(message: string): { tokens?: number; cost?: number } {
-  const usage: { tokens?: number; cost?: number } = {};
-  const tokens = /(\d[\d,]*)\s+tokens\b/.exec(message);
-  if (tokens) usage.tokens = Number(tokens[1].replace(/,/g, ""));
-  const cost = /\$(\d+(?:\.\d+)?)/.exec(message);
-  if (cost) usage.cost = Number(cost[1]);
-  return usage;
+/** A progress message without what the server appends to it, the run's spend so far
+ * ("… · 9 s, 1.2k tokens, $0.04", or against a budget: "… · 9 s of 10 min, $0.40 of $2.00"),
+ * and that spend without its time (the log has its own): "1.2k tokens, $0.04", or "". */
+export function spentIn(message: string): { text: string; spent: string } {
+  const output = /^(iteration \d+ · step \d+\/\d+ \S+ \([^)]+\)) · (\d+ s\b[^:]*): ([\s\S]*)$/.exec(message);
+  if (output) return { text: `${output[1]}: ${output[3]}`, spent: withoutTime(output[2]) };
+  const other = /^([\s\S]*?) · (\d+ s\b[^·:]*)$/.exec(message);
+  if (other) return { text: other[1], spent: withoutTime(other[2]) };
+  return { text: message, spent: "" };
+}
+
+function withoutTime(spent: string): string {
+  return spent.replace(/^\d+ s(?: of [^,]*)?(?:, )?/, "");
 }
 
 /** "0:07", "12:03", "1:02:03". */
@@ -28,8 +33,8 @@ interface Entry {
    * agent's output lines in the reports. */
   step: string;
   agent: string;
-  tokens: number;
-  cost: number;
+  /** What the agents spent so far, as the server last said it ("1.2k tokens, $0.04"). */
+  spent: string;
 }
 
 const STEP = /^iteration \d+ · step \d+\/\d+ \S+ \(([^)]+)\)$/;
@@ -41,25 +46,16 @@ export class RunLog {
     return `[${elapsed(now - entry.started)} ${entry.title}]`;
   }
 
-  private usage(entry: Entry, message: string): string {
-    const { tokens, cost } = usageIn(message);
-    if (tokens === undefined && cost === undefined) return "";
-    entry.tokens += tokens ?? 0;
-    entry.cost += cost ?? 0;
-    const parts = [entry.tokens ? `${entry.tokens.toLocaleString("en-US")} tokens` : "",
-      entry.cost ? `$${entry.cost.toFixed(4)}` : ""].filter(Boolean);
-    return parts.length ? `  (so far: ${parts.join(", ")})` : "";
-  }
-
   begin(runId: string, title: string, now: number): string[] {
-    const entry: Entry = { title: title.replace(/^agentls: /, ""), started: now, step: "", agent: "", tokens: 0, cost: 0 };
+    const entry: Entry = { title: title.replace(/^agentls: /, ""), started: now, step: "", agent: "", spent: "" };
     this.runs.set(runId, entry);
     return [`${this.tag(entry, now)} started (run ${runId})`];
   }
 
-  report(runId: string, message: string | undefined, now: number): string[] {
+  report(runId: string, raw: string | undefined, now: number): string[] {
     const entry = this.runs.get(runId);
-    if (!entry || !message || message === "starting") return [];
+    if (!entry || !raw || raw === "starting") return [];
+    const { text: message, spent } = spentIn(raw);
     const step = STEP.exec(message);
     if (step) {
       entry.step = message;
@@ -73,16 +69,16 @@ export class RunLog {
       const [first, ...rest] = message.slice(entry.step.length + 2).split("\n");
       return [head + first, ...rest.map((line) => " ".repeat(head.length) + line)];
     }
-    return [`${this.tag(entry, now)} ${message}${this.usage(entry, message)}`];
+    const more = spent && spent !== entry.spent ? `  (so far: ${spent})` : "";
+    entry.spent = spent || entry.spent;
+    return [`${this.tag(entry, now)} ${message}${more}`];
   }
 
   end(runId: string, message: string | undefined, now: number): string[] {
     const entry = this.runs.get(runId);
     if (!entry) return [];
     this.runs.delete(runId);
-    const totals = entry.tokens || entry.cost
-      ? ` (${[entry.tokens ? `${entry.tokens.toLocaleString("en-US")} tokens` : "",
-        entry.cost ? `$${entry.cost.toFixed(4)}` : ""].filter(Boolean).join(", ")})` : "";
-    return [`${this.tag(entry, now)} ended: ${message || "done"}${/\$\d/.test(message ?? "") ? "" : totals}`];
+    const spent = entry.spent && !/\$\d/.test(message ?? "") ? ` (${entry.spent})` : "";
+    return [`${this.tag(entry, now)} ended: ${message || "done"}${spent}`];
   }
 }
