@@ -37,8 +37,9 @@ def _suggestions(ls: AgentlsServer, uri: str, line: int) -> list[str]:
             continue
         agent = data.agent or "the reviewer"
         code = proposal_views.fenced(data.suggestion.rstrip("\n"))
+        label = proposal_views.plain(data.label or "this finding")
         found.append(
-            f"**{agent} suggests** for {data.label or 'this finding'} "
+            f"**{proposal_views.plain(agent)} suggests** for {label} "
             f"(lines {data.line}-{data.end_line}):\n\n```\n{code}\n```"
         )
     return found

@@ -4,6 +4,7 @@ reject each one (or all of a file, or of a run), and a hover with the change as 
 from __future__ import annotations
 
 import difflib
+import re
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
@@ -114,10 +115,18 @@ def hover(ls: AgentlsServer, uri: str, line: int) -> str | None:
             )
             body = "\n".join(diff.splitlines()[2:])  # without the ---/+++ header
             parts.append(
-                f"**{hunk.agent or 'agentls'} proposes** ({proposal.title}, line {where}): "
-                f"{hunk.reason}\n\n```diff\n{fenced(body)}\n```"
+                f"**{plain(hunk.agent or 'agentls')} proposes** ({plain(proposal.title)}, "
+                f"line {where}): {plain(hunk.reason)}\n\n```diff\n{fenced(body)}\n```"
             )
     return "\n\n---\n\n".join(parts) or None
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+!|~-])")
+
+
+def plain(text: str) -> str:
+    """Agent text shown as itself in markdown: no link, image, HTML or emphasis of its own."""
+    return _MARKDOWN.sub(r"\\\1", " ".join(text.split()))
 
 
 def fenced(text: str) -> str:

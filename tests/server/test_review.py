@@ -5,6 +5,7 @@ undone after later edits elsewhere. Driven as editors drive the server."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -310,3 +311,22 @@ async def test_a_follow_up_joins_the_run_and_undo_reverses_every_turn(reviewer: 
     assert editor.text(uri) == GUARDED.replace("(a, b)", "(a: int, b: int)")
     answer = await editor.command("agentls.undoRun", runId=run_id)
     assert answer["undone"] == ["calc.py"] and editor.text(uri) == SAMPLE
+
+
+async def test_an_agents_reason_cannot_put_links_or_images_in_the_hover(reviewer: Editor) -> None:
+    editor = reviewer
+    evil = "![pixel](https://evil.example/p.png) <img src=x onerror=alert(1)> [ok](command:rm)"
+    editor.scenario("codex", f"{evil}\n" + code(PROPOSED))
+    uri = editor.open("calc.py")
+    await implement(editor, uri)
+    await proposed(editor, uri, lambda d: len(d) == 2)
+    hover = await editor.client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=5, character=0),
+        )
+    )
+    assert hover is not None and isinstance(hover.contents, types.MarkupContent)
+    shown = hover.contents.value
+    assert "\\!\\[pixel\\]\\(https" in shown and "\\<img" in shown
+    assert re.search(r"(?<!\\)(!\[|\]\(|<img)", shown) is None  # nothing left unescaped
