@@ -218,12 +218,13 @@ def with_hunks(text: str | None, replacements: list[tuple[TrackedHunk, str]]) ->
 
 
 class ProposalStore:
-    """The session's proposals, by run: every one with a change still pending, and the latest
-    ``decided_kept`` others (which can be undone)."""
+    """The session's proposals, by run: the latest ``kept`` with a change still pending, and
+    the latest ``kept`` others (which can be undone). An older one is forgotten: its hunks go
+    from the editor (``agentls.applyRun`` still applies the run whole)."""
 
-    def __init__(self, decided_kept: int = 20) -> None:
+    def __init__(self, kept: int = 20) -> None:
         self.runs: dict[str, RunProposal] = {}
-        self.decided_kept = decided_kept
+        self.kept = kept
 
     def add(self, proposal: RunProposal) -> list[str]:
         """Keep ``proposal``. A follow-up's joins its run's: the earlier turns' pending hunks
@@ -242,9 +243,11 @@ class ProposalStore:
             _join(earlier, proposal)
             proposal = earlier
         self.runs[proposal.run_id] = proposal
-        decided = [p for p in self.runs.values() if not p.count(HunkState.PENDING)]
-        for old in decided[: max(0, len(decided) - self.decided_kept)]:
-            del self.runs[old.run_id]
+        for pending in (True, False):
+            held = [p for p in self.runs.values() if bool(p.count(HunkState.PENDING)) is pending]
+            for old in held[: max(0, len(held) - self.kept)]:
+                del self.runs[old.run_id]
+                touched.update(old.files)
         return sorted(touched)
 
     def get(self, run_id: str) -> RunProposal | None:

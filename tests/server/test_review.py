@@ -330,3 +330,26 @@ async def test_an_agents_reason_cannot_put_links_or_images_in_the_hover(reviewer
     shown = hover.contents.value
     assert "\\!\\[pixel\\]\\(https" in shown and "\\<img" in shown
     assert re.search(r"(?<!\\)(!\[|\]\(|<img)", shown) is None  # nothing left unescaped
+
+
+def test_the_session_keeps_the_latest_proposals_pending_or_decided() -> None:
+    """Changes nobody decides on do not pile up: the oldest beyond ``kept`` go, and their
+    document is shown again (without them)."""
+    from pathlib import Path
+
+    from agentls.domain.proposals import Hunk, HunkState
+    from agentls.domain.results import LineRange
+    from agentls.server.proposals import ProposalStore, RunProposal, place
+
+    store = ProposalStore(kept=2)
+    hunk = Hunk(
+        id="h1", path="a.py", range=LineRange(start=1, end=1), old_text="a\n", new_text="b\n"
+    )
+    for number in range(4):
+        proposal = RunProposal(f"run{number}", 0, "t", Path("/ws"))
+        place(proposal, "file:///ws/a.py", [hunk], "a\n", "a\n")
+        if number == 0:
+            next(iter(proposal.files.values())).hunks[0].state = HunkState.REJECTED
+        touched = store.add(proposal)
+    assert list(store.runs) == ["run0", "run2", "run3"]  # one decided, the latest two pending
+    assert touched == ["file:///ws/a.py"]
