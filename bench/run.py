@@ -389,7 +389,9 @@ async def memory_row(base: Path) -> Row:
         "<= 1.3x",
         ratio <= 1.3,
         "the server holds the latest `results_in_memory` (20) results; older runs are read "
-        "back from the history when shown",
+        "back from the history when shown. In review mode (the default, as here) each run's "
+        "change waits as a proposal: the latest 20 left pending are held, each with the file's "
+        "text",
     )
 
 
