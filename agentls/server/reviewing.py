@@ -17,7 +17,7 @@ from lsprotocol import types
 
 from agentls.domain import textfile
 from agentls.domain.errors import AgentlsError, TaskInputError
-from agentls.domain.lines import lsp_lines, to_lf
+from agentls.domain.lines import lsp_lines, newline_of, to_lf, with_newline
 from agentls.domain.paths import screen_edits
 from agentls.domain.proposals import Decision, Hunk, HunkState, Review, hunks_of
 from agentls.domain.results import LineRange, ProposedEdit, WorkflowResult
@@ -164,16 +164,15 @@ class Reviews:
         ids: list[str] | None = None,
         uri: str | None = None,
         reason: str | None = None,
-        asked: bool = False,
     ) -> dict[str, Any]:
-        """``reason``: the user's (None: ask them, unless ``asked``)."""
+        """``reason``: the user's (None: ask them)."""
         proposal = self._get(run_id)
         chosen = self._chosen(proposal, ids, uri)
-        pending = [t for f, t in self._sync(chosen) if t.state is HunkState.PENDING]
+        pending = [t for _, t in chosen if t.state is HunkState.PENDING]
         if not pending:
             stale = [t.id for _, t in chosen if t.state is HunkState.STALE]
             raise TaskInputError(_nothing(run_id, "reject", stale))
-        if reason is None and not asked:
+        if reason is None:
             which = "this change" if len(pending) == 1 else f"these {len(pending)} changes"
             answer = await self.client.ask(
                 f"agentls: why reject {which}? The agent is told in a follow-up.", REASONS
@@ -184,7 +183,7 @@ class Reviews:
         for tracked in pending:
             if tracked.state is HunkState.PENDING:  # not decided while the user was asked
                 tracked.state = HunkState.REJECTED
-                tracked.feedback = reason.strip() or None if reason else None
+                tracked.feedback = (reason.strip() or None) if reason else None
         rejected = [t.id for t in pending]
         self._decided(proposal, "rejected", rejected)
         return {"rejected": rejected, "note": f"rejected {', '.join(rejected)}"}
@@ -222,6 +221,8 @@ class Reviews:
             lines = lsp_lines(file.text or "")
             pending = [(t, t.hunk.new_text) for t in file.hunks if t.state is HunkState.PENDING]
             proposed = with_hunks(file.text, pending) if pending else file.text
+            if proposed is not None:  # in the document's own line endings, for a diff view
+                proposed = with_newline(proposed, newline_of(self._source(file.uri)))
             files.append(
                 {
                     "uri": file.uri,
@@ -246,9 +247,6 @@ class Reviews:
         if proposal is None:
             return None
         return {state.value: proposal.count(state) for state in HunkState}
-
-    def follow(self, uri: str, text: str) -> bool:
-        return bool(self.store.follow(uri, to_lf(text)))
 
     # -- the parts -----------------------------------------------------------------------
 
