@@ -27,15 +27,15 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ),
     ("agentls.adapters",),
     ("agentls.orchestration",),
-    ("agentls.server", "agentls.acp_agent"),
+    ("agentls.server", "agentls.acp_agent", "agentls.ci"),
     ("agentls.cli",),
     ("agentls.__main__",),
 )
 """Bottom first: the domain; the cross-cutting modules; adapters, which run one CLI each;
-orchestration, which runs workflows; the front ends (the language server, the ACP agent); the
-terminal CLI (which can start either); the entry point."""
+orchestration, which runs workflows; the front ends (the language server, the ACP agent, the
+CI review); the terminal CLI (which can start either); the entry point."""
 
-FRONT_ENDS = ("agentls.server", "agentls.acp_agent")
+FRONT_ENDS = ("agentls.server", "agentls.acp_agent", "agentls.ci")
 """Siblings in one layer that know nothing of each other: each is reached only from the CLI."""
 
 
