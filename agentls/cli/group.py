@@ -46,6 +46,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "agentls.cli.acp_cmd:acp",
         "Serve the workflows to an ACP client (Zed, JetBrains) on stdio.",
     ),
+    "ci": (
+        "agentls.cli.ci_cmd:ci",
+        "Review what a pull request changed, for CI: SARIF, annotations, JSON or markdown.",
+    ),
     "config": ("agentls.cli.config_cmd:config", "Inspect the configuration."),
     "audit": (
         "agentls.cli.audit_cmd:audit",
