@@ -59,12 +59,18 @@ async def targets(request: CiRequest) -> Targets:
         files = changes.files
     if request.shard is not None:
         files = request.shard.select(files)
+    files = [path for path in files if _is_text(request.workspace / path)]
     if len(files) > MAX_FILES:
         raise TaskInputError(
             f"{len(files)} files is more than the {MAX_FILES} one job reviews; split them "
             "among more jobs with --shard I/N"
         )
     return Targets(files, changes)
+
+
+def _is_text(path: Path) -> bool:
+    """Whether agents can review the file: a binary one (an image) has nothing to review."""
+    return textfile.text_or_none(path) is not None
 
 
 async def review(

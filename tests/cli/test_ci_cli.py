@@ -195,6 +195,16 @@ def test_nothing_changed_is_a_clean_report(pr: Path) -> None:
     assert json.loads(done.stdout)["files"] == []
 
 
+def test_a_change_to_binary_files_only_is_a_clean_report(pr: Path) -> None:
+    git(pr, "checkout", "-q", "-b", "images", "main")
+    (pr / "logo.png").write_bytes(b"\x89PNG\0\1")
+    git(pr, "add", "-A")
+    git(pr, "commit", "-q", "-m", "a logo")
+    done = ci(pr, "offline", "--base", "main", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["files"] == []
+
+
 def test_shards_cover_every_file_once_and_merge_into_the_unsharded_report(pr: Path) -> None:
     for index in range(4):
         (pr / f"extra{index}.py").write_text(f"import m{index}\n")
