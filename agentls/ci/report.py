@@ -49,6 +49,8 @@ class Tool(BaseModel):
     name: str
     version: str
     information_uri: str
+    succeeded: bool = True
+    """False when one of its steps failed: its findings are not all there."""
 
 
 class CiFinding(Finding):

@@ -4,6 +4,7 @@ nobody to ask (what a permission policy would ask about is denied), and the find
 from __future__ import annotations
 
 import asyncio
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,19 +131,20 @@ def fill(report: CiReport, result: WorkflowResult, found: Targets, ran: list[Too
 
 
 async def tools(config: AgentlsConfig, result: WorkflowResult) -> list[Tool]:
-    """The agents that ran a step, with their CLIs' versions."""
-    names = sorted({record.agent for record in result.steps if record.result is not None})
+    """The agents that ran a step, with their CLIs' versions and whether all their steps
+    succeeded."""
+    ran = [record for record in result.steps if record.result is not None]
+    failed = {record.agent for record in ran if record.status == StepStatus.FAILED}
     registry = AdapterRegistry.default()
 
     async def tool(name: str) -> Tool:
+        version, home = UNKNOWN, ""
         agent = config.agents.get(name)
-        if agent is None:
-            return Tool(name=name, version=UNKNOWN, information_uri="")
-        try:
-            adapter = registry.create(name, agent, config.settings)
-        except AgentlsError:
-            return Tool(name=name, version=UNKNOWN, information_uri="")
-        version = await cli_version(adapter.command(), adapter.environment())
-        return Tool(name=name, version=version, information_uri=_HOMES.get(agent.adapter, ""))
+        if agent is not None:
+            with suppress(AgentlsError):
+                adapter = registry.create(name, agent, config.settings)
+                version = await cli_version(adapter.command(), adapter.environment())
+                home = _HOMES.get(agent.adapter, "")
+        return Tool(name=name, version=version, information_uri=home, succeeded=name not in failed)
 
-    return list(await asyncio.gather(*(tool(name) for name in names)))
+    return list(await asyncio.gather(*(tool(name) for name in sorted({r.agent for r in ran}))))

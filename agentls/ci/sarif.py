@@ -62,6 +62,7 @@ def _run(report: CiReport, tool: Tool, findings: list[CiFinding]) -> dict[str, A
         "tool": {"driver": driver},
         "automationDetails": {"id": category},
         "originalUriBaseIds": {SRCROOT: {"uri": Path(report.root).as_uri().rstrip("/") + "/"}},
+        "invocations": [{"executionSuccessful": tool.succeeded}],
         "results": [_result(finding, rules) for finding in findings],
         "columnKind": "unicodeCodePoints",
     }

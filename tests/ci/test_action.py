@@ -164,6 +164,7 @@ def test_the_action_s_steps_review_annotate_comment_and_gate(
     upload = by_name["uses"]
     assert upload["uses"].startswith("github/codeql-action/upload-sarif@")
     assert upload["with"]["sarif_file"] == "${{ inputs.output }}/agentls.sarif"
+    assert "steps.review.outputs.exit-code != '3'" in upload["if"]  # an incomplete review
     assert by_name["Gate"].returncode == code
 
 

@@ -54,6 +54,18 @@ def test_one_run_per_agent_with_its_name_version_and_home() -> None:
         assert run["originalUriBaseIds"] == {"%SRCROOT%": {"uri": "file:///work/repo/"}}
 
 
+def test_a_run_says_whether_its_agent_succeeded() -> None:
+    report = sample()
+    failed = report.model_copy(
+        update={"tools": [report.tools[0].model_copy(update={"succeeded": False}), report.tools[1]]}
+    )
+    log = valid(sarif(failed))
+    assert [run["invocations"] for run in log["runs"]] == [
+        [{"executionSuccessful": False}],
+        [{"executionSuccessful": True}],
+    ]
+
+
 def test_levels_locations_and_uris() -> None:
     results = [r for run in sarif(sample())["runs"] for r in run["results"]]
     levels = {r["message"]["text"]: r["level"] for r in results}

@@ -134,6 +134,10 @@ def test_an_agent_failure_exits_3_and_still_reports(pr: Path, scenario: Scenario
     done = ci(pr, "fake", "--base", "main", "--format", "markdown")
     assert done.returncode == 3, done.stderr
     assert "**The review is incomplete: a step failed.**" in done.stdout
+    as_json = ci(pr, "fake", "--base", "main", "--format", "json")
+    assert as_json.returncode == 3
+    [tool] = json.loads(as_json.stdout)["tools"]
+    assert (tool["name"], tool["succeeded"]) == ("claude", False)
 
 
 def test_several_formats_go_to_a_folder_and_the_sarif_validates(pr: Path) -> None:
