@@ -21,6 +21,7 @@ from pydantic import (
     field_validator,
 )
 
+from agentls.domain.budget import Budget, Price
 from agentls.domain.results import TaskKind
 
 EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
@@ -136,6 +137,12 @@ class AgentConfig(_Model):
     permissions: PermissionPolicy = Field(default_factory=PermissionPolicy)
     """What an ACP agent may do without asking (see docs/agents.md); a workflow's
     ``permissions`` override these key by key."""
+    budget: Budget | None = None
+    """This agent's share of any run: the run stops before a step of this agent that would go
+    past it. A workspace file may lower it, never raise it."""
+    price: Price | None = None
+    """What its tokens cost, for a CLI that reports no cost (codex, gemini, copilot); without
+    it, only a reported cost counts against a budget's ``usd``. Never from a workspace file."""
 
 
 class StepConfig(_Model):
@@ -295,6 +302,10 @@ class WorkflowConfig(_Model):
     """In the editor's review mode: ``refine`` starts a refine by the agent that made the
     rejected changes, told why, once every change of the proposal is decided and one was
     rejected."""
+    budget: Budget | None = None
+    """What one run of this workflow may spend (``usd``, ``tokens``, ``minutes``); the run
+    stops with stop reason ``budget`` before a step that would go past it. A workspace file
+    may lower it, never raise it."""
 
     @property
     def all_steps(self) -> list[StepConfig]:
@@ -390,6 +401,9 @@ class Settings(_Model):
         }
     )
     """The agent an editor's quick tasks (Implement, Review, Refine, Explain) use."""
+    budget: Budget | None = None
+    """What any run may spend, whatever its workflow; a workflow's, an agent's and a run's
+    own budget can only be tighter. A workspace file may lower it, never raise it."""
 
 
 @dataclass(frozen=True)
@@ -402,6 +416,8 @@ class Screened:
     """Keys that run programs, left out because this content is not trusted."""
     refused: tuple[str, ...]
     """Keys a workspace file may never set."""
+    raised: tuple[str, ...] = ()
+    """Budget caps it would have raised or removed (it may only lower them)."""
 
     @property
     def folder(self) -> Path:
@@ -418,7 +434,12 @@ class Screened:
         if self.refused:
             parts.append(
                 f"{self.file}: ignored {', '.join(self.refused)}: a workspace file cannot "
-                "change auditing (set it in your own config)"
+                "change auditing or an agent's price (set them in your own config)"
+            )
+        if self.raised:
+            parts.append(
+                f"{self.file}: ignored {', '.join(self.raised)}: a workspace file may lower "
+                "a budget, never raise or remove one (set it in your own config)"
             )
         return "; ".join(parts)
 

@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from agentls.domain.budget import Budget
+
 
 class TaskKind(StrEnum):
     IMPLEMENT = "implement"
@@ -153,6 +155,13 @@ class Usage(BaseModel):
     output_tokens: int | None = None
     cost_usd: float | None = None
     premium_requests: float | None = None
+    estimated: bool = False
+    """The tokens (and a cost priced from them) are agentls's estimate, one token per four
+    characters of prompt and reply: the CLI reported none."""
+
+    @property
+    def tokens(self) -> int:
+        return (self.input_tokens or 0) + (self.output_tokens or 0)
 
 
 class ErrorKind(StrEnum):
@@ -206,6 +215,8 @@ class StopReason(StrEnum):
     MAX_ITERATIONS = "max_iterations"
     STEP_FAILED = "step_failed"
     CANCELLED = "cancelled"
+    BUDGET = "budget"
+    """A budget's cap was reached, or the next step would have gone past it (partial)."""
 
 
 class TaskError(BaseModel):
@@ -275,7 +286,8 @@ def combine_results(results: list[TaskResult]) -> TaskResult:
     failed when one failed (its error), with every file's text; cached when all were."""
     first = results[0]
     failed = next((r for r in results if not r.ok), None)
-    usage = total_usage(r.usage for r in results)
+    fresh = [r for r in results if not r.cached] or results  # a cached answer cost nothing
+    usage = total_usage(r.usage for r in fresh)
     return first.model_copy(
         update={
             "status": TaskStatus.FAILED if failed else TaskStatus.OK,
@@ -385,6 +397,11 @@ class WorkflowResult(BaseModel):
     candidates: list[Candidate] = Field(default_factory=list)
     """The latest best_of step's proposals, the judge's pick first, failed ones last; the
     pick's edits are in ``edits``."""
+    budget: Budget | None = None
+    """The caps that held for the run (the tightest of the workflow's, the settings' and the
+    run's own); agents' own shares are in the configuration."""
+    stopped: str = ""
+    """Why the run stopped early, in one line naming the cap (stop reason ``budget``)."""
 
     @property
     def usage(self) -> Usage:
@@ -408,6 +425,7 @@ class WorkflowResult(BaseModel):
 def total_usage(usages: Iterable[Usage]) -> Usage:
     total = Usage()
     for usage in usages:
+        total.estimated = total.estimated or usage.estimated
         for field in ("input_tokens", "output_tokens", "cost_usd", "premium_requests"):
             value = getattr(usage, field)
             if value is not None:

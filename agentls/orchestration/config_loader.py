@@ -91,8 +91,7 @@ def load_config(
     for path in [*config_files(workspace), *extra_files]:
         raw, data, origins = _read_yaml(path)
         if path == workspace_file:
-            known = set(layered.data.get("agents") or {})
-            data, screened = screen(path, raw, data, known)
+            data, screened = screen(path, raw, data, layered.data)
         _merge(layered.data, data, (), origins, layered.origins)
         layered.files.append(path)
     if overrides:

@@ -10,8 +10,10 @@ containment (``sandbox``, ``sandbox_paths``) or what an ACP agent may do unasked
 or a workflow's ``permissions``) would let an agent write outside its sandbox or run commands.
 Those keys are left out until
 ``agentls trust FOLDER`` records the sha256 of the file's exact bytes; any later change needs
-trusting again. ``settings.audit`` is never taken from a workspace file, trusted or not: a
-repository must not be able to turn auditing off or send it elsewhere.
+trusting again. ``settings.audit`` and an agent's ``price`` are never taken from a workspace
+file, trusted or not: a repository must not be able to turn auditing off or send it elsewhere,
+nor make an agent look cheaper. For the same reason a workspace file may lower a ``budget``
+(the settings', a workflow's, an agent's), never raise or remove one (``lower_budgets``).
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ AGENT_PROGRAM_KEYS = (
 SETTINGS_PROGRAM_KEYS = ("pass_env",)
 NEVER_FROM_WORKSPACE = ("audit",)
 """Keys of ``settings`` a workspace file can never set."""
+AGENT_NEVER_FROM_WORKSPACE = ("price",)
+"""Keys of an agent a workspace file can never set."""
+BUDGET_KINDS = ("usd", "tokens", "minutes")
 
 
 class TrustError(AgentlsError):
@@ -138,19 +143,33 @@ def _check_keys(workflow: Key, steps: Any) -> list[Key]:
 
 
 def screen(
-    file: Path, raw: bytes, data: dict[str, Any], known_agents: set[str]
+    file: Path, raw: bytes, data: dict[str, Any], below: dict[str, Any]
 ) -> tuple[dict[str, Any], Screened | None]:
-    """``data`` without the keys it may not set, and what was left out (None: nothing)."""
+    """``data`` without the keys it may not set over the layers ``below`` it, and what was
+    left out (None: nothing)."""
     sha256 = digest(raw)
+    data, raised = lower_budgets(data, below)
+    known_agents = set(below.get("agents") or {})
     refused: list[Key] = []
     settings = data.get("settings")
     if isinstance(settings, dict):
         refused = [("settings", key) for key in NEVER_FROM_WORKSPACE if key in settings]
+    agents = data.get("agents")
+    if isinstance(agents, dict):
+        refused += [
+            ("agents", str(name), key)
+            for name, agent in agents.items()
+            if isinstance(agent, dict)
+            for key in AGENT_NEVER_FROM_WORKSPACE
+            if key in agent
+        ]
     untrusted = [] if is_trusted(file, sha256) else program_keys(data, known_agents)
-    if not untrusted and not refused:
+    if not untrusted and not refused and not raised:
         return data, None
     kept = _without(data, [*untrusted, *refused])
-    return kept, Screened(file.resolve(), sha256, _dotted(untrusted), _dotted(refused))
+    return kept, Screened(
+        file.resolve(), sha256, _dotted(untrusted), _dotted(refused), tuple(raised)
+    )
 
 
 def _dotted(keys: list[Key]) -> tuple[str, ...]:
@@ -170,3 +189,51 @@ def _without(data: dict[str, Any], keys: list[Key]) -> dict[str, Any]:
         if isinstance(node, dict):
             node.pop(last, None)
     return kept
+
+
+def lower_budgets(data: dict[str, Any], below: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """``data`` (a workspace file's mapping) without what would raise or remove a budget the
+    layers ``below`` it set (the user's); and those keys, dotted. A cap it lowers, or one
+    nobody set, stays."""
+    kept = copy.deepcopy(data)
+    ignored: list[Key] = []
+    for path in _budget_paths(kept):
+        *parents, _ = path
+        mine, theirs = _at(kept, path), _at(below, path)
+        if not isinstance(theirs, dict) or not any(_number(theirs.get(k)) for k in BUDGET_KINDS):
+            continue
+        if not isinstance(mine, dict):
+            ignored.append(path)
+            _at(kept, tuple(parents)).pop("budget")
+            continue
+        for kind in BUDGET_KINDS:
+            cap = theirs.get(kind)
+            if _number(cap) and kind in mine and not (_number(mine[kind]) and mine[kind] < cap):
+                ignored.append((*path, kind))
+                del mine[kind]
+    return kept, list(_dotted(ignored))
+
+
+def _budget_paths(data: dict[str, Any]) -> list[Key]:
+    paths: list[Key] = []
+    if isinstance(data.get("settings"), dict) and "budget" in data["settings"]:
+        paths.append(("settings", "budget"))
+    for section in ("workflows", "agents"):
+        entries = data.get(section)
+        if isinstance(entries, dict):
+            paths += [
+                (section, name, "budget")
+                for name, entry in entries.items()
+                if isinstance(entry, dict) and "budget" in entry
+            ]
+    return paths
+
+
+def _at(data: Any, path: Key) -> Any:
+    for part in path:
+        data = data.get(part) if isinstance(data, dict) else None
+    return data
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
