@@ -273,6 +273,9 @@ class Adapter(ABC):
     many_files: ClassVar[bool] = False
     """Reviews many files in one process (``TaskRequest.more_files``); other adapters get one
     request per file."""
+    uses_a_model: ClassVar[bool] = True
+    """Runs a language model, which costs tokens: where the CLI reports none, agentls
+    estimates them (see ``orchestration.budget``). False for a linter."""
     gives_findings: ClassVar[bool] = False
     """Its output is findings already (``AgentReply.findings``, as ruff's); an agent's reply is
     text the workflow reads findings or edits from (``orchestration.replies``)."""

@@ -62,6 +62,7 @@ class RuffAdapter(Adapter):
     """The files ruff lints as Python source; others are declined before it runs."""
     many_files = True
     gives_findings = True
+    uses_a_model = False
     shows_progress = False  # one JSON document: nothing readable to stream
 
     def declines(self, target: str) -> str | None:

@@ -49,6 +49,7 @@ def result_json(result: TaskResult) -> dict[str, Any]:
             "output_tokens": result.usage.output_tokens,
             "cost_usd": result.usage.cost_usd,
             "premium_requests": result.usage.premium_requests,
+            "estimated": result.usage.estimated,
         },
         "duration_s": round(result.duration_s, 3),
         "attempts": result.attempts,
@@ -83,7 +84,8 @@ def _header(result: TaskResult) -> Text:
     usage = result.usage
     parts = []
     if usage.input_tokens is not None or usage.output_tokens is not None:
-        parts.append(f"{usage.input_tokens or 0} in / {usage.output_tokens or 0} out tokens")
+        about = "~" if usage.estimated else ""  # estimated: the CLI reported none
+        parts.append(f"{about}{usage.input_tokens or 0} in / {usage.output_tokens or 0} out tokens")
     if usage.cost_usd is not None:
         parts.append(f"${usage.cost_usd:.4f}")
     if usage.premium_requests is not None:

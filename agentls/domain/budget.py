@@ -76,3 +76,18 @@ def tokens_text(tokens: float) -> str:
         if tokens >= size:
             return f"{tokens / size:.1f}".removesuffix(".0") + unit
     return f"{tokens:.0f}"
+
+
+def spend_text(
+    seconds: float, tokens: int, usd: float, budget: Budget | None, estimated: bool = False
+) -> str:
+    """Time, tokens and cost so far: ``14 s, 3.2k tokens, $0.04``; against a budget's caps,
+    ``14 s of 10 min, 3.2k of 400k tokens, $0.04 of $2.00``. ``~``: tokens estimated."""
+    caps = budget or Budget()
+    parts = [f"{seconds:.0f} s" + (f" of {caps.minutes:g} min" if caps.minutes else "")]
+    if tokens or caps.tokens:
+        cap = f" of {tokens_text(caps.tokens)}" if caps.tokens else ""
+        parts.append(f"{'~' if estimated else ''}{tokens_text(tokens)}{cap} tokens")
+    if usd or caps.usd:
+        parts.append(f"${usd:.2f}" + (f" of ${caps.usd:.2f}" if caps.usd else ""))
+    return ", ".join(parts)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from agentls.domain.budget import Budget
 from agentls.domain.results import TaskResult
 from agentls.log import get_logger
 
@@ -19,6 +20,8 @@ class WorkflowStarted:
     agents: list[str]
     steps: int
     """Steps in one pass (the review cycle may repeat)."""
+    budget: Budget | None = None
+    """The caps that hold for the run (see ``domain.budget``)."""
 
 
 @dataclass(frozen=True)

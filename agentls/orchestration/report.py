@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from agentls.domain.budget import spend_text
 from agentls.domain.edits import proposed_texts, unified_diff
 from agentls.domain.results import (
     Candidate,
@@ -78,6 +79,8 @@ def workflow_json(result: WorkflowResult) -> dict[str, Any]:
             **_usage(total),
             "by_agent": {a: _usage(u) for a, u in result.usage_by_agent.items()},
         },
+        "budget": result.budget.model_dump(mode="json") if result.budget else None,
+        "stopped": result.stopped or None,
         "duration_s": round(result.duration_s, 3),
         "summary": result.summary,
     }
@@ -85,6 +88,8 @@ def workflow_json(result: WorkflowResult) -> dict[str, Any]:
 
 def workflow_markdown(result: WorkflowResult) -> str:
     lines = [f"# {result.workflow} — {result.status}", "", result.summary, ""]
+    if result.budget is not None:
+        lines += [f"Budget: {_against_budget(result)}.", ""]
     lines += [
         "| # | step | agent | status | time | tokens in/out | cost |",
         "|---|---|---|---|---|---|---|",
@@ -94,7 +99,7 @@ def workflow_markdown(result: WorkflowResult) -> str:
         duration = _duration(record.result)
         cost = f"${usage.cost_usd:.4f}" if usage.cost_usd is not None else "-"
         tokens = (
-            f"{usage.input_tokens or 0}/{usage.output_tokens or 0}"
+            f"{'~' if usage.estimated else ''}{usage.input_tokens or 0}/{usage.output_tokens or 0}"
             if usage.input_tokens is not None or usage.output_tokens is not None
             else "-"
         )
@@ -103,6 +108,8 @@ def workflow_markdown(result: WorkflowResult) -> str:
             f"| {record.iteration} | {record.step} | {record.agent} | {status} | {duration} "
             f"| {tokens} | {cost} |"
         )
+    if any(r.result is not None and r.result.usage.estimated for r in result.steps):
+        lines += ["", f"~ {ESTIMATED}."]
     contained = {
         f"{r.step} ({r.agent}) {_CONTAINMENT[r.result.containment]}": None
         for r in result.steps
@@ -142,6 +149,21 @@ def workflow_markdown(result: WorkflowResult) -> str:
         for path, diff in diffs.items():
             lines += [f"### {path}", "", "```diff", diff.rstrip("\n"), "```", ""]
     return redact("\n".join(lines).rstrip() + "\n")
+
+
+ESTIMATED = (
+    "estimated: the CLI reported no tokens, so agentls counted one per four characters of "
+    "prompt and reply"
+)
+
+
+def _against_budget(result: WorkflowResult) -> str:
+    """What the run spent against its caps; ``~``: tokens estimated."""
+    usage = result.usage
+    spent = spend_text(
+        result.duration_s, usage.tokens, usage.cost_usd or 0.0, result.budget, usage.estimated
+    )
+    return spent + (f" ({result.stopped})" if result.stopped else "")
 
 
 def _candidates(result: WorkflowResult) -> list[str]:
@@ -234,4 +256,5 @@ def _usage(usage: Usage) -> dict[str, Any]:
         "output_tokens": usage.output_tokens,
         "cost_usd": usage.cost_usd,
         "premium_requests": usage.premium_requests,
+        "estimated": usage.estimated,
     }

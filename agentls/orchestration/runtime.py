@@ -22,6 +22,7 @@ from agentls.domain.locations import audit_log_path, cache_path
 from agentls.domain.results import ErrorKind, TaskKind, TaskResult
 from agentls.log import get_logger
 from agentls.metrics import metrics
+from agentls.orchestration.budget import accounted
 from agentls.orchestration.prompts import PROMPT_VERSION
 from agentls.orchestration.replies import read_reply
 from agentls.rate_limit import Limit, RateLimited, RateLimiter
@@ -181,6 +182,7 @@ class Runtime:
         started = time.monotonic()
         result = await adapter.run(request, _redacting(on_line, redactor))
         result = read_reply(result, request, adapter, self.config.settings)
+        result = accounted(result, request.prompt, adapter.config.price, adapter.uses_a_model)
         elapsed = time.monotonic() - started
         result = redactor.model(result)  # at the source: nothing after this sees a secret
         self._measure(result, elapsed)

@@ -20,6 +20,7 @@ from agentls.adapters.base import TargetFile
 from agentls.adapters.confinement import state_locations
 from agentls.adapters.registry import AdapterRegistry
 from agentls.domain import textfile
+from agentls.domain.budget import Budget, tightest
 from agentls.domain.config import (
     AgentlsConfig,
     BestOfStage,
@@ -56,6 +57,7 @@ from agentls.domain.results import (
 from agentls.log import bound
 from agentls.metrics import active_run, metrics
 from agentls.orchestration.best_of import Proposal, Ranking, judge_prompt, parse_ranking, ranked
+from agentls.orchestration.budget import Ledger
 from agentls.orchestration.checks import run_check
 from agentls.orchestration.conditions import parse_condition
 from agentls.orchestration.containment import Guard
@@ -104,6 +106,9 @@ class WorkflowRequest:
     start_texts: Mapping[str, str | None] = field(default_factory=dict)
     """Texts the steps start from instead of the user's (a follow-up continues from the last
     proposal); edits are still computed against the user's texts."""
+    budget: Budget | None = None
+    """This run's own caps (``agentls run --budget-*``, a command's ``budget``): they can only
+    tighten the configured ones (``tightest``)."""
 
 
 class CancelToken:
@@ -246,6 +251,11 @@ class _Run:
     """The latest best_of step's proposals, ranked."""
     notes: list[str] = field(default_factory=list)
     """What the summary says of best_of steps: the pick, a judge that gave no ranking."""
+    ledger: Ledger = field(default_factory=Ledger)
+    running: list[str] = field(default_factory=list)
+    """The steps running now (what a budget's minutes stop, if they are up)."""
+    stopped: str = ""
+    """Why a budget stopped the run, in one line."""
 
     @property
     def target(self) -> str:
@@ -311,6 +321,8 @@ class WorkflowEngine:
             raise TaskInputError(
                 f"lines {request.selection} are outside {targets[0]}, which has {lines} lines"
             )
+        budget = tightest(self.config.settings.budget, workflow.budget, request.budget)
+        shares = {name: self.config.agents[name].budget for name in agents}
         run = _Run(
             run_id=run_id or uuid.uuid4().hex[:12],
             name=request.workflow,
@@ -320,25 +332,33 @@ class WorkflowEngine:
             working=working,
             selection=request.selection,
             not_text=not_text,
+            ledger=Ledger(budget, {a: share for a, share in shares.items() if share is not None}),
         )
         started = time.monotonic()
         self.runtime.hold(
             "run_started", run_id=run.run_id, workflow=run.name, agents=agents, files=targets
         )
-        self.bus.emit(WorkflowStarted(run.run_id, run.name, agents, _pass_size(workflow)))
+        self.bus.emit(WorkflowStarted(run.run_id, run.name, agents, _pass_size(workflow), budget))
         token = token or CancelToken()
         inner = asyncio.ensure_future(self._run(run))
         token._task = inner
         if token.cancelled:  # cancelled before the run started: it stops at once
             inner.cancel()
+        timer = _time_limit(run, inner)
         stop_reason = StopReason.COMPLETED
         with active_run(), bound(run_id=run.run_id):
             try:
                 stop_reason = await inner
             except asyncio.CancelledError:
-                if not token.cancelled:
+                if run.stopped and not token.cancelled:
+                    stop_reason = StopReason.BUDGET
+                elif not token.cancelled:
                     raise
-                stop_reason = StopReason.CANCELLED
+                else:
+                    stop_reason = StopReason.CANCELLED
+            finally:
+                if timer is not None:
+                    timer.cancel()
         result = self._result(run, stop_reason, time.monotonic() - started)
         metrics().workflow_duration.labels(run.name, result.status).observe(result.duration_s)
         self.runtime.record(
@@ -360,11 +380,15 @@ class WorkflowEngine:
         run.iterations = 1
         run.scope["iteration"] = 1
         for stage in stages[:loop_start]:
+            if self._over_budget(run, stage):
+                return StopReason.BUDGET
             if not await self._stage(run, stage):
                 return StopReason.STEP_FAILED
         cycle = stages[loop_start:]
         while True:
             for stage in cycle:
+                if self._over_budget(run, stage):
+                    return StopReason.BUDGET
                 if not await self._stage(run, stage):
                     return StopReason.STEP_FAILED
             open_findings = len(run.latest_findings)
@@ -377,6 +401,19 @@ class WorkflowEngine:
                 return StopReason.MAX_ITERATIONS
             run.iterations += 1
             run.scope["iteration"] = run.iterations
+
+    def _over_budget(self, run: _Run, stage: StepConfig | ParallelGroup | BestOfStage) -> bool:
+        """Whether the run must stop before ``stage`` (its reason in ``run.stopped``)."""
+        if not run.ledger.limited:
+            return False
+        if isinstance(stage, BestOfStage):
+            name = f"best_of {stage.step_id}"
+        elif isinstance(stage, ParallelGroup):
+            name = "the parallel steps " + ", ".join(s.step_id for s in stage.parallel)
+        else:
+            name = f"step {stage.step_id}"
+        run.stopped = run.ledger.refusal(name, [step.agent for step in stage.members]) or ""
+        return bool(run.stopped)
 
     async def _stage(self, run: _Run, stage: StepConfig | ParallelGroup | BestOfStage) -> bool:
         """Run one step, parallel group or best_of; False when the workflow must stop."""
@@ -524,6 +561,7 @@ class WorkflowEngine:
             self.bus.emit(AgentOutput(run.run_id, step.step_id, step.agent, line))
 
         try:
+            run.running.append(step.step_id)
             result = await run_prompt(
                 self.config, question, prompt, on_line, self.registry, self.runtime, run.run_id
             )
@@ -531,11 +569,14 @@ class WorkflowEngine:
             result = TaskResult(agent=step.agent, task=step.task).failed(
                 TaskError(kind=ErrorKind.AGENT_ERROR, message=str(error))
             )
+        finally:
+            run.running.remove(step.step_id)
         status = StepStatus.OK if result.ok else StepStatus.FAILED
         reason = result.error.message if result.error else ""
         record = self._record(run, step, status, reason=reason, result=result)
         record.role = "judge"
         run.records.append(record)
+        run.ledger.add(step.agent, result)
         self.bus.emit(
             StepFinished(run.run_id, step.step_id, run.iterations, status, result, reason)
         )
@@ -576,6 +617,7 @@ class WorkflowEngine:
                 run.run_id, step.step_id, step.agent, step.task, run.iterations, index, total
             )
         )
+        run.running.append(step.step_id)
         try:
             result = await self._execute(run, step)
         except TaskDeclined as declined:  # not a file this agent handles: nothing to run
@@ -592,6 +634,9 @@ class WorkflowEngine:
             result = TaskResult(agent=step.agent, task=step.task).failed(
                 TaskError(kind=ErrorKind.AGENT_ERROR, message=str(error))
             )
+        finally:
+            run.running.remove(step.step_id)
+        run.ledger.add(step.agent, result)
         run.refused.extend(result.refused)
         status = StepStatus.OK if result.ok else StepStatus.FAILED
         reason = result.error.message if result.error else "; ".join(str(r) for r in result.refused)
@@ -764,15 +809,16 @@ class WorkflowEngine:
     def _result(self, run: _Run, stop_reason: StopReason, duration_s: float) -> WorkflowResult:
         usage: dict[str, list[Usage]] = {}
         for record in run.records:
-            if record.result is not None:
-                usage.setdefault(record.agent, []).append(record.result.usage)
+            if record.result is not None:  # a cached answer spent nothing
+                spent = [] if record.result.cached else [record.result.usage]
+                usage.setdefault(record.agent, []).extend(spent)
         failed_required = any(r.status == "failed" and not r.optional for r in run.records)
         failed_optional = any(r.status == "failed" and r.optional for r in run.records)
         if stop_reason is StopReason.CANCELLED:
             status = RunStatus.CANCELLED
         elif failed_required:
             status = RunStatus.FAILED
-        elif failed_optional:
+        elif failed_optional or stop_reason is StopReason.BUDGET:
             status = RunStatus.PARTIAL
         else:
             status = RunStatus.OK
@@ -793,6 +839,8 @@ class WorkflowEngine:
             candidates=run.candidates,
             usage_by_agent={agent: total_usage(u) for agent, u in usage.items()},
             duration_s=duration_s,
+            budget=run.ledger.budget,
+            stopped=run.stopped if stop_reason is StopReason.BUDGET else "",
         )
         result.summary = _summary(result, run.workflow)
         for step_id, reason in run.declined.items():
@@ -807,6 +855,23 @@ class WorkflowEngine:
         for note in dict.fromkeys(notes):
             result.summary += f"; {note}"
         return result
+
+
+def _time_limit(run: _Run, inner: asyncio.Future[Any]) -> asyncio.TimerHandle | None:
+    """Stop ``inner`` (its agents' process groups too, as a cancel does) when the budget's
+    minutes are up, saying which steps were still running."""
+    budget = run.ledger.budget
+    if budget is None or budget.minutes is None:
+        return None
+
+    def up() -> None:
+        if inner.done():
+            return
+        during = f" during step {', '.join(run.running)}" if run.running else ""
+        run.stopped = f"stopped{during}: the {budget.minutes:g} minutes of the budget were up"
+        inner.cancel()
+
+    return asyncio.get_running_loop().call_later(budget.minutes * 60, up)
 
 
 def _text_files(working: WorkingCopy, targets: list[str]) -> tuple[list[str], list[str]]:
@@ -931,6 +996,8 @@ def _summary(result: WorkflowResult, workflow: WorkflowConfig) -> str:
             f"; stopped at max_iterations ({workflow.max_iterations}) with "
             f"{len(result.findings)} finding(s) still open"
         )
+    elif result.stop_reason == "budget":
+        text += f"; {result.stopped}"
     elif result.stop_reason == "step_failed":
         failed = [r for r in result.steps if r.status == "failed" and not r.optional]
         if failed:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from pygls.exceptions import JsonRpcInvalidParams
 
 from agentls.domain import textfile
+from agentls.domain.budget import Budget
 from agentls.domain.config import BestOfStage, ParallelGroup
 from agentls.domain.errors import AgentlsError
 from agentls.domain.results import LineRange, TaskKind
@@ -41,6 +42,9 @@ class TargetArgs(_Args):
     """Run every agent even when a cached answer exists (the fresh answer is cached)."""
     changed: str | None = None
     """Run on the files changed since this revision (e.g. "HEAD") in ``uri``'s workspace."""
+    budget: Budget | None = None
+    """This run's caps ({usd, tokens, minutes}): only ever tighter than the configured ones,
+    so a client can lower what a run may spend, never raise it."""
 
     def target(self) -> RunTarget:
         return RunTarget(
@@ -49,6 +53,7 @@ class TargetArgs(_Args):
             instruction=self.instruction,
             editor_diagnostics=tuple(self.diagnostics),
             changed=self.changed,
+            budget=self.budget,
         )
 
 

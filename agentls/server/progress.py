@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from lsprotocol import types
 
+from agentls.domain.budget import Budget, spend_text
 from agentls.domain.results import Usage, total_usage
 from agentls.orchestration.events import (
     AgentOutput,
@@ -20,6 +21,7 @@ from agentls.orchestration.events import (
     IterationFinished,
     StepFinished,
     StepStarted,
+    WorkflowStarted,
 )
 from agentls.server.client import Client
 
@@ -47,6 +49,8 @@ class RunProgress:
         self.started = time.monotonic()
         self.usage = Usage()
         """What the agents that finished reported using."""
+        self.budget: Budget | None = None
+        """The run's caps, shown against what it spent."""
 
     async def begin(self) -> None:
         if not self.client.capabilities.work_done_progress:
@@ -62,6 +66,8 @@ class RunProgress:
             self.token = token
 
     def on_event(self, event: Event) -> None:
+        if isinstance(event, WorkflowStarted):
+            self.budget = event.budget
         if self.token is None:
             return
         message: str | None = None
@@ -91,15 +97,13 @@ class RunProgress:
             )
 
     def spent(self) -> str:
-        """Time so far, and the tokens and cost the finished agents reported: ``14 s``,
-        ``14 s, 3.2k tokens, $0.04``."""
-        parts = [f"{time.monotonic() - self.started:.0f} s"]
-        tokens = (self.usage.input_tokens or 0) + (self.usage.output_tokens or 0)
-        if tokens:
-            parts.append(f"{tokens / 1000:.1f}k tokens" if tokens >= 1000 else f"{tokens} tokens")
-        if self.usage.cost_usd:
-            parts.append(f"${self.usage.cost_usd:.2f}")
-        return ", ".join(parts)
+        """Time so far, and the tokens and cost the finished agents reported (``~``: tokens
+        estimated), against the budget's caps: ``14 s``, ``14 s, 3.2k tokens, $0.04``,
+        ``14 s of 10 min, 3.2k of 400k tokens, $0.04 of $2.00``."""
+        usage = self.usage
+        seconds = time.monotonic() - self.started
+        cost = usage.cost_usd or 0.0
+        return spend_text(seconds, usage.tokens, cost, self.budget, usage.estimated)
 
     def end(self, message: str, told: bool, prefix: str) -> None:
         """End the progress with ``message``; without progress, say it unless the user was

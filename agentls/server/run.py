@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from agentls.domain.budget import Budget
 from agentls.domain.results import LineRange, TaskKind, WorkflowResult
 from agentls.orchestration.workflow import CancelToken
 from agentls.server.convert import uri_to_path
@@ -44,6 +45,8 @@ class RunTarget:
     """Other tools' diagnostics in the selection, as lines of text for the prompt."""
     changed: str | None = None
     """Run on what changed since this revision (``targets.changed_files``) instead."""
+    budget: Budget | None = None
+    """The run's own caps (the command's ``budget``): they only tighten the configured ones."""
 
     @property
     def many(self) -> bool:

@@ -172,6 +172,7 @@ class RunManager:
             instruction=target.instruction,
             buffers=self._buffers(folder),
             context=self._context(folder, path, target),
+            budget=target.budget,
         )
         engine, bus = self._engine(folder, config, use_cache)
 
@@ -224,6 +225,7 @@ class RunManager:
                 more_paths=tuple(files[1:]),
                 instruction=target.instruction,
                 buffers=buffers,
+                budget=target.budget,
             )
             result = await engine.run(request, run.cancel, run_id=run_id)
             History(folder).record_run(result, files[0], None, target.instruction, quick_task)

@@ -78,7 +78,9 @@ def test_exec_json_against_each_fake(
             "suggestion": None,
         }
     ]
-    assert set(result["usage"]) == {"input_tokens", "output_tokens", "cost_usd", "premium_requests"}
+    assert set(result["usage"]) == {
+        "input_tokens", "output_tokens", "cost_usd", "premium_requests", "estimated"
+    }  # fmt: skip
     assert result["error"] is None and result["session_id"]
     assert result["containment"] == ("os" if probe().usable else None)
 

@@ -159,7 +159,14 @@ class Claude:
 
     def succeed(self, call: Call, session: str, reply: str, edits: list[Edit]) -> int:
         self._assistant(session, [{"type": "text", "text": reply}])
-        return self._finish(self._result(session, result=reply), 0)
+        result = self._result(session, result=reply)
+        usage = call.options.get("usage") or {}
+        if "cost" in usage:
+            result["total_cost_usd"] = usage["cost"]
+        if "input" in usage:
+            result["usage"] = {"input_tokens": int(usage["input"]),
+                               "output_tokens": int(usage["output"])}  # fmt: skip
+        return self._finish(result, 0)
 
     def fail(self, call: Call, session: str, kind: str) -> int:
         if kind == "auth":

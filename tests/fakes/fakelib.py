@@ -57,8 +57,9 @@ class Scenario:
     """ACP: allowed ``edits`` are written to disk by the agent itself, not through
     ``fs/write_text_file`` (as claude-agent-acp does)."""
     usage: dict[str, float] = field(default_factory=dict)
-    """ACP: ``input``, ``output`` tokens and ``cost`` (USD) reported for the turn; with
-    ``meta``, the tokens are in the response's ``_meta.quota`` (as gemini --acp reports them)."""
+    """ACP and Claude: ``input``, ``output`` tokens and ``cost`` (USD) reported for the turn;
+    with ``meta``, the tokens are in the response's ``_meta.quota`` (as gemini --acp reports
+    them)."""
     reports: list[Any] = field(default_factory=list)
     """ACP: findings sent, one ``tools/call`` each, to the MCP server the client offered."""
     report_title: str = "mcp__agentls__report_finding"
@@ -215,6 +216,7 @@ def run(tool: Tool, call: Call, argv: list[str]) -> NoReturn:
     if call.write or scenario.own_sandbox_failed:
         _misbehave(scenario)
     tool.edits(call, session, edits)
+    call.options["usage"] = scenario.usage
     code = tool.succeed(call, session, scenario.reply, edits)
     if behavior == "exit_after_result":
         code = 1
