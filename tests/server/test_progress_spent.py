@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from agentls.domain.budget import Budget
 from agentls.domain.results import TaskKind, TaskResult, Usage
-from agentls.orchestration.events import StepFinished
+from agentls.orchestration.events import StepFinished, WorkflowStarted
 from agentls.server.progress import RunProgress
 
 
@@ -32,3 +33,16 @@ def test_spent_adds_the_usage_of_finished_agents_and_skips_cached_answers() -> N
     finished(Usage(input_tokens=40))
     assert progress.spent() == "0 s, 1.2k tokens, $0.03"
     assert client.messages[-1] == "review: ok · 0 s, 1.2k tokens, $0.03"
+
+
+def test_spent_is_shown_against_the_budget_and_estimates_are_marked() -> None:
+    client = Reports()
+    progress = RunProgress(client, "0" * 12, "t", lambda: None)  # type: ignore[arg-type]
+    progress.token = "agentls-000000000000-abcdef"
+    budget = Budget(usd=2.0, tokens=400_000, minutes=10)
+    progress.on_event(WorkflowStarted("r", "capped", ["copilot"], 2, budget))
+    assert progress.spent() == "0 s of 10 min, 0 of 400k tokens, $0.00 of $2.00"
+    usage = Usage(input_tokens=3000, output_tokens=200, cost_usd=0.4, estimated=True)
+    result = TaskResult(agent="copilot", task=TaskKind.REFINE, usage=usage)
+    progress.on_event(StepFinished("r", "refine", 1, "ok", result=result))
+    assert client.messages[-1] == "refine: ok · 0 s of 10 min, ~3.2k of 400k tokens, $0.40 of $2.00"
