@@ -14,9 +14,10 @@ from agentls.ci.changes import Changes, changes_since, tracked_files
 from agentls.ci.report import CiReport, Scope, Tool, fingerprinted
 from agentls.ci.shard import Shard
 from agentls.domain import textfile
+from agentls.domain.budget import Budget
 from agentls.domain.config import AgentlsConfig
 from agentls.domain.errors import AgentlsError, TaskInputError
-from agentls.domain.results import StepStatus, WorkflowResult
+from agentls.domain.results import StepStatus, StopReason, WorkflowResult
 from agentls.orchestration.history import History
 from agentls.orchestration.report import edit_diffs
 from agentls.orchestration.targets import MAX_FILES
@@ -41,6 +42,8 @@ class CiRequest:
     """The revision to compare HEAD with; None only with ``Scope.ALL``."""
     scope: Scope = Scope.CHANGED_LINES
     shard: Shard | None = None
+    budget: Budget | None = None
+    """The run's own caps, over the configured budgets."""
 
 
 @dataclass
@@ -95,6 +98,7 @@ async def review(
             workspace=request.workspace,
             path=found.files[0],
             more_paths=tuple(found.files[1:]),
+            budget=request.budget,
         ),
         token,
     )
@@ -117,9 +121,12 @@ def fill(report: CiReport, result: WorkflowResult, found: Targets, ran: list[Too
         for record in result.steps
         if record.status == StepStatus.FAILED and not record.optional
     ]
+    stopped = result.stop_reason == StopReason.BUDGET  # the steps after it never ran
+    if stopped:
+        failures.append(f"budget: {result.stopped}")
     return report.model_copy(
         update={
-            "status": "failed" if result.status in ("failed", "cancelled") else "ok",
+            "status": "failed" if stopped or result.status in ("failed", "cancelled") else "ok",
             "failures": failures,
             "findings": fingerprinted(kept, lambda path: textfile.text_or_none(root / path)),
             "tools": ran,

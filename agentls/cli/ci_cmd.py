@@ -29,7 +29,15 @@ from agentls.ci.report import (
 )
 from agentls.ci.review import CiRequest, review
 from agentls.ci.shard import Shard
-from agentls.cli.common import err, fail, find_workspace, load_or_fail, say
+from agentls.cli.common import (
+    budget_from,
+    budget_options,
+    err,
+    fail,
+    find_workspace,
+    load_or_fail,
+    say,
+)
 from agentls.cli.exec_cmd import EXIT_INTERRUPTED
 from agentls.cli.run_cmd import interruptibly
 from agentls.domain.errors import AgentlsError
@@ -116,6 +124,7 @@ def _report_options(function: Callable[..., None]) -> Callable[..., None]:
 )
 @click.option("--no-cache", is_flag=True, help="Run every agent afresh.")
 @click.option("--workspace", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@budget_options
 def run(
     workflow: str,
     base: str | None,
@@ -129,8 +138,14 @@ def run(
     patch: Path | None,
     no_cache: bool,
     workspace: Path | None,
+    budget_usd: float | None,
+    budget_tokens: int | None,
+    budget_minutes: float | None,
 ) -> None:
-    """Review what changed since the merge base with --base (or the pull request's target)."""
+    """Review what changed since the merge base with --base (or the pull request's target).
+    A --budget-* cap only tightens the configured budgets; a review it stops is incomplete
+    (exit 3)."""
+    budget = budget_from(budget_usd, budget_tokens, budget_minutes)
     if make_commit and not apply:
         fail("--commit commits what --apply writes; give --apply too")
     chosen = _formats(formats, output)
@@ -145,6 +160,7 @@ def run(
             base=base if scope == Scope.ALL else resolve_base(base, os.environ),
             scope=Scope(scope),
             shard=Shard.parse(shard) if shard is not None else None,
+            budget=budget,
         )
     except AgentlsError as error:
         fail(str(error))

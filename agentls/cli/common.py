@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -11,6 +13,7 @@ import click
 from rich.console import Console
 from rich.text import Text
 
+from agentls.domain.budget import Budget
 from agentls.domain.config import AgentlsConfig
 from agentls.domain.errors import AgentlsError
 from agentls.domain.locations import WORKSPACE_FILE
@@ -65,3 +68,38 @@ def load_or_fail(workspace: Path | None) -> AgentlsConfig:
     if config.screened is not None:
         say(("agentls:", "yellow"), f" {config.screened.message()}", console=err)
     return config
+
+
+def budget_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--budget-usd``, ``--budget-tokens`` and ``--budget-minutes``: a run's own caps, which
+    only tighten the configured budgets (``budget_from`` reads them)."""
+    for option in reversed(
+        [
+            click.option(
+                "--budget-usd",
+                type=click.FloatRange(min=0, min_open=True),
+                help="Stop before a step that would take the run's cost past this many dollars.",
+            ),
+            click.option(
+                "--budget-tokens",
+                type=click.IntRange(min=1),
+                help="Stop before a step that would take the run past this many tokens "
+                "(in and out).",
+            ),
+            click.option(
+                "--budget-minutes",
+                type=click.FloatRange(min=0, min_open=True),
+                help="Stop the run when these minutes are up (the running step too).",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def budget_from(usd: float | None, tokens: int | None, minutes: float | None) -> Budget | None:
+    """The run's own caps from the --budget-* flags (None: none given)."""
+    if not math.isfinite(usd or 0) or not math.isfinite(minutes or 0):
+        fail("a --budget-* cap must be a finite number above 0")
+    budget = Budget(usd=usd, tokens=tokens, minutes=minutes)
+    return None if budget.empty else budget

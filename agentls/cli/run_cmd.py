@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
@@ -17,6 +16,8 @@ from rich.text import Text
 from agentls.cli.asking import TerminalAsker, paused
 from agentls.cli.common import (
     EXIT_FAILED,
+    budget_from,
+    budget_options,
     err,
     fail,
     find_workspace,
@@ -26,7 +27,6 @@ from agentls.cli.common import (
     say,
 )
 from agentls.cli.exec_cmd import EXIT_INTERRUPTED, parse_target
-from agentls.domain.budget import Budget
 from agentls.domain.config import AgentlsConfig, BestOfStage, ParallelGroup
 from agentls.domain.errors import AgentlsError
 from agentls.domain.results import WorkflowResult
@@ -67,14 +67,6 @@ def _output_modes(function: Callable[..., None]) -> Callable[..., None]:
     for option in reversed(_OUTPUT_MODES):
         function = option(function)
     return function
-
-
-def _budget(usd: float | None, tokens: int | None, minutes: float | None) -> Budget | None:
-    """The run's own caps from the --budget-* flags (None: none given)."""
-    if not math.isfinite(usd or 0) or not math.isfinite(minutes or 0):
-        fail("a --budget-* cap must be a finite number above 0")
-    budget = Budget(usd=usd, tokens=tokens, minutes=minutes)
-    return None if budget.empty else budget
 
 
 def _mode(apply: bool, diff: bool, as_json: bool) -> str | None:
@@ -134,21 +126,7 @@ def workflows(workspace: Path, as_json: bool) -> None:
 )
 @click.option("--instruction", help="What you want, in your words.")
 @click.option("--workspace", type=click.Path(path_type=Path, file_okay=False, exists=True))
-@click.option(
-    "--budget-usd",
-    type=click.FloatRange(min=0, min_open=True),
-    help="Stop before a step that would take the run's cost past this many dollars.",
-)
-@click.option(
-    "--budget-tokens",
-    type=click.IntRange(min=1),
-    help="Stop before a step that would take the run past this many tokens (in and out).",
-)
-@click.option(
-    "--budget-minutes",
-    type=click.FloatRange(min=0, min_open=True),
-    help="Stop the run when these minutes are up (the running step too).",
-)
+@budget_options
 @_output_modes
 def run(
     workflow: str,
@@ -168,7 +146,7 @@ def run(
     'src/**/*.py') or what changed (--changed). A --budget-* cap only tightens the configured
     budgets; a run it stops is partial, with stop reason budget."""
     mode = _mode(apply, diff, as_json)
-    budget = _budget(budget_usd, budget_tokens, budget_minutes)
+    budget = budget_from(budget_usd, budget_tokens, budget_minutes)
     if not targets and changed is None:
         fail("give a file, folder or glob to run on, or --changed for what changed")
     parsed = [parse_target(target) for target in targets]

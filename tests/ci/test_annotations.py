@@ -17,8 +17,8 @@ def test_each_finding_is_one_command_with_its_place_and_title() -> None:
     assert lines == [
         "::notice file=docs/ü nicode #1.py,line=1,endLine=1,title=claude%3A claude-review::a note",
         "::warning file=src/app.py,line=1,endLine=1,title=ruff%3A F401::`os` imported but unused",
-        "::notice file=src/app.py,line=3,endLine=4,title=confirmed by claude and ruff%3A claude-review"
-        "::name it better",
+        "::notice file=src/app.py,line=3,endLine=4,"
+        "title=confirmed by claude and ruff%3A claude-review::name it better",
         "::error file=src/app.py,line=4,endLine=4,title=claude%3A ZeroDivision::divides by zero",
     ]
 

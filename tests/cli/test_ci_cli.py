@@ -299,3 +299,24 @@ def test_in_a_terminal_too_nobody_is_asked_and_what_would_ask_is_denied(
     assert "Allow?" not in shown and "1 file" in shown, shown
     [call] = fake_log()
     assert call["asked"] == [False]
+
+
+def test_a_review_the_budget_stopped_is_incomplete(pr: Path, scenario: Scenario) -> None:
+    """Findings of steps that never ran are missing: exit 3, so the Action uploads no SARIF."""
+    config = yaml.safe_load((pr / ".agentls.yaml").read_text())
+    config["workflows"]["twice"] = {
+        "steps": [
+            {"agent": "claude", "task": "review", "id": "first"},
+            {"agent": "claude", "task": "review", "id": "second"},
+        ]
+    }
+    write_trusted(pr / ".agentls.yaml", yaml.safe_dump(config))
+    scenario("ok", reply='{"findings": []}', usage={"cost": 0.41})
+    done = ci(pr, "twice", "--base", "main", "--format", "json", "--budget-usd", "0.5")
+    assert done.returncode == 3, done.stderr
+    found = json.loads(done.stdout)
+    assert found["status"] == "failed"
+    # two changed files, a review of each at $0.41: the cap is passed after the first step
+    assert found["failures"] == ["budget: stopped before step second: $0.82 of $0.50 spent"]
+    refused = ci(pr, "twice", "--base", "main", "--budget-tokens", "0")
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
