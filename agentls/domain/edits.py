@@ -62,20 +62,37 @@ def proposed_texts(
     return {path: file_after(originals.get(path), group) for path, group in by_file(edits).items()}
 
 
-def diff_edits(path: str, before: str, after: str) -> list[ProposedEdit]:
-    """The smallest line edits that turn ``before`` into ``after`` (one per changed hunk)."""
+def changed_regions(before: str, after: str) -> list[tuple[LineRange, str, str]]:
+    """Each region of lines that differs between ``before`` and ``after``: its lines in
+    ``before`` (an empty range where lines are only added), their text and what replaces it."""
     old = text_lines(before, keepends=True)
     new = text_lines(after, keepends=True)
     matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
     return [
-        ProposedEdit(
-            path=path,
-            range=LineRange(start=i1 + 1, end=i2),
-            new_text="".join(new[j1:j2]),
-        )
+        (LineRange(start=i1 + 1, end=i2), "".join(old[i1:i2]), "".join(new[j1:j2]))
         for tag, i1, i2, j1, j2 in matcher.get_opcodes()
         if tag != "equal"
     ]
+
+
+def diff_edits(path: str, before: str, after: str) -> list[ProposedEdit]:
+    """The smallest line edits that turn ``before`` into ``after`` (one per changed hunk)."""
+    return [
+        ProposedEdit(path=path, range=lines, new_text=new_text)
+        for lines, _old_text, new_text in changed_regions(before, after)
+    ]
+
+
+def edits_between(path: str, before: str | None, after: str | None) -> list[ProposedEdit]:
+    """The edits that turn a file's ``before`` into its ``after`` (None: it does not exist):
+    a creation, a deletion, or its changed lines."""
+    if before == after:
+        return []
+    if before is None:
+        return [ProposedEdit(path=path, kind="create", new_text=after or "")]
+    if after is None:
+        return [ProposedEdit(path=path, kind="delete")]
+    return diff_edits(path, before, after)
 
 
 def remap_range(before: str, after: str, selection: LineRange) -> LineRange | None:

@@ -9,13 +9,12 @@ made the text that is proposed) and that step's own one-line reason.
 
 from __future__ import annotations
 
-import difflib
 from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from agentls.domain.edits import by_file, file_after
+from agentls.domain.edits import by_file, changed_regions, file_after
 from agentls.domain.lines import lines as text_lines
 from agentls.domain.results import LineRange, ProposedEdit, StepRecord, WorkflowResult
 
@@ -119,19 +118,9 @@ def hunks_of(result: WorkflowResult) -> list[Hunk]:
 
 
 def _regions(path: str, before: str, after: str) -> list[Hunk]:
-    old = text_lines(before, keepends=True)
-    new = text_lines(after, keepends=True)
-    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
     return [
-        Hunk(
-            id="",
-            path=path,
-            range=LineRange(start=i1 + 1, end=i2),
-            old_text="".join(old[i1:i2]),
-            new_text="".join(new[j1:j2]),
-        )
-        for tag, i1, i2, j1, j2 in matcher.get_opcodes()
-        if tag != "equal"
+        Hunk(id="", path=path, range=lines, old_text=old_text, new_text=new_text)
+        for lines, old_text, new_text in changed_regions(before, after)
     ]
 
 

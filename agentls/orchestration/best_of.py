@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentls.domain.edits import diff_edits, proposed_texts
+from agentls.domain.edits import edits_between, proposed_texts
 from agentls.domain.errors import TaskInputError
 from agentls.domain.results import (
     Candidate,
@@ -224,15 +224,8 @@ def candidate_result(
     starts = {**result.originals, **held}
     edits: list[ProposedEdit] = []
     for path in sorted({*wanted, *held}):
-        before, after = starts.get(path), wanted.get(path, result.originals.get(path))
-        if before == after:
-            continue
-        if before is None:
-            edits.append(ProposedEdit(path=path, kind="create", new_text=after or ""))
-        elif after is None:
-            edits.append(ProposedEdit(path=path, kind="delete"))
-        else:
-            edits.extend(diff_edits(path, before, after))
+        after = wanted.get(path, result.originals.get(path))
+        edits.extend(edits_between(path, starts.get(path), after))
     if not edits:
         raise TaskInputError(f"{found.label} of run {result.run_id} is applied already")
     originals = {path: starts.get(path) for path in {e.path for e in edits}}

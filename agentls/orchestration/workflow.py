@@ -28,7 +28,7 @@ from agentls.domain.config import (
     StepConfig,
     WorkflowConfig,
 )
-from agentls.domain.edits import by_file, diff_edits, file_after, remap_range, unified_diff
+from agentls.domain.edits import by_file, edits_between, file_after, remap_range, unified_diff
 from agentls.domain.errors import AgentlsError, TaskDeclined, TaskInputError
 from agentls.domain.lines import line_count as count_lines
 from agentls.domain.lines import lines as text_lines
@@ -212,15 +212,7 @@ class WorkingCopy:
         for path in self.start_texts:
             self.text(path)
         for path, after in self.current.items():
-            before = self.original.get(path)
-            if after == before:
-                continue
-            if before is None:
-                edits.append(ProposedEdit(path=path, kind="create", new_text=after or ""))
-            elif after is None:
-                edits.append(ProposedEdit(path=path, kind="delete"))
-            else:
-                edits.extend(diff_edits(path, before, after))
+            edits.extend(edits_between(path, self.original.get(path), after))
         return edits
 
 
