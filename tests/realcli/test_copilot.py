@@ -142,7 +142,8 @@ def test_a_run_reports_copilots_premium_requests(copilot: RealCLI) -> None:
     assert report["status"] == "ok", report
     usage = report["usage"]["by_agent"]["copilot"]
     assert usage["premium_requests"] == 0  # read from its result record (0: our own provider)
-    assert usage["input_tokens"] is None  # its JSON output holds no token counts
+    # Its JSON output holds no token counts: agentls estimates them, and says so.
+    assert usage["input_tokens"] > 0 and usage["estimated"] is True
 
 
 @pytest.mark.parametrize(
