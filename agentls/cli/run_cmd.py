@@ -182,18 +182,23 @@ def run(
 @click.argument("run_id")
 @click.argument("message")
 @click.option("--workspace", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@budget_options
 @_output_modes
 def followup(
     run_id: str,
     message: str,
     workspace: Path | None,
+    budget_usd: float | None,
+    budget_tokens: int | None,
+    budget_minutes: float | None,
     no_cache: bool,
     apply: bool,
     diff: bool,
     as_json: bool,
 ) -> None:
-    """Continue an earlier run with a new message."""
+    """Continue an earlier run with a new message (--budget-* as for run)."""
     mode = _mode(apply, diff, as_json)
+    budget = budget_from(budget_usd, budget_tokens, budget_minutes)
     root = (workspace or find_workspace(Path.cwd())).resolve()
     config = load_or_fail(root)
     history = History(root)
@@ -201,7 +206,7 @@ def followup(
 
     async def go(engine: WorkflowEngine, token: CancelToken) -> WorkflowResult:
         nonlocal turn
-        done = await follow_up(engine, history, run_id, message, token)
+        done = await follow_up(engine, history, run_id, message, token, budget=budget)
         turn = done.turn
         return done.result
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from agentls.domain import textfile
+from agentls.domain.budget import Budget
 from agentls.domain.config import AgentlsConfig
 from agentls.domain.edits import proposed_texts, remap_range
 from agentls.domain.errors import TaskInputError
@@ -37,11 +38,12 @@ async def follow_up(
     token: CancelToken | None = None,
     buffers: Mapping[str, str] | None = None,
     task: tuple[TaskKind, str] | None = None,
+    budget: Budget | None = None,
 ) -> FollowUp:
     """``buffers``: the editor's unsaved texts, which count as the files' current text.
     For a quick task, ``engine`` gets the task's one-step workflow added to its config; so it
     does for ``task`` (a task and agent to run instead of the run's own workflow: the refine
-    that follows a rejection)."""
+    that follows a rejection); ``budget``, its own caps over the configured ones."""
     buffers = buffers or {}
     info = history.run(run_id)
     workflow = info.workflow
@@ -79,6 +81,7 @@ async def follow_up(
         sessions=_sessions(last),
         start_texts=start_texts,
         buffers=buffers,
+        budget=budget,
     )
     result = await engine.run(request, token, run_id=info.run_id)
     return FollowUp(result=result, turn=history.record_turn(info.run_id, message, result))

@@ -72,3 +72,17 @@ def test_a_bad_budget_flag_is_refused_before_anything_runs(capped: Path, value: 
     assert "budget" in done.stderr and "Traceback" not in done.stderr
     history = json.loads(agentls("history", "--json", cwd=capped).stdout)
     assert history == []
+
+
+def test_a_follow_up_takes_a_budget_of_its_own(capped: Path) -> None:
+    first = json.loads(agentls("run", "three", "calc.py:5-6", "--json", cwd=capped).stdout)
+    assert first["stop_reason"] != "budget"
+    done = agentls(
+        "followup", first["run_id"], "once more", "--budget-usd", "0.5", "--json", cwd=capped
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert (result["stop_reason"], [step["step"] for step in result["steps"]]) == (
+        "budget",
+        ["first"],
+    )
