@@ -91,6 +91,31 @@ async def test_review_diagnostics_and_their_quick_fix(editor: Editor) -> None:
     assert cleared == {"cleared": 1}
 
 
+async def test_a_findings_hover_shows_the_suggested_code(editor: Editor) -> None:
+    editor.scenario("gemini", FINDINGS)
+    uri = editor.open("calc.py")
+    answer = await editor.command("agentls.runTask", uri=uri, task="review", agent="gemini")
+    await editor.finished(answer["runId"])
+    hover = await editor.client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=5, character=8),
+        )
+    )
+    assert hover is not None and isinstance(hover.contents, types.MarkupContent)
+    assert hover.contents.value == (
+        "**gemini suggests** for zero\\-div (lines 6-6):\n\n"
+        "```\n    return sum(values) / max(len(values), 1)\n```"
+    )
+    elsewhere = await editor.client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=0, character=0),
+        )
+    )
+    assert elsewhere is None
+
+
 async def test_editing_a_flagged_line_drops_its_diagnostic(editor: Editor) -> None:
     editor.scenario("gemini", FINDINGS)
     uri = editor.open("calc.py")
