@@ -153,12 +153,13 @@ def _candidates(ls: AgentlsServer, uri: str) -> list[types.CodeAction]:
     run = finished[-1]
     assert run.result is not None
     total = len(run.result.candidates)
+    verb = "review" if ls.session.settings.apply_mode == "review" else "apply"
     actions = []
     for candidate in run.result.candidates:
         if candidate.rank is None:
             continue
         title = (
-            f"agentls: apply candidate {candidate.index} of {total} ({candidate.agent}) — "
+            f"agentls: {verb} candidate {candidate.index} of {total} ({candidate.agent}) — "
             f"ranked {_ordinal(candidate.rank)}"
         )
         if candidate.judge_reason:
@@ -169,7 +170,7 @@ def _candidates(ls: AgentlsServer, uri: str) -> list[types.CodeAction]:
                 kind=KIND_REWRITE,
                 is_preferred=candidate.rank == 1,
                 command=types.Command(
-                    title=f"Apply candidate {candidate.index}",
+                    title=f"{verb.capitalize()} candidate {candidate.index}",
                     command=Command.APPLY_RUN,
                     arguments=[{"runId": run.run_id, "candidate": candidate.index}],
                 ),

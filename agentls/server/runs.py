@@ -468,19 +468,22 @@ class RunManager:
     async def apply_run(self, run_id: str, candidate: int | None = None) -> dict[str, Any]:
         """Apply a finished run's proposal that was not applied (declined, discarded in a
         preview, refused), without running the agents again; or a best_of run's
-        ``candidate`` instead of its pick."""
+        ``candidate`` instead of its pick (in review mode: proposed instead of it)."""
         run = self.runs.get(run_id)
         if run is None:
             raise TaskInputError(f"no run {run_id!r} in this session")
         if run.status == "running":
             raise TaskInputError(f"run {run_id} is still going; apply it once it ends")
+        result = self._result(run)
+        if result is not None and candidate is not None:
+            result = candidate_result(result, candidate, self._held(run, result))
+            if self.session.settings.apply_mode == "review":  # its own proposal, to review
+                run.note = self.reviews.propose(run, result, self._on_reject(run, result))
+                return {"applied": False, "note": run.note}
         reviewed = self.session.proposals.get(run_id)
         if reviewed is not None and reviewed.count(HunkState.PENDING):  # under review
             accepted = await self.reviews.accept(run_id)
             return {"applied": True, "note": accepted["note"]}
-        result = self._result(run)
-        if result is not None and candidate is not None:
-            result = candidate_result(result, candidate, self._held(run, result))
         if result is None or result.status not in ("ok", "partial") or not result.edits:
             raise TaskInputError(f"run {run_id} has no changes to apply")
         if self.delivery.holds(run, proposal(result)):

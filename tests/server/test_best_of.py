@@ -107,3 +107,28 @@ async def test_after_the_pick_was_applied_another_candidate_replaces_it(editor: 
     assert editor.text(uri) == SAMPLE.replace(OLD_MEAN, LOUD)  # the pick, applied at once
     await editor.command("agentls.applyRun", runId=run_id, candidate=1)
     assert editor.text(uri) == SAMPLE.replace(OLD_MEAN, GUARDED)
+
+
+@pytest.mark.parametrize("reviewing_client", ["visual-studio-code"], indirect=True)
+async def test_in_review_mode_a_candidate_is_proposed_for_review_instead_of_the_pick(
+    reviewer: Editor,
+) -> None:
+    editor = reviewer
+    best_of_workflow(editor)
+    uri = editor.open("calc.py")
+    run_id = await run_pick(editor, uri)
+    assert editor.text(uri) == SAMPLE  # the pick (copilot's) waits for review
+    titles = [title for title, _ in await candidate_actions(editor, uri)]
+    assert (
+        titles[1] == "agentls: review candidate 1 of 3 (codex) — ranked 2nd: guards the empty list"
+    )
+    answer = await editor.command("agentls.applyRun", runId=run_id, candidate=1)
+    assert answer["applied"] is False and "1 change proposed in 1 file" in answer["note"]
+    shown = await editor.command("agentls.showProposal", runId=run_id)
+    pending = [h for h in shown["files"][0]["hunks"] if h["state"] == "pending"]
+    assert [h["newText"] for h in pending] == [
+        "    return sum(values) / len(values) if values else 0.0\n"
+    ]
+    assert all(h["state"] in ("pending", "stale") for h in shown["files"][0]["hunks"])
+    await editor.command("agentls.acceptChange", runId=run_id)
+    assert editor.text(uri) == SAMPLE.replace(OLD_MEAN, GUARDED)
