@@ -196,7 +196,7 @@ def followup(
     diff: bool,
     as_json: bool,
 ) -> None:
-    """Continue an earlier run with a new message (--budget-* as for run)."""
+    """Continue an earlier run with a new message. The --budget-* caps work as for run."""
     mode = _mode(apply, diff, as_json)
     budget = budget_from(budget_usd, budget_tokens, budget_minutes)
     root = (workspace or find_workspace(Path.cwd())).resolve()
