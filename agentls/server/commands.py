@@ -5,7 +5,7 @@ Run commands answer ``{"runId": ...}`` at once and work in the background.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, NoReturn, TypeVar
 
 from lsprotocol import types
@@ -170,28 +170,21 @@ def list_runs(ls: AgentlsServer, *arguments: Any) -> list[dict[str, Any]]:
 @_handles(Command.APPLY_RUN)
 async def apply_run(ls: AgentlsServer, *arguments: Any) -> dict[str, Any]:
     args = _parse(ls, ApplyRunArgs, arguments)
-    try:
-        return await ls.runs.apply_run(args.runId, args.candidate)
-    except AgentlsError as error:
-        _refuse(ls, error)
+    return await _guard_later(ls, ls.runs.apply_run(args.runId, args.candidate))
 
 
 @_handles(Command.ACCEPT_CHANGE)
 async def accept_change(ls: AgentlsServer, *arguments: Any) -> dict[str, Any]:
     args = _parse(ls, ChangeArgs, arguments)
-    try:
-        return await ls.runs.reviews.accept(args.runId, args.hunks, args.uri)
-    except AgentlsError as error:
-        _refuse(ls, error)
+    return await _guard_later(ls, ls.runs.reviews.accept(args.runId, args.hunks, args.uri))
 
 
 @_handles(Command.REJECT_CHANGE)
 async def reject_change(ls: AgentlsServer, *arguments: Any) -> dict[str, Any]:
     args = _parse(ls, RejectArgs, arguments)
-    try:
-        return await ls.runs.reviews.reject(args.runId, args.hunks, args.uri, args.reason)
-    except AgentlsError as error:
-        _refuse(ls, error)
+    return await _guard_later(
+        ls, ls.runs.reviews.reject(args.runId, args.hunks, args.uri, args.reason)
+    )
 
 
 @_handles(Command.SHOW_PROPOSAL)
@@ -203,10 +196,7 @@ def show_proposal(ls: AgentlsServer, *arguments: Any) -> dict[str, Any]:
 @_handles(Command.UNDO_RUN)
 async def undo_run(ls: AgentlsServer, *arguments: Any) -> dict[str, Any]:
     args = _parse(ls, RunIdArgs, arguments)
-    try:
-        return await ls.runs.reviews.undo(args.runId)
-    except AgentlsError as error:
-        _refuse(ls, error)
+    return await _guard_later(ls, ls.runs.reviews.undo(args.runId))
 
 
 @_handles(Command.LIST_WORKFLOWS)
@@ -283,6 +273,14 @@ def _guard(ls: AgentlsServer, action: Any) -> Any:
     (a warning for a binary file: nothing is wrong, agentls just does not edit such files)."""
     try:
         return action()
+    except AgentlsError as error:
+        _refuse(ls, error)
+
+
+async def _guard_later(ls: AgentlsServer, answer: Awaitable[T]) -> T:
+    """``_guard`` for the commands answered later: ``answer``, awaited."""
+    try:
+        return await answer
     except AgentlsError as error:
         _refuse(ls, error)
 

@@ -193,7 +193,10 @@ class Reviews:
         edits elsewhere stay); refused when they changed the same lines."""
         proposal = self.store.get(run_id)
         if proposal is None or not proposal.count(HunkState.ACCEPTED):
-            raise TaskInputError(f"run {run_id} has nothing applied to undo in this editor session")
+            raise TaskInputError(
+                f"run {run_id} has nothing applied to undo in this editor session; what the CLI "
+                f"wrote, `agentls undo {run_id}` undoes in a terminal"
+            )
         accepted = [
             (f, t) for f, t in self._sync(proposal.hunks()) if t.state is HunkState.ACCEPTED
         ]
@@ -253,7 +256,10 @@ class Reviews:
     def _get(self, run_id: str) -> RunProposal:
         proposal = self.store.get(run_id)
         if proposal is None:
-            raise TaskInputError(f"run {run_id!r} has no proposal to review in this session")
+            raise TaskInputError(
+                f"run {run_id!r} has no proposal to review in this session; agentls.listRuns "
+                "lists this session's runs and their states"
+            )
         return proposal
 
     def _chosen(

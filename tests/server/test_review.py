@@ -257,11 +257,15 @@ async def test_bad_review_requests_change_nothing(reviewer: Editor) -> None:
     await proposed(editor, uri, lambda d: len(d) == 2)
     with pytest.raises(JsonRpcException, match="has no proposal to review"):
         await editor.command("agentls.acceptChange", runId="0123456789ab")
+    other = editor.workspace / "other.py"
+    other.write_text("x = 1\n")
+    with pytest.raises(JsonRpcException, match="no pending change to accept there"):
+        await editor.command("agentls.acceptChange", runId=run_id, uri=other.as_uri())
     with pytest.raises(JsonRpcException, match="has no change h9"):
         await editor.command("agentls.acceptChange", runId=run_id, hunks=["h1", "h9"])
     with pytest.raises(JsonRpcException, match="bad arguments"):
         await editor.command("agentls.rejectChange", runId=run_id, reason="x" * 5000)
-    with pytest.raises(JsonRpcException, match="nothing applied to undo"):
+    with pytest.raises(JsonRpcException, match=r"nothing applied to undo.*agentls undo"):
         await editor.command("agentls.undoRun", runId=run_id)
     editor.refuse_edits = True  # the editor declines: the changes stay pending
     with pytest.raises(JsonRpcException, match="not applied: user said no"):
