@@ -12,15 +12,17 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 
 from agentls.orchestration import trust
 from tests.fakes.script import PREFIX, VARIABLES, fake_env, log_file, read_calls, write_scenario
 
+# No test times anything (performance is bench/'s): Hypothesis's own clocks, a deadline per
+# example and the slow-generation check, fail a loaded machine, not the code.
+settings.register_profile("untimed", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # CI runs the same examples every time (a red run must be reproducible); local runs explore.
-settings.register_profile("ci", derandomize=True)
-if os.environ.get("CI"):
-    settings.load_profile("ci")
+settings.register_profile("ci", parent=settings.get_profile("untimed"), derandomize=True)
+settings.load_profile("ci" if os.environ.get("CI") else "untimed")
 
 FAKES_BIN = Path(__file__).parent / "fakes" / "bin"
 SAMPLE = """def add(a, b):
