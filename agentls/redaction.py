@@ -115,7 +115,13 @@ class Redactor:
         return _KEY_SHAPES.sub(REDACTED, text)
 
     def value(self, value: Value) -> Value:
-        """Strings anywhere inside dicts, lists and tuples redacted (keys included)."""
+        """Strings anywhere inside dicts, lists and tuples redacted (keys included); ``value``
+        itself when none holds a secret (one search of them all, joined by NUL, which no
+        secret, encoded form or key shape contains)."""
+        strings: list[str] = []
+        _strings(value, strings)
+        if not self._finds("\0".join(strings)):
+            return value
         return self._value(value)  # type: ignore[no-any-return]
 
     def _value(self, value: Any) -> Any:
@@ -141,10 +147,34 @@ class Redactor:
             return model
         return type(model).model_validate(self._value(model.model_dump(mode="json")))
 
+    def model_json(self, model: BaseModel) -> str:
+        """``model``'s JSON, every string field redacted (dumped once where none holds a
+        secret)."""
+        text = model.model_dump_json()
+        return self.model(model).model_dump_json() if self._finds(text) else text
+
     def _finds(self, text: str) -> bool:
         if self._pattern is not None and self._pattern.search(text):
             return True
         return _KEY_SHAPES.search(text) is not None
+
+
+def _strings(value: Any, found: list[str]) -> None:
+    """Every string in ``value`` (a model as its JSON), in ``found``."""
+    if isinstance(value, str):
+        found.append(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _strings(key, found)
+            _strings(item, found)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _strings(item, found)
+    elif value is not None and not isinstance(value, int | float):
+        from pydantic import BaseModel
+
+        if isinstance(value, BaseModel):
+            found.append(value.model_dump_json())
 
 
 def redact(text: str, secrets: Iterable[str] | None = None) -> str:

@@ -63,6 +63,7 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
         if name.endswith(("_API_KEY", "_TOKEN")) or name.startswith(PREFIX):
             monkeypatch.delenv(name)
     monkeypatch.setenv("PATH", f"{FAKES_BIN}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("AGENTLS_RESIDENT", "0")  # tests/cli/test_resident.py turns it on
 
 
 FAKES_IO_VARIABLE = "AGENTLS_TEST_FAKES_IO"

@@ -116,6 +116,7 @@ def test_help_and_version_import_no_subcommand() -> None:
         assert heavy(modules) == []
         assert sorted(m for m in modules if m.startswith("agentls.cli.")) == [
             "agentls.cli.group",
+            "agentls.cli.handoff",  # which finds neither worth handing to the resident
             "agentls.cli.startup",
         ]
 

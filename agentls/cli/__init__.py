@@ -1,7 +1,8 @@
 """The ``agentls`` command: the same tasks and workflows as the editor, in a terminal.
 
 ``agentls serve`` is read without click (``serve_cmd``), so an editor's server answers
-``initialize`` without loading it; every other command goes through the click group.
+``initialize`` without loading it; every other command goes through the click group, in the
+resident process where one answers (``handoff``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,16 @@ def main(argv: list[str] | None = None) -> None:
 
         serve(arguments[1:])
         return
+    from agentls.cli.handoff import hand_off
+
+    status = hand_off(arguments)
+    if status is not None:
+        raise SystemExit(status)
+    run_here(arguments)
+
+
+def run_here(arguments: list[str]) -> None:
+    """The command, in this process."""
     starting()
     from agentls.cli.group import cli
 

@@ -205,29 +205,11 @@ class History:
                     task[1] if task else None,
                 ),
             )
-        self.record_turn(result.run_id, None, result)
+            _insert_turn(db, result.run_id, None, result)
 
     def record_turn(self, run_id: str, message: str | None, result: WorkflowResult) -> int:
-        redactor = Redactor.current()
-        result = redactor.model(result)
-        message = redactor.text(message) if message is not None else None
         with self._db() as db:
-            (turn,) = db.execute(
-                "select coalesce(max(turn) + 1, 0) from turns where run_id = ?", (run_id,)
-            ).fetchone()
-            db.execute(
-                "insert into turns values (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    run_id,
-                    turn,
-                    message,
-                    result.status,
-                    result.summary,
-                    result.model_dump_json(),
-                    time.time(),
-                ),
-            )
-        return int(turn)
+            return _insert_turn(db, run_id, message, result)
 
     def runs(self, limit: int = 20, prefix: str = "") -> list[RunInfo]:
         """The latest runs, newest first; ``prefix`` narrows them to ids starting with it."""
@@ -333,6 +315,29 @@ class History:
                 "update applied set undone = ? where run_id = ? and undone is null",
                 (time.time(), run_id),
             )
+
+
+def _insert_turn(
+    db: sqlite3.Connection, run_id: str, message: str | None, result: WorkflowResult
+) -> int:
+    """A run's next turn, redacted; its number."""
+    redactor = Redactor.current()
+    (turn,) = db.execute(
+        "select coalesce(max(turn) + 1, 0) from turns where run_id = ?", (run_id,)
+    ).fetchone()
+    db.execute(
+        "insert into turns values (?, ?, ?, ?, ?, ?, ?)",
+        (
+            run_id,
+            turn,
+            redactor.text(message) if message is not None else None,
+            result.status,
+            redactor.text(result.summary),
+            redactor.model_json(result),
+            time.time(),
+        ),
+    )
+    return int(turn)
 
 
 def _like_prefix(prefix: str) -> str:

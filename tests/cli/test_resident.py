@@ -1,0 +1,387 @@
+"""The resident process: a terminal command handed to it runs as it would have run here (its
+folder, environment, umask, terminal, exit status and signals), only the same user reaches it,
+and it leaves nothing running behind."""
+
+from __future__ import annotations
+
+import array
+import json
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentls.cli import handoff
+from tests.cli.test_cli import agentls, start
+from tests.cli.test_exit_codes import history, interrupt
+from tests.cli.test_run_cli import NEW_MEAN
+from tests.conftest import Scenario
+from tests.fakes.script import SCENARIO_VARIABLE
+from tests.processes import alive, wait_until, with_environment
+
+HAND_OFF = (
+    "import sys; from agentls.cli.handoff import hand_off; "
+    "status = hand_off(sys.argv[1:]); sys.stderr.write(f'\\nhanded: {status}\\n')"
+)
+"""A caller that only hands its command off, and says the status it got (None: not handed)."""
+FakeLog = Callable[[], list[dict[str, Any]]]
+
+pytestmark = pytest.mark.usefixtures("credentials")
+
+
+@pytest.fixture
+def runtime_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A private runtime folder (short: a socket's path has 108 bytes), residents on; every
+    resident started in it is ended afterwards, and must have been alive until then."""
+    folder = Path(tempfile.mkdtemp(prefix="run-", dir="/tmp"))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(folder))
+    monkeypatch.setenv(handoff.SWITCH, "120")
+    monkeypatch.delenv("CI", raising=False)
+    try:
+        yield folder
+    finally:
+        for pid in residents(folder):
+            os.kill(pid, signal.SIGKILL)
+            wait_until(lambda pid=pid: not alive(pid), "the resident to end")  # type: ignore[misc]
+        shutil.rmtree(folder)
+
+
+def residents(folder: Path) -> list[int]:
+    """The living residents of ``folder``, by the pids their lock files hold."""
+    pids = []
+    for lock in (folder / "agentls").glob("*.lock"):
+        text = lock.read_text().strip()
+        if text and alive(int(text)):
+            pids.append(int(text))
+    return pids
+
+
+def hand_off(*args: str, cwd: Path, **popen: object) -> tuple[str | None, str, str]:
+    """``args`` handed to a resident (one is started and waited for where none answers yet):
+    the status it gave, stdout and stderr."""
+    handed: list[tuple[str, str, str]] = []
+
+    def answered() -> bool:  # the first call starts a resident; it answers once it listens
+        done = subprocess.run(
+            [sys.executable, "-c", HAND_OFF, *args],
+            cwd=cwd,
+            stdout=popen.get("stdout", subprocess.PIPE),
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            **{k: v for k, v in popen.items() if k != "stdout"},  # type: ignore[call-overload]
+        )
+        stderr, _, status = done.stderr.rstrip("\n").rpartition("\nhanded: ")
+        if status != "None":
+            handed.append((status, done.stdout or "", stderr))
+        return bool(handed)
+
+    wait_until(answered, "a resident to take the command", timeout_s=60)
+    return handed[0]
+
+
+def without_run_ids(report: dict[str, object]) -> dict[str, object]:
+    return {k: v for k, v in report.items() if k not in ("run_id", "duration_s", "steps")}
+
+
+def test_a_command_runs_in_the_resident_as_it_would_here(
+    workspace: Path, runtime_dir: Path
+) -> None:
+    status, stdout, stderr = hand_off("run", "offline", "calc.py", "--json", cwd=workspace)
+    here = agentls("run", "offline", "calc.py", "--json", cwd=workspace)  # conftest: off
+    assert status == str(here.returncode), stderr
+    assert without_run_ids(json.loads(stdout)) == without_run_ids(json.loads(here.stdout))
+
+
+def test_a_bad_command_says_so_with_its_exit_status(workspace: Path, runtime_dir: Path) -> None:
+    status, _, stderr = hand_off("run", "nosuch", "calc.py", cwd=workspace)
+    here = agentls("run", "nosuch", "calc.py", cwd=workspace)
+    assert (status, stderr.strip()) == (str(here.returncode), here.stderr.strip())
+    assert here.returncode == 2 and "Traceback" not in stderr
+
+
+def test_the_callers_environment_is_the_commands(
+    workspace: Path, runtime_dir: Path, tmp_path: Path
+) -> None:
+    hand_off("workflows", cwd=workspace)  # the resident starts with the first environment
+    config = tmp_path / "other-config"
+    (config / "agentls").mkdir(parents=True)
+    (config / "agentls" / "config.yaml").write_text(
+        "workflows:\n  mine:\n    steps: [{agent: ruff, task: review}]\n"
+    )
+    _, other, _ = hand_off(
+        "workflows", cwd=workspace, env={**os.environ, "XDG_CONFIG_HOME": str(config)}
+    )
+    _, same, _ = hand_off("workflows", cwd=workspace)
+    assert "mine" in other and "mine" not in same
+
+
+def test_the_callers_umask_is_the_commands(
+    workspace: Path, runtime_dir: Path, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    environment = {**os.environ, "XDG_STATE_HOME": str(state)}
+    _, _, stderr = hand_off(
+        "run", "offline", "calc.py", cwd=workspace, env=environment, umask=0o077
+    )
+    made = [path for path in state.rglob("*") if path.is_file()]
+    assert made, stderr
+    assert all(path.stat().st_mode & 0o077 == 0 for path in made)
+
+
+def test_the_callers_terminal_is_the_commands(workspace: Path, runtime_dir: Path) -> None:
+    hand_off("workflows", cwd=workspace)
+    main, terminal = os.openpty()
+    try:
+        status, _, _ = hand_off("workflows", cwd=workspace, stdout=terminal)
+        os.close(terminal)
+        printed = b""
+        while chunk := _read(main):
+            printed += chunk
+    finally:
+        os.close(main)
+    assert status == "0"
+    assert b"\x1b[" in printed and b"offline" in printed  # styled: it saw a terminal
+
+
+def _read(fd: int) -> bytes:
+    try:
+        return os.read(fd, 65536)
+    except OSError:  # the terminal's other end is closed
+        return b""
+
+
+@pytest.mark.parametrize(
+    ("signum", "code", "line"),
+    [
+        (signal.SIGINT, 130, "agentls: interrupted; every agent was stopped"),
+        (
+            signal.SIGTERM,
+            143,
+            "agentls: stopped by SIGTERM; every agent was stopped, its sandbox removed",
+        ),
+    ],
+    ids=["ctrl-c", "sigterm"],
+)
+def test_a_signal_to_the_caller_stops_the_command(
+    one_step: Path,
+    runtime_dir: Path,
+    scenario: Scenario,
+    fake_log: FakeLog,
+    signum: int,
+    code: int,
+    line: str,
+) -> None:
+    agentls_here = subprocess.run(  # the real entry point's resident, started and listening
+        [sys.executable, "-m", "agentls", "workflows"], cwd=one_step, capture_output=True
+    )
+    assert agentls_here.returncode == 0
+    wait_until(lambda: len(residents(runtime_dir)) == 1, "the resident to start", 60)
+    [resident] = residents(runtime_dir)
+    wait_until(lambda: any((runtime_dir / "agentls").glob("*.sock")), "it to listen", 60)
+    steering = scenario("ok", reply=f"```python\n{NEW_MEAN}```", delay_s=120)
+    cli = start(one_step, "run", "one", "calc.py:5-6", "--apply")
+    wait_until(lambda: len(fake_log()) >= 1, "the agent to start", timeout_s=60)
+    assert children(resident), "the command did not run in the resident"
+    stderr = interrupt(cli, fake_log, signum, 1)
+    assert cli.returncode == code, stderr
+    assert [ln for ln in stderr.splitlines() if ln.strip()][-1] == line
+    [run] = history(one_step)
+    assert (run["status"], run["state"]) == ("cancelled", "interrupted")
+    assert with_environment(SCENARIO_VARIABLE, str(steering)) == []  # the agent is gone
+    wait_until(lambda: not children(resident), "the command to end")
+
+
+def test_a_caller_killed_ends_its_command(
+    one_step: Path, runtime_dir: Path, scenario: Scenario, fake_log: FakeLog
+) -> None:
+    subprocess.run([sys.executable, "-m", "agentls", "workflows"], cwd=one_step, check=True)
+    wait_until(lambda: any((runtime_dir / "agentls").glob("*.sock")), "a resident", 60)
+    [resident] = residents(runtime_dir)
+    steering = scenario("ok", reply=f"```python\n{NEW_MEAN}```", delay_s=120)
+    cli = start(one_step, "run", "one", "calc.py:5-6", "--apply")
+    wait_until(lambda: len(fake_log()) >= 1, "the agent to start", timeout_s=60)
+    assert children(resident)
+    cli.kill()
+    cli.communicate(timeout=60)
+    wait_until(lambda: not children(resident), "the command to end", timeout_s=60)
+    assert with_environment(SCENARIO_VARIABLE, str(steering)) == []
+    [run] = history(one_step)
+    assert run["status"] == "cancelled"
+    assert "return sum(values) / len(values)" in (one_step / "calc.py").read_text()
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return [child for child in found if alive(child)]
+
+
+@pytest.mark.parametrize("how", ["open to all", "a link"])
+def test_a_socket_folder_others_could_enter_is_not_used(
+    workspace: Path, runtime_dir: Path, tmp_path: Path, how: str
+) -> None:
+    folder = runtime_dir / "agentls"
+    if how == "open to all":
+        folder.mkdir(mode=0o777)
+        folder.chmod(0o777)
+    else:
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir(mode=0o700)
+        folder.symlink_to(elsewhere)
+    done = subprocess.run(
+        [sys.executable, "-c", HAND_OFF, "workflows"],
+        cwd=workspace,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.stderr.rstrip().endswith("handed: None")
+    assert list(folder.iterdir()) == [] and residents(runtime_dir) == []
+    assert "offline" in agentls("workflows", cwd=workspace).stdout  # it runs here all the same
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="needs another user to connect as")
+def test_another_user_is_not_served(workspace: Path, runtime_dir: Path) -> None:
+    hand_off("workflows", cwd=workspace)
+    [path] = (runtime_dir / "agentls").glob("*.sock")
+    for opened in (runtime_dir, runtime_dir / "agentls", path):  # a folder left open by mistake
+        opened.chmod(0o777)
+    state = workspace / "attacker-state"  # what the command would write, were it run
+    request = json.dumps(
+        {
+            "argv": ["run", "offline", "calc.py", "--json"],
+            "cwd": str(workspace),
+            "env": {"PATH": os.environ["PATH"], "XDG_STATE_HOME": str(state)},
+            "umask": 0o022,
+            "encodings": ["utf-8"] * 3,
+        }
+    )
+    assert connect_as(65534, path, request.encode()) == "refused"
+    assert not state.exists()
+    (runtime_dir / "agentls").chmod(0o700)  # (open, its own users would not use it either)
+    status, _, _ = hand_off("workflows", cwd=workspace)
+    assert status == "0"  # the resident serves its own user still
+
+
+def connect_as(uid: int, path: Path, body: bytes) -> str:
+    """A process of user ``uid`` sends ``body`` to the resident at ``path``, with its
+    standard streams: "served" where a child took it, else "refused"."""
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # no exec: this user may not even read the interpreter
+        try:
+            os.setgid(uid)
+            os.setuid(uid)
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+                client.connect(str(path))
+                try:
+                    client.sendmsg(
+                        [struct.pack("!I", len(body)) + body],
+                        [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", (0, 1, 2)))],
+                    )
+                    answer = client.recv(1)
+                except (BrokenPipeError, ConnectionResetError):  # closed on it, unread
+                    answer = b""
+                os.write(writer, b"served" if answer else b"refused")
+        except BaseException as error:  # said, so that the test shows it
+            os.write(writer, repr(error).encode())
+        finally:
+            os._exit(0)
+    os.close(writer)
+    os.waitpid(pid, 0)
+    with os.fdopen(reader) as answer:
+        return answer.read()
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [b"\x00\x00\x00\x05{bad}", b"\xff\xff\xff\xff", b"\x00\x00\x00\x02[]"],
+    ids=["not JSON", "too long", "not a request"],
+)
+def test_a_malformed_request_runs_nothing_and_the_resident_serves_on(
+    workspace: Path, runtime_dir: Path, request_bytes: bytes
+) -> None:
+    hand_off("workflows", cwd=workspace)
+    [path] = (runtime_dir / "agentls").glob("*.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+        client.connect(str(path))
+        client.sendmsg(
+            [request_bytes],
+            [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", (0, 1, 2)))],
+        )
+        assert client.recv(1) == b""
+    status, stdout, _ = hand_off("workflows", cwd=workspace)
+    assert status == "0" and "offline" in stdout
+
+
+def test_a_killed_resident_is_replaced(workspace: Path, runtime_dir: Path) -> None:
+    hand_off("workflows", cwd=workspace)
+    [resident] = residents(runtime_dir)
+    os.kill(resident, signal.SIGKILL)
+    wait_until(lambda: not alive(resident), "the resident to die")
+    [stale] = (runtime_dir / "agentls").glob("*.sock")  # left behind
+    done = subprocess.run(
+        [sys.executable, "-c", HAND_OFF, "workflows"], cwd=workspace, capture_output=True, text=True
+    )
+    assert done.stderr.rstrip().endswith("handed: None")  # so it runs where it was typed
+    status, _, _ = hand_off("workflows", cwd=workspace)  # served by its successor
+    assert status == "0" and stale.exists()
+    assert residents(runtime_dir) != [resident]
+
+
+def test_an_idle_resident_ends_and_removes_its_socket(
+    workspace: Path, runtime_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(handoff.SWITCH, "1")
+    hand_off("workflows", cwd=workspace)
+    folder = runtime_dir / "agentls"
+    wait_until(lambda: not residents(runtime_dir), "the resident to end", timeout_s=60)
+    assert list(folder.glob("*.sock")) == []
+
+
+@pytest.mark.parametrize(
+    ("environment", "arguments", "wanted"),
+    [
+        ({}, ["run", "offline", "x.py"], True),
+        ({}, ["-v", "exec", "ruff", "x.py"], True),
+        ({"AGENTLS_RESIDENT": "0"}, ["run", "offline", "x.py"], False),
+        ({"AGENTLS_RESIDENT": "off"}, ["run", "offline", "x.py"], False),
+        ({"CI": "true"}, ["run", "offline", "x.py"], False),
+        ({}, ["serve"], False),
+        ({}, ["acp"], False),
+        ({}, ["shell"], False),
+        ({}, ["--version"], False),
+        ({}, [], False),
+    ],
+)
+def test_which_commands_are_handed_off(
+    environment: dict[str, str], arguments: list[str], wanted: bool
+) -> None:
+    assert handoff.wanted(arguments, environment) is wanted
+
+
+def test_every_command_is_either_handed_off_or_kept() -> None:
+    from agentls.cli.group import COMMANDS
+
+    assert handoff.HANDED | {"serve", "acp", "shell"} == set(COMMANDS)
+
+
+def test_an_edited_agentls_is_a_new_resident(tmp_path: Path) -> None:
+    package = tmp_path / "agentls"
+    (package / "cli").mkdir(parents=True)
+    module = package / "cli" / "run_cmd.py"
+    module.write_text("x = 1\n")
+    before = handoff.key(str(package))
+    os.utime(module, ns=(0, module.stat().st_mtime_ns + 1_000_000))
+    assert handoff.key(str(package)) != before
