@@ -91,8 +91,11 @@ def encoded_forms(secret: str) -> set[str]:
 
 
 @lru_cache(maxsize=64)
-def _pattern(secrets: frozenset[str]) -> re.Pattern[str] | None:
+def _pattern(secrets: frozenset[str], in_json: bool = False) -> re.Pattern[str] | None:
+    """Any encoded form of ``secrets``; ``in_json``: as a JSON text escapes it."""
     forms = {form for secret in secrets for form in encoded_forms(secret)}
+    if in_json:
+        forms = {json.dumps(form, ensure_ascii=a)[1:-1] for form in forms for a in (True, False)}
     if not forms:
         return None
     return re.compile("|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True)))
@@ -102,7 +105,9 @@ class Redactor:
     """Redacts a fixed set of secrets (and key shapes) from text, values and models."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
-        self._pattern = _pattern(frozenset(s for s in secrets if len(s) >= MIN_SECRET_LEN))
+        known = frozenset(s for s in secrets if len(s) >= MIN_SECRET_LEN)
+        self._pattern = _pattern(known)
+        self._json_pattern = _pattern(known, in_json=True)
 
     @classmethod
     def current(cls) -> Redactor:
@@ -116,13 +121,17 @@ class Redactor:
 
     def value(self, value: Value) -> Value:
         """Strings anywhere inside dicts, lists and tuples redacted (keys included); ``value``
-        itself when none holds a secret (one search of them all, joined by NUL, which no
-        secret, encoded form or key shape contains)."""
-        strings: list[str] = []
-        _strings(value, strings)
-        if not self._finds("\0".join(strings)):
-            return value
-        return self._value(value)  # type: ignore[no-any-return]
+        itself when its JSON shows none holds a secret."""
+        try:
+            clean = not self._finds_in_json(json.dumps(value, ensure_ascii=False))
+        except (TypeError, ValueError):  # a model or another object inside: no shortcut
+            clean = False
+        return value if clean else self._value(value)
+
+    def json(self, value: Any, **options: Any) -> str:
+        """``json.dumps(value, **options)``, every string in it redacted."""
+        text = json.dumps(value, **options)
+        return json.dumps(self._value(value), **options) if self._finds_in_json(text) else text
 
     def _value(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -153,28 +162,18 @@ class Redactor:
         text = model.model_dump_json()
         return self.model(model).model_dump_json() if self._finds(text) else text
 
+    def _finds_in_json(self, text: str) -> bool:
+        """Whether a string in the JSON ``text`` may hold a secret. JSON escapes character
+        by character, so a form in a string is in the text escaped; key shapes need no
+        escaping."""
+        if self._json_pattern is not None and self._json_pattern.search(text):
+            return True
+        return _KEY_SHAPES.search(text) is not None
+
     def _finds(self, text: str) -> bool:
         if self._pattern is not None and self._pattern.search(text):
             return True
         return _KEY_SHAPES.search(text) is not None
-
-
-def _strings(value: Any, found: list[str]) -> None:
-    """Every string in ``value`` (a model as its JSON), in ``found``."""
-    if isinstance(value, str):
-        found.append(value)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _strings(key, found)
-            _strings(item, found)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            _strings(item, found)
-    elif value is not None and not isinstance(value, int | float):
-        from pydantic import BaseModel
-
-        if isinstance(value, BaseModel):
-            found.append(value.model_dump_json())
 
 
 def redact(text: str, secrets: Iterable[str] | None = None) -> str:

@@ -3,7 +3,6 @@ name for when several go to a folder."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -12,7 +11,7 @@ from agentls.ci.markdown import markdown
 from agentls.ci.report import CiReport
 from agentls.ci.sarif import sarif
 from agentls.domain.errors import TaskInputError
-from agentls.redaction import redact, redact_value
+from agentls.redaction import Redactor, redact
 
 
 @dataclass(frozen=True)
@@ -23,7 +22,7 @@ class Format:
 
 
 def _json(value: object) -> str:
-    return json.dumps(redact_value(value), ensure_ascii=False, indent=2) + "\n"
+    return Redactor.current().json(value, ensure_ascii=False, indent=2) + "\n"
 
 
 FORMATS = {

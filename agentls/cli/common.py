@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from collections.abc import Callable
@@ -18,7 +17,7 @@ from agentls.domain.config import AgentlsConfig
 from agentls.domain.errors import AgentlsError
 from agentls.domain.locations import WORKSPACE_FILE
 from agentls.orchestration.config_loader import load_config
-from agentls.redaction import redact_value
+from agentls.redaction import Redactor
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -43,7 +42,7 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
 
 def print_json(payload: Any, indent: int | None = None) -> None:
     """Every ``--json`` output: one JSON document on stdout, secrets redacted."""
-    click.echo(json.dumps(redact_value(payload), ensure_ascii=False, indent=indent))
+    click.echo(Redactor.current().json(payload, ensure_ascii=False, indent=indent))
 
 
 def find_workspace(start: Path) -> Path:

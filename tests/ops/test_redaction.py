@@ -19,7 +19,14 @@ from hypothesis import strategies as st
 
 from agentls.adapters.command import CommandAdapter
 from agentls.domain.results import Finding, TaskKind, TaskResult
-from agentls.redaction import REDACTED, Redactor, redact, register, secret_values
+from agentls.redaction import (
+    REDACTED,
+    Redactor,
+    encoded_forms,
+    redact,
+    register,
+    secret_values,
+)
 from tests.cli.test_cli import agentls
 from tests.conftest import Scenario, write_trusted
 
@@ -135,6 +142,39 @@ def test_plain_url_and_hex_forms_never_survive(secret: str, before: str, after: 
     redactor = Redactor([secret])
     for form in (secret, quote(secret, safe=""), quote_plus(secret), secret.encode().hex()):
         assert form not in redactor.text(before + form + after)
+
+
+any_secret = st.text(min_size=8, max_size=30).filter(lambda s: "\0" not in s)
+
+
+@given(secret=any_secret, data=st.data())
+def test_values_and_json_are_redacted_like_each_of_their_strings(
+    secret: str, data: st.DataObject
+) -> None:
+    """The JSON shortcut (one search of the dumped value) never skips a string the walk would
+    redact: any form of any secret (quotes, backslashes, control and non-ASCII characters
+    included), anywhere in a value, a key included."""
+    redactor = Redactor([secret])
+    forms = sorted(encoded_forms(secret))
+    form = data.draw(st.sampled_from(forms))
+    text = data.draw(st.text(max_size=10)) + form + data.draw(st.text(max_size=10))
+    value = data.draw(
+        st.sampled_from(
+            [
+                text,
+                [1, {"message": text}],
+                {text: None},
+                ("a", [text], 2.5),
+            ]
+        )
+    )
+    walked = redactor._value(value)
+    assert walked != value  # the walk finds it...
+    assert redactor.value(value) == walked  # ...and so does the shortcut
+    for ascii in (True, False):
+        assert json.loads(redactor.json(value, ensure_ascii=ascii)) == json.loads(
+            json.dumps(walked)
+        )
 
 
 @given(text=st.text(alphabet=" abc\n.", max_size=200))
