@@ -19,6 +19,7 @@ import io
 import json
 import os
 import pkgutil
+import signal
 import socket
 import struct
 import sys
@@ -71,6 +72,7 @@ def serve(path: str, idle_s: float) -> None:
             listener.listen(64)
             listener.settimeout(idle_s)
             mine = os.stat(path).st_ino
+            signal.signal(signal.SIGCHLD, lambda _signum, _frame: _reap())  # no zombies
             try:
                 _accept(listener, lock)
             finally:
@@ -106,7 +108,6 @@ def _modules(paths: list[str], prefix: str) -> list[str]:
 
 def _accept(listener: socket.socket, lock: io.TextIOWrapper) -> None:
     while True:
-        _reap()
         try:
             connection, _ = listener.accept()
         except TimeoutError:
@@ -115,6 +116,7 @@ def _accept(listener: socket.socket, lock: io.TextIOWrapper) -> None:
             if not same_user(connection):
                 continue
             if os.fork() == 0:
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # its agents are its own
                 listener.close()
                 lock.close()
                 child(connection)

@@ -89,6 +89,13 @@ def hand_off(*args: str, cwd: Path, **popen: object) -> tuple[str | None, str, s
     return handed[0]
 
 
+def alone(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``agentls ARGS`` with no resident process."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(handoff.SWITCH, "0")
+        return agentls(*args, cwd=cwd)
+
+
 def without_run_ids(report: dict[str, object]) -> dict[str, object]:
     return {k: v for k, v in report.items() if k not in ("run_id", "duration_s", "steps")}
 
@@ -97,14 +104,16 @@ def test_a_command_runs_in_the_resident_as_it_would_here(
     workspace: Path, runtime_dir: Path
 ) -> None:
     status, stdout, stderr = hand_off("run", "offline", "calc.py", "--json", cwd=workspace)
-    here = agentls("run", "offline", "calc.py", "--json", cwd=workspace)  # conftest: off
+    here = alone("run", "offline", "calc.py", "--json", cwd=workspace)
     assert status == str(here.returncode), stderr
     assert without_run_ids(json.loads(stdout)) == without_run_ids(json.loads(here.stdout))
+    [resident] = residents(runtime_dir)
+    wait_until(lambda: not children(resident, zombies=True), "the ended child to be reaped")
 
 
 def test_a_bad_command_says_so_with_its_exit_status(workspace: Path, runtime_dir: Path) -> None:
     status, _, stderr = hand_off("run", "nosuch", "calc.py", cwd=workspace)
-    here = agentls("run", "nosuch", "calc.py", cwd=workspace)
+    here = alone("run", "nosuch", "calc.py", cwd=workspace)
     assert (status, stderr.strip()) == (str(here.returncode), here.stderr.strip())
     assert here.returncode == 2 and "Traceback" not in stderr
 
@@ -220,11 +229,12 @@ def test_a_caller_killed_ends_its_command(
     assert "return sum(values) / len(values)" in (one_step / "calc.py").read_text()
 
 
-def children(pid: int) -> list[int]:
+def children(pid: int, zombies: bool = False) -> list[int]:
+    """``pid``'s living children (``zombies``: and those it has not reaped)."""
     found = []
     for task in Path(f"/proc/{pid}/task").iterdir():
         found += [int(child) for child in (task / "children").read_text().split()]
-    return [child for child in found if alive(child)]
+    return [child for child in found if zombies or alive(child)]
 
 
 @pytest.mark.parametrize("how", ["open to all", "a link"])
