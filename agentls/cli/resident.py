@@ -36,6 +36,8 @@ no command here runs."""
 LIBRARIES = (
     "asyncio",
     "click",
+    "importlib.resources.readers",
+    "pwd",
     "rich.console",
     "rich.markdown",
     "rich.panel",
@@ -45,6 +47,8 @@ LIBRARIES = (
     "yaml",
 )
 """Libraries the commands load when they first print or read."""
+OPTIONAL_LIBRARIES = ("ruff.__main__",)
+"""Where the bundled ruff is (``pip install agentls`` brings it; a checkout may lack it)."""
 
 
 def main() -> None:
@@ -82,11 +86,18 @@ def serve(path: str, idle_s: float) -> None:
 
 
 def preload() -> None:
+    """Load what the commands need, and parse the built-in configuration."""
     gc.disable()
     for module in LIBRARIES:
         importlib.import_module(module)
+    for module in OPTIONAL_LIBRARIES:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(module)
     for name in _modules(agentls.__path__, "agentls."):
         importlib.import_module(name)
+    from agentls.orchestration.config_loader import parse_builtin
+
+    parse_builtin()
     gc.collect()
     gc.freeze()  # every child shares these pages; a collection there would copy them
     gc.enable()

@@ -72,6 +72,14 @@ def config_files(workspace: Path | None) -> list[Path]:
     return files + [path for path in optional if path.is_file()]
 
 
+def parse_builtin() -> None:
+    """Parse the built-in files once, for every later load (a resident process does it for
+    the commands it forks; the cache is by content, so an edited file is parsed again)."""
+    builtin = builtin_config_dir()
+    for name in BUILTIN_FILES:
+        _read_yaml(builtin / name)
+
+
 EDITOR_SETTINGS = Path("(editor settings)")
 
 
