@@ -23,6 +23,7 @@ import signal
 import socket
 import struct
 import sys
+import tempfile
 import threading
 import traceback
 from typing import Any, NoReturn
@@ -197,6 +198,7 @@ def become(request: dict[str, Any], streams: list[int]) -> None:
     os.environ.clear()
     os.environ.update({str(name): str(value) for name, value in request["env"].items()})
     os.umask(int(request["umask"]))
+    tempfile.tempdir = None  # found again, from the caller's TMPDIR, where first asked
     encodings = request["encodings"]
     sys.stdin = _text(0, "r", encodings[0])
     sys.stdout = _text(1, "w", encodings[1])
