@@ -143,7 +143,7 @@ def from_terminal(root: Path, resident: bool, human: bool = False) -> float:
         cwd=root,
         capture_output=True,
         check=False,  # exit 1: findings
-        env={**os.environ, "AGENTLS_RESIDENT": "600" if resident else "0"},
+        env={**os.environ, "AGENTLS_RESIDENT": "1" if resident else "0"},
     )
     return time.perf_counter() - started
 

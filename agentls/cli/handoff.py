@@ -9,8 +9,8 @@ error (the descriptors themselves), forwards Ctrl-C, SIGTERM and SIGHUP, and exi
 child's status. The child is therefore the command, on the same terminal, as if run here.
 
 Where no resident answers, the command runs here as before and starts one for the next
-command. ``AGENTLS_RESIDENT=0`` turns this off; ``AGENTLS_RESIDENT=SECONDS`` is how long the
-resident waits for a command before it exits (default 600). It is off where ``CI`` is set: a
+command. ``AGENTLS_RESIDENT=0`` turns this off; ``AGENTLS_RESIDENT_IDLE=SECONDS`` is how long
+the resident waits for a command before it exits (default 600). It is off where ``CI`` is set: a
 CI job runs once.
 
 Only the same user reaches the resident: the socket lives in a folder only they can enter,
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from types import FrameType
 
 SWITCH = "AGENTLS_RESIDENT"
+IDLE = "AGENTLS_RESIDENT_IDLE"
 IDLE_S = 600.0
 HANDED = frozenset(
     {
@@ -103,7 +104,7 @@ def wanted(arguments: list[str], environ: Mapping[str, str]) -> bool:
 
 def idle_seconds(environ: Mapping[str, str]) -> float:
     try:
-        seconds = float(environ.get(SWITCH, ""))
+        seconds = float(environ.get(IDLE, ""))
     except ValueError:
         return IDLE_S
     return seconds if seconds > 0 else IDLE_S

@@ -44,7 +44,8 @@ def runtime_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     resident started in it is ended afterwards, and must have been alive until then."""
     folder = Path(tempfile.mkdtemp(prefix="run-", dir="/tmp"))
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(folder))
-    monkeypatch.setenv(handoff.SWITCH, "120")
+    monkeypatch.setenv(handoff.SWITCH, "1")
+    monkeypatch.setenv(handoff.IDLE, "120")
     monkeypatch.delenv("CI", raising=False)
     try:
         yield folder
@@ -353,7 +354,7 @@ def test_a_killed_resident_is_replaced(workspace: Path, runtime_dir: Path) -> No
 def test_an_idle_resident_ends_and_removes_its_socket(
     workspace: Path, runtime_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(handoff.SWITCH, "1")
+    monkeypatch.setenv(handoff.IDLE, "1")
     hand_off("workflows", cwd=workspace)
     folder = runtime_dir / "agentls"
     wait_until(lambda: not residents(runtime_dir), "the resident to end", timeout_s=60)
@@ -365,6 +366,7 @@ def test_an_idle_resident_ends_and_removes_its_socket(
     [
         ({}, ["run", "offline", "x.py"], True),
         ({}, ["-v", "exec", "ruff", "x.py"], True),
+        ({"AGENTLS_RESIDENT": "1"}, ["run", "offline", "x.py"], True),
         ({"AGENTLS_RESIDENT": "0"}, ["run", "offline", "x.py"], False),
         ({"AGENTLS_RESIDENT": "off"}, ["run", "offline", "x.py"], False),
         ({"CI": "true"}, ["run", "offline", "x.py"], False),
@@ -379,6 +381,13 @@ def test_which_commands_are_handed_off(
     environment: dict[str, str], arguments: list[str], wanted: bool
 ) -> None:
     assert handoff.wanted(arguments, environment) is wanted
+
+
+@pytest.mark.parametrize(
+    ("given", "seconds"), [("", 600.0), ("30", 30.0), ("soon", 600.0), ("-5", 600.0)]
+)
+def test_how_long_an_idle_resident_waits(given: str, seconds: float) -> None:
+    assert handoff.idle_seconds({handoff.IDLE: given}) == seconds
 
 
 def test_every_command_is_either_handed_off_or_kept() -> None:
