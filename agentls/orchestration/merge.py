@@ -44,8 +44,9 @@ def merge_findings(findings: list[Finding], reviewers: Sequence[str] = ()) -> li
     ranks = _Ranks(reviewers)
     several_ran = len(set(reviewers)) > 1
     if len({agent for f in findings for agent in _reporters(f)}) <= 1:  # nobody to agree
-        ordered = sorted(findings, key=_canonical)
-        return sorted((_alone(f, several_ran) for f in ordered), key=_order)
+        # In _order, ties in the canonical order (``_alone`` changes neither).
+        ordered = sorted(findings, key=lambda f: (*_order(f), *_canonical(f)))
+        return [_alone(f, several_ran) for f in ordered]
     groups: dict[str, list[list[Finding]]] = {}
     for finding in sorted(findings, key=_canonical):
         in_file = groups.setdefault(finding.path, [])
@@ -205,10 +206,34 @@ def _canonical(finding: Finding) -> tuple[object, ...]:
         finding.last_line,
         _SEVERITY_ORDER[_reported(finding)],
         (finding.code or "").casefold(),
-        _normalised(finding.message),
-        _reporters(finding),
-        finding.model_dump_json(),
+        _Rest(finding),
     )
+
+
+class _Rest:
+    """The end of a finding's ``_canonical`` key (its message, reviewers, every field),
+    worked out only when the start of the key ties: most findings are ordered without it."""
+
+    __slots__ = ("_finding", "_key")
+
+    def __init__(self, finding: Finding) -> None:
+        self._finding = finding
+        self._key: tuple[str, list[str], str] | None = None
+
+    def key(self) -> tuple[str, list[str], str]:
+        if self._key is None:
+            finding = self._finding
+            message = _normalised(finding.message)
+            self._key = (message, _reporters(finding), finding.model_dump_json())
+        return self._key
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Rest) and self.key() == other.key()
+
+    def __lt__(self, other: _Rest) -> bool:
+        return self.key() < other.key()
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def _normalised(message: str) -> str:
