@@ -25,6 +25,7 @@ import shutil
 from collections.abc import Sequence
 from functools import cache
 from importlib import metadata
+from itertools import accumulate
 from pathlib import Path, PurePath
 from typing import Any, ClassVar
 
@@ -165,8 +166,9 @@ def _finding(item: dict[str, Any], path: str, lines: list[str]) -> Finding | Non
         return None
     end = end if isinstance(end, int) else start
     code = item.get("code")
-    severity = Severity.ERROR if _is_error(item) else Severity.WARNING
-    message = str(item.get("message", "")).strip()
+    message = str(item.get("message", ""))
+    severity = Severity.ERROR if _is_error(item, code, message) else Severity.WARNING
+    message = message.strip()
     line, end_line, suggestion = start, max(end, start), None
     fix = item.get("fix")
     if isinstance(fix, dict) and fix.get("applicability") in ("safe", "unsafe"):
@@ -188,32 +190,30 @@ def _finding(item: dict[str, Any], path: str, lines: list[str]) -> Finding | Non
     )
 
 
-def _is_error(item: dict[str, Any]) -> bool:
+def _is_error(item: dict[str, Any], code: object, message: str) -> bool:
     """A syntax error (however this ruff spells it) or a rule that stops the build."""
-    code = item.get("code")
     if code is None or code in _SYNTAX_CODES or item.get("name") in _SYNTAX_CODES:
         return True
-    if str(item.get("message", "")).startswith("SyntaxError"):
+    if message.startswith("SyntaxError"):
         return True
     return str(code).startswith(_ERROR_PREFIXES)
 
 
 def _apply_fix(edits: list[dict[str, Any]], lines: list[str]) -> tuple[int, int, str] | None:
     """Lines first..last as they read after the fix's edits."""
-    spans = []
-    for edit in edits:
-        try:
-            spans.append(
-                (
-                    int(edit["location"]["row"]),
-                    int(edit["location"]["column"]),
-                    int(edit["end_location"]["row"]),
-                    int(edit["end_location"]["column"]),
-                    str(edit.get("content", "")),
-                )
+    try:
+        spans = [
+            (
+                int(edit["location"]["row"]),
+                int(edit["location"]["column"]),
+                int(edit["end_location"]["row"]),
+                int(edit["end_location"]["column"]),
+                str(edit.get("content", "")),
             )
-        except (KeyError, TypeError, ValueError):
-            return None
+            for edit in edits
+        ]
+    except (KeyError, TypeError, ValueError):
+        return None
     if not spans or not lines:
         return None
     first = min(span[0] for span in spans)
@@ -223,13 +223,12 @@ def _apply_fix(edits: list[dict[str, Any]], lines: list[str]) -> tuple[int, int,
         for row, _, end_row, end_col, _ in spans
     ]
     last = min(max(ends), len(lines))
-    block = "".join(lines[first - 1 : last])
-    starts = [0]
-    for text in lines[first - 1 : last]:
-        starts.append(starts[-1] + len(text))
+    rows = lines[first - 1 : last]
+    block = "".join(rows)
+    starts = [0, *accumulate(map(len, rows))]  # where each row begins in the block
 
     def offset(row: int, column: int) -> int:
-        if row - first >= len(starts) - 1:
+        if row - first >= len(rows):
             return len(block)
         return min(starts[row - first] + column - 1, len(block))
 
