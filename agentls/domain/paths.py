@@ -87,8 +87,9 @@ class WorkspacePaths:
                 "inside it"
             )
         relative = full[len(self._prefix) :]
-        if text == relative and _PLAIN.fullmatch(text):
-            forms = {tuple(text.split("/"))}  # as written, folded and resolved: the same
+        written = text[len(self._prefix) :] if text.startswith(self._prefix) else text
+        if written == relative and _PLAIN.fullmatch(written):
+            forms = {tuple(written.split("/"))}  # as written, folded and resolved: the same
         else:
             forms = set(_forms(self.root, text, resolved=tuple(relative.split(os.sep))))
         if any(_builtin_reason(form) == GIT_REASON for form in forms):
@@ -186,11 +187,20 @@ def printable(text: str) -> str:
 
 def _builtin_reason(parts: Sequence[str]) -> str | None:
     for part in parts:
-        name = normalized_name(part)
-        if _GIT_NAMES.fullmatch(name):
-            return GIT_REASON
-        if _CONFIG_NAMES.fullmatch(name):
-            return CONFIG_REASON
+        reason = _name_reason(part)
+        if reason is not None:
+            return reason
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _name_reason(component: str) -> str | None:
+    """Why no path through a file or folder of this name may be changed, or None."""
+    name = normalized_name(component)
+    if _GIT_NAMES.fullmatch(name):
+        return GIT_REASON
+    if _CONFIG_NAMES.fullmatch(name):
+        return CONFIG_REASON
     return None
 
 

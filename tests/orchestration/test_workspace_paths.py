@@ -43,11 +43,13 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(parts=st.lists(st.sampled_from(NAMES), min_size=1, max_size=5))
-def test_the_fast_path_agrees_with_resolve(tree: Path, parts: list[str]) -> None:
+@given(parts=st.lists(st.sampled_from(NAMES), min_size=1, max_size=5), absolute=st.booleans())
+def test_the_fast_path_agrees_with_resolve(tree: Path, parts: list[str], absolute: bool) -> None:
     candidate = "/".join(parts)
     if not candidate.strip() or ".git" in parts:
         return  # refused before resolving, or protected: other tests cover them
+    if absolute:  # as a folder's listing names its files
+        candidate = os.path.join(tree, candidate)
     expected = reference(tree, candidate)
     shared = SHARED.setdefault(tree, WorkspacePaths(tree))  # its folders' cache kept
     for paths in (WorkspacePaths(tree), shared):
@@ -76,6 +78,9 @@ SHARED: dict[Path, WorkspacePaths] = {}
 )
 def test_gits_own_files_are_refused_plain_names_or_not(tree: Path, candidate: str) -> None:
     """Plain names (letters, digits, ``_``, ``-``, ``.``, none first) take a shorter way through
-    the check; none of git's names is plain (a leading dot, a ``~``), so each is refused."""
-    with pytest.raises(ProtectedPathError):
-        WorkspacePaths(tree).relative(candidate)
+    the check, written relative or absolute; none of git's names is plain (a leading dot, a
+    ``~``), so each is refused either way."""
+    paths = WorkspacePaths(tree)
+    for spelled in (candidate, os.path.join(tree, candidate)):
+        with pytest.raises(ProtectedPathError):
+            paths.relative(spelled)
