@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from functools import cache
 from importlib import metadata
 from itertools import accumulate
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any, ClassVar
 
 from agentls.adapters.base import Adapter, AgentReply, Invocation, TaskRequest
@@ -34,6 +34,7 @@ from agentls.adapters.ruff_config import config_chain
 from agentls.adapters.runner import ProcessOutcome
 from agentls.domain.lines import lines as text_lines
 from agentls.domain.results import ErrorKind, Finding, LineRange, Severity, TaskKind
+from agentls.domain.textfile import suffix
 
 # Rules flake8 users know as "stop the build": syntax errors, undefined names, bad comparisons.
 _ERROR_PREFIXES = ("E9", "F63", "F7", "F82")
@@ -67,7 +68,7 @@ class RuffAdapter(Adapter):
     shows_progress = False  # one JSON document: nothing readable to stream
 
     def declines(self, target: str) -> str | None:
-        if PurePath(target).suffix.lower() in self.suffixes:
+        if suffix(target) in self.suffixes:
             return None
         return f"ruff reviews Python files; {target} is not one"
 
@@ -216,12 +217,13 @@ def _apply_fix(edits: list[dict[str, Any]], lines: list[str]) -> tuple[int, int,
         return None
     if not spans or not lines:
         return None
+    spans.sort(reverse=True)  # applied from the end, so earlier offsets still hold
     first = min(span[0] for span in spans)
     # An edit ending at column 1 of a later row ends with the line before it.
-    ends = [
+    ends = (
         end_row - 1 if end_col == 1 and end_row > row else end_row
         for row, _, end_row, end_col, _ in spans
-    ]
+    )
     last = min(max(ends), len(lines))
     rows = lines[first - 1 : last]
     block = "".join(rows)
@@ -232,7 +234,7 @@ def _apply_fix(edits: list[dict[str, Any]], lines: list[str]) -> tuple[int, int,
             return len(block)
         return min(starts[row - first] + column - 1, len(block))
 
-    for row, column, end_row, end_column, content in sorted(spans, reverse=True):
+    for row, column, end_row, end_column, content in spans:
         begin, end = offset(row, column), offset(end_row, end_column)
         block = block[:begin] + content + block[end:]
     return first, last, block

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from itertools import groupby
 
 from agentls.domain.results import Finding, Severity, Suggestion
 
@@ -44,9 +45,7 @@ def merge_findings(findings: list[Finding], reviewers: Sequence[str] = ()) -> li
     ranks = _Ranks(reviewers)
     several_ran = len(set(reviewers)) > 1
     if len({agent for f in findings for agent in _reporters(f)}) <= 1:  # nobody to agree
-        # In _order, ties in the canonical order (``_alone`` changes neither).
-        ordered = sorted(findings, key=lambda f: (*_order(f), *_canonical(f)))
-        return [_alone(f, several_ran) for f in ordered]
+        return [_alone(f, several_ran) for f in _in_order(findings)]
     groups: dict[str, list[list[Finding]]] = {}
     for finding in sorted(findings, key=_canonical):
         in_file = groups.setdefault(finding.path, [])
@@ -196,6 +195,16 @@ def _reporters(finding: Finding) -> list[str]:
 
 def _order(finding: Finding) -> tuple[str, int, int]:
     return (finding.path, finding.line, _SEVERITY_ORDER[finding.severity])
+
+
+def _in_order(findings: list[Finding]) -> list[Finding]:
+    """``findings`` by ``_order``, those it ties in the canonical order (as sorting them
+    canonically first, then by ``_order``, would have them)."""
+    ordered: list[Finding] = []
+    for _, same in groupby(sorted(findings, key=_order), key=_order):
+        tied = list(same)
+        ordered.extend(sorted(tied, key=_canonical) if len(tied) > 1 else tied)
+    return ordered
 
 
 def _canonical(finding: Finding) -> tuple[object, ...]:
