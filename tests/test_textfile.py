@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import pytest
 from hypothesis import given
@@ -109,3 +109,13 @@ def test_undecodable_files_are_refused_with_a_clear_reason(
 
 def test_read_is_none_for_a_missing_file(tmp_path: Path) -> None:
     assert textfile.read_text(tmp_path / "missing.py") is None
+
+
+_NAME_PIECES = ["a", ".", "..", "/", "py", ".py", "b.PY", "x.", "\\", "..py", "a.b.pyi", "é"]
+
+
+@given(pieces=st.lists(st.sampled_from(_NAME_PIECES), min_size=1, max_size=6))
+def test_a_files_suffix_is_pathlibs(pieces: list[str]) -> None:
+    """``suffix`` reads plain names without pathlib; every name reads as pathlib has it."""
+    name = "".join(pieces)
+    assert textfile.suffix(name) == PurePath(name).suffix.lower()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import codecs
 import difflib
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -91,7 +92,18 @@ def looks_binary(data: bytes | str) -> bool:
 
 
 def is_python(name: str | PurePath) -> bool:
-    return PurePath(name).suffix.lower() in _PYTHON_SUFFIXES
+    return suffix(name) in _PYTHON_SUFFIXES
+
+
+def suffix(name: str | PurePath) -> str:
+    """``PurePath(name).suffix`` in lower case, found without making a path of a plain
+    relative or absolute posix name (a run asks it of every one of its files)."""
+    text = str(name)
+    base = text.rpartition("/")[2]
+    if os.sep != "/" or "\\" in text or base in ("", ".", ".."):
+        return PurePath(name).suffix.lower()  # pathlib's own reading of the odd ones
+    dot = base.rfind(".")
+    return base[dot:].lower() if 0 < dot < len(base) - 1 else ""
 
 
 def decode(data: bytes, name: str) -> TextFile:
