@@ -7,6 +7,7 @@ retryable failures, timeouts, and turning the reply into findings or edits.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import re
 import shutil
@@ -380,7 +381,8 @@ class Adapter(ABC):
     def read(self, request: TaskRequest, outcome: ProcessOutcome) -> AgentReply:
         """``read_output``, with any surprise in the output's shape reported as bad output."""
         try:
-            return self.read_output(request, outcome)
+            with _collector_paused():
+                return self.read_output(request, outcome)
         except (AttributeError, KeyError, TypeError, ValueError, IndexError) as error:
             detail = f"its output has an unexpected shape ({type(error).__name__}: {error})"
             return AgentReply(error=self.failure(ErrorKind.BAD_OUTPUT, detail))
@@ -614,6 +616,22 @@ class Adapter(ABC):
         if kind is ErrorKind.AGENT_ERROR:
             kind = ErrorKind.CRASH
         return self.failure(kind, f"exit code {outcome.exit_code}: {detail or 'no output'}")
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector held off while an output is read: a large one (ruff's JSON
+    of 2,000 findings) makes tens of thousands of small objects that all live until the
+    reply is built, and collecting as they pile up walks them over and over for nothing.
+    Reference counting still frees them; a cycle waits for the next collection."""
+    if not gc.isenabled():  # someone else holds it off: theirs to turn back on
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 _VERSION = re.compile(r"\d+\.\d+\.\d+")
