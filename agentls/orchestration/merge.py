@@ -41,7 +41,8 @@ _FILLER = frozenset(
 def merge_findings(findings: list[Finding], reviewers: Sequence[str] = ()) -> list[Finding]:
     """``findings`` with those several reviewers agree on merged into one. ``reviewers``:
     who reviewed in this round, in the workflow's order; when there are several, a finding
-    only one of them reported says so (``unconfirmed``). Inputs are not changed."""
+    only one of them reported says so (``unconfirmed``). Inputs are not changed; a finding
+    that needs no change is returned itself (a reported finding is copied, never changed)."""
     ranks = _Ranks(reviewers)
     several_ran = len(set(reviewers)) > 1
     if len({agent for f in findings for agent in _reporters(f)}) <= 1:  # nobody to agree
@@ -169,6 +170,8 @@ def _fix(suggestion: Suggestion) -> tuple[int, int, str]:
 
 def _alone(finding: Finding, several_ran: bool) -> Finding:
     alone = several_ran and len(_reporters(finding)) == 1
+    if finding.unconfirmed == alone:
+        return finding
     return finding.model_copy(update={"agents": list(finding.agents), "unconfirmed": alone})
 
 
