@@ -154,10 +154,11 @@ def decode(data: bytes, name: str) -> TextFile:
     )
 
 
-def read(path: Path, name: str | None = None) -> TextFile | None:
+def read(path: str | Path, name: str | None = None) -> TextFile | None:
     """The file at ``path`` decoded (``name``: how messages call it), None when missing."""
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as file:  # pathlib's read_bytes, without its Path-making
+            data = file.read()
     except FileNotFoundError:
         return None
     return decode(data, name or str(path))

@@ -9,6 +9,7 @@ edits relative to the files as they were when the run started.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -152,7 +153,7 @@ class WorkingCopy:
                 raise textfile.BinaryFileError(path)
             return self.buffers[path]
         try:
-            file = textfile.read(self.workspace / path, path)
+            file = textfile.read(os.path.join(self.workspace, path), path)
         except IsADirectoryError:
             return None
         except OSError as error:
