@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console, Group
+from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.panel import Panel
-from rich.table import Table
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 
 from agentls.domain import textfile
 from agentls.domain.edits import apply_edit, unified_diff
-from agentls.domain.results import ProposedEdit, Severity, TaskResult, and_list
+from agentls.domain.paths import printable
+from agentls.domain.results import (
+    Finding,
+    ProposedEdit,
+    Severity,
+    TaskResult,
+    WorkflowResult,
+    and_list,
+)
+from agentls.orchestration.report import markdown_around_findings
+from agentls.redaction import Redactor
 
 _SEVERITY_STYLE = {
     Severity.ERROR: "bold red",
@@ -60,13 +72,28 @@ def result_json(result: TaskResult) -> dict[str, Any]:
     }
 
 
+def render_workflow(console: Console, result: WorkflowResult) -> None:
+    """A run's report (``workflow_markdown``) with its findings one to a line: laying out
+    thousands of them as markdown would take longer than the run."""
+    from rich.markdown import Markdown  # its parser loads on first use
+
+    before, after = markdown_around_findings(result)
+    console.print(Markdown(before))
+    if result.findings:
+        console.print()
+        console.print(FindingLines(result.findings), soft_wrap=True)
+    if after:
+        console.print()
+        console.print(Markdown(after))
+
+
 def render_result(console: Console, result: TaskResult, workspace: Path) -> None:
     console.print(_header(result))
     if result.error is not None:
         error = result.error
         console.print(Text.assemble(("error", "bold red"), f" ({error.kind}): {error.message}"))
     if result.findings:
-        console.print(_findings_table(result))
+        console.print(FindingLines(result.findings), soft_wrap=True)
     for edit in result.edits:
         console.print(_edit_panel(edit, workspace))
     for refused in result.refused:
@@ -97,28 +124,71 @@ def _header(result: TaskResult) -> Text:
     return text
 
 
-def _findings_table(result: TaskResult) -> Table:
-    table = Table(show_header=True, header_style="bold", expand=False)
-    table.add_column("where", no_wrap=True)
-    table.add_column("severity")
-    table.add_column("code")
-    table.add_column("message")
-    for finding in result.findings:
-        message = Text(finding.message)
-        if len(finding.agents) > 1 or finding.unconfirmed:  # several reviewers ran
-            message.append(f"  ({finding.reported_by})", style="dim")
-        if finding.alternatives:  # the reviewers' fixes differ
-            fixers = and_list([finding.agent or "?", *(a.agent for a in finding.alternatives)])
-            message.append(f"  (different fixes from {fixers})", style="dim")
-        elif finding.suggestion is not None:
-            message.append("  (has a fix)", style="dim")
-        table.add_row(
-            finding.where,
-            Text(finding.severity.value, style=_SEVERITY_STYLE[finding.severity]),
-            finding.code or "",
-            message,
-        )
-    return table
+class FindingLines:
+    """Findings one to a line, by path then line, in the form terminals and editors turn into
+    links: ``path:line: severity code message (who; a hint when it has a fix)``.
+
+    Agent output is shown as written, never read as markup (each piece is a plain segment),
+    on one printable line (control characters escaped) with secrets redacted. The lines are
+    printed as they are, with nothing to lay out (a terminal wraps a long line itself), so
+    thousands print at once."""
+
+    def __init__(self, findings: Iterable[Finding]) -> None:
+        redactor = Redactor.current()
+        ordered = sorted(findings, key=lambda f: (f.path, f.line))
+        self.lines = [_finding_pieces(finding, redactor) for finding in ordered]
+
+    @property
+    def plain(self) -> str:
+        return "\n".join("".join(text for text, _ in line) for line in self.lines)
+
+    def __str__(self) -> str:
+        return self.plain
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        styles: dict[str, Style] = {}
+        for line in self.lines:
+            for text, style in line:
+                if style and style not in styles:
+                    styles[style] = console.get_style(style)
+                yield Segment(text, styles[style] if style else None)
+            yield Segment.line()
+
+
+_Pieces = list[tuple[str, str]]
+"""A line as (text, style) pieces; style "" for none."""
+
+
+def _finding_pieces(finding: Finding, redactor: Redactor) -> _Pieces:
+    pieces = [
+        (f"{finding.path}:{finding.line}:", "bold"),
+        (" ", ""),
+        (finding.severity.value, _SEVERITY_STYLE[finding.severity]),
+    ]
+    if finding.code:
+        pieces.append((f" {finding.code}", "cyan"))
+    pieces.append((f" {finding.message}", ""))
+    notes = _notes(finding)
+    if notes:
+        pieces.append((f" {notes}", "dim"))
+    whole = "".join(text for text, _ in pieces)
+    redacted = redactor.text(whole)
+    if redacted != whole:  # a secret: the line as one piece, so none can hide across pieces
+        return [(printable(redacted), "")]
+    return [(printable(text), style) for text, style in pieces]
+
+
+def _notes(finding: Finding) -> str:
+    """Who reported ``finding``, whether their agreement raised it, whether it has a fix."""
+    notes = [finding.reported_by] if finding.reported_by else []
+    if finding.raised_from is not None:
+        notes.append(f"raised from {finding.raised_from}")
+    if finding.alternatives:  # the reviewers' fixes differ
+        fixers = and_list([finding.agent or "?", *(a.agent for a in finding.alternatives)])
+        notes.append(f"different fixes from {fixers}")
+    elif finding.suggestion is not None and "(fix: " not in finding.message:
+        notes.append("has a fix")
+    return f"({'; '.join(notes)})" if notes else ""
 
 
 def _edit_panel(edit: ProposedEdit, workspace: Path) -> Panel:

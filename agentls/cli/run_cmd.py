@@ -27,6 +27,7 @@ from agentls.cli.common import (
     say,
 )
 from agentls.cli.exec_cmd import EXIT_INTERRUPTED, parse_target
+from agentls.cli.render import render_workflow
 from agentls.domain.config import AgentlsConfig, BestOfStage, ParallelGroup
 from agentls.domain.errors import AgentlsError
 from agentls.domain.results import WorkflowResult
@@ -43,7 +44,7 @@ from agentls.orchestration.events import (
 )
 from agentls.orchestration.history import History
 from agentls.orchestration.leftovers import prune_leftovers_later
-from agentls.orchestration.report import edit_diffs, workflow_json, workflow_markdown
+from agentls.orchestration.report import edit_diffs, workflow_json
 from agentls.orchestration.runtime import Runtime, cli_client
 from agentls.orchestration.targets import expand
 from agentls.orchestration.workflow import CancelToken, WorkflowEngine, WorkflowRequest
@@ -426,9 +427,7 @@ def _finish(
         else:  # stdout stays an (empty) patch; the terminal still hears why it is empty
             say(f"agentls: no changes proposed (run {result.run_id})", console=err)
     else:
-        from rich.markdown import Markdown  # its parser loads on first use
-
-        out.print(Markdown(workflow_markdown(result)))
+        render_workflow(out, result)
         if written:
             _say_applied(written, result.run_id)
         elif not result.edits:

@@ -14,6 +14,7 @@ import click
 
 from agentls.cli.common import err, fail, find_workspace, load_or_fail, out, say
 from agentls.cli.exec_cmd import parse_target
+from agentls.cli.render import render_workflow
 from agentls.cli.run_cmd import interruptibly, say_undone
 from agentls.domain.errors import AgentlsError
 from agentls.domain.results import LineRange, WorkflowResult
@@ -21,7 +22,7 @@ from agentls.orchestration.apply import apply_result, undo
 from agentls.orchestration.conversation import follow_up
 from agentls.orchestration.history import History
 from agentls.orchestration.leftovers import prune_leftovers_later
-from agentls.orchestration.report import edit_diffs, workflow_markdown
+from agentls.orchestration.report import edit_diffs
 from agentls.orchestration.runtime import Runtime, cli_client
 from agentls.orchestration.workflow import CancelToken, WorkflowEngine, WorkflowRequest
 from agentls.signals import Terminated
@@ -161,6 +162,4 @@ class _Shell:
 
     def _show(self, result: WorkflowResult, turn: int) -> None:
         self.last, self.last_path, self.last_turn = result, self.path, turn
-        from rich.markdown import Markdown  # its parser loads on first use
-
-        out.print(Markdown(workflow_markdown(result)))
+        render_workflow(out, result)

@@ -182,6 +182,8 @@ def normalized_name(component: str) -> str:
 def printable(text: str) -> str:
     """``text`` with control and invisible characters escaped, so a message stays one line
     and a look-alike name shows what it holds."""
+    if text.isprintable():
+        return text
     return "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in text)
 
 

@@ -87,6 +87,26 @@ def workflow_json(result: WorkflowResult) -> dict[str, Any]:
 
 
 def workflow_markdown(result: WorkflowResult) -> str:
+    """The run's report: what it did, its findings, what it refused, the changes it proposes
+    (the editor's and the terminal's, which prints the findings its own way)."""
+    before, findings, after = _report(result)
+    return _markdown([*before, *findings, *after])
+
+
+def markdown_around_findings(result: WorkflowResult) -> tuple[str, str]:
+    """``workflow_markdown`` without the findings' list: the part up to its heading, and the
+    part after it ("" when there is none), for a terminal that prints each finding on a line
+    of its own."""
+    before, _, after = _report(result)
+    return _markdown(before), _markdown(after) if any(after) else ""
+
+
+def _markdown(lines: list[str]) -> str:
+    return redact("\n".join(lines).strip() + "\n")
+
+
+def _report(result: WorkflowResult) -> tuple[list[str], list[str], list[str]]:
+    """The report's lines: up to the findings' heading, the findings, after them."""
     lines = [f"# {result.workflow} — {result.status}", "", result.summary, ""]
     if result.budget is not None:
         lines += [f"Budget: {_against_budget(result)}.", ""]
@@ -134,10 +154,12 @@ def workflow_markdown(result: WorkflowResult) -> str:
             f"`agentls apply {result.run_id} --candidate N` applies candidate N instead of the "
             "pick (in the editor: its code action)."
         )
+    findings: list[str] = []
     if result.findings:
         lines += ["", "## Findings", ""]
         for finding in result.findings:
-            lines += _finding_lines(finding)
+            findings += _finding_lines(finding)
+    before, lines = lines, []
     if result.refused:
         lines += ["", "## Refused paths", ""]
         for refused in result.refused:
@@ -148,7 +170,7 @@ def workflow_markdown(result: WorkflowResult) -> str:
         lines += ["", "## Proposed changes", ""]
         for path, diff in diffs.items():
             lines += [f"### {path}", "", "```diff", diff.rstrip("\n"), "```", ""]
-    return redact("\n".join(lines).rstrip() + "\n")
+    return before, findings, lines
 
 
 ESTIMATED = (

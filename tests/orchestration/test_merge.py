@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 
 from agentls.cache import ResultCache
-from agentls.cli.render import _findings_table
+from agentls.cli.render import FindingLines
 from agentls.domain.results import (
     Finding,
     Severity,
@@ -378,10 +378,12 @@ def _result(*findings: Finding) -> WorkflowResult:
     )
 
 
-def test_the_agreement_is_shown_in_the_table_the_report_and_the_diagnostic() -> None:
+def test_the_agreement_is_shown_in_the_terminal_the_report_and_the_diagnostic() -> None:
     [merged] = merge_findings([finding("gemini"), finding("claude")], BOTH)
-    table = _findings_table(TaskResult(agent="gemini", task=TaskKind.REVIEW, findings=[merged]))
-    assert "confirmed by gemini and claude" in str(next(iter(table.columns[3].cells)))
+    assert str(FindingLines([merged])) == (
+        "m.py:2: error F821 Undefined name `a` (confirmed by gemini and claude; raised from "
+        "warning)"
+    )
     report = workflow_markdown(_result(merged))
     assert (
         "- **error** m.py:2 `F821`: Undefined name `a` "
@@ -396,7 +398,7 @@ def test_the_agreement_is_shown_in_the_table_the_report_and_the_diagnostic() -> 
     assert "(only claude reported this)" in workflow_markdown(_result(only))
 
 
-def test_differing_fixes_are_shown_side_by_side_in_the_report_and_the_table() -> None:
+def test_differing_fixes_are_shown_side_by_side_in_the_report_and_named_in_the_terminal() -> None:
     [merged] = merge_findings(
         [
             finding("gemini", suggestion="print(b)\n"),
@@ -411,9 +413,7 @@ def test_differing_fixes_are_shown_side_by_side_in_the_report_and_the_table() ->
         "  - claude suggests instead for lines 2-3:\n    ```\n    print(0)\n    print(1)\n    ```\n"
         "  - codex suggests instead: delete line 2\n"
     ) in report
-    table = _findings_table(TaskResult(agent="gemini", task=TaskKind.REVIEW, findings=[merged]))
-    cell = str(next(iter(table.columns[3].cells)))
-    assert "different fixes from gemini, claude and codex" in cell
+    assert "different fixes from gemini, claude and codex" in str(FindingLines([merged]))
     console = Console(record=True, width=100)
     console.print(Markdown(report))
     shown = console.export_text()
