@@ -1,4 +1,4 @@
-"""Terminal and JSON renderings of a task result."""
+"""Terminal and JSON renderings of a task result, and a run's report in the terminal."""
 
 from __future__ import annotations
 

@@ -89,7 +89,7 @@ def workflow_json(result: WorkflowResult) -> dict[str, Any]:
 def workflow_markdown(result: WorkflowResult) -> str:
     """The run's report: what it did, its findings, what it refused, the changes it proposes
     (the editor's and the terminal's, which prints the findings its own way)."""
-    before, findings, after = _report(result)
+    before, findings, after = _report(result, listing_findings=True)
     return _markdown([*before, *findings, *after])
 
 
@@ -97,7 +97,7 @@ def markdown_around_findings(result: WorkflowResult) -> tuple[str, str]:
     """``workflow_markdown`` without the findings' list: the part up to its heading, and the
     part after it ("" when there is none), for a terminal that prints each finding on a line
     of its own."""
-    before, _, after = _report(result)
+    before, _, after = _report(result, listing_findings=False)
     return _markdown(before), _markdown(after) if any(after) else ""
 
 
@@ -105,8 +105,11 @@ def _markdown(lines: list[str]) -> str:
     return redact("\n".join(lines).strip() + "\n")
 
 
-def _report(result: WorkflowResult) -> tuple[list[str], list[str], list[str]]:
-    """The report's lines: up to the findings' heading, the findings, after them."""
+def _report(
+    result: WorkflowResult, listing_findings: bool
+) -> tuple[list[str], list[str], list[str]]:
+    """The report's lines: up to the findings' heading, the findings (when ``listing_findings``),
+    after them."""
     lines = [f"# {result.workflow} — {result.status}", "", result.summary, ""]
     if result.budget is not None:
         lines += [f"Budget: {_against_budget(result)}.", ""]
@@ -157,7 +160,7 @@ def _report(result: WorkflowResult) -> tuple[list[str], list[str], list[str]]:
     findings: list[str] = []
     if result.findings:
         lines += ["", "## Findings", ""]
-        for finding in result.findings:
+        for finding in result.findings if listing_findings else ():
             findings += _finding_lines(finding)
     before, lines = lines, []
     if result.refused:
