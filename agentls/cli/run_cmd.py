@@ -30,6 +30,7 @@ from agentls.cli.exec_cmd import EXIT_INTERRUPTED, parse_target
 from agentls.cli.render import render_workflow
 from agentls.domain.config import AgentlsConfig, BestOfStage, ParallelGroup
 from agentls.domain.errors import AgentlsError
+from agentls.domain.paths import WorkspacePaths
 from agentls.domain.results import WorkflowResult
 from agentls.log import get_logger
 from agentls.orchestration.apply import UndoOutcome, apply_result, undo
@@ -160,7 +161,8 @@ def run(
     history = History(root)
 
     async def go(engine: WorkflowEngine, token: CancelToken) -> WorkflowResult:
-        files = await expand(root, given, changed)
+        checked = WorkspacePaths(root)  # each file is checked once, as it is listed
+        files = await expand(root, given, changed, paths=checked)
         request = WorkflowRequest(
             workflow=workflow,
             workspace=root,
@@ -169,6 +171,7 @@ def run(
             selection=selection,
             instruction=instruction,
             budget=budget,
+            paths=checked,
         )
         result = await engine.run(request, token)
         history.record_run(result, files[0], selection, instruction)

@@ -62,15 +62,25 @@ def workspace_relative(workspace: Path, candidate: str | Path) -> str:
 class WorkspacePaths:
     """``workspace_relative`` for many paths of one workspace: each folder is resolved once
     (a path's real location is its folder's plus its name, unless the name is a link), with
-    string operations where no link or ``..`` is involved."""
+    string operations where no link or ``..`` is involved, and a path it answered is not
+    checked again (a folder's listing, then the run on its files). Keep one only as long as
+    the work it checks for (a listing and its run), as the folders' answers are kept."""
 
     def __init__(self, workspace: Path) -> None:
         self.root = workspace.resolve()
         self._prefix = os.path.join(str(self.root), "")
         self._folders: dict[str, str] = {}
+        self._answered: set[str] = set()
 
     def relative(self, candidate: str | Path) -> str:
         text = os.fspath(candidate)
+        if text in self._answered:  # an answer of its own: inside, in none of git's files
+            return text
+        relative = self._relative(text, candidate)
+        self._answered.add(relative)
+        return relative
+
+    def _relative(self, text: str, candidate: str | Path) -> str:
         if not text.strip():
             raise UnsafePathError("an empty path was given")
         try:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from agentls.domain.errors import TaskInputError, UnsafePathError
-from agentls.domain.paths import WorkspacePaths, workspace_relative
+from agentls.domain.paths import WorkspacePaths
 from agentls.orchestration.git import GitError, git, git_env
 from agentls.orchestration.sandbox import copy_ignores
 
@@ -28,18 +28,24 @@ _GLOB_CHARACTERS = frozenset("*?[")
 
 
 async def expand(
-    workspace: Path, given: Sequence[str], changed: str | None = None, cwd: Path | None = None
+    workspace: Path,
+    given: Sequence[str],
+    changed: str | None = None,
+    cwd: Path | None = None,
+    paths: WorkspacePaths | None = None,
 ) -> list[str]:
     """The workspace-relative files ``given`` (paths or globs, relative to ``cwd``) and, with
     ``changed``, the files changed since that revision stand for: in the order given, each once.
-    ``TaskInputError`` says what to fix when a name matches nothing."""
+    ``TaskInputError`` says what to fix when a name matches nothing. ``paths``: the checker to
+    check them with (a run's request can take it along, so each file is checked once)."""
     workspace = workspace.resolve()
+    checked = paths if paths is not None and paths.root == workspace else WorkspacePaths(workspace)
     here = (cwd or Path.cwd()).resolve()
     found: list[str] = []
     for name in given:
-        found.extend(await _expand_one(workspace, here, name))
+        found.extend(await _expand_one(checked, here, name))
     if changed is not None:
-        found.extend(await changed_files(workspace, changed))
+        found.extend(await changed_files(workspace, changed, checked))
     files = list(dict.fromkeys(found))
     if not files:
         what = f"nothing changed against {changed}" if changed is not None else "no files given"
@@ -52,7 +58,9 @@ async def expand(
     return files
 
 
-async def changed_files(workspace: Path, revision: str) -> list[str]:
+async def changed_files(
+    workspace: Path, revision: str, paths: WorkspacePaths | None = None
+) -> list[str]:
     """Files of ``workspace`` whose text differs from ``revision``, and untracked ones."""
     if not revision or revision.startswith("-"):
         raise TaskInputError(f"{revision!r} is not a revision; give a branch, tag or commit")
@@ -73,27 +81,29 @@ async def changed_files(workspace: Path, revision: str) -> list[str]:
         ) from None
     untracked = await _git_files(workspace, tracked=False)
     names = [name for name in diff.split("\0") if name] + untracked
-    return _existing(workspace, names)
+    return _existing(paths or WorkspacePaths(workspace), names)
 
 
-async def _expand_one(workspace: Path, here: Path, name: str) -> list[str]:
+async def _expand_one(checked: WorkspacePaths, here: Path, name: str) -> list[str]:
+    workspace = checked.root
     path = Path(name) if Path(name).is_absolute() else here / name
     if path.is_dir():
-        return await _folder_files(workspace, path)
+        return await _folder_files(checked, path)
     if path.exists() or not _GLOB_CHARACTERS & set(name):
         if not path.exists():
             raise TaskInputError(f"{path} does not exist")
-        return [workspace_relative(workspace, path)]
+        return [checked.relative(path)]
     matches = sorted(glob.glob(name, root_dir=here, recursive=True))
     files = [m for m in matches if (here / m).is_file()]
     if not files:
         raise TaskInputError(f"{name} matches no file (from {here})")
-    taken = _existing(workspace, [str(here / m) for m in files])
+    taken = _existing(checked, [str(here / m) for m in files])
     kept = await _not_ignored(workspace, taken)
     return [relative for relative in taken if relative in kept]
 
 
-async def _folder_files(workspace: Path, folder: Path) -> list[str]:
+async def _folder_files(checked: WorkspacePaths, folder: Path) -> list[str]:
+    workspace = checked.root
     if not folder.resolve().is_relative_to(workspace):
         raise TaskInputError(
             f"{folder} is outside the workspace {workspace}; give a folder inside it, or "
@@ -102,8 +112,8 @@ async def _folder_files(workspace: Path, folder: Path) -> list[str]:
     try:
         names = sorted(await _git_files(folder, tracked=True))
     except GitError:  # not in a git repository (or no git): the files a copy would hold
-        return _existing(workspace, await asyncio.to_thread(_walk, workspace, folder))
-    return _existing(workspace, [str(folder / name) for name in names])
+        return _existing(checked, await asyncio.to_thread(_walk, workspace, folder))
+    return _existing(checked, [str(folder / name) for name in names])
 
 
 def _walk(workspace: Path, folder: Path) -> list[str]:
@@ -151,10 +161,9 @@ def _copy_ignored(ignore: Callable[[str, list[str]], set[str]], workspace: Path,
     return False
 
 
-def _existing(workspace: Path, names: Iterable[str]) -> list[str]:
-    """``names`` (absolute or relative to ``workspace``) that are files inside it, relative."""
-    checked = WorkspacePaths(workspace)
-    root = str(workspace)
+def _existing(checked: WorkspacePaths, names: Iterable[str]) -> list[str]:
+    """``names`` (absolute or relative to the workspace) that are files inside it, relative."""
+    root = str(checked.root)
     files = []
     for name in names:
         path = os.path.join(root, name)  # an absolute name stays as it is

@@ -110,6 +110,9 @@ class WorkflowRequest:
     budget: Budget | None = None
     """This run's own caps (``agentls run --budget-*``, a command's ``budget``): they can only
     tighten the configured ones (``tightest``)."""
+    paths: WorkspacePaths | None = None
+    """The checker that listed the files (``targets.expand``'s): what it checked is not checked
+    again. One of another workspace is not used."""
 
 
 class CancelToken:
@@ -292,7 +295,9 @@ class WorkflowEngine:
             known = ", ".join(self.config.workflows)
             raise TaskInputError(f"no workflow named {request.workflow!r}; known: {known}")
         workspace = request.workspace.resolve()
-        checked = WorkspacePaths(workspace)
+        checked = request.paths
+        if checked is None or checked.root != workspace:
+            checked = WorkspacePaths(workspace)
         named = [checked.relative(path) for path in (request.path, *request.more_paths)]
         targets = list(dict.fromkeys(named))
         if request.selection is not None and len(targets) > 1:

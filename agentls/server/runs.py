@@ -20,6 +20,7 @@ from agentls.domain.config import AgentlsConfig, Settings
 from agentls.domain.edits import proposed_texts
 from agentls.domain.errors import AgentlsError, TaskInputError
 from agentls.domain.lines import line_count, to_lf
+from agentls.domain.paths import WorkspacePaths
 from agentls.domain.permissions import PermissionQuestion
 from agentls.domain.proposals import HunkState
 from agentls.domain.results import StepRecord, TaskKind, WorkflowResult
@@ -217,7 +218,8 @@ class RunManager:
         buffers = self._buffers(folder)
 
         async def work() -> WorkflowResult:
-            files = await expand(folder, given, target.changed, cwd=folder)
+            checked = WorkspacePaths(folder)  # each file is checked once, as it is listed
+            files = await expand(folder, given, target.changed, cwd=folder, paths=checked)
             request = WorkflowRequest(
                 workflow=name,
                 workspace=folder,
@@ -226,6 +228,7 @@ class RunManager:
                 instruction=target.instruction,
                 buffers=buffers,
                 budget=target.budget,
+                paths=checked,
             )
             result = await engine.run(request, run.cancel, run_id=run_id)
             History(folder).record_run(result, files[0], None, target.instruction, quick_task)

@@ -95,3 +95,34 @@ def test_binary_files_among_several_are_left_out(workspace: Path, tmp_path: Path
     result = asyncio.run(Setup(workspace, tmp_path).engine().run(request(workspace, "offline")))
     assert result.files == ["one.py", "old.py"]
     assert "left out, not text: two.py" in result.summary
+
+
+def test_the_files_a_listing_checked_are_not_checked_again_in_its_own_workspace_only(
+    workspace: Path, tmp_path: Path
+) -> None:
+    """The engine takes the listing's checker along (each file is checked once), but not a
+    checker of another folder: what that one let through is checked here afresh."""
+    from agentls.domain.errors import UnsafePathError
+    from agentls.domain.paths import WorkspacePaths
+    from agentls.orchestration.targets import expand
+
+    write_sources(workspace)
+    engine = Setup(workspace, tmp_path).engine()
+    checked = WorkspacePaths(workspace)
+    files = asyncio.run(expand(workspace, ["one.py", "two.py"], cwd=workspace, paths=checked))
+    listed = WorkflowRequest(
+        workflow="offline", workspace=workspace, path=files[0], more_paths=(files[1],),
+        paths=checked,
+    )  # fmt: skip
+    assert asyncio.run(engine.run(listed)).files == ["one.py", "two.py"]
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "link.py").write_text("x = 1\n")
+    (tmp_path / "secret.py").write_text("TOKEN = 'x'\n")
+    (workspace / "link.py").symlink_to(tmp_path / "secret.py")  # out of the workspace
+    other = WorkspacePaths(elsewhere)
+    assert other.relative(elsewhere / "link.py") == "link.py"  # fine there
+    smuggled = WorkflowRequest(workflow="offline", workspace=workspace, path="link.py", paths=other)
+    with pytest.raises(UnsafePathError, match="outside the workspace"):
+        asyncio.run(engine.run(smuggled))
