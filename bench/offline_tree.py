@@ -62,19 +62,34 @@ class Store{n}:
                 return item
         return None
 '''
+CLEAN = '''
+
+def total_{n}_{k}(values):
+    """The sum of the positive values."""
+    result = 0
+    for value in values:
+        if value > 0:
+            result += value
+    return result
+'''
+"""Code ruff finds nothing in, ten lines: what fills a module up to its length."""
 COLD = {
     "settings": {"cache": {"enabled": False}},
     "agents": {"ruff": {"extra_args": ["--no-cache"]}},
 }
 
 
-def tree(base: Path, files: int) -> Path:
-    """A git project of ``files`` modules in folders of 25."""
+def tree(base: Path, files: int, lines: int = 200) -> Path:
+    """A git project of ``files`` modules of about ``lines`` lines each, in folders of 25;
+    four problems in each."""
     root = base / "tree"
     for n in range(files):
         path = root / "src" / f"pkg{n // 25}" / f"module_{n}.py"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(MODULE.format(n=n))
+        text = MODULE.format(n=n)
+        for k in range(-(-max(0, lines - text.count("\n")) // CLEAN.count("\n"))):
+            text += CLEAN.format(n=n, k=k)
+        path.write_text(text)
     (root / "ruff.toml").write_text('[lint]\nselect = ["E", "F", "B", "I"]\n')
     subprocess.run(["git", "init", "-q", str(root)], check=True)
     return root
