@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agentls.adapters.ruff import _bundled_ruff
+from agentls.domain.paths import WorkspacePaths
 from agentls.orchestration.config_loader import load_config
 from agentls.orchestration.runtime import Runtime
 from agentls.orchestration.targets import expand
@@ -140,9 +141,14 @@ def ruff_findings(root: Path) -> int:
 async def in_process(root: Path) -> tuple[float, int]:
     started = time.perf_counter()
     config = load_config(root)
-    files = await expand(root, ["."], cwd=root)
+    checked = WorkspacePaths(root.resolve())  # as `agentls run` does: each file checked once
+    files = await expand(root, ["."], cwd=root, paths=checked)
     request = WorkflowRequest(
-        workflow="offline", workspace=root, path=files[0], more_paths=tuple(files[1:])
+        workflow="offline",
+        workspace=root,
+        path=files[0],
+        more_paths=tuple(files[1:]),
+        paths=checked,
     )
     engine = WorkflowEngine(config, runtime=Runtime.create(config, "bench", use_cache=False))
     result = await engine.run(request)

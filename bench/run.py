@@ -525,10 +525,9 @@ REAL_NOTE = (
     "of its head)"
 )
 TREE_NOTE = (
-    "a dense worst case: four findings in every file, each with a fix that agentls turns into "
-    "a suggestion. Here ruff's JSON for them (1.7 MB) takes about 10 ms to parse, building the "
-    "findings with their suggestions about as long, and each of the 500 paths is checked "
-    "(links, `.git`) by the listing and again by the engine"
+    "the issue's tree: 500 modules of about 200 lines (101,000 lines), a dense four findings "
+    "in each, each with a fix that agentls turns into a suggestion. ruff's JSON for them "
+    "(1.7 MB) takes about 7 ms to parse and building the findings about 12 ms"
 )
 
 
