@@ -12,7 +12,6 @@ with none. Neither ruff's cache nor agentls's is used by either side.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -117,6 +116,13 @@ def real_project(base: Path) -> Path | None:
     return root
 
 
+def _command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return ""
+
+
 def ruff_check(root: Path) -> float:
     started = time.perf_counter()
     subprocess.run(
@@ -185,9 +191,9 @@ def resident_process(root: Path) -> Iterator[None]:
         yield
     finally:
         for lock in (folder / "agentls").glob("*.lock"):
-            if pid := lock.read_text().strip():
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(int(pid), signal.SIGTERM)
+            pid = lock.read_text().strip()  # empty once it has ended
+            if pid and "agentls.cli.resident" in _command_line(int(pid)):
+                os.kill(int(pid), signal.SIGTERM)
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)

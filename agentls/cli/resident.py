@@ -66,24 +66,31 @@ def serve(path: str, idle_s: float) -> None:
         except BlockingIOError:
             return
         lock.truncate(0)
-        lock.write(f"{os.getpid()}\n")  # who holds it: ``kill $(cat ….lock)`` ends it
+        lock.write(f"{os.getpid()}\n")  # who serves, while it does
         lock.flush()
-        preload()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)  # left by a resident that was killed
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
-            listener.bind(path)
-            os.chmod(path, 0o600)  # its folder is this user's alone already
-            listener.listen(64)
-            listener.settimeout(idle_s)
-            mine = os.stat(path).st_ino
-            signal.signal(signal.SIGCHLD, lambda _signum, _frame: _reap())  # no zombies
-            try:
-                _accept(listener, lock)
-            finally:
-                with contextlib.suppress(OSError):
-                    if os.stat(path).st_ino == mine:
-                        os.unlink(path)
+        try:
+            _listen(path, idle_s, lock.fileno())
+        finally:
+            lock.truncate(0)
+
+
+def _listen(path: str, idle_s: float, lock: int) -> None:
+    preload()
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)  # left by a resident that was killed
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        listener.bind(path)
+        os.chmod(path, 0o600)  # its folder is this user's alone already
+        listener.listen(64)
+        listener.settimeout(idle_s)
+        mine = os.stat(path).st_ino
+        signal.signal(signal.SIGCHLD, lambda _signum, _frame: _reap())  # no zombies
+        try:
+            _accept(listener, lock)
+        finally:
+            with contextlib.suppress(OSError):
+                if os.stat(path).st_ino == mine:
+                    os.unlink(path)
 
 
 def preload() -> None:
@@ -118,7 +125,7 @@ def _modules(paths: list[str], prefix: str) -> list[str]:
     return names
 
 
-def _accept(listener: socket.socket, lock: io.TextIOWrapper) -> None:
+def _accept(listener: socket.socket, lock: int) -> None:
     while True:
         try:
             connection, _ = listener.accept()
@@ -127,10 +134,14 @@ def _accept(listener: socket.socket, lock: io.TextIOWrapper) -> None:
         with connection:
             if not same_user(connection):
                 continue
-            if os.fork() == 0:
+            try:
+                forked = os.fork()
+            except OSError:  # no room for another process now: the caller runs it itself
+                continue
+            if forked == 0:
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # its agents are its own
+                os.close(lock)  # held by the resident alone: a successor may take it
                 listener.close()
-                lock.close()
                 child(connection)
 
 

@@ -26,7 +26,7 @@ from tests.cli.test_exit_codes import history, interrupt
 from tests.cli.test_run_cli import NEW_MEAN
 from tests.conftest import Scenario
 from tests.fakes.script import SCENARIO_VARIABLE
-from tests.processes import alive, wait_until, with_environment
+from tests.processes import alive, marked, wait_until, with_environment
 
 HAND_OFF = (
     "import sys; from agentls.cli.handoff import hand_off; "
@@ -61,7 +61,7 @@ def residents(folder: Path) -> list[int]:
     pids = []
     for lock in (folder / "agentls").glob("*.lock"):
         text = lock.read_text().strip()
-        if text and alive(int(text)):
+        if text and alive(int(text)) and int(text) in marked("agentls.cli.resident"):
             pids.append(int(text))
     return pids
 
@@ -349,6 +349,32 @@ def test_a_killed_resident_is_replaced(workspace: Path, runtime_dir: Path) -> No
     status, _, _ = hand_off("workflows", cwd=workspace)  # served by its successor
     assert status == "0" and stale.exists()
     assert residents(runtime_dir) != [resident]
+
+
+def test_a_resident_that_ends_while_its_command_runs_leaves_the_way_to_a_successor(
+    one_step: Path,
+    runtime_dir: Path,
+    scenario: Scenario,
+    fake_log: FakeLog,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(handoff.IDLE, "1")
+    subprocess.run([sys.executable, "-m", "agentls", "workflows"], cwd=one_step, check=True)
+    wait_until(lambda: any((runtime_dir / "agentls").glob("*.sock")), "a resident", 60)
+    [first] = residents(runtime_dir)
+    scenario("ok", reply=f"```python\n{NEW_MEAN}```", delay_s=120)
+    cli = start(one_step, "run", "one", "calc.py:5-6", "--apply")
+    try:
+        wait_until(lambda: len(fake_log()) >= 1, "the agent to start", timeout_s=60)
+        wait_until(lambda: not alive(first), "the idle resident to end", timeout_s=60)
+        assert cli.poll() is None  # its command runs on
+        status, stdout, _ = hand_off("workflows", cwd=one_step)  # a successor takes the lock
+        assert status == "0" and "offline" in stdout
+        assert [pid for pid in residents(runtime_dir) if pid != first]
+    finally:
+        cli.send_signal(signal.SIGTERM)
+        cli.communicate(timeout=60)
+    assert cli.returncode == 143
 
 
 def test_an_idle_resident_ends_and_removes_its_socket(
