@@ -77,8 +77,13 @@ class WorkspacePaths:
         if text in self._answered:  # an answer of its own: inside, in none of git's files
             return text
         relative = self._relative(text, candidate)
-        self._answered.add(relative)
+        if self._written(text) == relative:  # no link or "..": asked again, the same answer
+            self._answered.add(relative)
         return relative
+
+    def _written(self, text: str) -> str:
+        """``text`` as written, relative to the workspace where it is absolute inside it."""
+        return text[len(self._prefix) :] if text.startswith(self._prefix) else text
 
     def _relative(self, text: str, candidate: str | Path) -> str:
         if not text.strip():
@@ -97,7 +102,7 @@ class WorkspacePaths:
                 "inside it"
             )
         relative = full[len(self._prefix) :]
-        written = text[len(self._prefix) :] if text.startswith(self._prefix) else text
+        written = self._written(text)
         if written == relative and _PLAIN.fullmatch(written):
             forms = {tuple(written.split("/"))}  # as written, folded and resolved: the same
         else:
