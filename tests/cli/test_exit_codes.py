@@ -228,7 +228,7 @@ def interrupt(cli: subprocess.Popen[str], fake_log: FakeLog, signum: int, calls:
     return stderr
 
 
-@pytest.mark.parametrize(
+INTERRUPTED = pytest.mark.parametrize(
     ("signum", "code", "line"),
     [
         (signal.SIGINT, 130, "agentls: interrupted; every agent was stopped"),
@@ -240,6 +240,10 @@ def interrupt(cli: subprocess.Popen[str], fake_log: FakeLog, signum: int, calls:
     ],
     ids=["ctrl-c", "sigterm"],
 )
+"""Ctrl-C and SIGTERM mid-run: the exit code and the last line each gives."""
+
+
+@INTERRUPTED
 def test_an_interrupted_run_is_in_the_history_as_interrupted(
     one_step: Path, scenario: Scenario, fake_log: FakeLog, signum: int, code: int, line: str
 ) -> None:

@@ -22,7 +22,7 @@ import pytest
 
 from agentls.cli import handoff
 from tests.cli.test_cli import agentls, start
-from tests.cli.test_exit_codes import history, interrupt
+from tests.cli.test_exit_codes import INTERRUPTED, history, interrupt
 from tests.cli.test_run_cli import NEW_MEAN
 from tests.conftest import Scenario
 from tests.fakes.script import SCENARIO_VARIABLE
@@ -170,18 +170,7 @@ def _read(fd: int) -> bytes:
         return b""
 
 
-@pytest.mark.parametrize(
-    ("signum", "code", "line"),
-    [
-        (signal.SIGINT, 130, "agentls: interrupted; every agent was stopped"),
-        (
-            signal.SIGTERM,
-            143,
-            "agentls: stopped by SIGTERM; every agent was stopped, its sandbox removed",
-        ),
-    ],
-    ids=["ctrl-c", "sigterm"],
-)
+@INTERRUPTED
 def test_a_signal_to_the_caller_stops_the_command(
     one_step: Path,
     runtime_dir: Path,
