@@ -9,6 +9,7 @@ import select
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,11 @@ import pytest
 from tests.adapters.test_acp import FINDINGS, configure
 
 
-def in_a_terminal(workspace: Path, answer: bytes, *args: str) -> str:
-    """``agentls ARGS`` on a pseudo-terminal, answering the first question with ``answer``;
-    everything it printed."""
+def in_a_terminal(
+    workspace: Path, answer: bytes, *args: str, on_question: Callable[[], None] | None = None
+) -> str:
+    """``agentls ARGS`` on a pseudo-terminal, answering the first question with ``answer``
+    (after ``on_question``, while it waits); everything it printed."""
     leader, follower = pty.openpty()
     process = subprocess.Popen(
         [sys.executable, "-m", "agentls", *args],
@@ -42,6 +45,8 @@ def in_a_terminal(workspace: Path, answer: bytes, *args: str) -> str:
                 break
             seen += chunk
             if not answered and b"Allow? [y/N]" in seen:
+                if on_question is not None:
+                    on_question()
                 os.write(leader, answer)
                 answered = True
         elif process.poll() is not None:

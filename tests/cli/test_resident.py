@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 
 from agentls.cli import handoff
+from tests.adapters.test_acp import FINDINGS, configure
+from tests.cli.test_asking import in_a_terminal
 from tests.cli.test_cli import agentls, start
 from tests.cli.test_exit_codes import INTERRUPTED, history, interrupt
 from tests.cli.test_run_cli import NEW_MEAN
@@ -419,3 +421,45 @@ def test_an_edited_agentls_is_a_new_resident(tmp_path: Path) -> None:
     before = handoff.key(str(package))
     os.utime(module, ns=(0, module.stat().st_mtime_ns + 1_000_000))
     assert handoff.key(str(package)) != before
+
+
+@pytest.mark.parametrize(("answer", "allowed"), [(b"y\n", True), (b"\n", False)])
+def test_a_question_is_asked_and_answered_on_the_callers_terminal(
+    workspace: Path,
+    runtime_dir: Path,
+    fakes_io: Path,
+    scenario: Scenario,
+    fake_log: FakeLog,
+    answer: bytes,
+    allowed: bool,
+) -> None:
+    configure(workspace, fakes_io)
+    subprocess.run([sys.executable, "-m", "agentls", "workflows"], cwd=workspace, check=True)
+    wait_until(lambda: any((runtime_dir / "agentls").glob("*.sock")), "a resident", 60)
+    [resident] = residents(runtime_dir)
+    steering = scenario("ok", reply=FINDINGS, asks=[{"kind": "execute", "title": "npm test"}])
+    asked_from: list[list[int]] = []
+
+    def while_asked() -> None:  # the agent waits for the answer: whose descendant is it?
+        asked_from.extend(
+            ancestors(pid) for pid in with_environment(SCENARIO_VARIABLE, str(steering))
+        )
+
+    shown = in_a_terminal(
+        workspace, answer, "exec", "fake", "calc.py", "--task", "review", on_question=while_asked
+    )
+    assert "fake wants to execute: npm test" in shown
+    agents = [chain for chain in asked_from if os.getpid() not in chain]  # not the caller
+    assert agents and all(resident in chain for chain in agents)
+    [call] = fake_log()
+    assert call["asked"] == [allowed]
+    wait_until(lambda: not children(resident, zombies=True), "its command to be reaped")
+
+
+def ancestors(pid: int) -> list[int]:
+    chain = []
+    while pid > 1:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        pid = int(stat[stat.rfind(")") + 2 :].split()[1])
+        chain.append(pid)
+    return chain
