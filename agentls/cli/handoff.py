@@ -98,6 +98,8 @@ def wanted(arguments: list[str], environ: Mapping[str, str]) -> bool:
     switch = environ.get(SWITCH, "").strip().lower()
     if switch in ("0", "off", "no", "false") or environ.get("CI"):
         return False
+    if not hasattr(socket, "SO_PEERCRED"):  # no way to know who connects (not Linux)
+        return False
     command = next((a for a in arguments if not a.startswith("-")), None)
     return command in HANDED
 
@@ -161,7 +163,7 @@ def start_resident(path: str, environ: Mapping[str, str]) -> None:
             file_actions=[(os.POSIX_SPAWN_DUP2, null, fd) for fd in (0, 1, 2)],
             setsid=True,
         )
-    except OSError:
+    except (OSError, NotImplementedError):
         pass  # the command runs here all the same
     finally:
         os.close(null)

@@ -407,6 +407,13 @@ def test_how_long_an_idle_resident_waits(given: str, seconds: float) -> None:
     assert handoff.idle_seconds({handoff.IDLE: given}) == seconds
 
 
+def test_where_the_caller_cannot_be_known_nothing_is_handed_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delattr(socket, "SO_PEERCRED")  # as on macOS
+    assert not handoff.wanted(["run", "offline", "x.py"], {})
+
+
 def test_every_command_is_either_handed_off_or_kept() -> None:
     from agentls.cli.group import COMMANDS
 
