@@ -195,18 +195,19 @@ def _converse(client: socket.socket, arguments: list[str]) -> int | None:
         }
     ).encode()
     message = LENGTH.pack(len(request)) + request
-    try:
-        sent = client.sendmsg(
-            [message], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", (0, 1, 2)))]
-        )
-        client.sendall(message[sent:])
-        if _read(client, 1) != STARTED:
-            return None  # the resident was leaving: nothing ran, so it runs here
-    except OSError:
-        return None
-    forwarded: list[int] = []
+    forwarded: list[int] = []  # from here a Ctrl-C is the command's, wherever it runs
     previous = {signum: signal.signal(signum, _forward(client, forwarded)) for signum in FORWARDED}
     try:
+        try:
+            sent = client.sendmsg(
+                [message], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", (0, 1, 2)))]
+            )
+            client.sendall(message[sent:])
+            started = _read(client, 1) == STARTED
+        except OSError:
+            started = False
+        if not started:  # the resident was leaving: nothing ran, so it runs here
+            return 128 + forwarded[0] if forwarded else None
         answer = _read(client, 1 + STATUS.size)
     finally:
         for signum, handler in previous.items():

@@ -470,3 +470,29 @@ def ancestors(pid: int) -> list[int]:
         pid = int(stat[stat.rfind(")") + 2 :].split()[1])
         chain.append(pid)
     return chain
+
+
+def test_a_command_killed_in_the_resident_says_so_and_leaves_nothing_running(
+    one_step: Path, runtime_dir: Path, scenario: Scenario, fake_log: FakeLog
+) -> None:
+    subprocess.run([sys.executable, "-m", "agentls", "workflows"], cwd=one_step, check=True)
+    wait_until(lambda: any((runtime_dir / "agentls").glob("*.sock")), "a resident", 60)
+    [resident] = residents(runtime_dir)
+    steering = scenario("ok", reply=f"```python\n{NEW_MEAN}```", delay_s=120)
+    cli = start(one_step, "run", "one", "calc.py:5-6", "--apply")
+    try:
+        wait_until(lambda: len(fake_log()) >= 1, "the agent to start", timeout_s=60)
+        [command] = children(resident)
+        os.kill(command, signal.SIGKILL)  # out of memory, say
+        _, stderr = cli.communicate(timeout=60)
+    finally:
+        cli.kill()
+    assert cli.returncode == 1
+    assert stderr.strip().splitlines()[-1] == (
+        "agentls: the command's process ended without an exit status (killed?); "
+        "AGENTLS_RESIDENT=0 runs commands without the resident process"
+    )
+    wait_until(lambda: with_environment(SCENARIO_VARIABLE, str(steering)) == [], "the agent to end")
+    assert "return sum(values) / len(values)" in (one_step / "calc.py").read_text()
+    status, _, _ = hand_off("workflows", cwd=one_step)  # the resident serves on
+    assert status == "0"
