@@ -1,6 +1,6 @@
 """The resident process: agentls loaded once, a forked child per terminal command.
 
-Started by ``handoff.start_resident`` in a session of its own. It loads what commands need,
+Started by ``caller.start_resident`` in a session of its own. It loads what commands need,
 listens on its socket, and for each caller of the same user forks a child that takes the
 caller's standard streams, folder, environment and umask and runs the command as
 ``agentls.cli.main`` would. The CLI's own modules (``agentls.cli.*``) are not loaded here:

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from agentls.cli import handoff
+from agentls.cli import caller, handoff
 from tests.adapters.test_acp import FINDINGS, configure
 from tests.cli.test_asking import in_a_terminal
 from tests.cli.test_cli import agentls, start
@@ -425,9 +425,9 @@ def test_an_edited_agentls_is_a_new_resident(tmp_path: Path) -> None:
     (package / "cli").mkdir(parents=True)
     module = package / "cli" / "run_cmd.py"
     module.write_text("x = 1\n")
-    before = handoff.key(str(package))
+    before = caller.key(str(package))
     os.utime(module, ns=(0, module.stat().st_mtime_ns + 1_000_000))
-    assert handoff.key(str(package)) != before
+    assert caller.key(str(package)) != before
 
 
 @pytest.mark.parametrize(("answer", "allowed"), [(b"y\n", True), (b"\n", False)])
