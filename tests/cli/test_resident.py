@@ -68,6 +68,26 @@ def residents(folder: Path) -> list[int]:
     return pids
 
 
+def entry_resident(cwd: Path, runtime_dir: Path) -> int:
+    """The resident of the real entry point (``python -m agentls`` in ``cwd``), started by a
+    first command and listening; its pid."""
+    subprocess.run([sys.executable, "-m", "agentls", "workflows"], cwd=cwd, check=True)
+    wait_until(lambda: any((runtime_dir / "agentls").glob("*.sock")), "a resident", 60)
+    [resident] = residents(runtime_dir)
+    return resident
+
+
+def slow_run(
+    one_step: Path, scenario: Scenario, fake_log: FakeLog
+) -> tuple[subprocess.Popen[str], Path]:
+    """``agentls run`` of an agent that takes two minutes, once the agent runs; and the
+    scenario file that steers it (in the environment of the agent's processes)."""
+    steering = scenario("ok", reply=f"```python\n{NEW_MEAN}```", delay_s=120)
+    cli = start(one_step, "run", "one", "calc.py:5-6", "--apply")
+    wait_until(lambda: len(fake_log()) >= 1, "the agent to start", timeout_s=60)
+    return cli, steering
+
+
 def hand_off(*args: str, cwd: Path, **popen: object) -> tuple[str | None, str, str]:
     """``args`` handed to a resident (one is started and waited for where none answers yet):
     the status it gave, stdout and stderr."""
@@ -182,16 +202,8 @@ def test_a_signal_to_the_caller_stops_the_command(
     code: int,
     line: str,
 ) -> None:
-    agentls_here = subprocess.run(  # the real entry point's resident, started and listening
-        [sys.executable, "-m", "agentls", "workflows"], cwd=one_step, capture_output=True
-    )
-    assert agentls_here.returncode == 0
-    wait_until(lambda: len(residents(runtime_dir)) == 1, "the resident to start", 60)
-    [resident] = residents(runtime_dir)
-    wait_until(lambda: any((runtime_dir / "agentls").glob("*.sock")), "it to listen", 60)
-    steering = scenario("ok", reply=f"```python\n{NEW_MEAN}```", delay_s=120)
-    cli = start(one_step, "run", "one", "calc.py:5-6", "--apply")
-    wait_until(lambda: len(fake_log()) >= 1, "the agent to start", timeout_s=60)
+    resident = entry_resident(one_step, runtime_dir)
+    cli, steering = slow_run(one_step, scenario, fake_log)
     assert children(resident), "the command did not run in the resident"
     stderr = interrupt(cli, fake_log, signum, 1)
     assert cli.returncode == code, stderr
@@ -205,12 +217,8 @@ def test_a_signal_to_the_caller_stops_the_command(
 def test_a_caller_killed_ends_its_command(
     one_step: Path, runtime_dir: Path, scenario: Scenario, fake_log: FakeLog
 ) -> None:
-    subprocess.run([sys.executable, "-m", "agentls", "workflows"], cwd=one_step, check=True)
-    wait_until(lambda: any((runtime_dir / "agentls").glob("*.sock")), "a resident", 60)
-    [resident] = residents(runtime_dir)
-    steering = scenario("ok", reply=f"```python\n{NEW_MEAN}```", delay_s=120)
-    cli = start(one_step, "run", "one", "calc.py:5-6", "--apply")
-    wait_until(lambda: len(fake_log()) >= 1, "the agent to start", timeout_s=60)
+    resident = entry_resident(one_step, runtime_dir)
+    cli, steering = slow_run(one_step, scenario, fake_log)
     assert children(resident)
     cli.kill()
     cli.communicate(timeout=60)
@@ -229,7 +237,7 @@ def children(pid: int, zombies: bool = False) -> list[int]:
     return [child for child in found if zombies or alive(child)]
 
 
-@pytest.mark.parametrize("how", ["open to all", "a link"])
+@pytest.mark.parametrize("how", ["open to all", "a link", "another user's"])
 def test_a_socket_folder_others_could_enter_is_not_used(
     workspace: Path, runtime_dir: Path, tmp_path: Path, how: str
 ) -> None:
@@ -237,6 +245,11 @@ def test_a_socket_folder_others_could_enter_is_not_used(
     if how == "open to all":
         folder.mkdir(mode=0o777)
         folder.chmod(0o777)
+    elif how == "another user's":  # made first by someone else, private to them
+        if os.getuid() != 0:
+            pytest.skip("needs another user to own the folder")
+        folder.mkdir(mode=0o700)
+        os.chown(folder, 65534, 65534)
     else:
         elsewhere = tmp_path / "elsewhere"
         elsewhere.mkdir(mode=0o700)
@@ -350,13 +363,9 @@ def test_a_resident_that_ends_while_its_command_runs_leaves_the_way_to_a_success
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv(handoff.IDLE, "1")
-    subprocess.run([sys.executable, "-m", "agentls", "workflows"], cwd=one_step, check=True)
-    wait_until(lambda: any((runtime_dir / "agentls").glob("*.sock")), "a resident", 60)
-    [first] = residents(runtime_dir)
-    scenario("ok", reply=f"```python\n{NEW_MEAN}```", delay_s=120)
-    cli = start(one_step, "run", "one", "calc.py:5-6", "--apply")
+    first = entry_resident(one_step, runtime_dir)
+    cli, _ = slow_run(one_step, scenario, fake_log)
     try:
-        wait_until(lambda: len(fake_log()) >= 1, "the agent to start", timeout_s=60)
         wait_until(lambda: not alive(first), "the idle resident to end", timeout_s=60)
         assert cli.poll() is None  # its command runs on
         status, stdout, _ = hand_off("workflows", cwd=one_step)  # a successor takes the lock
@@ -441,9 +450,7 @@ def test_a_question_is_asked_and_answered_on_the_callers_terminal(
     allowed: bool,
 ) -> None:
     configure(workspace, fakes_io)
-    subprocess.run([sys.executable, "-m", "agentls", "workflows"], cwd=workspace, check=True)
-    wait_until(lambda: any((runtime_dir / "agentls").glob("*.sock")), "a resident", 60)
-    [resident] = residents(runtime_dir)
+    resident = entry_resident(workspace, runtime_dir)
     steering = scenario("ok", reply=FINDINGS, asks=[{"kind": "execute", "title": "npm test"}])
     asked_from: list[list[int]] = []
 
@@ -475,13 +482,9 @@ def ancestors(pid: int) -> list[int]:
 def test_a_command_killed_in_the_resident_says_so_and_leaves_nothing_running(
     one_step: Path, runtime_dir: Path, scenario: Scenario, fake_log: FakeLog
 ) -> None:
-    subprocess.run([sys.executable, "-m", "agentls", "workflows"], cwd=one_step, check=True)
-    wait_until(lambda: any((runtime_dir / "agentls").glob("*.sock")), "a resident", 60)
-    [resident] = residents(runtime_dir)
-    steering = scenario("ok", reply=f"```python\n{NEW_MEAN}```", delay_s=120)
-    cli = start(one_step, "run", "one", "calc.py:5-6", "--apply")
+    resident = entry_resident(one_step, runtime_dir)
+    cli, steering = slow_run(one_step, scenario, fake_log)
     try:
-        wait_until(lambda: len(fake_log()) >= 1, "the agent to start", timeout_s=60)
         [command] = children(resident)
         os.kill(command, signal.SIGKILL)  # out of memory, say
         _, stderr = cli.communicate(timeout=60)
