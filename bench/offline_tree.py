@@ -34,6 +34,7 @@ from agentls.orchestration.runtime import Runtime
 from agentls.orchestration.targets import expand
 from agentls.orchestration.trust import trust
 from agentls.orchestration.workflow import WorkflowEngine, WorkflowRequest
+from tests.processes import marked
 
 REAL_PROJECT = "httpx==0.28.1"
 CACHE = Path(__file__).parent / ".cache"
@@ -116,13 +117,6 @@ def real_project(base: Path) -> Path | None:
     return root
 
 
-def _command_line(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-    except OSError:
-        return ""
-
-
 def ruff_check(root: Path) -> float:
     started = time.perf_counter()
     subprocess.run(
@@ -192,7 +186,7 @@ def resident_process(root: Path) -> Iterator[None]:
     finally:
         for lock in (folder / "agentls").glob("*.lock"):
             pid = lock.read_text().strip()  # empty once it has ended
-            if pid and "agentls.cli.resident" in _command_line(int(pid)):
+            if pid and int(pid) in marked("agentls.cli.resident"):
                 os.kill(int(pid), signal.SIGTERM)
         for name, value in saved.items():
             if value is None:
