@@ -2,11 +2,12 @@
 
 ``agentls serve`` is read without click (``serve_cmd``), so an editor's server answers
 ``initialize`` without loading it; every other command goes through the click group, in the
-resident process where one answers (``handoff``).
+resident process where one answers (``handoff``, ``caller``).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 from agentls.cli.startup import starting
@@ -19,11 +20,14 @@ def main(argv: list[str] | None = None) -> None:
 
         serve(arguments[1:])
         return
-    from agentls.cli.handoff import hand_off
+    from agentls.cli.handoff import wanted
 
-    status = hand_off(arguments)
-    if status is not None:
-        raise SystemExit(status)
+    if wanted(arguments, os.environ):
+        from agentls.cli.caller import hand_off
+
+        status = hand_off(arguments)
+        if status is not None:
+            raise SystemExit(status)
     run_here(arguments)
 
 

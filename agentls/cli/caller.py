@@ -31,9 +31,9 @@ if TYPE_CHECKING:
     from types import FrameType
 
 
-def call(arguments: list[str]) -> int | None:
-    """The exit status of ``arguments`` run by the resident; None where it must run here (no
-    resident yet: one is started for the next command)."""
+def hand_off(arguments: list[str]) -> int | None:
+    """The exit status of ``arguments`` (a command ``handoff.wanted``) run by the resident;
+    None where it must run here (no resident yet: one is started for the next command)."""
     environ = os.environ
     if not _stdio_open():
         return None

@@ -16,13 +16,12 @@ CI job runs once.
 Only the same user reaches the resident: the socket lives in a folder only they can enter,
 and the resident checks the caller's user id (``SO_PEERCRED``) before it forks.
 
-This module holds the rule and the protocol, and is all that ``--help`` or ``serve`` load of
-it; the caller's side (``caller``) loads only for a command that is handed off.
+This module holds the rule (``wanted``) and the protocol, and is all that ``--help`` loads of
+it; the caller's side (``caller.hand_off``) loads only for a command that is handed off.
 """
 
 from __future__ import annotations
 
-import os
 import signal
 import struct
 
@@ -63,16 +62,6 @@ STATUS = struct.Struct("!i")
 MAX_REQUEST = 4 * 1024 * 1024
 MAX_SOCKET_PATH = 108
 """What Linux takes as a Unix socket's path (``sun_path``), its final NUL included."""
-
-
-def hand_off(arguments: list[str]) -> int | None:
-    """The exit status of ``arguments`` run by the resident; None where it must run here (no
-    resident yet: one is started for the next command)."""
-    if not wanted(arguments, os.environ):
-        return None
-    from agentls.cli.caller import call
-
-    return call(arguments)
 
 
 def wanted(arguments: list[str], environ: Mapping[str, str]) -> bool:

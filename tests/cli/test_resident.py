@@ -31,7 +31,7 @@ from tests.fakes.script import SCENARIO_VARIABLE
 from tests.processes import alive, marked, wait_until, with_environment
 
 HAND_OFF = (
-    "import sys; from agentls.cli.handoff import hand_off; "
+    "import sys; from agentls.cli.caller import hand_off; "
     "status = hand_off(sys.argv[1:]); sys.stderr.write(f'\\nhanded: {status}\\n')"
 )
 """A caller that only hands its command off, and says the status it got (None: not handed)."""
