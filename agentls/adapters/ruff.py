@@ -55,6 +55,16 @@ def _bundled_ruff() -> str:
         return shutil.which("ruff") or "ruff"
 
 
+@cache
+def bundled_version() -> str | None:
+    """The version of the ruff package, whose binary is the bundled one (no process to ask);
+    None where it is not installed."""
+    try:
+        return metadata.version("ruff")
+    except metadata.PackageNotFoundError:
+        return None
+
+
 class RuffAdapter(Adapter):
     name = "ruff"
     default_command = ("ruff",)
@@ -81,10 +91,8 @@ class RuffAdapter(Adapter):
     async def version(self) -> str:
         if self.config.command:
             return await super().version()
-        try:  # the bundled binary is the ruff package's: no process to ask
-            return f"ruff {metadata.version('ruff')}"
-        except metadata.PackageNotFoundError:
-            return await super().version()
+        bundled = bundled_version()
+        return f"ruff {bundled}" if bundled else await super().version()
 
     def answer_inputs(self, workspace: Path, targets: Sequence[str]) -> list[Path]:
         environment = self.environment()

@@ -22,10 +22,21 @@ from agentls.redaction import Redactor
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 
-# Nothing printed is ever read as Rich markup: agent output, paths and messages may hold
-# ``[/x]``. Styles come from ``Text`` parts (``say``).
-out = Console(markup=False)
-err = Console(stderr=True, soft_wrap=True, markup=False)
+# Nothing printed is ever read as Rich markup or emoji codes: agent output, paths and messages
+# may hold ``[/x]`` or ``:x:``. Styles come from ``Text`` parts (``say``).
+_OUT: dict[str, Any] = {"markup": False, "emoji": False}
+_ERR: dict[str, Any] = {**_OUT, "stderr": True, "soft_wrap": True}
+out = Console(**_OUT)
+err = Console(**_ERR)
+
+
+def consoles_anew() -> None:
+    """Look again at the terminal and environment: a console decides when it is made whether
+    it writes to a terminal, its width and its colours, and the resident process's command
+    (``resident.become``) takes a caller's after these were made."""
+    Console.__init__(out, **_OUT)
+    Console.__init__(err, **_ERR)
+
 
 Part = str | tuple[str, str]
 """Plain text, or (text, style)."""

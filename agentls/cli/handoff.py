@@ -22,12 +22,14 @@ it; the caller's side (``caller.hand_off``) loads only for a command that is han
 
 from __future__ import annotations
 
-import signal
+import _signal  # type: ignore[import-not-found]  # signal's C module (see caller: no stub)
+import os
 import struct
 
 TYPE_CHECKING = False  # typing itself would cost this module a third of its start-up
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from typing import Any
 
 SWITCH = "AGENTLS_RESIDENT"
 IDLE = "AGENTLS_RESIDENT_IDLE"
@@ -52,7 +54,7 @@ HANDED = frozenset(
 """The commands the resident runs. ``serve`` and ``acp`` speak a protocol on stdio for as long
 as a client is attached and ``shell`` is a conversation; a start-up saved is nothing to them."""
 
-FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+FORWARDED: tuple[int, int, int] = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP)
 STARTED = b"\x01"
 """The child has taken the command: from here it runs there, whatever happens."""
 ENDED = b"\x02"
@@ -64,6 +66,37 @@ MAX_SOCKET_PATH = 108
 """What Linux takes as a Unix socket's path (``sun_path``), its final NUL included."""
 
 
+def encode_request(
+    arguments: list[str], cwd: str, environ: Mapping[bytes, bytes], umask: int, encodings: list[str]
+) -> bytes:
+    """The command as the resident reads it (``decode_request``): NUL-separated fields, as
+    none of them can hold a NUL (the kernel's own rule for arguments and environment)."""
+    fields = [cwd, str(umask), *encodings, str(len(arguments)), *arguments]
+    return b"\0".join([*map(os.fsencode, fields), *(b"%s=%s" % item for item in environ.items())])
+
+
+def decode_request(body: bytes) -> dict[str, Any]:
+    """``argv``, ``cwd``, ``env``, ``umask`` and ``encodings`` of an ``encode_request``;
+    ValueError where it is not one."""
+    fields = [os.fsdecode(field) for field in body.split(b"\0")]
+    if len(fields) < 6:
+        raise ValueError("a request without its fields")
+    cwd, umask, *encodings = fields[:5]
+    count = int(fields[5])
+    if not 0 <= count <= len(fields) - 6:
+        raise ValueError("a request with fewer arguments than it says")
+    arguments, variables = fields[6 : 6 + count], fields[6 + count :]
+    if not all("=" in variable for variable in variables):
+        raise ValueError("a request with an environment variable without a value")
+    return {
+        "argv": arguments,
+        "cwd": cwd,
+        "env": dict(variable.split("=", 1) for variable in variables),
+        "umask": int(umask),
+        "encodings": encodings,
+    }
+
+
 def wanted(arguments: list[str], environ: Mapping[str, str]) -> bool:
     switch = environ.get(SWITCH, "").strip().lower()
     if switch in ("0", "off", "no", "false") or environ.get("CI"):
@@ -71,9 +104,9 @@ def wanted(arguments: list[str], environ: Mapping[str, str]) -> bool:
     command = next((a for a in arguments if not a.startswith("-")), None)
     if command not in HANDED:
         return False
-    import socket
+    import _socket
 
-    return hasattr(socket, "SO_PEERCRED")  # else no way to know who connects (not Linux)
+    return hasattr(_socket, "SO_PEERCRED")  # else no way to know who connects (not Linux)
 
 
 def idle_seconds(environ: Mapping[str, str]) -> float:

@@ -3,10 +3,10 @@
 Started by ``caller.start_resident`` in a session of its own. It loads what commands need,
 listens on its socket, and for each caller of the same user forks a child that takes the
 caller's standard streams, folder, environment and umask and runs the command as
-``agentls.cli.main`` would. The CLI's own modules (``agentls.cli.*``) are not loaded here:
-their consoles look at the terminal and environment they start in, which must be the
-caller's. The resident holds no thread, no event loop and no open file of a command, so a
-fork is a clean copy; it exits after a while with no command (``handoff.idle_seconds``).
+``agentls.cli.main`` would; its consoles then look afresh at the caller's terminal and
+environment (``common.consoles_anew``). The resident holds no thread, no event loop and no
+open file of a command, so a fork is a clean copy; it exits after a while with no command
+(``handoff.idle_seconds``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import fcntl
 import gc
 import importlib
 import io
-import json
 import os
 import pkgutil
 import signal
@@ -32,8 +31,8 @@ import agentls
 from agentls.cli import handoff
 
 NOT_LOADED = ("agentls.__main__", "agentls.cli", "agentls.server", "agentls.acp_agent")
-"""The program itself, the CLI's modules (see above), and the language and ACP servers, which
-no command here runs."""
+"""The program itself, the CLI's modules but those of the commands handed here
+(``command_modules``), and the language and ACP servers, which no command here runs."""
 LIBRARIES = (
     "asyncio",
     "click",
@@ -101,14 +100,25 @@ def preload() -> None:
     for module in OPTIONAL_LIBRARIES:
         with contextlib.suppress(ImportError):
             importlib.import_module(module)
-    for name in _modules(agentls.__path__, "agentls."):
+    for name in [*_modules(agentls.__path__, "agentls."), *command_modules()]:
         importlib.import_module(name)
+    from agentls.adapters.registry import AdapterRegistry
+    from agentls.adapters.ruff import bundled_version
     from agentls.orchestration.config_loader import parse_builtin
 
     parse_builtin()
+    AdapterRegistry.default()  # the installed plugins: a change to them is a new resident
+    bundled_version()
     gc.collect()
     gc.freeze()  # every child shares these pages; a collection there would copy them
     gc.enable()
+
+
+def command_modules() -> list[str]:
+    """The modules of the commands handed to the resident."""
+    from agentls.cli.group import COMMANDS
+
+    return sorted({COMMANDS[name][0].partition(":")[0] for name in handoff.HANDED})
 
 
 def _modules(paths: list[str], prefix: str) -> list[str]:
@@ -195,8 +205,7 @@ def receive(connection: socket.socket) -> tuple[dict[str, Any], list[int]]:
         if not chunk:
             raise ValueError("a request cut short")
         body += chunk
-    request: dict[str, Any] = json.loads(body)
-    return request, streams
+    return handoff.decode_request(body), streams
 
 
 def become(request: dict[str, Any], streams: list[int]) -> None:
@@ -207,7 +216,7 @@ def become(request: dict[str, Any], streams: list[int]) -> None:
             os.close(fd)
     os.chdir(request["cwd"])
     os.environ.clear()
-    os.environ.update({str(name): str(value) for name, value in request["env"].items()})
+    os.environ.update(request["env"])
     os.umask(int(request["umask"]))
     tempfile.tempdir = None  # found again, from the caller's TMPDIR, where first asked
     encodings = request["encodings"]
@@ -215,6 +224,9 @@ def become(request: dict[str, Any], streams: list[int]) -> None:
     sys.stdout = _text(1, "w", encodings[1])
     sys.stderr = _text(2, "w", encodings[2], errors="backslashreplace")
     sys.argv = ["agentls", *request["argv"]]
+    from agentls.cli.common import consoles_anew
+
+    consoles_anew()
 
 
 def _text(fd: int, mode: str, encoding: str, errors: str = "strict") -> io.TextIOWrapper:

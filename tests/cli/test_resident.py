@@ -4,6 +4,7 @@ and it leaves nothing running behind."""
 
 from __future__ import annotations
 
+import _socket
 import array
 import json
 import os
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from agentls.cli import caller, handoff
 from tests.adapters.test_acp import FINDINGS, configure
@@ -319,10 +322,42 @@ def connect_as(uid: int, path: Path, body: bytes) -> str:
         return answer.read()
 
 
+NO_NUL = st.binary().filter(lambda value: b"\0" not in value)
+
+
+@given(
+    arguments=st.lists(st.text().filter(lambda text: "\0" not in text)),
+    environ=st.dictionaries(NO_NUL.filter(lambda name: name and b"=" not in name), NO_NUL),
+    umask=st.integers(0, 0o777),
+)
+def test_a_request_reads_back_as_it_was_sent(
+    arguments: list[str], environ: dict[bytes, bytes], umask: int
+) -> None:
+    body = handoff.encode_request(arguments, "/home/me", environ, umask, ["utf-8"] * 3)
+    assert handoff.decode_request(body) == {
+        "argv": arguments,
+        "cwd": "/home/me",
+        "env": {os.fsdecode(name): os.fsdecode(value) for name, value in environ.items()},
+        "umask": umask,
+        "encodings": ["utf-8"] * 3,
+    }
+
+
+def framed(body: bytes) -> bytes:
+    return struct.pack("!I", len(body)) + body
+
+
 @pytest.mark.parametrize(
     "request_bytes",
-    [b"\x00\x00\x00\x05{bad}", b"\xff\xff\xff\xff", b"\x00\x00\x00\x02[]"],
-    ids=["not JSON", "too long", "not a request"],
+    [
+        framed(b"{bad}"),
+        b"\xff\xff\xff\xff",
+        framed(b"/\x0018\x00a\x00b\x00c"),
+        framed(b"/\x0018\x00a\x00b\x00c\x009\x00run"),
+        framed(b"/\x0018\x00a\x00b\x00c\x000\x00PATH/bin"),
+        framed(b"/\x00eighteen\x00a\x00b\x00c\x000"),
+    ],
+    ids=["not a request", "too long", "no count", "fewer arguments", "no value", "no umask"],
 )
 def test_a_malformed_request_runs_nothing_and_the_resident_serves_on(
     workspace: Path, runtime_dir: Path, request_bytes: bytes
@@ -331,6 +366,7 @@ def test_a_malformed_request_runs_nothing_and_the_resident_serves_on(
     [path] = (runtime_dir / "agentls").glob("*.sock")
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
         client.connect(str(path))
+        client.settimeout(30)
         client.sendmsg(
             [request_bytes],
             [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", (0, 1, 2)))],
@@ -419,7 +455,7 @@ def test_how_long_an_idle_resident_waits(given: str, seconds: float) -> None:
 def test_where_the_caller_cannot_be_known_nothing_is_handed_off(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.delattr(socket, "SO_PEERCRED")  # as on macOS
+    monkeypatch.delattr(_socket, "SO_PEERCRED")  # as on macOS
     assert not handoff.wanted(["run", "offline", "x.py"], {})
 
 
