@@ -88,3 +88,13 @@ def test_apply_refuses_in_one_line_when_a_file_changed_since_the_run(
     assert f"run {run_id} has turns 0 to 0" in bad_turn.stderr
     unknown = agentls("apply", "nosuch", cwd=one_step)
     assert unknown.returncode == 2 and "no run 'nosuch'" in unknown.stderr
+
+
+def test_a_name_that_looks_like_an_emoji_code_prints_as_it_is(
+    one_step: Path, scenario: Scenario
+) -> None:
+    (one_step / "calc.py").rename(one_step / "calc:smile:.py")
+    scenario("ok", sequence=[code(SHORTER)])
+    applied = agentls("run", "one", "calc:smile:.py:5-6", "--apply", cwd=one_step)
+    assert applied.returncode == 0, applied.stderr
+    assert "applied to calc:smile:.py; undo with" in applied.stdout

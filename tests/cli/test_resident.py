@@ -475,6 +475,19 @@ def test_an_edited_agentls_is_a_new_resident(tmp_path: Path) -> None:
     assert caller.key(str(package)) != before
 
 
+def test_a_package_installed_on_the_import_path_is_a_new_resident(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plugin installed later would not be in the resident's adapters: its folder changed."""
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    before = caller.key()
+    (site / "agentls_plugin-1.0.dist-info").mkdir()
+    os.utime(site, ns=(0, site.stat().st_mtime_ns + 1_000_000))  # a coarse clock, all the same
+    assert caller.key() != before
+
+
 @pytest.mark.parametrize(("answer", "allowed"), [(b"y\n", True), (b"\n", False)])
 def test_a_question_is_asked_and_answered_on_the_callers_terminal(
     workspace: Path,
