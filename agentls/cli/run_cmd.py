@@ -259,9 +259,9 @@ def apply_cmd(run_id: str, turn: int | None, candidate: int | None, workspace: P
     history = History(root)
     try:
         run_id = history.run(run_id).run_id
+        turns = history.turns(run_id)
     except AgentlsError as error:
         fail(str(error))
-    turns = history.turns(run_id)
     chosen = len(turns) - 1 if turn is None else turn
     if not 0 <= chosen < len(turns):
         fail(f"run {run_id} has turns 0 to {len(turns) - 1}; give one of them with --turn")

@@ -13,10 +13,13 @@ from __future__ import annotations
 import sqlite3
 import sys
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from pydantic import ValidationError
 
 from agentls.domain.errors import TaskInputError
 from agentls.domain.locations import workspace_state_dir
@@ -251,7 +254,7 @@ class History:
             rows = db.execute(
                 "select message, result from turns where run_id = ? order by turn", (run_id,)
             ).fetchall()
-        return [(message, WorkflowResult.model_validate_json(raw)) for message, raw in rows]
+        return [(message, _result(run_id, raw)) for message, raw in rows]
 
     def record_applied(
         self, run_id: str, turn: int, files: list[AppliedFile], apply_id: str | None = None
@@ -333,11 +336,24 @@ def _insert_turn(
             redactor.text(message) if message is not None else None,
             result.status,
             redactor.text(result.summary),
-            redactor.model_json(result),
+            zlib.compress(redactor.model_json(result).encode(), 1),
             time.time(),
         ),
     )
     return int(turn)
+
+
+def _result(run_id: str, stored: str | bytes) -> WorkflowResult:
+    """A turn's result as ``_insert_turn`` stored it: its JSON, compressed (a run's findings
+    and edits repeat themselves: about a fiftieth of the size), or as text where it was
+    recorded before results were compressed."""
+    try:
+        text = zlib.decompress(stored) if isinstance(stored, bytes) else stored
+        return WorkflowResult.model_validate_json(text)
+    except (zlib.error, ValidationError):
+        raise TaskInputError(
+            f"run {run_id} is damaged in this workspace's history; run it again"
+        ) from None
 
 
 def _like_prefix(prefix: str) -> str:

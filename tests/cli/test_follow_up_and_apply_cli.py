@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from agentls.orchestration.history import History
 from tests.cli.test_cli import agentls
 from tests.conftest import SAMPLE, Scenario
 
@@ -98,3 +100,20 @@ def test_a_name_that_looks_like_an_emoji_code_prints_as_it_is(
     applied = agentls("run", "one", "calc:smile:.py:5-6", "--apply", cwd=one_step)
     assert applied.returncode == 0, applied.stderr
     assert "applied to calc:smile:.py; undo with" in applied.stdout
+
+
+@pytest.mark.parametrize("command", ["apply", "followup"])
+def test_a_run_damaged_in_the_history_is_one_line_of_error(
+    one_step: Path, scenario: Scenario, command: str
+) -> None:
+    scenario("ok", sequence=[code(SHORTER)])
+    run_id = json.loads(agentls("run", "one", "calc.py:5-6", "--json", cwd=one_step).stdout)[
+        "run_id"
+    ]
+    with sqlite3.connect(History(one_step).path) as db:
+        db.execute("update turns set result = ?", (b"cut short",))
+    done = agentls(command, run_id, *(["shorter"] if command == "followup" else []), cwd=one_step)
+    assert (done.returncode, done.stderr.strip()) == (
+        2,
+        f"agentls: run {run_id} is damaged in this workspace's history; run it again",
+    )

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import sqlite3
+import zlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from agentls.domain.errors import TaskInputError
-from agentls.domain.results import LineRange, ProposedEdit, WorkflowResult
+from agentls.domain.results import Finding, LineRange, ProposedEdit, WorkflowResult
 from agentls.orchestration.apply import ApplyError, apply_result, undo
 from agentls.orchestration.history import History
 
@@ -36,6 +40,61 @@ def test_runs_are_found_by_unambiguous_prefix(tmp_path: Path) -> None:
         history.run("nothing")
     with pytest.raises(TaskInputError, match="no run"):
         history.run("x%")  # like-wildcards are taken literally
+
+
+def reviewed(run_id: str, count: int) -> WorkflowResult:
+    findings = [
+        Finding(path=f"pkg/m{n}.py", line=n + 1, message="`os` imported but unused", code="F401")
+        for n in range(count)
+    ]
+    return result(run_id, [], {}).model_copy(update={"findings": findings})
+
+
+def stored(history: History, run_id: str) -> object:
+    with sqlite3.connect(history.path) as db:
+        [(raw,)] = db.execute("select result from turns where run_id = ?", (run_id,))
+    return raw
+
+
+def test_a_turn_is_stored_compressed_and_reads_back_the_same(tmp_path: Path) -> None:
+    history = History(tmp_path)
+    run = reviewed("r1", 500)
+    history.record_run(run, "pkg/m0.py", None, None)
+    raw = stored(history, "r1")
+    assert isinstance(raw, bytes) and len(raw) * 10 < len(run.model_dump_json())
+    [(_, back)] = history.turns("r1")
+    assert back == run
+
+
+def test_a_turn_an_older_agentls_stored_as_text_still_reads(tmp_path: Path) -> None:
+    history = History(tmp_path)
+    run = reviewed("r1", 3)
+    history.record_run(run, "pkg/m0.py", None, None)
+    with sqlite3.connect(history.path) as db:
+        db.execute("update turns set result = ?", (run.model_dump_json(),))
+    assert isinstance(stored(history, "r1"), str)
+    assert history.turns("r1") == [(None, run)]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda raw: raw[: len(raw) // 2],  # cut short (a full disk, a crash)
+        lambda raw: zlib.compress(b'{"run_id": 1}'),  # not a result
+        lambda raw: "{not json",
+    ],
+    ids=["cut short", "not a result", "text that is not JSON"],
+)
+def test_a_damaged_turn_is_one_line_of_error(
+    tmp_path: Path, damage: Callable[[Any], object]
+) -> None:
+    history = History(tmp_path)
+    history.record_run(reviewed("r1", 3), "pkg/m0.py", None, None)
+    with sqlite3.connect(history.path) as db:
+        db.execute("update turns set result = ?", (damage(stored(history, "r1")),))
+    with pytest.raises(TaskInputError, match=r"^run r1 is damaged in this workspace's history"):
+        history.turns("r1")
+    assert history.run("r1").run_id == "r1"  # the rest of the history is still there
 
 
 def test_history_lives_outside_the_workspace(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import zlib
 from pathlib import Path
 
 import pytest
@@ -262,7 +263,8 @@ def test_results_stored_before_agreement_still_load(tmp_path: Path) -> None:
 
 
 def _strip_new_fields(database: Path, table: str, column: str) -> None:
-    """Rewrite the stored JSON as an older agentls wrote it: findings without the new keys."""
+    """Rewrite the stored JSON as an older agentls wrote it: findings without the new keys, as
+    uncompressed text."""
     new = {"reported_severity", "unconfirmed", "alternatives"}
 
     def strip(value: object) -> object:
@@ -276,7 +278,8 @@ def _strip_new_fields(database: Path, table: str, column: str) -> None:
         rows = db.execute(f"select rowid, {column} from {table}").fetchall()
         assert rows
         for rowid, raw in rows:
-            stripped = json.dumps(strip(json.loads(raw)))
+            text = zlib.decompress(raw) if isinstance(raw, bytes) else raw  # history compresses
+            stripped = json.dumps(strip(json.loads(text)))
             assert "alternatives" not in stripped
             db.execute(f"update {table} set {column} = ? where rowid = ?", (stripped, rowid))
 
