@@ -16,7 +16,15 @@ from agentls.domain.edits import (
     remap_range,
     unified_diff,
 )
-from agentls.domain.lines import line_count, lines, lsp_lines, newline_of, to_lf, with_newline
+from agentls.domain.lines import (
+    LineIndex,
+    line_count,
+    lines,
+    lsp_lines,
+    newline_of,
+    to_lf,
+    with_newline,
+)
 from agentls.domain.rebase import LineMap, rebase
 from agentls.domain.results import LineRange, ProposedEdit, TaskKind, TaskResult
 from agentls.orchestration.config_loader import load_config
@@ -29,6 +37,23 @@ from agentls.server.convert import finding_diagnostic, lines_range, text_edit
 NOT_BREAKS = ["\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
 # Line 2 is a page break (a form feed alone), line 3 holds \u2028 and \x1c inside it.
 TEXT = "import os\n\x0c\nx = 1  # a\u2028b\x1c\nimport sys\n"
+
+
+@given(
+    text=st.lists(st.sampled_from(["a", "b", "\n", "\r", "\r\n", *NOT_BREAKS])).map("".join),
+    start=st.integers(0, 12),
+    length=st.integers(0, 12) | st.none(),
+    read_first=st.booleans(),
+)
+def test_a_line_index_reads_the_lines_lines_gives(
+    text: str, start: int, length: int | None, read_first: bool
+) -> None:
+    index = LineIndex(text)
+    if read_first:  # in any order: its length, then lines; or lines, then its length
+        assert len(index) == len(lines(text))
+    stop = None if length is None else start + length
+    assert index[start:stop] == lines(text, keepends=True)[start:stop]
+    assert len(index) == len(lines(text))
 
 
 @pytest.mark.parametrize("char", NOT_BREAKS)

@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 from agentls.adapters.base import Adapter, AgentReply, Invocation, TaskRequest
 from agentls.adapters.ruff_config import config_chain
 from agentls.adapters.runner import ProcessOutcome
-from agentls.domain.lines import lines as text_lines
+from agentls.domain.lines import LineIndex
 from agentls.domain.results import ErrorKind, Finding, LineRange, Severity, TaskKind
 from agentls.domain.textfile import suffix
 
@@ -124,7 +124,7 @@ class RuffAdapter(Adapter):
                 error=self.failure(ErrorKind.BAD_OUTPUT, "its output is not a JSON list")
             )
         files = _files_by_name(request)
-        lines: dict[str, list[str]] = {}  # split only for files with findings
+        lines: dict[str, LineIndex] = {}  # for files with findings, as far as they are
         findings = []
         for item in diagnostics:
             if not isinstance(item, dict):
@@ -134,7 +134,7 @@ class RuffAdapter(Adapter):
                 continue
             path, text = named
             if path not in lines:
-                lines[path] = text_lines(text, keepends=True)
+                lines[path] = LineIndex(text)
             finding = _finding(item, path, lines[path])
             if finding is not None and _within(finding, request.selection):
                 findings.append(finding)
@@ -168,7 +168,7 @@ def _files_by_name(request: TaskRequest) -> dict[str, tuple[str, str]]:
     return files
 
 
-def _finding(item: dict[str, Any], path: str, lines: list[str]) -> Finding | None:
+def _finding(item: dict[str, Any], path: str, lines: LineIndex) -> Finding | None:
     start = (item.get("location") or {}).get("row")
     end = (item.get("end_location") or {}).get("row")
     if not isinstance(start, int) or start < 1:
@@ -208,7 +208,7 @@ def _is_error(item: dict[str, Any], code: object, message: str) -> bool:
     return str(code).startswith(_ERROR_PREFIXES)
 
 
-def _apply_fix(edits: list[dict[str, Any]], lines: list[str]) -> tuple[int, int, str] | None:
+def _apply_fix(edits: list[dict[str, Any]], lines: LineIndex) -> tuple[int, int, str] | None:
     """Lines first..last as they read after the fix's edits."""
     try:
         spans = [
@@ -227,6 +227,8 @@ def _apply_fix(edits: list[dict[str, Any]], lines: list[str]) -> tuple[int, int,
         return None
     spans.sort(reverse=True)  # applied from the end, so earlier offsets still hold
     first = min(span[0] for span in spans)
+    if first < 1:  # rows count from 1: not a fix this can place
+        return None
     # An edit ending at column 1 of a later row ends with the line before it.
     ends = (
         end_row - 1 if end_col == 1 and end_row > row else end_row
@@ -252,7 +254,7 @@ def _near(first: int, last: int, line: int, end_line: int) -> bool:
     return first >= line - _MAX_FIX_REACH and last <= end_line + _MAX_FIX_REACH
 
 
-def _extend(fixed: str, lines: list[str], line: int, first: int, end_line: int, last: int) -> str:
+def _extend(fixed: str, lines: LineIndex, line: int, first: int, end_line: int, last: int) -> str:
     """Widen a fixed block so it covers lines line..end_line exactly."""
     before = "".join(lines[line - 1 : first - 1])
     after = "".join(lines[last:end_line])

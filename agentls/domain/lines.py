@@ -43,6 +43,45 @@ def _breaks_only_at_line_endings(text: str) -> bool:
     return _NOT_BREAKS.search(text) is None
 
 
+class LineIndex:
+    """``lines(text, keepends=True)`` read as far as asked: the lines of a finding near the top
+    of a long file cost only the text above them."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._starts = [0]  # where each line found so far begins
+        self._breaks = LINE_BREAK.finditer(text)
+        self._count: int | None = None
+
+    def __len__(self) -> int:
+        if self._count is None:
+            text = self.text
+            if "\r" in text:
+                self._count = len(lines(text))
+            else:
+                self._count = text.count("\n") + (not text.endswith("\n") and text != "")
+        return self._count
+
+    def __getitem__(self, rows: slice) -> list[str]:
+        """Lines ``rows.start`` to ``rows.stop`` (from 0, as a list's slice; neither below 0)."""
+        start, stop = rows.start or 0, rows.stop
+        while (stop is None or len(self._starts) <= stop) and self._more():
+            pass
+        starts = self._starts
+        found = [
+            self.text[starts[row] : starts[row + 1] if row + 1 < len(starts) else None]
+            for row in range(start, min(len(starts), len(starts) if stop is None else stop))
+        ]
+        return [line for line in found if line]  # the last start may be the text's end
+
+    def _more(self) -> bool:
+        found = next(self._breaks, None)
+        if found is None:
+            return False
+        self._starts.append(found.end())
+        return True
+
+
 def line_count(text: str) -> int:
     """How many lines ``text`` has (a last line without an ending counts; ``""`` has 0)."""
     return len(lines(text))

@@ -7,6 +7,7 @@ import pytest
 from agentls.adapters.ruff import _finding
 from agentls.domain.edits import apply_edit
 from agentls.domain.errors import TaskDeclined
+from agentls.domain.lines import LineIndex
 from agentls.domain.results import (
     ErrorKind,
     LineRange,
@@ -120,14 +121,27 @@ def test_a_latin1_file_is_given_to_ruff_decoded_and_fixed_by_characters(workspac
     ],
 )
 def test_syntax_errors_and_build_stoppers_are_errors(item: dict[str, object]) -> None:
-    finding = _finding({**item, "location": {"row": 1, "column": 1}}, "m.py", ["x(\n"])
+    finding = _finding({**item, "location": {"row": 1, "column": 1}}, "m.py", LineIndex("x(\n"))
     assert finding is not None and finding.severity is Severity.ERROR
 
 
 def test_style_rules_are_warnings() -> None:
     item = {"code": "E711", "message": "Comparison to None", "location": {"row": 1, "column": 1}}
-    finding = _finding(item, "m.py", ["x == None\n"])
+    finding = _finding(item, "m.py", LineIndex("x == None\n"))
     assert finding is not None and finding.severity is Severity.WARNING
+
+
+@pytest.mark.parametrize("row", [0, -3])
+def test_a_fix_before_the_first_line_is_no_suggestion(row: int) -> None:
+    edit = {"content": "", "location": {"row": row, "column": 1}}
+    item = {
+        "code": "F401",
+        "message": "`os` imported but unused",
+        "location": {"row": 1, "column": 8},
+        "fix": {"applicability": "safe", "edits": [{**edit, "end_location": edit["location"]}]},
+    }
+    finding = _finding(item, "m.py", LineIndex("import os\nx = 1\n"))
+    assert finding is not None and finding.line == 1 and finding.suggestion is None
 
 
 def test_ruffs_own_report_of_a_syntax_error_is_an_error_finding(workspace: Path) -> None:
