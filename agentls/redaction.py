@@ -152,7 +152,7 @@ class Redactor:
         """A copy of ``model`` with every string field redacted; ``model`` itself when its
         JSON holds no secret in any form (a secret in a string is in its JSON, escaped as
         ``encoded_forms`` has it)."""
-        if not self._finds(model.model_dump_json()):
+        if not self.finds(model.model_dump_json()):
             return model
         return type(model).model_validate(self._value(model.model_dump(mode="json")))
 
@@ -160,7 +160,7 @@ class Redactor:
         """``model``'s JSON, every string field redacted (dumped once where none holds a
         secret)."""
         text = model.model_dump_json()
-        return self.model(model).model_dump_json() if self._finds(text) else text
+        return self.model(model).model_dump_json() if self.finds(text) else text
 
     def _finds_in_json(self, text: str) -> bool:
         """Whether a string in the JSON ``text`` may hold a secret. JSON escapes character
@@ -170,7 +170,8 @@ class Redactor:
             return True
         return _KEY_SHAPES.search(text) is not None
 
-    def _finds(self, text: str) -> bool:
+    def finds(self, text: str) -> bool:
+        """Whether ``text`` holds a secret: whether ``self.text`` would change it."""
         if self._pattern is not None and self._pattern.search(text):
             return True
         return _KEY_SHAPES.search(text) is not None

@@ -134,9 +134,17 @@ class FindingLines:
     thousands print at once."""
 
     def __init__(self, findings: Iterable[Finding]) -> None:
-        redactor = Redactor.current()
         ordered = sorted(findings, key=lambda f: (f.path, f.line))
-        self.lines = [_finding_pieces(finding, redactor) for finding in ordered]
+        self.lines = [_finding_pieces(finding) for finding in ordered]
+        wholes = ["".join(text for text, _ in line) for line in self.lines]
+        redactor = Redactor.current()
+        secret = redactor.finds("\n".join(wholes))  # usually none: one search for all lines
+        for number, (line, whole) in enumerate(zip(self.lines, wholes, strict=True)):
+            redacted = redactor.text(whole) if secret else whole
+            if redacted != whole:  # the line as one piece, so that no secret hides across pieces
+                self.lines[number] = [(printable(redacted), "")]
+            elif not whole.isprintable():
+                self.lines[number] = [(printable(text), style) for text, style in line]
 
     @property
     def plain(self) -> str:
@@ -146,6 +154,9 @@ class FindingLines:
         return self.plain
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if console.color_system is None:  # no styles to show (not a terminal): the text alone
+            yield Segment(self.plain + "\n")
+            return
         styles: dict[str, Style] = {}
         for line in self.lines:
             for text, style in line:
@@ -159,7 +170,7 @@ _Pieces = list[tuple[str, str]]
 """A line as (text, style) pieces; style "" for none."""
 
 
-def _finding_pieces(finding: Finding, redactor: Redactor) -> _Pieces:
+def _finding_pieces(finding: Finding) -> _Pieces:
     pieces = [
         (f"{finding.path}:{finding.line}:", "bold"),
         (" ", ""),
@@ -171,11 +182,7 @@ def _finding_pieces(finding: Finding, redactor: Redactor) -> _Pieces:
     notes = _notes(finding)
     if notes:
         pieces.append((f" {notes}", "dim"))
-    whole = "".join(text for text, _ in pieces)
-    redacted = redactor.text(whole)
-    if redacted != whole:  # a secret: the line as one piece, so none can hide across pieces
-        return [(printable(redacted), "")]
-    return [(printable(text), style) for text, style in pieces]
+    return pieces
 
 
 def _notes(finding: Finding) -> str:
