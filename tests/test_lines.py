@@ -51,8 +51,9 @@ def test_a_line_index_reads_the_lines_lines_gives(
     index = LineIndex(text)
     if read_first:  # in any order: its length, then lines; or lines, then its length
         assert len(index) == len(lines(text))
-    stop = None if length is None else start + length
-    assert index[start:stop] == lines(text, keepends=True)[start:stop]
+    end = start + 1 if length is None else start + length
+    assert index.span(start, end) == "".join(lines(text, keepends=True)[start:end])
+    assert index.start(start) == len("".join(lines(text, keepends=True)[:start]))
     assert len(index) == len(lines(text))
 
 

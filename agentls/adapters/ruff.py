@@ -25,7 +25,6 @@ import shutil
 from collections.abc import Sequence
 from functools import cache
 from importlib import metadata
-from itertools import accumulate
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -235,14 +234,13 @@ def _apply_fix(edits: list[dict[str, Any]], lines: LineIndex) -> tuple[int, int,
         for row, _, end_row, end_col, _ in spans
     )
     last = min(max(ends), len(lines))
-    rows = lines[first - 1 : last]
-    block = "".join(rows)
-    starts = [0, *accumulate(map(len, rows))]  # where each row begins in the block
+    block = lines.span(first - 1, last)
+    at = lines.start(first - 1)  # where the block begins in the file
 
     def offset(row: int, column: int) -> int:
-        if row - first >= len(rows):
+        if row > last:
             return len(block)
-        return min(starts[row - first] + column - 1, len(block))
+        return max(0, min(lines.start(max(row, first) - 1) - at + column - 1, len(block)))
 
     for row, column, end_row, end_column, content in spans:
         begin, end = offset(row, column), offset(end_row, end_column)
@@ -256,9 +254,7 @@ def _near(first: int, last: int, line: int, end_line: int) -> bool:
 
 def _extend(fixed: str, lines: LineIndex, line: int, first: int, end_line: int, last: int) -> str:
     """Widen a fixed block so it covers lines line..end_line exactly."""
-    before = "".join(lines[line - 1 : first - 1])
-    after = "".join(lines[last:end_line])
-    return before + fixed + after
+    return lines.span(line - 1, first - 1) + fixed + lines.span(last, end_line)
 
 
 def _within(finding: Finding, selection: LineRange | None) -> bool:

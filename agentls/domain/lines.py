@@ -44,8 +44,8 @@ def _breaks_only_at_line_endings(text: str) -> bool:
 
 
 class LineIndex:
-    """``lines(text, keepends=True)`` read as far as asked: the lines of a finding near the top
-    of a long file cost only the text above them."""
+    """``text``'s lines (as ``lines`` has them) by number, found only as far as asked: the
+    lines of a finding near the top of a long file cost only the text above them."""
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -59,27 +59,23 @@ class LineIndex:
             if "\r" in text:
                 self._count = len(lines(text))
             else:
-                self._count = text.count("\n") + (not text.endswith("\n") and text != "")
+                self._count = text.count("\n") + (text != "" and not text.endswith("\n"))
         return self._count
 
-    def __getitem__(self, rows: slice) -> list[str]:
-        """Lines ``rows.start`` to ``rows.stop`` (from 0, as a list's slice; neither below 0)."""
-        start, stop = rows.start or 0, rows.stop
-        while (stop is None or len(self._starts) <= stop) and self._more():
-            pass
+    def start(self, line: int) -> int:
+        """Where line ``line`` (from 0) begins; the text's length for a line after its last."""
         starts = self._starts
-        found = [
-            self.text[starts[row] : starts[row + 1] if row + 1 < len(starts) else None]
-            for row in range(start, min(len(starts), len(starts) if stop is None else stop))
-        ]
-        return [line for line in found if line]  # the last start may be the text's end
+        while len(starts) <= line:
+            found = next(self._breaks, None)
+            if found is None:
+                return len(self.text)
+            starts.append(found.end())
+        return starts[line]
 
-    def _more(self) -> bool:
-        found = next(self._breaks, None)
-        if found is None:
-            return False
-        self._starts.append(found.end())
-        return True
+    def span(self, begin: int, end: int) -> str:
+        """Lines ``begin`` to ``end`` (from 0, ``end`` not included), with their endings: as
+        ``"".join(lines(text, keepends=True)[begin:end])`` for ``0 <= begin``."""
+        return self.text[self.start(begin) : self.start(end)] if begin < end else ""
 
 
 def line_count(text: str) -> int:
