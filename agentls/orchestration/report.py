@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
+
+from pydantic import TypeAdapter
 
 from agentls.domain.budget import spend_text
 from agentls.domain.edits import proposed_texts, unified_diff
@@ -27,6 +30,12 @@ def edit_diffs(result: WorkflowResult) -> dict[str, str]:
         path: unified_diff(path, result.originals.get(path) or "", after or "")
         for path, after in proposed.items()
     }
+
+
+@cache
+def _findings() -> TypeAdapter[list[Finding]]:
+    """Findings as JSON values in one call (thousands, one by one, cost several times more)."""
+    return TypeAdapter(list[Finding])
 
 
 def workflow_json(result: WorkflowResult) -> dict[str, Any]:
@@ -58,7 +67,7 @@ def workflow_json(result: WorkflowResult) -> dict[str, Any]:
             }
             for record in result.steps
         ],
-        "findings": [f.model_dump(mode="json") for f in result.findings],
+        "findings": _findings().dump_python(result.findings, mode="json"),
         "edits": [{"path": p, "kind": kinds[p], "diff": d} for p, d in diffs.items()],
         "candidates": [
             {
