@@ -156,11 +156,11 @@ class Redactor:
             return model
         return type(model).model_validate(self._value(model.model_dump(mode="json")))
 
-    def model_json(self, model: BaseModel) -> str:
-        """``model``'s JSON, every string field redacted (dumped once where none holds a
-        secret)."""
-        text = model.model_dump_json()
-        return self.model(model).model_dump_json() if self.finds(text) else text
+    def model_json(self, model: BaseModel, **options: Any) -> str:
+        """``model.model_dump_json(**options)``, every string field redacted (dumped once
+        where none holds a secret)."""
+        text = model.model_dump_json(**options)
+        return self.model(model).model_dump_json(**options) if self.finds(text) else text
 
     def _finds_in_json(self, text: str) -> bool:
         """Whether a string in the JSON ``text`` may hold a secret. JSON escapes character

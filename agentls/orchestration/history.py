@@ -75,6 +75,7 @@ create table if not exists interrupted (
 _ADDED_COLUMNS = {
     "applied": {"apply_id": "text", "mode": "integer", "written_copy": "text"},
     "runs": {"task": "text", "agent": "text"},
+    "turns": {"steps_with_run_findings": "text"},
 }
 
 
@@ -252,9 +253,11 @@ class History:
     def turns(self, run_id: str) -> list[tuple[str | None, WorkflowResult]]:
         with self._db() as db:
             rows = db.execute(
-                "select message, result from turns where run_id = ? order by turn", (run_id,)
+                """select message, result, steps_with_run_findings from turns
+                   where run_id = ? order by turn""",
+                (run_id,),
             ).fetchall()
-        return [(message, _result(run_id, raw)) for message, raw in rows]
+        return [(message, _result(run_id, raw, steps)) for message, raw, steps in rows]
 
     def record_applied(
         self, run_id: str, turn: int, files: list[AppliedFile], apply_id: str | None = None
@@ -328,32 +331,50 @@ def _insert_turn(
     (turn,) = db.execute(
         "select coalesce(max(turn) + 1, 0) from turns where run_id = ?", (run_id,)
     ).fetchone()
+    # A step that found exactly the run's findings (one reviewer) keeps them once, the run's.
+    same = [
+        number
+        for number, record in enumerate(result.steps)
+        if record.result is not None
+        and record.result.findings
+        and record.result.findings == result.findings
+    ]
+    unshared = {"steps": {number: {"result": {"findings"}} for number in same}}
     db.execute(
-        "insert into turns values (?, ?, ?, ?, ?, ?, ?)",
+        """insert into turns (run_id, turn, message, status, summary, result, created,
+                              steps_with_run_findings)
+           values (?, ?, ?, ?, ?, ?, ?, ?)""",
         (
             run_id,
             turn,
             redactor.text(message) if message is not None else None,
             result.status,
             redactor.text(result.summary),
-            zlib.compress(redactor.model_json(result).encode(), 1),
+            zlib.compress(redactor.model_json(result, exclude=unshared).encode(), 1),
             time.time(),
+            ",".join(map(str, same)) or None,
         ),
     )
     return int(turn)
 
 
-def _result(run_id: str, stored: str | bytes) -> WorkflowResult:
+def _result(run_id: str, stored: str | bytes, steps: str | None) -> WorkflowResult:
     """A turn's result as ``_insert_turn`` stored it: its JSON, compressed (a run's findings
     and edits repeat themselves: about a fiftieth of the size), or as text where it was
-    recorded before results were compressed."""
+    recorded before results were compressed; ``steps``: those that found the run's findings,
+    which were stored once."""
     try:
         text = zlib.decompress(stored) if isinstance(stored, bytes) else stored
-        return WorkflowResult.model_validate_json(text)
-    except (zlib.error, ValidationError):
+        result = WorkflowResult.model_validate_json(text)
+        for number in map(int, steps.split(",") if steps else ()):
+            found = result.steps[number].result
+            if found is not None:
+                found.findings = list(result.findings)
+    except (zlib.error, ValidationError, ValueError, IndexError):
         raise TaskInputError(
             f"run {run_id} is damaged in this workspace's history; run it again"
         ) from None
+    return result
 
 
 def _like_prefix(prefix: str) -> str:

@@ -9,7 +9,15 @@ from typing import Any
 import pytest
 
 from agentls.domain.errors import TaskInputError
-from agentls.domain.results import Finding, LineRange, ProposedEdit, WorkflowResult
+from agentls.domain.results import (
+    Finding,
+    LineRange,
+    ProposedEdit,
+    StepRecord,
+    TaskKind,
+    TaskResult,
+    WorkflowResult,
+)
 from agentls.orchestration.apply import ApplyError, apply_result, undo
 from agentls.orchestration.history import History
 
@@ -66,6 +74,28 @@ def test_a_turn_is_stored_compressed_and_reads_back_the_same(tmp_path: Path) -> 
     assert back == run
 
 
+def with_its_step(run: WorkflowResult, findings: list[Finding]) -> WorkflowResult:
+    """``run`` with one review step, by ruff, that found ``findings``."""
+    found = TaskResult(agent="ruff", task=TaskKind.REVIEW, findings=findings)
+    step = StepRecord(
+        step="review", agent="ruff", task=TaskKind.REVIEW, iteration=1, status="ok", result=found
+    )
+    return run.model_copy(update={"steps": [step]})
+
+
+@pytest.mark.parametrize("same", [True, False], ids=["the run's findings", "others"])
+def test_a_steps_findings_that_are_the_runs_are_stored_once(tmp_path: Path, same: bool) -> None:
+    history = History(tmp_path)
+    run = reviewed("r1", 40)
+    run = with_its_step(run, list(run.findings) if same else run.findings[:3])
+    history.record_run(run, "pkg/m0.py", None, None)
+    raw = stored(history, "r1")
+    assert isinstance(raw, bytes)
+    stored_json = zlib.decompress(raw).decode()
+    assert stored_json.count("pkg/m1.py") == (1 if same else 2)  # m1 is among the step's 3
+    assert history.turns("r1") == [(None, run)]
+
+
 def test_a_turn_an_older_agentls_stored_as_text_still_reads(tmp_path: Path) -> None:
     history = History(tmp_path)
     run = reviewed("r1", 3)
@@ -95,6 +125,17 @@ def test_a_damaged_turn_is_one_line_of_error(
     with pytest.raises(TaskInputError, match=r"^run r1 is damaged in this workspace's history"):
         history.turns("r1")
     assert history.run("r1").run_id == "r1"  # the rest of the history is still there
+
+
+@pytest.mark.parametrize("steps", ["7", "review"])
+def test_a_damaged_list_of_steps_is_one_line_of_error(tmp_path: Path, steps: str) -> None:
+    history = History(tmp_path)
+    run = reviewed("r1", 3)
+    history.record_run(with_its_step(run, list(run.findings)), "pkg/m0.py", None, None)
+    with sqlite3.connect(history.path) as db:
+        db.execute("update turns set steps_with_run_findings = ?", (steps,))
+    with pytest.raises(TaskInputError, match=r"^run r1 is damaged in this workspace's history"):
+        history.turns("r1")
 
 
 def test_history_lives_outside_the_workspace(tmp_path: Path) -> None:
