@@ -63,6 +63,12 @@ create table if not exists reviews (
     review text not null,
     primary key (run_id, turn)
 );
+create table if not exists shared_findings (
+    run_id text not null,
+    turn integer not null,
+    steps text not null,
+    primary key (run_id, turn)
+);
 create table if not exists interrupted (
     run_id text not null,
     turn integer not null,
@@ -75,7 +81,6 @@ create table if not exists interrupted (
 _ADDED_COLUMNS = {
     "applied": {"apply_id": "text", "mode": "integer", "written_copy": "text"},
     "runs": {"task": "text", "agent": "text"},
-    "turns": {"steps_with_run_findings": "text"},
 }
 
 
@@ -253,8 +258,9 @@ class History:
     def turns(self, run_id: str) -> list[tuple[str | None, WorkflowResult]]:
         with self._db() as db:
             rows = db.execute(
-                """select message, result, steps_with_run_findings from turns
-                   where run_id = ? order by turn""",
+                """select t.message, t.result, s.steps from turns t
+                   left join shared_findings s on s.run_id = t.run_id and s.turn = t.turn
+                   where t.run_id = ? order by t.turn""",
                 (run_id,),
             ).fetchall()
         return [(message, _result(run_id, raw, steps)) for message, raw, steps in rows]
@@ -341,9 +347,7 @@ def _insert_turn(
     ]
     unshared = {"steps": {number: {"result": {"findings"}} for number in same}}
     db.execute(
-        """insert into turns (run_id, turn, message, status, summary, result, created,
-                              steps_with_run_findings)
-           values (?, ?, ?, ?, ?, ?, ?, ?)""",
+        "insert into turns values (?, ?, ?, ?, ?, ?, ?)",
         (
             run_id,
             turn,
@@ -352,9 +356,13 @@ def _insert_turn(
             redactor.text(result.summary),
             zlib.compress(redactor.model_json(result, exclude=unshared).encode(), 1),
             time.time(),
-            ",".join(map(str, same)) or None,
         ),
     )
+    if same:  # in a table of its own: an older agentls writes its turns as it did
+        db.execute(
+            "insert into shared_findings values (?, ?, ?)",
+            (run_id, turn, ",".join(map(str, same))),
+        )
     return int(turn)
 
 

@@ -96,6 +96,15 @@ def test_a_steps_findings_that_are_the_runs_are_stored_once(tmp_path: Path, same
     assert history.turns("r1") == [(None, run)]
 
 
+def test_an_older_agentls_still_records_its_turns_in_a_history_this_one_opened(
+    tmp_path: Path,
+) -> None:
+    history = History(tmp_path)
+    history.record_run(reviewed("r1", 3), "pkg/m0.py", None, None)
+    with sqlite3.connect(history.path) as db:  # as it did: the seven columns, in their order
+        db.execute("insert into turns values ('r1', 1, 'again', 'ok', 's', '{}', 0)")
+
+
 def test_a_turn_an_older_agentls_stored_as_text_still_reads(tmp_path: Path) -> None:
     history = History(tmp_path)
     run = reviewed("r1", 3)
@@ -133,7 +142,7 @@ def test_a_damaged_list_of_steps_is_one_line_of_error(tmp_path: Path, steps: str
     run = reviewed("r1", 3)
     history.record_run(with_its_step(run, list(run.findings)), "pkg/m0.py", None, None)
     with sqlite3.connect(history.path) as db:
-        db.execute("update turns set steps_with_run_findings = ?", (steps,))
+        db.execute("update shared_findings set steps = ?", (steps,))
     with pytest.raises(TaskInputError, match=r"^run r1 is damaged in this workspace's history"):
         history.turns("r1")
 
