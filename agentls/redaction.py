@@ -123,7 +123,7 @@ class Redactor:
         """Strings anywhere inside dicts, lists and tuples redacted (keys included); ``value``
         itself when its JSON shows none holds a secret."""
         try:
-            clean = not self._finds_in_json(json.dumps(value, ensure_ascii=False))
+            clean = not self.finds_in_json(json.dumps(value, ensure_ascii=False))
         except (TypeError, ValueError):  # a model or another object inside: no shortcut
             clean = False
         return value if clean else self._value(value)
@@ -131,7 +131,7 @@ class Redactor:
     def json(self, value: Any, **options: Any) -> str:
         """``json.dumps(value, **options)``, every string in it redacted."""
         text = json.dumps(value, **options)
-        return json.dumps(self._value(value), **options) if self._finds_in_json(text) else text
+        return json.dumps(self._value(value), **options) if self.finds_in_json(text) else text
 
     def _value(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -162,7 +162,7 @@ class Redactor:
         text = model.model_dump_json(**options)
         return self.model(model).model_dump_json(**options) if self.finds(text) else text
 
-    def _finds_in_json(self, text: str) -> bool:
+    def finds_in_json(self, text: str) -> bool:
         """Whether a string in the JSON ``text`` may hold a secret. JSON escapes character
         by character, so a form in a string is in the text escaped; key shapes need no
         escaping."""

@@ -26,8 +26,9 @@ def main(argv: list[str] | None = None) -> None:
         from agentls.cli.caller import hand_off
 
         status = hand_off(arguments)
-        if status is not None:
-            raise SystemExit(status)
+        if status is not None:  # it ran in the resident: nothing here to finalize
+            sys.stderr.flush()
+            os._exit(status & 0xFF)
     run_here(arguments)
 
 

@@ -45,7 +45,7 @@ from agentls.orchestration.events import (
 )
 from agentls.orchestration.history import History
 from agentls.orchestration.leftovers import prune_leftovers_later
-from agentls.orchestration.report import edit_diffs, workflow_json
+from agentls.orchestration.report import edit_diffs, workflow_json_text
 from agentls.orchestration.runtime import Runtime, cli_client
 from agentls.orchestration.targets import expand
 from agentls.orchestration.workflow import CancelToken, WorkflowEngine, WorkflowRequest
@@ -421,9 +421,7 @@ def _finish(
     if mode == "apply" and result.edits and result.status in ("ok", "partial"):
         written = _write(root, history, result, turn, runtime)
     if as_json:
-        payload = workflow_json(result)
-        payload["applied"] = written
-        print_json(payload)
+        click.echo(workflow_json_text(result, applied=written))
     elif mode == "diff":
         if result.edits:
             click.echo("".join(edit_diffs(result).values()), nl=False)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import secrets
 from functools import cache
 from typing import Any
 
@@ -20,7 +22,7 @@ from agentls.domain.results import (
     Usage,
     WorkflowResult,
 )
-from agentls.redaction import redact
+from agentls.redaction import Redactor, redact
 
 
 def edit_diffs(result: WorkflowResult) -> dict[str, str]:
@@ -34,11 +36,29 @@ def edit_diffs(result: WorkflowResult) -> dict[str, str]:
 
 @cache
 def _findings() -> TypeAdapter[list[Finding]]:
-    """Findings as JSON values in one call (thousands, one by one, cost several times more)."""
+    """Findings as JSON in one call (thousands, one by one, cost several times more)."""
     return TypeAdapter(list[Finding])
 
 
-def workflow_json(result: WorkflowResult) -> dict[str, Any]:
+def workflow_json_text(result: WorkflowResult, **more: Any) -> str:
+    """``workflow_json(result) | more`` as compact JSON text, secrets redacted. Its findings
+    are written by pydantic in one go: as Python values first, then as text, thousands of
+    them cost several times more."""
+    slot = f"findings {secrets.token_hex(16)}"  # no text in the result can be this
+    payload = {**workflow_json(result, findings=False), **more}
+    payload["findings"] = slot
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    findings = _findings().dump_json(result.findings).decode()
+    text = text.replace(json.dumps(slot), findings, 1)
+    redactor = Redactor.current()
+    if redactor.finds_in_json(text):  # rare: redacted string by string
+        full = {**workflow_json(result), **more}
+        return redactor.json(full, ensure_ascii=False, separators=(",", ":"))
+    return text
+
+
+def workflow_json(result: WorkflowResult, findings: bool = True) -> dict[str, Any]:
+    """The run as JSON values (``findings``: with its findings, else an empty list)."""
     diffs = edit_diffs(result)
     kinds: dict[str, str] = {}
     for edit in result.edits:
@@ -67,7 +87,7 @@ def workflow_json(result: WorkflowResult) -> dict[str, Any]:
             }
             for record in result.steps
         ],
-        "findings": _findings().dump_python(result.findings, mode="json"),
+        "findings": _findings().dump_python(result.findings, mode="json") if findings else [],
         "edits": [{"path": p, "kind": kinds[p], "diff": d} for p, d in diffs.items()],
         "candidates": [
             {

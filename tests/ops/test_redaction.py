@@ -7,7 +7,9 @@ import base64
 import json
 import os
 import re
+import sqlite3
 import stat
+import zlib
 from pathlib import Path
 from typing import ClassVar
 from urllib.parse import quote, quote_plus
@@ -18,7 +20,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agentls.adapters.command import CommandAdapter
-from agentls.domain.results import Finding, TaskKind, TaskResult
+from agentls.domain.results import Finding, TaskKind, TaskResult, WorkflowResult
+from agentls.orchestration.report import workflow_json, workflow_json_text
 from agentls.redaction import (
     REDACTED,
     Redactor,
@@ -226,6 +229,32 @@ def test_an_echoed_key_is_stored_and_printed_redacted(workspace: Path, scenario:
         assert private(path), f"{path} is {oct(path.stat().st_mode)}"
         if path.is_file():
             assert not leaks(path.read_bytes().decode("utf-8", "replace")), path
+    with sqlite3.connect(next(p for p in stored if p.name == "history.sqlite")) as db:
+        rows = db.execute("select result from turns").fetchall()
+    results = [zlib.decompress(raw).decode() for (raw,) in rows]
+    assert results and not any(leaks(result) for result in results)  # stored compressed
+
+
+def test_the_json_report_holds_no_secret_whatever_the_result_held(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A result that reached the report unredacted (none should) is redacted there too, and
+    text in it that looks like the report's own placeholder stays text."""
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    findings = [
+        Finding(path="a.py", line=1, message=f"key {SECRET}", suggestion=echoed(SECRET)["base64"]),
+        Finding(path="b.py", line=2, message='findings 0123456789abcdef"}, "run_id": "x'),
+    ]
+    result = WorkflowResult(
+        run_id="r1", workflow="w", status="ok", stop_reason="completed", findings=findings,
+        summary=f"w: ok with {SECRET}",
+    )  # fmt: skip
+    text = workflow_json_text(result, applied=["a.py"])
+    assert not leaks(text) and REDACTED in text
+    shown = json.loads(text)
+    assert shown["applied"] == ["a.py"] and shown["findings"][1]["message"] == findings[1].message
+    clean = result.model_copy(update={"findings": findings[1:], "summary": "w: ok"})
+    assert json.loads(workflow_json_text(clean)) == workflow_json(clean)
 
 
 def test_config_show_never_prints_set_env_values(workspace: Path) -> None:
