@@ -225,15 +225,15 @@ def _apply_fix(edits: list[dict[str, Any]], lines: LineIndex) -> tuple[int, int,
     if not spans or not lines:
         return None
     spans.sort(reverse=True)  # applied from the end, so earlier offsets still hold
-    first = min(span[0] for span in spans)
+    first = spans[-1][0]
     if first < 1:  # rows count from 1: not a fix this can place
         return None
-    # An edit ending at column 1 of a later row ends with the line before it.
-    ends = (
-        end_row - 1 if end_col == 1 and end_row > row else end_row
-        for row, _, end_row, end_col, _ in spans
-    )
-    last = min(max(ends), len(lines))
+    last = 0
+    for row, _, end_row, end_col, _ in spans:
+        # An edit ending at column 1 of a later row ends with the line before it.
+        end = end_row - 1 if end_col == 1 and end_row > row else end_row
+        last = max(last, end)
+    last = min(last, len(lines))
     block = lines.span(first - 1, last)
     at = lines.start(first - 1)  # where the block begins in the file
 
