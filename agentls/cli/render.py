@@ -32,6 +32,8 @@ _SEVERITY_STYLE = {
     Severity.INFO: "cyan",
     Severity.HINT: "dim",
 }
+_SEVERITY_PIECE = {severity: (severity.value, style) for severity, style in _SEVERITY_STYLE.items()}
+"""A finding's severity as printed (an enum's ``value`` costs a call on every look)."""
 
 
 def result_json(result: TaskResult) -> dict[str, Any]:
@@ -174,7 +176,7 @@ def _finding_pieces(finding: Finding) -> _Pieces:
     pieces = [
         (f"{finding.path}:{finding.line}:", "bold"),
         (" ", ""),
-        (finding.severity.value, _SEVERITY_STYLE[finding.severity]),
+        _SEVERITY_PIECE[finding.severity],
     ]
     if finding.code:
         pieces.append((f" {finding.code}", "cyan"))
