@@ -512,7 +512,7 @@ RESIDENT_NOTE = (
     "as typed in a terminal (`python -m agentls`; the `agentls` script pip writes also imports "
     "`re`, about 4 ms more) once a resident process runs (the first command starts it; see "
     "docs/cli.md): a Python start and the hand-off (about 20 ms), then the in-process work "
-    "above in a child forked from it. Across five runs on 2026-12-08 this row read 1.89x to "
+    "above in a child forked from it. Across four runs on 2026-12-08 this row read 1.89x to "
     "2.18x and the next one 1.92x to 2.40x: not yet 2x"
 )
 ALONE_NOTE = (
