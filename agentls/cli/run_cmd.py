@@ -345,6 +345,8 @@ def _drive(
             return await interruptible()
         progress = _Progress()
         bus.subscribe(progress.on_event)
+        if not err.is_terminal:  # no status line to keep up: each step's line is enough
+            return await interruptible()
         with err.status("starting…") as status:
             if asker is not None:
                 asker.pause = lambda: paused(status)
