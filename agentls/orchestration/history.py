@@ -19,8 +19,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from agentls.domain.errors import TaskInputError
 from agentls.domain.locations import workspace_state_dir
 from agentls.domain.proposals import Review
@@ -378,7 +376,7 @@ def _result(run_id: str, stored: str | bytes, steps: str | None) -> WorkflowResu
             found = result.steps[number].result
             if found is not None:
                 found.findings = list(result.findings)
-    except (zlib.error, ValidationError, ValueError, IndexError):
+    except (zlib.error, ValueError, IndexError):  # pydantic's ValidationError is a ValueError
         raise TaskInputError(
             f"run {run_id} is damaged in this workspace's history; run it again"
         ) from None
